@@ -1,0 +1,65 @@
+#ifndef RAMPART_CLINUX_SHIM_H
+#define RAMPART_CLINUX_SHIM_H
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/resource.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <time.h>
+#include <sched.h>
+#include <pthread.h>
+
+/// epoll_event is packed on x86_64; build and read it in C so Swift never guesses the layout.
+static inline int rampart_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event ev;
+    ev.events = events;
+    ev.data.u64 = data;
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+/// Waits and copies events out as (events, data) pairs into two plain arrays.
+static inline int rampart_epoll_wait(int epfd, uint32_t *events, uint64_t *datas, int max, int timeout_ms) {
+    struct epoll_event evs[256];
+    if (max > 256) max = 256;
+    int n = epoll_wait(epfd, evs, max, timeout_ms);
+    for (int i = 0; i < n; i++) { events[i] = evs[i].events; datas[i] = evs[i].data.u64; }
+    return n;
+}
+
+static inline int rampart_errno(void) { return errno; }
+
+/// Blocks the process-control signals so a signalfd can read them on one thread.
+static inline int rampart_signalfd_for_control_signals(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) return -1;
+    return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+/// Reads one signal from a signalfd; returns the signal number or -1.
+static inline int rampart_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof(info));
+    if (n != sizeof(info)) return -1;
+    return (int)info.ssi_signo;
+}
+
+static inline void rampart_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+
+static inline uint64_t rampart_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+#endif
