@@ -1,6 +1,10 @@
 #ifndef RAMPART_CLINUX_SHIM_H
 #define RAMPART_CLINUX_SHIM_H
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/timerfd.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -35,6 +39,15 @@ static inline int rampart_epoll_wait(int epfd, uint32_t *events, uint64_t *datas
 }
 
 static inline int rampart_errno(void) { return errno; }
+
+static inline int rampart_accept4(int fd, struct sockaddr *addr, socklen_t *len) {
+    return accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+static inline void rampart_getrandom(void *buf, size_t n) {
+    size_t off = 0;
+    while (off < n) { ssize_t r = getrandom((char *)buf + off, n - off, 0); if (r > 0) off += (size_t)r; }
+}
 
 /// Blocks the process-control signals so a signalfd can read them on one thread.
 static inline int rampart_signalfd_for_control_signals(void) {

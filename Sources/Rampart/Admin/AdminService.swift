@@ -1,0 +1,175 @@
+import COpenSSL
+import Foundation
+import RampartHTTP
+
+/// The admin listener (SPEC §9): every call needs the bearer token, compared in constant time.
+/// Requests are small, so bodies are buffered (up to 1 MiB) and answered in one piece.
+final class AdminService: RequestService {
+    let context: ServerContext
+    unowned let gateway: Gateway
+    private let token: [UInt8]?
+
+    init(context: ServerContext, gateway: Gateway, token: String?) {
+        self.context = context; self.gateway = gateway; self.token = token.map { Array($0.utf8) }
+    }
+
+    func begin(_ head: HTTPRequestHead, on connection: HTTPConnection) -> ServerExchange {
+        let requestID = RequestIDs.make()
+        guard authorized(head) else {
+            var e = GatewayError(status: 401, code: "UNAUTHENTICATED", message: "Admin calls need Authorization: Bearer <token>")
+            if head.headers["Authorization"] != nil { e = GatewayError(status: 403, code: "FORBIDDEN", message: "Admin token is wrong") }
+            e.extraHeaders = [HTTPField(name: "WWW-Authenticate", value: "Bearer realm=\"rampart-admin\"")]
+            return LocalExchange.error(connection, e, requestID: requestID, headers: nil)
+        }
+        return AdminExchange(service: self, connection: connection, head: head, requestID: requestID)
+    }
+
+    private func authorized(_ head: HTTPRequestHead) -> Bool {
+        guard let token else { return true }   // loopback listener without a token (config check allows only that)
+        guard let auth = head.headers["Authorization"], auth.count > 7, auth.prefix(7).lowercased() == "bearer " else { return false }
+        let given = Array(auth.utf8.dropFirst(7))
+        return AdminService.constantTimeEqual(given, token)
+    }
+
+    /// CRYPTO_memcmp over equal lengths; a length mismatch still does the full comparison work.
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        let same = a.count == b.count
+        let lhs = same ? a : b
+        let r = lhs.withUnsafeBytes { l in b.withUnsafeBytes { r in rampart_ct_memcmp(l.baseAddress, r.baseAddress, b.count) } }
+        return same && r == 0
+    }
+
+    /// Routes one admin call. Mutations are POST/DELETE only.
+    func handle(_ head: HTTPRequestHead, body: [UInt8]) -> (status: Int, json: String, contentType: String) {
+        let m = head.method
+        switch (m, head.path) {
+        case ("GET", "/admin/status"): return (200, status(), "application/json")
+        case ("GET", "/admin/config"): return (200, context.state.current.config.source.redactingSecrets().jsonText(), "application/json")
+        case ("POST", "/admin/config/validate"):
+            do {
+                let c = try ConfigLoader.parse(bytes: body)
+                return (200, JSONText.object([("valid", "true"), ("config_hash", JSONText.quote(c.hash)), ("errors", "[]")]), "application/json")
+            } catch {
+                return (400, validationBody(error.errors), "application/json")
+            }
+        case ("POST", "/admin/reload"):
+            switch gateway.reload() {
+            case .reloaded(let hash):
+                return (200, JSONText.object([("reloaded", "true"), ("config_hash", JSONText.quote(hash))]), "application/json")
+            case .rejected(let errors):
+                return (400, JSONText.object([("reloaded", "false"), ("config_hash", JSONText.quote(context.state.current.config.hash)),
+                                              ("errors", JSONText.array(errors.map { errorJSON($0) }))]), "application/json")
+            }
+        case ("GET", "/metrics"), ("GET", "/admin/metrics"):
+            return (200, context.state.metrics.render(), "text/plain; version=0.0.4; charset=utf-8")
+        default:
+            let known = ["/admin/status", "/admin/config", "/admin/config/validate", "/admin/reload", "/metrics"]
+            if known.contains(head.path) {
+                return (405, GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "\(m) is not allowed on \(head.path)").bodyText, "application/json")
+            }
+            return (404, GatewayError(status: 404, code: "NOT_FOUND", message: "No admin endpoint \(head.path)").bodyText, "application/json")
+        }
+    }
+
+    private func errorJSON(_ e: ConfigError) -> String {
+        JSONText.object([("path", JSONText.quote(e.path)), ("message", JSONText.quote(e.message))])
+    }
+
+    private func validationBody(_ errors: [ConfigError]) -> String {
+        JSONText.object([("valid", "false"), ("errors", JSONText.array(errors.map { errorJSON($0) }))])
+    }
+
+    private func status() -> String {
+        let state = context.state
+        let config = state.current.config
+        let uptime = Double((ContinuousClock.now - state.startedAt).components.seconds)
+        let upstreams = config.upstreams.keys.sorted().map { name -> (String, String) in
+            let u = config.upstreams[name]!
+            return (name, JSONText.object([("url", JSONText.quote(u.url)), ("breaker", "\"closed\"")]))
+        }
+        return JSONText.object([
+            ("version", JSONText.quote(RampartVersion.version)),
+            ("uptime_seconds", JSONText.number(uptime)),
+            ("started_at", JSONText.number(state.startedAtUnix)),
+            ("config_hash", JSONText.quote(config.hash)),
+            ("config_path", JSONText.quote(state.configPath)),
+            ("listeners", JSONText.object([
+                ("main", JSONText.quote(SocketAddress(host: config.server.listen.host, port: gateway.mainPort).description)),
+                ("admin", gateway.adminPort.map { JSONText.quote(SocketAddress(host: config.admin.listen?.host ?? "127.0.0.1", port: $0).description) } ?? "null"),
+            ])),
+            ("workers", String(state.workerCount)),
+            ("draining", state.draining.load(ordering: .relaxed) ? "true" : "false"),
+            ("connections", String(state.metrics.activeConnections.load(ordering: .relaxed))),
+            ("in_flight", String(state.metrics.inFlight.load(ordering: .relaxed))),
+            ("upstreams", JSONText.object(upstreams)),
+            ("store", JSONText.object([("kind", JSONText.quote(config.store.kind.rawValue)), ("healthy", "true")])),
+        ])
+    }
+}
+
+/// Buffers an admin request body, then answers it.
+final class AdminExchange: ServerExchange {
+    private let service: AdminService
+    private unowned let connection: HTTPConnection
+    private let head: HTTPRequestHead
+    private let requestID: String
+    private var body: [UInt8] = []
+    private var tooLarge = false
+
+    init(service: AdminService, connection: HTTPConnection, head: HTTPRequestHead, requestID: String) {
+        self.service = service; self.connection = connection; self.head = head; self.requestID = requestID
+    }
+
+    func requestBody(_ bytes: UnsafeRawBufferPointer) {
+        if body.count + bytes.count > 1 << 20 { tooLarge = true; return }
+        body.append(contentsOf: bytes)
+    }
+
+    func requestBodyEnded() {
+        if tooLarge {
+            _ = LocalExchange.error(connection, GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "Admin bodies are limited to 1 MiB"),
+                                    requestID: requestID, headers: nil)
+            return
+        }
+        let (status, text, type) = service.handle(head, body: body)
+        let bytes = Array((text.hasSuffix("\n") ? text : text + "\n").utf8)
+        var h = HTTPHeaders()
+        h.add("Content-Type", type)
+        h.add("Cache-Control", "no-store")
+        h.add("Content-Length", String(bytes.count))
+        h.add("X-Request-Id", requestID)
+        h.add("X-Content-Type-Options", "nosniff")
+        connection.sendHead(HTTPResponseHead(status: status, headers: h))
+        _ = connection.sendBody(bytes)
+        connection.endResponse()
+    }
+
+    func responseWritable() {}
+    func connectionClosed() {}
+}
+
+extension GatewayError {
+    var bodyText: String { String(decoding: body(requestID: RequestIDs.make()), as: UTF8.self) }
+}
+
+extension JSONValue {
+    /// Secrets never live in gateway.json (they are named by `*_env` keys), but a value under a key
+    /// that looks like one is masked anyway, in case someone pasted a secret where a name belongs.
+    func redactingSecrets() -> JSONValue {
+        switch self {
+        case .object(let members):
+            return .object(members.map { m in
+                let k = m.key.lowercased()
+                let looksSecret = !k.hasSuffix("_env") && (k.contains("secret") || k.contains("password") || k.contains("token") || k == "authorization")
+                if looksSecret, case .string = m.value { return (m.key, .string("[redacted]")) }
+                return (m.key, m.value.redactingSecrets())
+            })
+        case .array(let items): return .array(items.map { $0.redactingSecrets() })
+        default: return self
+        }
+    }
+}
+
+public enum RampartVersion {
+    public static let version = "0.1.0"
+}

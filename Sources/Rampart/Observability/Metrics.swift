@@ -1,0 +1,144 @@
+import Foundation
+import Synchronization
+
+/// Prometheus metrics. Each worker loop writes its own shard (an uncontended lock), and a scrape
+/// merges the shards, so counting never makes loops wait on each other. Labels are bounded:
+/// route and upstream names from the config, status codes, fixed kinds — never a user id.
+public final class Metrics: Sendable {
+    public let shards: [MetricsShard]
+    public let activeConnections = Atomic<Int>(0)
+    public let activeStreams = Atomic<Int>(0)
+    public let inFlight = Atomic<Int>(0)
+    public let reloads = Mutex<(ok: Int, failed: Int)>((0, 0))
+
+    public init(shardCount: Int) { shards = (0..<max(1, shardCount)).map { _ in MetricsShard() } }
+
+    public static let latencyBuckets: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
+
+    /// The Prometheus text exposition format (version 0.0.4).
+    public func render() -> String {
+        var merged = MetricsShard.State()
+        var bytesIn = 0, bytesOut = 0
+        for s in shards {
+            s.state.withLock { merged.merge($0) }
+            bytesIn += s.bytesIn.load(ordering: .relaxed)
+            bytesOut += s.bytesOut.load(ordering: .relaxed)
+        }
+        var out = ""
+        func header(_ name: String, _ type: String, _ help: String) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
+        func esc(_ v: String) -> String {
+            v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+        }
+        header("rampart_requests_total", "counter", "Requests answered, by route and status code.")
+        for (k, v) in merged.requests.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {
+            out += "rampart_requests_total{route=\"\(esc(k.route))\",status=\"\(k.status)\"} \(v)\n"
+        }
+        header("rampart_request_duration_seconds", "histogram", "Time from request head to end of response, by route.")
+        for (route, h) in merged.latency.sorted(by: { $0.key < $1.key }) {
+            h.render(name: "rampart_request_duration_seconds", labels: "route=\"\(esc(route))\"", into: &out)
+        }
+        header("rampart_upstream_duration_seconds", "histogram", "Time from sending upstream to the response head, by upstream.")
+        for (up, h) in merged.upstreamLatency.sorted(by: { $0.key < $1.key }) {
+            h.render(name: "rampart_upstream_duration_seconds", labels: "upstream=\"\(esc(up))\"", into: &out)
+        }
+        header("rampart_upstream_errors_total", "counter", "Upstream exchanges that failed, by upstream and kind.")
+        for (k, v) in merged.upstreamErrors.sorted(by: { ($0.key.upstream, $0.key.kind) < ($1.key.upstream, $1.key.kind) }) {
+            out += "rampart_upstream_errors_total{upstream=\"\(esc(k.upstream))\",kind=\"\(k.kind)\"} \(v)\n"
+        }
+        header("rampart_timeouts_total", "counter", "Timeouts fired, by kind (header, body, connect, first_byte, idle, total).")
+        for (k, v) in merged.timeouts.sorted(by: { $0.key < $1.key }) { out += "rampart_timeouts_total{kind=\"\(k)\"} \(v)\n" }
+        header("rampart_bad_requests_total", "counter", "Requests rejected by the strict HTTP parser.")
+        out += "rampart_bad_requests_total \(merged.parseErrors)\n"
+        header("rampart_stream_errors_total", "counter", "Streams that ended with an error event after the response started.")
+        out += "rampart_stream_errors_total \(merged.streamErrors)\n"
+        header("rampart_active_connections", "gauge", "Open client connections.")
+        out += "rampart_active_connections \(activeConnections.load(ordering: .relaxed))\n"
+        header("rampart_active_streams", "gauge", "Requests currently being proxied.")
+        out += "rampart_active_streams \(inFlight.load(ordering: .relaxed))\n"
+        header("rampart_received_bytes_total", "counter", "Bytes read from clients.")
+        out += "rampart_received_bytes_total \(bytesIn)\n"
+        header("rampart_sent_bytes_total", "counter", "Bytes written to clients.")
+        out += "rampart_sent_bytes_total \(bytesOut)\n"
+        let r = reloads.withLock { $0 }
+        header("rampart_config_reloads_total", "counter", "Config reloads, by result.")
+        out += "rampart_config_reloads_total{result=\"ok\"} \(r.ok)\nrampart_config_reloads_total{result=\"failed\"} \(r.failed)\n"
+        return out
+    }
+}
+
+public final class MetricsShard: Sendable {
+    struct RouteStatus: Hashable { var route: String; var status: Int }
+    struct UpstreamKind: Hashable { var upstream: String; var kind: String }
+
+    struct State {
+        var requests: [RouteStatus: Int] = [:]
+        var latency: [String: Histogram] = [:]
+        var upstreamLatency: [String: Histogram] = [:]
+        var upstreamErrors: [UpstreamKind: Int] = [:]
+        var timeouts: [String: Int] = [:]
+        var parseErrors = 0
+        var streamErrors = 0
+
+        mutating func merge(_ o: State) {
+            for (k, v) in o.requests { requests[k, default: 0] += v }
+            for (k, v) in o.latency { latency[k, default: Histogram()].merge(v) }
+            for (k, v) in o.upstreamLatency { upstreamLatency[k, default: Histogram()].merge(v) }
+            for (k, v) in o.upstreamErrors { upstreamErrors[k, default: 0] += v }
+            for (k, v) in o.timeouts { timeouts[k, default: 0] += v }
+            parseErrors += o.parseErrors
+            streamErrors += o.streamErrors
+        }
+    }
+
+    let state = Mutex<State>(State())
+    let bytesIn = Atomic<Int>(0)
+    let bytesOut = Atomic<Int>(0)
+
+    /// One lock per request for everything the access log also records.
+    public func recordRequest(route: String, status: Int, seconds: Double) {
+        state.withLock {
+            $0.requests[RouteStatus(route: route, status: status), default: 0] += 1
+            $0.latency[route, default: Histogram()].observe(seconds)
+        }
+    }
+    public func recordUpstream(_ upstream: String, seconds: Double) {
+        state.withLock { $0.upstreamLatency[upstream, default: Histogram()].observe(seconds) }
+    }
+    public func upstreamError(_ upstream: String, kind: String) {
+        state.withLock { $0.upstreamErrors[UpstreamKind(upstream: upstream, kind: kind), default: 0] += 1 }
+    }
+    public func timeout(kind: String) { state.withLock { $0.timeouts[kind, default: 0] += 1 } }
+    public func parseError() { state.withLock { $0.parseErrors += 1 } }
+    public func streamError() { state.withLock { $0.streamErrors += 1 } }
+    public func bytesIn(_ n: Int) { bytesIn.add(n, ordering: .relaxed) }
+    public func bytesOut(_ n: Int) { bytesOut.add(n, ordering: .relaxed) }
+}
+
+/// Cumulative histogram with the fixed buckets of `Metrics.latencyBuckets`.
+struct Histogram {
+    var counts = [Int](repeating: 0, count: Metrics.latencyBuckets.count)
+    var sum = 0.0
+    var count = 0
+
+    mutating func observe(_ v: Double) {
+        sum += v; count += 1
+        for (i, b) in Metrics.latencyBuckets.enumerated() where v <= b { counts[i] += 1; return }
+    }
+
+    mutating func merge(_ o: Histogram) {
+        for i in counts.indices { counts[i] += o.counts[i] }
+        sum += o.sum; count += o.count
+    }
+
+    func render(name: String, labels: String, into out: inout String) {
+        var cumulative = 0
+        for (i, b) in Metrics.latencyBuckets.enumerated() {
+            cumulative += counts[i]
+            out += "\(name)_bucket{\(labels),le=\"\(b)\"} \(cumulative)\n"
+        }
+        out += "\(name)_bucket{\(labels),le=\"+Inf\"} \(count)\n"
+        out += "\(name)_sum{\(labels)} \(sum)\n\(name)_count{\(labels)} \(count)\n"
+    }
+}

@@ -1,0 +1,36 @@
+import RampartHTTP
+
+/// A response Rampart produces itself and sends at once (errors, health checks). Any request body
+/// is ignored: the connection closes after answering if the body was not read.
+final class LocalExchange: ServerExchange {
+    init(connection: HTTPConnection, head: HTTPResponseHead, body: [UInt8]) {
+        connection.sendHead(head)
+        _ = connection.sendBody(body)
+        connection.endResponse()
+    }
+    func requestBody(_ bytes: UnsafeRawBufferPointer) {}
+    func requestBodyEnded() {}
+    func responseWritable() {}
+    func connectionClosed() {}
+
+    /// A JSON answer with the security headers, request id and an exact Content-Length.
+    static func json(_ connection: HTTPConnection, status: Int, body: String, requestID: String,
+                     headers: HeadersConfig?, extra: [HTTPField] = []) -> LocalExchange {
+        let bytes = Array(body.utf8)
+        var h = HTTPHeaders()
+        h.add("Content-Type", "application/json")
+        h.add("Cache-Control", "no-store")
+        h.add("Content-Length", String(bytes.count))
+        h.add("X-Request-Id", requestID)
+        for f in extra { h.add(f.name, f.value) }
+        if let headers { SecurityHeaders.apply(headers, to: &h) }
+        return LocalExchange(connection: connection, head: HTTPResponseHead(status: status, headers: h), body: bytes)
+    }
+
+    static func error(_ connection: HTTPConnection, _ error: GatewayError, requestID: String, headers: HeadersConfig?) -> LocalExchange {
+        let body = error.body(requestID: requestID)
+        return LocalExchange(connection: connection,
+                             head: error.responseHead(requestID: requestID, headersConfig: headers, bodyLength: body.count),
+                             body: body)
+    }
+}

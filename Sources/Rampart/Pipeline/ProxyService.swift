@@ -1,0 +1,76 @@
+import RampartHTTP
+
+/// The main listener's request story, read top to bottom:
+/// request id → Rampart's own paths → route → request policies → transport (ProxyExchange) →
+/// response policies (in ProxyExchange.upstreamHead).
+final class ProxyService: RequestService {
+    let context: ServerContext
+    init(context: ServerContext) { self.context = context }
+
+    func begin(_ head: HTTPRequestHead, on connection: HTTPConnection) -> ServerExchange {
+        let started = context.loop.now
+        let active = context.active
+        let config = active.config
+        let requestID = head.headers["X-Request-Id"].flatMap { RequestID.isSane($0) ? $0 : nil } ?? RequestIDs.make()
+
+        if head.path.hasPrefix("/_rampart/") {
+            if let local = RampartPaths.answer(head, connection: connection, context: context, requestID: requestID) {
+                return local
+            }
+        }
+
+        guard let hit = active.routes.match(method: head.method, path: head.path) else {
+            return reject(.notFound(), head: head, connection: connection, requestID: requestID, route: nil, started: started)
+        }
+        let route = hit.route
+        guard let upstream = config.upstreams[route.upstream] else {
+            return reject(.badGateway("Route has no upstream"), head: head, connection: connection, requestID: requestID, route: route.name, started: started)
+        }
+
+        // Request policies. Each later capability (identity, quotas, CORS, validation, truncation)
+        // slots in here as one stage that either lets the request through or answers it.
+        let bodyLimit = route.bodyLimit ?? config.server.limits.bodyBytes
+        if case .contentLength(let n) = head.framing, n > bodyLimit {
+            return reject(GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "Request body over \(bodyLimit) bytes"),
+                          head: head, connection: connection, requestID: requestID, route: route.name, started: started)
+        }
+
+        let exchange = ProxyExchange(context: context, connection: connection, head: head, route: route, upstream: upstream,
+                                     headersConfig: route.headers ?? config.headers, trustedProxies: config.server.trustedProxies,
+                                     requestID: requestID, bodyLimit: bodyLimit, started: started)
+        exchange.start()
+        return exchange
+    }
+
+    private func reject(_ error: GatewayError, head: HTTPRequestHead, connection: HTTPConnection,
+                        requestID: String, route: String?, started: UInt64) -> ServerExchange {
+        let headers = context.active.config.headers
+        let local = LocalExchange.error(connection, error, requestID: requestID, headers: headers)
+        let seconds = Double(context.loop.now &- started) / 1e9
+        context.metrics.recordRequest(route: route ?? "-", status: error.status, seconds: seconds)
+        context.accessLog.log(AccessRecord(requestID: requestID, method: head.method, path: head.path, route: route, user: nil,
+                                           status: error.status, upstreamStatus: nil, bytesIn: 0, bytesOut: 0,
+                                           durationMs: seconds * 1000, upstreamMs: nil, error: error.code, peer: connection.peerText))
+        return local
+    }
+}
+
+/// Rampart's own paths on the main listener: health and readiness for load balancers.
+enum RampartPaths {
+    static func answer(_ head: HTTPRequestHead, connection: HTTPConnection, context: ServerContext, requestID: String) -> ServerExchange? {
+        let headers = context.active.config.headers
+        switch head.path {
+        case "/_rampart/healthz":
+            return LocalExchange.json(connection, status: 200, body: "{\"status\":\"ok\"}\n", requestID: requestID, headers: headers)
+        case "/_rampart/readyz":
+            if context.state.draining.load(ordering: .relaxed) {
+                return LocalExchange.json(connection, status: 503, body: "{\"status\":\"draining\",\"config\":true,\"store\":true,\"draining\":true}\n",
+                                          requestID: requestID, headers: headers)
+            }
+            return LocalExchange.json(connection, status: 200, body: "{\"status\":\"ready\",\"config\":true,\"store\":true,\"draining\":false}\n",
+                                      requestID: requestID, headers: headers)
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import CLinux
+import Glibc
+
+/// Request ids: ULID-shaped (26 Crockford base32 chars: 48-bit ms time + 80 random bits), so they
+/// sort by time in logs. The random part comes from a per-thread xorshift seeded by getrandom.
+public enum RequestIDs {
+    private static let alphabet: [UInt8] = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+
+    public static func make() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let ms = UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
+        let r1 = ThreadRandom.next(), r2 = ThreadRandom.next()
+        return String(unsafeUninitializedCapacity: 26) { buf in
+            var t = ms
+            for i in stride(from: 9, through: 0, by: -1) { buf[i] = alphabet[Int(t & 31)]; t >>= 5 }
+            var r = r1
+            for i in 10..<23 { buf[i] = alphabet[Int(r & 31)]; r >>= 5 }
+            var q = r2
+            for i in 23..<26 { buf[i] = alphabet[Int(q & 31)]; q >>= 5 }
+            return 26
+        }
+    }
+}
+
+/// A fast non-cryptographic generator per thread (jitter, ids); never for secrets.
+public enum ThreadRandom {
+    private static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, { free($0) })
+        return k
+    }()
+
+    public static func next() -> UInt64 {
+        var p = pthread_getspecific(key)?.assumingMemoryBound(to: UInt64.self)
+        if p == nil {
+            let m = malloc(8)!.assumingMemoryBound(to: UInt64.self)
+            var seed: UInt64 = 0
+            while seed == 0 { rampart_getrandom(&seed, 8) }
+            m.pointee = seed
+            pthread_setspecific(key, m)
+            p = m
+        }
+        var x = p!.pointee
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17
+        p!.pointee = x
+        return x
+    }
+
+    /// Uniform in [0, 1).
+    public static func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}

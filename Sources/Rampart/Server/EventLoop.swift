@@ -1,0 +1,200 @@
+import CLinux
+import Glibc
+import Synchronization
+
+/// Something registered on an event loop that reacts to readiness of one file descriptor.
+public protocol EventHandler: AnyObject {
+    func handleEvents(_ events: UInt32)
+}
+
+/// A one-shot timer owned by a loop. Cancelling only flags it; the heap drops it when it surfaces.
+public final class LoopTimer {
+    fileprivate(set) var deadline: UInt64
+    fileprivate var action: (() -> Void)?
+    fileprivate var heapIndex = -1
+    init(deadline: UInt64, action: @escaping () -> Void) { self.deadline = deadline; self.action = action }
+    public var isActive: Bool { action != nil }
+}
+
+public enum Epoll {
+    public static let input = EPOLLIN.rawValue
+    public static let output = EPOLLOUT.rawValue
+    public static let readHangup = EPOLLRDHUP.rawValue
+    public static let hangup = EPOLLHUP.rawValue
+    public static let error = EPOLLERR.rawValue
+}
+
+/// One epoll instance driven by one thread (nginx's worker, SwiftNIO's EventLoop). Everything
+/// registered on it is touched only from that thread; other threads talk to it via `execute`.
+public final class EventLoop: @unchecked Sendable {
+    public let index: Int
+    private let epfd: Int32
+    private let wakeFd: Int32
+    private var handlers: [EventHandler?] = []
+    private var timerHeap: [LoopTimer] = []
+    private let inbox = Mutex<[@Sendable () -> Void]>([])
+    private var deferred: [() -> Void] = []
+    private var running = true
+    /// Cached monotonic time of the current iteration; good enough for timeouts and logs.
+    public private(set) var now: UInt64 = rampart_monotonic_ns()
+
+    public init(index: Int) {
+        self.index = index
+        epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
+        wakeFd = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        precondition(epfd >= 0 && wakeFd >= 0, "epoll/eventfd unavailable")
+        _ = rampart_epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFd, Epoll.input, UInt64(wakeFd))
+    }
+
+    // MARK: File descriptors
+
+    public func register(fd: Int32, events: UInt32, handler: EventHandler) {
+        let i = Int(fd)
+        if i >= handlers.count { handlers.append(contentsOf: repeatElement(nil, count: i - handlers.count + 1)) }
+        handlers[i] = handler
+        _ = rampart_epoll_ctl(epfd, EPOLL_CTL_ADD, fd, events, UInt64(fd))
+    }
+
+    public func modify(fd: Int32, events: UInt32) {
+        _ = rampart_epoll_ctl(epfd, EPOLL_CTL_MOD, fd, events, UInt64(fd))
+    }
+
+    /// Removes the fd from epoll. The caller still owns (and closes) the fd.
+    public func unregister(fd: Int32) {
+        _ = rampart_epoll_ctl(epfd, EPOLL_CTL_DEL, fd, 0, 0)
+        if Int(fd) < handlers.count { handlers[Int(fd)] = nil }
+    }
+
+    // MARK: Timers
+
+    @discardableResult
+    public func schedule(afterMs ms: Int, _ action: @escaping () -> Void) -> LoopTimer {
+        schedule(at: rampart_monotonic_ns() &+ UInt64(max(0, ms)) &* 1_000_000, action)
+    }
+
+    @discardableResult
+    public func schedule(at deadline: UInt64, _ action: @escaping () -> Void) -> LoopTimer {
+        let t = LoopTimer(deadline: deadline, action: action)
+        t.heapIndex = timerHeap.count
+        timerHeap.append(t)
+        siftUp(timerHeap.count - 1)
+        return t
+    }
+
+    public func cancel(_ timer: LoopTimer?) {
+        guard let timer, timer.action != nil else { return }
+        timer.action = nil
+        removeFromHeap(timer)
+    }
+
+    /// Runs `work` at the end of this iteration, after all ready events: used to coalesce writes.
+    public func deferToEndOfIteration(_ work: @escaping () -> Void) { deferred.append(work) }
+
+    // MARK: Cross-thread
+
+    /// Runs `work` on the loop thread. Safe from any thread.
+    public func execute(_ work: @escaping @Sendable () -> Void) {
+        inbox.withLock { $0.append(work) }
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFd, &one, 8)
+    }
+
+    public func stop() { execute { [unowned self] in self.running = false } }
+
+    // MARK: Run
+
+    public func run() {
+        var events = [UInt32](repeating: 0, count: 256)
+        var datas = [UInt64](repeating: 0, count: 256)
+        while running {
+            let timeout = nextTimeoutMs()
+            let n = events.withUnsafeMutableBufferPointer { ev in
+                datas.withUnsafeMutableBufferPointer { da in
+                    rampart_epoll_wait(epfd, ev.baseAddress, da.baseAddress, 256, timeout)
+                }
+            }
+            now = rampart_monotonic_ns()
+            if n > 0 {
+                for i in 0..<Int(n) {
+                    let fd = Int32(truncatingIfNeeded: datas[i])
+                    if fd == wakeFd { drainInbox(); continue }
+                    if Int(fd) < handlers.count, let h = handlers[Int(fd)] { h.handleEvents(events[i]) }
+                }
+            }
+            fireTimers()
+            runDeferred()
+        }
+    }
+
+    private func drainInbox() {
+        var counter: UInt64 = 0
+        _ = Glibc.read(wakeFd, &counter, 8)
+        let work = inbox.withLock { q -> [@Sendable () -> Void] in let w = q; q.removeAll(); return w }
+        for w in work { w() }
+    }
+
+    private func runDeferred() {
+        while !deferred.isEmpty {
+            let batch = deferred
+            deferred.removeAll(keepingCapacity: true)
+            for w in batch { w() }
+        }
+    }
+
+    private func nextTimeoutMs() -> Int32 {
+        if !deferred.isEmpty { return 0 }
+        guard let first = timerHeap.first else { return 1000 }
+        let t = rampart_monotonic_ns()
+        if first.deadline <= t { return 0 }
+        let ms = (first.deadline - t + 999_999) / 1_000_000
+        return Int32(min(ms, 1000))
+    }
+
+    private func fireTimers() {
+        let t = rampart_monotonic_ns()
+        while let first = timerHeap.first, first.deadline <= t {
+            removeFromHeap(first)
+            if let action = first.action { first.action = nil; action() }
+        }
+    }
+
+    // MARK: Binary heap
+
+    private func removeFromHeap(_ timer: LoopTimer) {
+        let i = timer.heapIndex
+        guard i >= 0, i < timerHeap.count, timerHeap[i] === timer else { return }
+        let last = timerHeap.count - 1
+        if i != last { swapAt(i, last) }
+        timerHeap.removeLast()
+        timer.heapIndex = -1
+        if i < timerHeap.count { siftDown(i); siftUp(i) }
+    }
+
+    private func swapAt(_ a: Int, _ b: Int) {
+        timerHeap.swapAt(a, b)
+        timerHeap[a].heapIndex = a
+        timerHeap[b].heapIndex = b
+    }
+
+    private func siftUp(_ start: Int) {
+        var i = start
+        while i > 0 {
+            let p = (i - 1) / 2
+            if timerHeap[p].deadline <= timerHeap[i].deadline { break }
+            swapAt(i, p); i = p
+        }
+    }
+
+    private func siftDown(_ start: Int) {
+        var i = start
+        let n = timerHeap.count
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < n && timerHeap[l].deadline < timerHeap[m].deadline { m = l }
+            if r < n && timerHeap[r].deadline < timerHeap[m].deadline { m = r }
+            if m == i { break }
+            swapAt(i, m); i = m
+        }
+    }
+}

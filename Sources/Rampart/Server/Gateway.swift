@@ -1,0 +1,142 @@
+import CLinux
+import Foundation
+import Glibc
+import Synchronization
+
+/// The running gateway: one event loop per worker, each with its own listening socket
+/// (SO_REUSEPORT), its own libcurl multi handle and its own connections; the admin listener
+/// lives on loop 0. Owns config reloads and graceful shutdown.
+public final class Gateway: @unchecked Sendable {
+    public let state: GatewayState
+    private var loops: [EventLoop] = []
+    private var contexts: [ServerContext] = []
+    private var listeners: [Listener] = []
+    private var threads: [Thread] = []
+    private let reloadLock = Mutex<Void>(())
+    private let stoppedCount = Atomic<Int>(0)
+    public private(set) var mainPort: UInt16 = 0
+    public private(set) var adminPort: UInt16?
+
+    public init(config: GatewayConfig, configPath: String) {
+        let workers = config.server.workers > 0 ? config.server.workers : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        state = GatewayState(config: config, configPath: configPath, workerCount: workers, startedAtUnix: Date().timeIntervalSince1970)
+    }
+
+    public func start() throws {
+        let config = state.current.config
+        if config.server.tls != nil {
+            throw Socket.SystemError(call: "server.tls: TLS termination is not available in this build; terminate TLS in front of Rampart", errno: ENOTSUP)
+        }
+        for i in 0..<state.workerCount {
+            let loop = EventLoop(index: i)
+            let ctx = ServerContext(loop: loop, state: state, transport: CurlTransport(loop: loop))
+            loops.append(loop); contexts.append(ctx)
+        }
+        // The first socket picks the port (":0" in tests); the others join it with SO_REUSEPORT.
+        var address = config.server.listen
+        for ctx in contexts {
+            let fd = try Socket.listen(address, reusePort: true)
+            if address.port == 0 { address.port = Socket.boundPort(fd) }
+            listeners.append(Listener(fd: fd, context: ctx, enforceMaxConnections: true) { ProxyService(context: $0) })
+        }
+        mainPort = address.port
+        if let adminAddress = config.admin.listen {
+            let fd = try Socket.listen(adminAddress, reusePort: false)
+            adminPort = Socket.boundPort(fd)
+            let token = config.admin.tokenEnv.flatMap { ProcessInfo.processInfo.environment[$0] }.flatMap { $0.isEmpty ? nil : $0 }
+            listeners.append(Listener(fd: fd, context: contexts[0], enforceMaxConnections: false) { [unowned self] ctx in
+                AdminService(context: ctx, gateway: self, token: token)
+            })
+        }
+        for loop in loops {
+            let t = Thread { loop.run(); self.stoppedCount.add(1, ordering: .relaxed) }
+            t.name = "rampart-loop-\(loop.index)"
+            t.stackSize = 1 << 20
+            threads.append(t)
+            t.start()
+        }
+        contexts[0].accessLog.event(.info, "rampart listening", [
+            ("listen", JSONText.quote(SocketAddress(host: config.server.listen.host, port: mainPort).description)),
+            ("admin", adminPort.map { JSONText.quote(SocketAddress(host: config.admin.listen!.host, port: $0).description) } ?? "null"),
+            ("workers", String(state.workerCount)), ("config_hash", JSONText.quote(config.hash)),
+        ])
+        contexts[0].accessLog.flush()
+    }
+
+    // MARK: Reload
+
+    public enum ReloadOutcome { case reloaded(hash: String), rejected([ConfigError]) }
+
+    /// Validates the config file, then swaps it in atomically. In-flight requests keep the config
+    /// they started with; an invalid file leaves the running config untouched.
+    public func reload() -> ReloadOutcome {
+        reloadLock.withLock { _ in
+            let outcome: ReloadOutcome
+            do throws(ConfigErrors) {
+                let fresh = try ConfigLoader.load(path: state.configPath)
+                outcome = adopt(fresh)
+            } catch {
+                outcome = .rejected(error.errors)
+            }
+            record(outcome)
+            return outcome
+        }
+    }
+
+    private func adopt(_ fresh: GatewayConfig) -> ReloadOutcome {
+        let old = state.current.config
+        var notes: [ConfigError] = []
+        if fresh.server.listen != old.server.listen { notes.append(ConfigError(path: "server.listen", message: "a new listen address needs a restart")) }
+        if fresh.admin.listen != old.admin.listen { notes.append(ConfigError(path: "admin.listen", message: "a new admin address needs a restart")) }
+        if !notes.isEmpty { return .rejected(notes) }
+        let active = state.swap(fresh)
+        for ctx in contexts { ctx.loop.execute { ctx.adopt(active) } }
+        return .reloaded(hash: fresh.hash)
+    }
+
+    private func record(_ outcome: ReloadOutcome) {
+        switch outcome {
+        case .reloaded(let hash):
+            state.metrics.reloads.withLock { $0.ok += 1 }
+            AccessLog(loop: nil, enabled: true, level: .info).event(.info, "config reloaded", [("config_hash", JSONText.quote(hash))])
+        case .rejected(let errors):
+            state.metrics.reloads.withLock { $0.failed += 1 }
+            AccessLog(loop: nil, enabled: true, level: .info).event(.error, "config reload rejected; keeping the running config",
+                                                                   [("errors", JSONText.array(errors.map { JSONText.quote($0.description) }))])
+        }
+    }
+
+    // MARK: Shutdown
+
+    /// Stops accepting, lets in-flight requests finish (up to `drain_timeout_ms`), stops the loops.
+    /// Returns true when everything drained in time.
+    public func drainAndStop() -> Bool {
+        state.draining.store(true, ordering: .relaxed)
+        let ls = listeners
+        for (i, ctx) in contexts.enumerated() {
+            ctx.loop.execute {
+                for l in ls where l.belongs(to: ctx) { l.close() }
+                ctx.drainConnections()
+                _ = i
+            }
+        }
+        let deadline = ContinuousClock.now + .milliseconds(state.current.config.server.drainTimeoutMs)
+        var drained = false
+        while ContinuousClock.now < deadline {
+            if state.metrics.inFlight.load(ordering: .relaxed) == 0 && state.metrics.activeConnections.load(ordering: .relaxed) == 0 { drained = true; break }
+            usleep(20_000)
+            for ctx in contexts { ctx.loop.execute { ctx.drainConnections() } }
+        }
+        AccessLog(loop: nil, enabled: true, level: .info).event(.info, drained ? "drained; exiting" : "drain timeout; exiting with requests in flight",
+                                                               [("in_flight", String(state.metrics.inFlight.load(ordering: .relaxed)))])
+        for ctx in contexts { ctx.loop.execute { ctx.accessLog.flush() } }
+        for loop in loops { loop.stop() }
+        let stopDeadline = ContinuousClock.now + .seconds(2)
+        while stoppedCount.load(ordering: .relaxed) < loops.count && ContinuousClock.now < stopDeadline { usleep(5_000) }
+        return drained
+    }
+}
+
+extension Listener {
+    func belongs(to ctx: ServerContext) -> Bool { self.contextIdentity == ObjectIdentifier(ctx) }
+}

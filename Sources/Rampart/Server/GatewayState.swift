@@ -1,0 +1,82 @@
+import Synchronization
+
+/// A config together with what is derived from it once (the route table), swapped as one value.
+public final class ActiveConfig: Sendable {
+    public let config: GatewayConfig
+    public let routes: RouteTable
+    public init(_ config: GatewayConfig) { self.config = config; self.routes = RouteTable(config.routes) }
+}
+
+/// Process-wide state shared by every loop: the live config, metrics, lifecycle flags.
+public final class GatewayState: Sendable {
+    private let active: Mutex<ActiveConfig>
+    public let metrics: Metrics
+    public let configPath: String
+    public let startedAt: ContinuousClock.Instant = .now
+    public let startedAtUnix: Double
+    public let draining = Atomic<Bool>(false)
+    public let inFlight = Atomic<Int>(0)
+    public let workerCount: Int
+
+    public init(config: GatewayConfig, configPath: String, workerCount: Int, startedAtUnix: Double) {
+        active = Mutex(ActiveConfig(config))
+        metrics = Metrics(shardCount: workerCount)
+        self.configPath = configPath
+        self.workerCount = workerCount
+        self.startedAtUnix = startedAtUnix
+    }
+
+    public var current: ActiveConfig { active.withLock { $0 } }
+    public func swap(_ config: GatewayConfig) -> ActiveConfig {
+        let fresh = ActiveConfig(config)
+        active.withLock { $0 = fresh }
+        return fresh
+    }
+}
+
+/// Per-loop context: the loop's view of the live config, its transport, log, metrics shard and
+/// connections. Only its loop thread touches it (hence @unchecked: it crosses threads only inside
+/// tasks that run on its own loop).
+public final class ServerContext: @unchecked Sendable {
+    public let loop: EventLoop
+    public let state: GatewayState
+    public let metrics: MetricsShard
+    public let accessLog: AccessLog
+    public let transport: UpstreamTransport
+    /// Refreshed by a task on this loop when the config is swapped; requests snapshot it.
+    public var active: ActiveConfig
+    private var connections: [ObjectIdentifier: HTTPConnection] = [:]
+
+    init(loop: EventLoop, state: GatewayState, transport: UpstreamTransport) {
+        self.loop = loop
+        self.state = state
+        self.metrics = state.metrics.shards[loop.index % state.metrics.shards.count]
+        self.transport = transport
+        let active = state.current
+        self.active = active
+        accessLog = AccessLog(loop: loop, enabled: active.config.logging.accessLog, level: active.config.logging.level)
+    }
+
+    public var currentConfig: GatewayConfig { active.config }
+
+    func adopt(_ fresh: ActiveConfig) {
+        active = fresh
+        accessLog.enabled = fresh.config.logging.accessLog
+        accessLog.level = fresh.config.logging.level
+    }
+
+    func connectionOpened(_ c: HTTPConnection) {
+        connections[ObjectIdentifier(c)] = c
+        state.metrics.activeConnections.add(1, ordering: .relaxed)
+    }
+
+    func connectionClosed(_ c: HTTPConnection) {
+        if connections.removeValue(forKey: ObjectIdentifier(c)) != nil {
+            state.metrics.activeConnections.subtract(1, ordering: .relaxed)
+        }
+    }
+
+    /// Graceful shutdown: idle connections close now, busy ones after their current response.
+    func drainConnections() { for c in Array(connections.values) { c.drain() } }
+    var connectionCount: Int { connections.count }
+}

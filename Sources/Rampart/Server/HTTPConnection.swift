@@ -1,0 +1,456 @@
+import CLinux
+import Glibc
+import RampartHTTP
+
+/// One client connection: strict HTTP/1.1 framing, keep-alive, pipelining (answered in order:
+/// the next head is parsed only when the current response ended), and flow control both ways.
+public final class HTTPConnection: EventHandler {
+    public let fd: Int32
+    public let loop: EventLoop
+    public let peerIP: [UInt8]
+    public let peerText: String
+    public let isTLS = false
+    let context: ServerContext
+    private let service: RequestService
+    private let limits: LimitsConfig
+
+    private enum State { case awaitingHead, readingBody, awaitingResponse, lingering, closed }
+    private enum ResponseFraming { case none, identity, chunked, closeDelimited }
+
+    private var state = State.awaitingHead
+    private let readBuffer = ByteBuffer(capacity: 16 * 1024)
+    private let writeBuffer = ByteBuffer(capacity: 16 * 1024)
+    /// Serialization scratch for heads and chunk headers (ByteBuffer takes bytes, not inout arrays).
+    private var scratch = [UInt8]()
+    private var interest: UInt32 = 0
+    private var flushScheduled = false
+
+    private var exchange: ServerExchange?
+    private var request: HTTPRequestHead?
+    private var bodyRemaining = 0
+    private var chunked: ChunkedDecoder?
+    private var readingPaused = false
+    private var waitingForWritable = false
+
+    private var responseStarted = false
+    private var responseEnded = false
+    private var responseFraming = ResponseFraming.none
+    private var keepAlive = true
+    private var closeAfterFlush = false
+    private var draining = false
+
+    private var headTimer: LoopTimer?
+    private var idleTimer: LoopTimer?
+    private var bodyTimer: LoopTimer?
+    private var lingerTimer: LoopTimer?
+
+    /// Bytes in the send buffer above which producers are asked to pause (backpressure).
+    static let highWatermark = 256 * 1024
+    static let lowWatermark = 64 * 1024
+    /// Pipelined bytes we accept while a response is pending before we stop reading.
+    static let maxPipelinedBytes = 64 * 1024
+
+    init(fd: Int32, peerIP: [UInt8], peerText: String, loop: EventLoop, context: ServerContext,
+         service: RequestService, limits: LimitsConfig) {
+        self.fd = fd; self.peerIP = peerIP; self.peerText = peerText; self.loop = loop
+        self.context = context; self.service = service; self.limits = limits
+    }
+
+    func start() {
+        interest = Epoll.input | Epoll.readHangup
+        loop.register(fd: fd, events: interest, handler: self)
+        context.connectionOpened(self)
+        armHeadTimer(idle: false)
+    }
+
+    // MARK: Readiness
+
+    public func handleEvents(_ events: UInt32) {
+        if events & Epoll.output != 0 { flush() }
+        guard state != .closed else { return }
+        if events & (Epoll.input | Epoll.readHangup | Epoll.hangup | Epoll.error) != 0 { readAvailable() }
+    }
+
+    private func readAvailable() {
+        if state == .lingering { discardForLinger(); return }
+        var sawEOF = false
+        // Read while the state machine wants bytes; bounded so one client cannot starve the loop.
+        for _ in 0..<4 {
+            if !wantsToRead { break }
+            let room = 64 * 1024
+            readBuffer.reserveWritable(room)
+            let n = Glibc.read(fd, readBuffer.writableTail, readBuffer.writableCount)
+            if n > 0 {
+                readBuffer.didWrite(n)
+                context.metrics.bytesIn(n)
+            } else {
+                if n == 0 { sawEOF = true }
+                else if errno != EAGAIN && errno != EINTR { sawEOF = true }
+                break
+            }
+            if n < room { break }
+        }
+        process()
+        if sawEOF && state != .closed { peerClosed() }
+        else if state != .closed && !wantsToRead && !readingPaused && state == .awaitingResponse {
+            // Not reading: a hangup must still be noticed (level-triggered RDHUP keeps firing otherwise).
+            var probe: UInt8 = 0
+            let r = recv(fd, &probe, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+            if r == 0 { peerClosed() }
+        }
+        updateInterest()
+    }
+
+    private var wantsToRead: Bool {
+        switch state {
+        case .awaitingHead: return !draining || !readBuffer.isEmpty
+        case .readingBody: return !readingPaused
+        case .awaitingResponse: return readBuffer.readableCount < Self.maxPipelinedBytes
+        case .lingering: return true
+        case .closed: return false
+        }
+    }
+
+    private func peerClosed() {
+        if state == .awaitingHead && readBuffer.isEmpty { close(); return }
+        let ex = exchange
+        exchange = nil
+        close()
+        ex?.connectionClosed()
+    }
+
+    // MARK: Request side
+
+    /// Runs the request state machine over buffered bytes until it needs more or must wait.
+    private func process() {
+        while state != .closed {
+            switch state {
+            case .awaitingHead:
+                if readBuffer.isEmpty { return }
+                if headTimer == nil || idleTimer != nil { loop.cancel(idleTimer); idleTimer = nil; armHeadTimer(idle: false) }
+                let httpLimits = HTTPLimits(maxHeaderBytes: limits.headerBytes, maxURLBytes: limits.urlBytes)
+                let result = HTTPRequestParser.parseHead(readBuffer.readable, limits: httpLimits)
+                switch result {
+                case .incomplete:
+                    return
+                case .failure(let e):
+                    context.metrics.parseError()
+                    respondAndClose(GatewayError(status: e.status, code: e.code, message: e.message))
+                    return
+                case .complete(let head, let consumed):
+                    readBuffer.consume(consumed)
+                    loop.cancel(headTimer); headTimer = nil
+                    beginRequest(head)
+                }
+            case .readingBody:
+                if readingPaused || readBuffer.isEmpty { return }
+                feedBody()
+            case .awaitingResponse, .lingering, .closed:
+                return
+            }
+        }
+    }
+
+    private func beginRequest(_ head: HTTPRequestHead) {
+        request = head
+        keepAlive = head.keepAlive && !draining
+        responseStarted = false; responseEnded = false; waitingForWritable = false; readingPaused = false
+        switch head.framing {
+        case .none: bodyRemaining = 0; chunked = nil
+        case .contentLength(let n): bodyRemaining = n; chunked = nil
+        case .chunked: bodyRemaining = 0; chunked = ChunkedDecoder()
+        }
+        let hasBody = chunked != nil || bodyRemaining > 0
+        state = hasBody ? .readingBody : .awaitingResponse
+        let ex = service.begin(head, on: self)
+        // Answered on the spot (health check, early error): nothing to attach.
+        if state == .closed || responseEnded { return }
+        exchange = ex
+        if !hasBody { ex.requestBodyEnded() } else { armBodyTimer() }
+    }
+
+    private func feedBody() {
+        guard let ex = exchange else { return }
+        if var decoder = chunked {
+            var failure: HTTPParseError?
+            var finished = false
+            var consumed = 0
+            switch decoder.decode(readBuffer.readable, body: { ex.requestBody($0) }) {
+            case .needMore(let c): consumed = c
+            case .finished(let c): consumed = c; finished = true
+            case .failure(let e): failure = e
+            }
+            chunked = decoder
+            if let failure {
+                exchange = nil
+                ex.connectionClosed()
+                respondAndClose(GatewayError(status: failure.status, code: failure.code, message: failure.message), force: true)
+                return
+            }
+            readBuffer.consume(consumed)
+            if finished { bodyComplete(ex) } else { armBodyTimer() }
+        } else {
+            let take = min(bodyRemaining, readBuffer.readableCount)
+            ex.requestBody(UnsafeRawBufferPointer(rebasing: readBuffer.readable[0..<take]))
+            readBuffer.consume(take)
+            bodyRemaining -= take
+            if bodyRemaining == 0 { bodyComplete(ex) } else { armBodyTimer() }
+        }
+    }
+
+    private func bodyComplete(_ ex: ServerExchange) {
+        loop.cancel(bodyTimer); bodyTimer = nil
+        guard state == .readingBody else { return }
+        state = .awaitingResponse
+        ex.requestBodyEnded()
+    }
+
+    /// Upload backpressure: the exchange stops us reading while its upstream cannot take more.
+    public func pauseReading() { readingPaused = true; updateInterest() }
+    public func resumeReading() {
+        guard readingPaused else { return }
+        readingPaused = false
+        loop.deferToEndOfIteration { [weak self] in
+            guard let self, self.state == .readingBody else { return }
+            self.process(); self.updateInterest()
+        }
+    }
+
+    /// Sends `100 Continue` when the client asked for it and the body has not started.
+    public func sendContinueIfExpected() {
+        guard let head = request, head.expectsContinue, state == .readingBody, !responseStarted,
+              readBuffer.isEmpty else { return }
+        writeBuffer.append(Self.continueLine)
+        scheduleFlush()
+    }
+    private static let continueLine = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
+    // MARK: Response side
+
+    public var requestHead: HTTPRequestHead? { request }
+    public var hasStartedResponse: Bool { responseStarted }
+
+    /// Sends the response head; chooses the framing from the head, the method and the client's version.
+    public func sendHead(_ head: HTTPResponseHead) {
+        guard state != .closed, !responseStarted else { return }
+        responseStarted = true
+        var head = head
+        let isHead = request?.method == "HEAD"
+        let noBody = isHead || head.status == 204 || head.status == 304 || (100..<200).contains(head.status)
+        if noBody {
+            responseFraming = .none
+            if head.status == 204 || head.status == 304 { head.headers.remove("Transfer-Encoding") }
+        } else if head.headers.contains("Content-Length") {
+            responseFraming = .identity
+        } else if (request?.versionMinor ?? 1) >= 1 {
+            head.headers.add("Transfer-Encoding", "chunked")
+            responseFraming = .chunked
+        } else {
+            responseFraming = .closeDelimited
+            keepAlive = false
+        }
+        if state == .readingBody && !closeAfterFlush {
+            // Answering before the body arrived (an early error): only safe if we stop reusing the connection.
+            keepAlive = false
+        }
+        if draining { keepAlive = false }
+        if !keepAlive { head.headers.set("Connection", "close") }
+        else if request?.versionMinor == 0 { head.headers.set("Connection", "keep-alive") }
+        head.versionMinor = 1
+        scratch.removeAll(keepingCapacity: true)
+        head.serialize(into: &scratch)
+        writeBuffer.append(scratch)
+        scheduleFlush()
+    }
+
+    /// Queues body bytes. Returns false when the client is slow: stop producing until `responseWritable`.
+    @discardableResult
+    public func sendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard state != .closed, responseStarted, !responseEnded else { return false }
+        if bytes.count > 0 {
+            switch responseFraming {
+            case .none: break
+            case .identity, .closeDelimited: writeBuffer.append(bytes)
+            case .chunked:
+                scratch.removeAll(keepingCapacity: true)
+                ChunkedEncoder.chunkHeader(size: bytes.count, into: &scratch)
+                writeBuffer.append(scratch)
+                writeBuffer.append(bytes)
+                writeBuffer.append(ChunkedEncoder.chunkTrailer)
+            }
+            scheduleFlush()
+        }
+        if writeBuffer.readableCount >= Self.highWatermark { waitingForWritable = true; return false }
+        return true
+    }
+
+    public func sendBody(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { sendBody($0) } }
+
+    /// Ends the response cleanly; the connection then serves the next pipelined request or closes.
+    public func endResponse() {
+        guard state != .closed, responseStarted, !responseEnded else { return }
+        responseEnded = true
+        if responseFraming == .chunked { writeBuffer.append(ChunkedEncoder.lastChunk) }
+        if responseFraming == .closeDelimited { keepAlive = false }
+        exchange = nil
+        if keepAlive && state == .awaitingResponse {
+            state = .awaitingHead
+            request = nil
+            armHeadTimer(idle: readBuffer.isEmpty)
+            scheduleFlush()
+            if !readBuffer.isEmpty { loop.deferToEndOfIteration { [weak self] in self?.processAfterResponse() } }
+        } else {
+            closeAfterFlush = true
+            scheduleFlush()
+        }
+    }
+
+    private func processAfterResponse() {
+        guard state == .awaitingHead else { return }
+        process(); updateInterest()
+    }
+
+    /// Ends a response that cannot be completed (upstream failed mid-body): the client must see a
+    /// truncated message, never a clean end, so the connection closes without a terminating chunk.
+    public func abortResponse() {
+        guard state != .closed else { return }
+        exchange = nil
+        responseEnded = true
+        keepAlive = false
+        closeAfterFlush = true
+        scheduleFlush()
+    }
+
+    /// Answers with Rampart's JSON error and closes (used for malformed requests and timeouts).
+    func respondAndClose(_ error: GatewayError, force: Bool = false) {
+        guard state != .closed else { return }
+        if responseStarted { abortResponse(); return }
+        keepAlive = false
+        state = .awaitingResponse
+        let requestID = RequestIDs.make()
+        sendHead(error.responseHead(requestID: requestID, headersConfig: context.currentConfig.headers))
+        _ = sendBody(error.body(requestID: requestID))
+        endResponse()
+        context.accessLog.logConnectionError(status: error.status, code: error.code, peer: peerText, requestID: requestID)
+        context.metrics.recordRequest(route: "-", status: error.status, seconds: 0)
+    }
+
+    // MARK: Writing
+
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        loop.deferToEndOfIteration { [weak self] in self?.flush() }
+    }
+
+    private func flush() {
+        flushScheduled = false
+        guard state != .closed else { return }
+        while !writeBuffer.isEmpty {
+            let n = Glibc.write(fd, writeBuffer.readable.baseAddress!, writeBuffer.readableCount)
+            if n > 0 { writeBuffer.consume(n); context.metrics.bytesOut(n); continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EAGAIN { break }
+            // EPIPE / ECONNRESET: the client is gone.
+            let ex = exchange; exchange = nil
+            close(); ex?.connectionClosed(); return
+        }
+        if writeBuffer.isEmpty {
+            writeBuffer.shrinkIfIdle()
+            if closeAfterFlush { finishClose(); return }
+        }
+        if waitingForWritable && writeBuffer.readableCount <= Self.lowWatermark {
+            waitingForWritable = false
+            exchange?.responseWritable()
+        }
+        updateInterest()
+    }
+
+    private func updateInterest() {
+        guard state != .closed else { return }
+        var want = Epoll.readHangup
+        if wantsToRead { want |= Epoll.input }
+        if !writeBuffer.isEmpty { want |= Epoll.output }
+        if state == .awaitingResponse && !wantsToRead { want = !writeBuffer.isEmpty ? Epoll.output : 0 }
+        if want != interest { interest = want; loop.modify(fd: fd, events: want) }
+    }
+
+    // MARK: Timers
+
+    private func armHeadTimer(idle: Bool) {
+        loop.cancel(headTimer); loop.cancel(idleTimer); headTimer = nil; idleTimer = nil
+        if idle {
+            idleTimer = loop.schedule(afterMs: limits.keepaliveTimeoutMs) { [weak self] in self?.close() }
+        } else {
+            headTimer = loop.schedule(afterMs: limits.headerTimeoutMs) { [weak self] in self?.headTimedOut() }
+        }
+    }
+
+    private func headTimedOut() {
+        headTimer = nil
+        guard state == .awaitingHead else { return }
+        if readBuffer.isEmpty { close(); return }
+        context.metrics.timeout(kind: "header")
+        respondAndClose(GatewayError(status: 408, code: "REQUEST_TIMEOUT", message: "Request head not received in time"))
+    }
+
+    private func armBodyTimer() {
+        loop.cancel(bodyTimer)
+        bodyTimer = loop.schedule(afterMs: limits.bodyTimeoutMs) { [weak self] in self?.bodyTimedOut() }
+    }
+
+    private func bodyTimedOut() {
+        bodyTimer = nil
+        guard state == .readingBody else { return }
+        context.metrics.timeout(kind: "body")
+        let ex = exchange; exchange = nil
+        ex?.connectionClosed()
+        respondAndClose(GatewayError(status: 408, code: "REQUEST_TIMEOUT", message: "Request body not received in time"))
+    }
+
+    // MARK: Closing
+
+    /// Stop reusing this connection; close it now when idle (graceful shutdown).
+    func drain() {
+        draining = true
+        if state == .awaitingHead && readBuffer.isEmpty && writeBuffer.isEmpty { close() }
+        else { keepAlive = false }
+    }
+
+    var isIdle: Bool { state == .awaitingHead && readBuffer.isEmpty }
+
+    private func finishClose() {
+        // Unread request bytes would make the kernel send RST and destroy the response in flight:
+        // half-close and drain for a while (nginx's lingering close).
+        if state == .readingBody || !readBuffer.isEmpty || request != nil && state != .awaitingHead {
+            state = .lingering
+            shutdown(fd, Int32(SHUT_WR))
+            loop.cancel(headTimer); loop.cancel(bodyTimer); loop.cancel(idleTimer)
+            lingerTimer = loop.schedule(afterMs: 2000) { [weak self] in self?.close() }
+            interest = Epoll.input | Epoll.readHangup
+            loop.modify(fd: fd, events: interest)
+            discardForLinger()
+        } else {
+            close()
+        }
+    }
+
+    private func discardForLinger() {
+        var sink = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        while true {
+            let n = withUnsafeMutableBytes(of: &sink) { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if n > 0 { continue }
+            if n < 0 && errno == EAGAIN { return }
+            close(); return
+        }
+    }
+
+    func close() {
+        guard state != .closed else { return }
+        state = .closed
+        loop.cancel(headTimer); loop.cancel(bodyTimer); loop.cancel(idleTimer); loop.cancel(lingerTimer)
+        loop.unregister(fd: fd)
+        Glibc.close(fd)
+        context.connectionClosed(self)
+    }
+}

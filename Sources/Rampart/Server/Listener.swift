@@ -1,0 +1,40 @@
+import Glibc
+
+/// Accepts connections on one listening socket of one loop and hands them to `service`.
+final class Listener: EventHandler, @unchecked Sendable {
+    let fd: Int32
+    private let context: ServerContext
+    private let makeService: (ServerContext) -> RequestService
+    private lazy var service: RequestService = makeService(context)
+    private let enforceMaxConnections: Bool
+    private(set) var isOpen = true
+
+    init(fd: Int32, context: ServerContext, enforceMaxConnections: Bool, makeService: @escaping (ServerContext) -> RequestService) {
+        self.fd = fd; self.context = context; self.enforceMaxConnections = enforceMaxConnections; self.makeService = makeService
+        context.loop.register(fd: fd, events: Epoll.input, handler: self)
+    }
+
+    func handleEvents(_ events: UInt32) {
+        for _ in 0..<64 {
+            guard let (cfd, ip, text) = Socket.accept(fd) else { return }
+            let config = context.currentConfig
+            if enforceMaxConnections && context.state.metrics.activeConnections.load(ordering: .relaxed) >= config.server.maxConnections {
+                // Over the cap: shed at once, like nginx's worker_connections, rather than queue unboundedly.
+                Glibc.close(cfd)
+                continue
+            }
+            let conn = HTTPConnection(fd: cfd, peerIP: ip, peerText: text, loop: context.loop, context: context,
+                                      service: service, limits: config.server.limits)
+            conn.start()
+        }
+    }
+
+    var contextIdentity: ObjectIdentifier { ObjectIdentifier(context) }
+
+    func close() {
+        guard isOpen else { return }
+        isOpen = false
+        context.loop.unregister(fd: fd)
+        Glibc.close(fd)
+    }
+}

@@ -1,0 +1,79 @@
+import RampartHTTP
+
+/// One request as a transport sends it: everything already decided by the pipeline.
+public struct UpstreamRequest {
+    public var upstream: UpstreamConfig
+    public var method: String
+    /// Origin-form target sent upstream as is (base path already prefixed, never normalised).
+    public var target: String
+    /// End-to-end headers only; the transport adds framing (Content-Length / chunked) itself.
+    public var headers: HTTPHeaders
+    public var body: BodyLength
+    public var connectTimeoutMs: Int
+
+    public enum BodyLength: Equatable { case none, known(Int), streamed }
+}
+
+/// Why an upstream exchange failed. The pipeline maps these to 502/504 or to a mid-stream error.
+public enum UpstreamFailure: Error, Equatable, CustomStringConvertible {
+    case connectFailed(String)     // refused, unreachable, DNS, TLS handshake
+    case connectTimeout
+    case reset(String)             // connection broke after it was established
+    case invalidResponse(String)
+    case timeout(String)           // first_byte / idle / total, fired by the pipeline
+    case cancelled
+
+    public var isTimeout: Bool {
+        switch self { case .connectTimeout, .timeout: return true; default: return false }
+    }
+    public var metricKind: String {
+        switch self {
+        case .connectFailed: return "connect"
+        case .connectTimeout: return "connect_timeout"
+        case .reset: return "reset"
+        case .invalidResponse: return "invalid_response"
+        case .timeout(let phase): return phase
+        case .cancelled: return "cancelled"
+        }
+    }
+    public var description: String {
+        switch self {
+        case .connectFailed(let s): return "connect failed: \(s)"
+        case .connectTimeout: return "connect timeout"
+        case .reset(let s): return "connection reset: \(s)"
+        case .invalidResponse(let s): return "invalid response: \(s)"
+        case .timeout(let phase): return "\(phase) timeout"
+        case .cancelled: return "cancelled"
+        }
+    }
+}
+
+/// Receives one exchange's response. All calls happen on the loop that started the exchange.
+public protocol UpstreamResponseHandler: AnyObject {
+    /// The final (non-1xx) response head.
+    func upstreamHead(_ head: HTTPResponseHead)
+    /// A run of decoded body bytes. Return false to ask the transport to pause until `resume()`.
+    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Bool
+    /// The transport can take more request body (after `appendBody` had filled its buffer).
+    func upstreamWantsBody()
+    /// The exchange ended: nil = complete response, else why it failed.
+    func upstreamFinished(_ failure: UpstreamFailure?)
+}
+
+/// A running exchange, seen from the pipeline. Timeouts, retries and the breaker live above this,
+/// so they are written once for every transport.
+public protocol UpstreamCall: AnyObject {
+    /// Queues request body bytes; returns false when the transport's buffer is full (pause the client).
+    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool
+    func endBody()
+    /// The client drained: continue delivering response body.
+    func resume()
+    /// Stops the exchange; `upstreamFinished` is not called afterwards.
+    func cancel()
+}
+
+/// Sends requests to upstreams from one event loop. Implementations: libcurl's multi socket
+/// interface (https, HTTP/2, anything) today; a native HTTP/1.1 client for plain http later.
+public protocol UpstreamTransport: AnyObject {
+    func start(_ request: UpstreamRequest, handler: UpstreamResponseHandler) -> UpstreamCall
+}
