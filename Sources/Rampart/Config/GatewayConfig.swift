@@ -1,5 +1,3 @@
-import RampartHTTP
-
 /// The validated, immutable form of gateway.json (SPEC §3). A request holds the snapshot it
 /// started with, so a reload never changes the rules under an in-flight request.
 public final class GatewayConfig: Sendable {
@@ -79,8 +77,8 @@ public struct AdminConfig: Sendable {
 }
 
 public struct StoreConfig: Sendable {
-    public enum Kind: String, Sendable { case memory, redis }
-    public enum OnUnavailable: String, Sendable { case allow, deny }
+    public enum Kind: String, Sendable, CaseIterable { case memory, redis }
+    public enum OnUnavailable: String, Sendable, CaseIterable { case allow, deny }
     public var kind: Kind = .memory
     public var dir: String = "var/rampart"
     public var url: String?              // redis://host:port/db
@@ -88,7 +86,7 @@ public struct StoreConfig: Sendable {
 }
 
 public struct IdentityConfig: Sendable {
-    public enum Anonymous: String, Sendable { case ip, reject }
+    public enum Anonymous: String, Sendable, CaseIterable { case ip, reject }
     public var jwt: JWTConfig?
     public var trustedHeader: String?
     public var anonymous: Anonymous = .ip
@@ -148,7 +146,7 @@ public struct UpstreamConfig: Sendable {
 }
 
 public struct HeadersConfig: Sendable {
-    public enum Mode: String, Sendable { case override, ifAbsent = "if_absent" }
+    public enum Mode: String, Sendable, CaseIterable { case override, ifAbsent = "if_absent" }
     public var set: [(name: String, value: String)] = []
     public var mode: Mode = .override
     public var remove: [String] = []
@@ -177,7 +175,7 @@ public struct RouteMatch: Sendable {
 }
 
 public struct QuotaConfig: Sendable {
-    public enum Key: String, Sendable { case user, ip, route }
+    public enum Key: String, Sendable, CaseIterable { case user, ip, route }
     public var limit: Int
     public var per: Duration
     public var key: Key = .user
@@ -193,7 +191,7 @@ public struct TruncateConfig: Sendable {
 
 public struct StreamSaveConfig: Sendable {
     public enum Format: Sendable, Equatable { case anthropic, openai, text, custom(event: String?, pointer: String) }
-    public enum Mode: String, Sendable { case save, verify }
+    public enum Mode: String, Sendable, CaseIterable { case save, verify }
     public struct Save: Sendable {
         public var method: String = "PUT"
         public var url: String
@@ -223,7 +221,7 @@ public struct IdempotencyConfig: Sendable {
 }
 
 public struct RouteConfig: Sendable {
-    public enum Auth: String, Sendable { case required, optional }
+    public enum Auth: String, Sendable, CaseIterable { case required, optional }
     public var name: String
     public var match: RouteMatch
     public var upstream: String          // resolved: always names an entry of `upstreams`
@@ -259,7 +257,7 @@ public struct UsageConfig: Sendable {
 }
 
 public struct LoggingConfig: Sendable {
-    public enum Level: String, Sendable, Comparable {
+    public enum Level: String, Sendable, Comparable, CaseIterable {
         case debug, info, warn, error
         private var rank: Int { switch self { case .debug: 0; case .info: 1; case .warn: 2; case .error: 3 } }
         public static func < (a: Level, b: Level) -> Bool { a.rank < b.rank }

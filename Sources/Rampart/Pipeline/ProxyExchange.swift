@@ -1,3 +1,4 @@
+import CLinux
 import RampartHTTP
 
 /// One proxied request: streams the client's body to the upstream and the upstream's response to
@@ -86,6 +87,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         upstreamStatus = upstreamHead.status
         lastUpstreamActivity = now
         phase = .streaming
+        context.loop.cancel(timeoutTimer)
+        armTimeout()   // the idle limit replaces first_byte from here on
         context.metrics.recordUpstream(upstream.name, seconds: Double(now &- started) / 1e9)
 
         // Response policies: hop-by-hop hygiene, Via and id, SSE hints, security headers.
@@ -163,6 +166,9 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         finished = true
         call?.cancel(); call = nil
         if let cause {
+            context.accessLog.event(.warn, "upstream exchange failed", [
+                ("request_id", JSONText.quote(requestID)), ("upstream", JSONText.quote(upstream.name)),
+                ("error", JSONText.quote(cause.description)), ("response_started", responseStarted ? "true" : "false")])
             context.metrics.upstreamError(upstream.name, kind: cause.metricKind)
             if cause == .connectTimeout { context.metrics.timeout(kind: "connect") }
         }
@@ -191,14 +197,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     private func complete(status: Int, error: String?) {
         context.loop.cancel(timeoutTimer); timeoutTimer = nil
         context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
-        let now = context.loop.now
-        let seconds = Double(now &- started) / 1e9
+        let seconds = Double(rampart_monotonic_ns() &- started) / 1e9
         context.metrics.recordRequest(route: route.name, status: status, seconds: seconds)
-        if let error, error != "client_closed" {
-            context.accessLog.event(.warn, "upstream exchange failed", [("request_id", JSONText.quote(requestID)),
-                                                                          ("upstream", JSONText.quote(upstream.name)),
-                                                                          ("error", JSONText.quote(error))])
-        }
         context.accessLog.log(AccessRecord(
             requestID: requestID, method: head.method, path: head.path, route: route.name, user: nil,
             status: status, upstreamStatus: upstreamStatus, bytesIn: bodyBytesIn, bytesOut: bodyBytesOut,

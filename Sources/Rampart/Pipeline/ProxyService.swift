@@ -1,3 +1,4 @@
+import CLinux
 import RampartHTTP
 
 /// The main listener's request story, read top to bottom:
@@ -46,7 +47,7 @@ final class ProxyService: RequestService {
                         requestID: String, route: String?, started: UInt64) -> ServerExchange {
         let headers = context.active.config.headers
         let local = LocalExchange.error(connection, error, requestID: requestID, headers: headers)
-        let seconds = Double(context.loop.now &- started) / 1e9
+        let seconds = Double(rampart_monotonic_ns() &- started) / 1e9
         context.metrics.recordRequest(route: route ?? "-", status: error.status, seconds: seconds)
         context.accessLog.log(AccessRecord(requestID: requestID, method: head.method, path: head.path, route: route, user: nil,
                                            status: error.status, upstreamStatus: nil, bytesIn: 0, bytesOut: 0,

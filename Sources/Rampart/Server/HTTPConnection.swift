@@ -143,6 +143,8 @@ public final class HTTPConnection: EventHandler {
                     beginRequest(head)
                 }
             case .readingBody:
+                // Answered before the body was read (an early error): stop; the close discards it.
+                guard exchange != nil, !responseEnded else { state = .awaitingResponse; return }
                 if readingPaused || readBuffer.isEmpty { return }
                 feedBody()
             case .awaitingResponse, .lingering, .closed:
@@ -163,8 +165,12 @@ public final class HTTPConnection: EventHandler {
         let hasBody = chunked != nil || bodyRemaining > 0
         state = hasBody ? .readingBody : .awaitingResponse
         let ex = service.begin(head, on: self)
-        // Answered on the spot (health check, early error): nothing to attach.
-        if state == .closed || responseEnded { return }
+        // Answered on the spot (health check, early error): nothing to attach; an unread body is
+        // discarded by the lingering close that follows.
+        if state == .closed || responseEnded {
+            if state == .readingBody { state = .awaitingResponse }
+            return
+        }
         exchange = ex
         if !hasBody { ex.requestBodyEnded() } else { armBodyTimer() }
     }

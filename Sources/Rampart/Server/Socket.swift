@@ -74,9 +74,12 @@ public enum Socket {
                         let v4 = Array(bytes[12..<16])
                         return (v4, v4.map(String.init).joined(separator: "."), UInt16(bigEndian: p.pointee.sin6_port))
                     }
-                    var buf = [CChar](repeating: 0, count: 64)
-                    inet_ntop(AF_INET6, &addr, &buf, 64)
-                    return (bytes, String(cString: buf), UInt16(bigEndian: p.pointee.sin6_port))
+                    var buf = [UInt8](repeating: 0, count: 64)
+                    buf.withUnsafeMutableBufferPointer { b in
+                        b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: 64) { _ = inet_ntop(AF_INET6, &addr, $0, 64) }
+                    }
+                    let text = String(decoding: buf.prefix { $0 != 0 }, as: UTF8.self)
+                    return (bytes, text, UInt16(bigEndian: p.pointee.sin6_port))
                 }
             }
         }

@@ -1,0 +1,57 @@
+# Rampart: two commands on a fresh machine.
+#   make run   installs what is missing, builds release, starts the demo app and Rampart
+#   make test  installs what is missing, builds, runs every test
+SHELL := /bin/bash
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl python3 python3-venv
+BENCH_PACKAGES := nginx-light wrk
+export RAMPART_ADMIN_TOKEN ?= dev-admin-token
+
+.PHONY: deps build release run test bench clean
+
+# Installs only the Debian packages that are missing (apt-get update once, only when needed).
+deps:
+	@missing=""; for p in $(APT_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@command -v swift >/dev/null || { echo "swift toolchain not found on PATH (Swift 6 is required)"; exit 1; }
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release
+
+run: release
+	@mkdir -p var/rampart
+	@BIN=$$(swift build -c release --show-bin-path); \
+	$$BIN/rampart check --config gateway.json || exit 1; \
+	$$BIN/rampart-demo-app --port 3000 & DEMO=$$!; \
+	trap 'kill $$DEMO 2>/dev/null; wait $$DEMO 2>/dev/null' EXIT INT TERM; \
+	for i in $$(seq 1 50); do curl -sf http://127.0.0.1:3000/healthz >/dev/null && break; sleep 0.1; done; \
+	echo; \
+	echo "Rampart on http://127.0.0.1:8080 in front of the demo app on http://127.0.0.1:3000"; \
+	echo "Admin on http://127.0.0.1:9901 (token: $$RAMPART_ADMIN_TOKEN). Try:"; \
+	echo "  curl -i http://127.0.0.1:8080/                                  # demo page, with security headers"; \
+	echo "  curl -N -X POST http://127.0.0.1:8080/api/ai/generate/chapter -H 'Content-Type: application/json' -d '{\"chapterId\":\"c42\"}'"; \
+	echo "  curl -i http://127.0.0.1:8080/boom                              # upstream 500"; \
+	echo "  curl -i 'http://127.0.0.1:8080/slow?ms=40000'                   # first_byte timeout -> 504"; \
+	echo "  curl -s -H \"Authorization: Bearer $$RAMPART_ADMIN_TOKEN\" http://127.0.0.1:9901/admin/status"; \
+	echo "  curl -s -H \"Authorization: Bearer $$RAMPART_ADMIN_TOKEN\" http://127.0.0.1:9901/metrics"; \
+	echo; \
+	$$BIN/rampart serve --config gateway.json
+
+# Unit tests and integration tests (the latter start the real binaries on 127.0.0.1).
+test: deps
+	swift build
+	RAMPART_BIN_DIR=$$(swift build --show-bin-path) swift test --no-parallel 2>&1 | tee .build/test-output.txt; \
+	exit $${PIPESTATUS[0]}
+
+bench:
+	$(MAKE) deps EXTRA_PACKAGES="$(BENCH_PACKAGES)"
+	bash bench/proxy.sh
+
+clean:
+	rm -rf .build var

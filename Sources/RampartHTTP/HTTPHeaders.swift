@@ -1,0 +1,63 @@
+/// Ordered header list with duplicates kept: order and repetition carry meaning
+/// (Set-Cookie, Via, Connection) and a proxy must not reorder or merge them.
+/// Name lookups are ASCII case-insensitive as RFC 9110 requires.
+public struct HTTPHeaders: Sendable, Equatable, Sequence {
+    public var fields: [HTTPField]
+
+    public init() { fields = [] }
+    public init(_ fields: [HTTPField]) { self.fields = fields }
+
+    public var count: Int { fields.count }
+    public var isEmpty: Bool { fields.isEmpty }
+
+    public func makeIterator() -> IndexingIterator<[HTTPField]> { fields.makeIterator() }
+
+    /// First value for `name`, nil when absent.
+    public subscript(name: String) -> String? {
+        for f in fields where f.name.asciiCaseInsensitiveEquals(name) { return f.value }
+        return nil
+    }
+
+    /// All values for `name`, in order.
+    public func values(_ name: String) -> [String] {
+        fields.compactMap { $0.name.asciiCaseInsensitiveEquals(name) ? $0.value : nil }
+    }
+
+    public func contains(_ name: String) -> Bool {
+        fields.contains { $0.name.asciiCaseInsensitiveEquals(name) }
+    }
+
+    /// Appends a field, keeping any existing ones with the same name.
+    public mutating func add(_ name: String, _ value: String) {
+        fields.append(HTTPField(name: name, value: value))
+    }
+
+    /// Replaces all `name` fields by one, at the position of the first (appended when absent).
+    public mutating func set(_ name: String, _ value: String) {
+        guard let first = fields.firstIndex(where: { $0.name.asciiCaseInsensitiveEquals(name) }) else {
+            add(name, value)
+            return
+        }
+        fields[first].value = value
+        var i = fields.count - 1
+        while i > first {
+            if fields[i].name.asciiCaseInsensitiveEquals(name) { fields.remove(at: i) }
+            i -= 1
+        }
+    }
+
+    public mutating func remove(_ name: String) {
+        fields.removeAll { $0.name.asciiCaseInsensitiveEquals(name) }
+    }
+
+    public mutating func removeAll(where shouldRemove: (HTTPField) -> Bool) {
+        fields.removeAll(where: shouldRemove)
+    }
+}
+
+extension HTTPHeaders: ExpressibleByDictionaryLiteral {
+    /// Literal order is kept, which makes tests and fixed responses readable.
+    public init(dictionaryLiteral elements: (String, String)...) {
+        fields = elements.map { HTTPField(name: $0.0, value: $0.1) }
+    }
+}

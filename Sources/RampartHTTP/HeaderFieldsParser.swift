@@ -1,0 +1,113 @@
+// Header section parsing (RFC 9112 §5): one field per CRLF line, token name, no
+// whitespace before the colon, OWS trimmed around the value, no obs-fold, no CTLs.
+// Fields the framing depends on are noted by byte range while scanning so the
+// semantic checks need no second lookup.
+
+struct HeadFacts {
+    var hostCount = 0
+    var host = 0..<0
+    var contentLengthCount = 0
+    var contentLength = 0..<0
+    var transferEncodingCount = 0
+    var transferEncoding = 0..<0
+    var expectPresent = false
+    var expectOther = false
+    var connectionTokens: [String] = []
+}
+
+enum HeaderFieldsParser {
+    /// Parses lines from `start` up to `end`, the index of the CR of the final empty line.
+    /// Every LF in range is already known to follow a CR; a CR not followed by LF is bare.
+    static func parse(
+        _ b: UnsafeRawBufferPointer, start: Int, end: Int, maxCount: Int,
+        headers: inout [HTTPField], facts: inout HeadFacts
+    ) -> HTTPParseError? {
+        var i = start
+        while i < end {
+            let first = b[i]
+            if ByteClass.isOWS(first) { return .badRequest("Obsolete line folding in header") }
+
+            let nameStart = i
+            while ByteClass.isTChar(b[i]) { i += 1 }
+            let nameEnd = i
+            let stop = b[i]
+            if stop != COLON {
+                if ByteClass.isOWS(stop) && nameEnd > nameStart { return .badRequest("Whitespace before colon in header") }
+                return .badRequest(stop == CR && nameEnd > nameStart ? "Header line without colon" : "Invalid character in header name")
+            }
+            if nameEnd == nameStart { return .badRequest("Empty header name") }
+            i += 1
+
+            while ByteClass.isOWS(b[i]) { i += 1 }
+            let valueStart = i
+            var sawHighBit = false
+            while true {
+                i = b.skipPlainFieldBytes(from: i, sawHighBit: &sawHighBit)
+                let c = b[i]
+                if c == CR { break }
+                if !ByteClass.isFieldValueByte(c) { return .badRequest("Invalid character in header value") }
+                if c >= 0x80 { sawHighBit = true }
+                i += 1
+            }
+            if b[i + 1] != LF { return .badRequest("Bare CR in header") }
+            var valueEnd = i
+            while valueEnd > valueStart && ByteClass.isOWS(b[valueEnd - 1]) { valueEnd -= 1 }
+            i += 2
+
+            if headers.count >= maxCount { return .headersTooLarge("Too many header fields") }
+            let value: String
+            if sawHighBit {
+                // obs-text must survive forwarding unchanged; only valid UTF-8 can be held in a String losslessly.
+                guard let v = String(validating: UnsafeRawBufferPointer(rebasing: b[valueStart..<valueEnd]), as: UTF8.self) else {
+                    return .badRequest("Header value is not valid UTF-8")
+                }
+                value = v
+            } else {
+                value = b.string(valueStart, valueEnd)
+            }
+            headers.append(HTTPField(name: b.string(nameStart, nameEnd), value: value))
+            if let e = note(b, nameStart, nameEnd, valueStart..<valueEnd, &facts) { return e }
+        }
+        return nil
+    }
+
+    /// Records the fields that decide framing, routing and connection handling.
+    @inline(__always)
+    static func note(_ b: UnsafeRawBufferPointer, _ ns: Int, _ ne: Int, _ value: Range<Int>, _ facts: inout HeadFacts) -> HTTPParseError? {
+        switch ne - ns {
+        case 4 where b.equalsLowercase(ns, ne, "host"):
+            facts.hostCount += 1
+            facts.host = value
+        case 6 where b.equalsLowercase(ns, ne, "expect"):
+            facts.expectPresent = true
+            if !b.equalsLowercase(value.lowerBound, value.upperBound, "100-continue") { facts.expectOther = true }
+        case 10 where b.equalsLowercase(ns, ne, "connection"):
+            return appendTokens(b, value, &facts.connectionTokens)
+        case 14 where b.equalsLowercase(ns, ne, "content-length"):
+            facts.contentLengthCount += 1
+            facts.contentLength = value
+        case 17 where b.equalsLowercase(ns, ne, "transfer-encoding"):
+            facts.transferEncodingCount += 1
+            facts.transferEncoding = value
+        default:
+            break
+        }
+        return nil
+    }
+
+    /// Splits a `#token` list (empty elements allowed, RFC 9110 §5.6.1) into lowercased tokens.
+    static func appendTokens(_ b: UnsafeRawBufferPointer, _ value: Range<Int>, _ tokens: inout [String]) -> HTTPParseError? {
+        var i = value.lowerBound
+        let end = value.upperBound
+        while i < end {
+            while i < end && (ByteClass.isOWS(b[i]) || b[i] == UInt8(ascii: ",")) { i += 1 }
+            let s = i
+            while i < end && ByteClass.isTChar(b[i]) { i += 1 }
+            let e = i
+            while i < end && ByteClass.isOWS(b[i]) { i += 1 }
+            if i < end && b[i] != UInt8(ascii: ",") { return .badRequest("Invalid Connection header") }
+            if e > s { tokens.append(b.lowercasedString(s, e)) }
+        }
+        return nil
+    }
+}

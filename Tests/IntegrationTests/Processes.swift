@@ -1,0 +1,189 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// Where the built binaries are: `make test` passes RAMPART_BIN_DIR; otherwise .build/debug.
+enum Binaries {
+    static var dir: String {
+        if let d = ProcessInfo.processInfo.environment["RAMPART_BIN_DIR"], !d.isEmpty { return d }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug").path
+    }
+    static var rampart: String { dir + "/rampart" }
+    static var demoApp: String { dir + "/rampart-demo-app" }
+    static var repoRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible { var description: String; init(_ d: String) { description = d } }
+
+/// Polls `condition` until it holds or `timeout` passes: generous limits, no fixed sleeps.
+func eventually(timeout: Double = 20, _ what: String = "condition", _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return }
+        usleep(20_000)
+    }
+    throw TestFailure("timed out after \(timeout)s waiting for \(what)")
+}
+
+/// A child process whose stdout lines are collected for assertions.
+final class ChildProcess: @unchecked Sendable {
+    let process = Process()
+    private let output = Mutex<[String]>([])
+    private let partial = Mutex<String>("")
+
+    init(_ path: String, _ arguments: [String], environment: [String: String] = [:], cwd: String? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
+            let data = h.availableData
+            guard let self, !data.isEmpty else { return }
+            let text = String(decoding: data, as: UTF8.self)
+            let lines: [String] = self.partial.withLock { p in
+                p += text
+                var parts = p.components(separatedBy: "\n")
+                p = parts.removeLast()
+                return parts
+            }
+            self.output.withLock { $0.append(contentsOf: lines) }
+        }
+        try process.run()
+    }
+
+    var lines: [String] { output.withLock { $0 } }
+    var pid: Int32 { process.processIdentifier }
+
+    func waitForLine(containing needle: String, timeout: Double = 30) throws -> String {
+        var found: String?
+        try eventually(timeout: timeout, "a line containing \(needle)") {
+            if !process.isRunning && lines.first(where: { $0.contains(needle) }) == nil {
+                throw TestFailure("process exited (\(process.terminationStatus)) before printing \(needle): \(lines.suffix(20).joined(separator: "\n"))")
+            }
+            found = lines.first { $0.contains(needle) }
+            return found != nil
+        }
+        return found!
+    }
+
+    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// Exit status, waiting up to `timeout` seconds.
+    func waitForExit(timeout: Double = 30) throws -> Int32 {
+        try eventually(timeout: timeout, "process exit") { !process.isRunning }
+        return process.terminationStatus
+    }
+
+    /// Resident memory in bytes (from /proc).
+    var rssBytes: Int {
+        guard let s = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+        for line in s.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+            return kb * 1024
+        }
+        return 0
+    }
+
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+    }
+
+    deinit { stop() }
+}
+
+/// The bundled demo app on an ephemeral port.
+final class DemoApp: @unchecked Sendable {
+    let child: ChildProcess
+    let port: UInt16
+
+    init() throws {
+        child = try ChildProcess(Binaries.demoApp, ["--port", "0"])
+        let line = try child.waitForLine(containing: "listening on")
+        guard let p = line.split(separator: ":").last.flatMap({ UInt16($0.trimmingCharacters(in: .whitespaces)) }) else {
+            throw TestFailure("cannot parse demo app port from \(line)")
+        }
+        port = p
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// Requests the demo app saw (excluding its /_demo control paths).
+    func requestCount() throws -> Int {
+        let r = try HTTPClient.request(port: port, method: "GET", path: "/_demo/stats")
+        let json = try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any]
+        return json?["requests"] as? Int ?? -1
+    }
+
+    func control(_ method: String, _ path: String, body: String = "") throws {
+        _ = try HTTPClient.request(port: port, method: method, path: path, body: Array(body.utf8),
+                                   headers: ["Content-Type": "application/json"])
+    }
+}
+
+/// A real `rampart serve` process with a config written to a temp dir.
+final class RampartProcess: @unchecked Sendable {
+    static let adminToken = "test-admin-token-123"
+    let child: ChildProcess
+    let port: UInt16
+    let adminPort: UInt16?
+    let configPath: String
+    let dir: String
+
+    init(config: String, environment: [String: String] = [:]) throws {
+        dir = NSTemporaryDirectory() + "rampart-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        configPath = dir + "/gateway.json"
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        var env = ["RAMPART_ADMIN_TOKEN": Self.adminToken]
+        for (k, v) in environment { env[k] = v }
+        child = try ChildProcess(Binaries.rampart, ["serve", "--config", configPath], environment: env, cwd: dir)
+        let line = try child.waitForLine(containing: "rampart listening")
+        let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+        func port(_ key: String) -> UInt16? {
+            (obj[key] as? String).flatMap { $0.split(separator: ":").last }.flatMap { UInt16($0) }
+        }
+        guard let p = port("listen") else { throw TestFailure("no listen port in \(line)") }
+        self.port = p
+        self.adminPort = port("admin")
+    }
+
+    func rewriteConfig(_ config: String) throws { try config.write(toFile: configPath, atomically: true, encoding: .utf8) }
+
+    func admin(_ method: String, _ path: String, body: String = "", token: String? = RampartProcess.adminToken) throws -> HTTPClient.Response {
+        var headers: [String: String] = [:]
+        if let token { headers["Authorization"] = "Bearer \(token)" }
+        return try HTTPClient.request(port: adminPort!, method: method, path: path, body: Array(body.utf8), headers: headers)
+    }
+
+    /// Access-log lines (JSON objects with "type":"access").
+    var accessLog: [[String: Any]] {
+        child.lines.compactMap { line in
+            guard line.hasPrefix("{"), let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  o["type"] as? String == "access" else { return nil }
+            return o
+        }
+    }
+
+    deinit { child.stop(); try? FileManager.default.removeItem(atPath: dir) }
+}
+
+/// A config around one upstream, listening on ephemeral ports.
+func testConfig(upstream: String, routes: String? = nil, server: String = "", extraTop: String = "", upstreamExtra: String = "") -> String {
+    """
+    {
+      "server": {"listen": "127.0.0.1:0"\(server.contains("workers") ? "" : ", \"workers\": 2")\(server.isEmpty ? "" : ", " + server)},
+      "admin": {"listen": "127.0.0.1:0", "token_env": "RAMPART_ADMIN_TOKEN"},
+      "upstreams": {"app": {"url": "\(upstream)"\(upstreamExtra.isEmpty ? "" : ", " + upstreamExtra)}},
+      "headers": {"set": {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}, "remove": ["X-Powered-By", "Server"]},
+      "routes": \(routes ?? #"[{"name": "default", "match": {"path_prefix": "/"}}]"#)\(extraTop.isEmpty ? "" : ",\n  " + extraTop)
+    }
+    """
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+
+/// The keel, seen from a client: real rampart, real demo app, real sockets.
+@Suite(.serialized) struct ProxyTests {
+    @Test func forwardsRequestsWithProxyHeadersAndRequestIDs() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: testConfig(upstream: app.url))
+        let r = try HTTPClient.request(port: rampart.port, path: "/echo/a/../b?x=1", headers: [
+            "X-Request-Id": "client-id-42", "Connection": "close, X-Hop", "X-Hop": "secret", "Keep-Alive": "timeout=5",
+            "TE": "trailers", "X-Forwarded-For": "6.6.6.6", "Accept-Encoding": "gzip",
+        ])
+        #expect(r.status == 200)
+        #expect(r.header("X-Request-Id") == "client-id-42")
+        #expect(r.header("Via")?.contains("rampart") == true)
+        #expect(r.header("X-Frame-Options") == "DENY")
+        let echo = r.json
+        #expect(echo["target"] as? String == "/echo/a/../b?x=1", "path is sent as is, never normalised")
+        let sent = (echo["headers"] as? [[String]] ?? []).map { ($0[0].lowercased(), $0[1]) }
+        func value(_ n: String) -> String? { sent.first { $0.0 == n }?.1 }
+        #expect(value("x-request-id") == "client-id-42")
+        #expect(value("x-hop") == nil && value("keep-alive") == nil && value("te") == nil && value("connection") == nil)
+        #expect(value("x-forwarded-for") == "127.0.0.1", "an untrusted client's X-Forwarded-For is replaced")
+        #expect(value("x-forwarded-proto") == "http")
+        #expect(value("x-forwarded-host") == "127.0.0.1")
+        #expect(value("via")?.contains("rampart") == true)
+        #expect(value("accept") == nil && value("expect") == nil && value("user-agent") == nil, "no headers curl adds on its own")
+        #expect(value("accept-encoding") == "gzip")
+
+        // An insane request id is replaced by a generated one.
+        let r2 = try HTTPClient.request(port: rampart.port, path: "/echo", headers: ["X-Request-Id": "bad id with spaces"])
+        let generated = try #require(r2.header("X-Request-Id"))
+        #expect(generated.count == 26 && !generated.contains(" "))
+        let upstreamSaw = (r2.json["headers"] as? [[String]] ?? []).first { $0[0].lowercased() == "x-request-id" }?[1]
+        #expect(upstreamSaw == generated)
+    }
+
+    @Test func keepAliveAndPipelinedRequestsAnswerInOrder() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: testConfig(upstream: app.url))
+        let c = try HTTPClient(port: rampart.port)
+        var batch: [UInt8] = []
+        for i in 1...5 { batch += HTTPClient.requestText(method: "GET", path: "/echo?n=\(i)", close: false) }
+        batch += HTTPClient.requestText(method: "POST", path: "/echo?n=6", body: Array("six".utf8), close: false)
+        try c.send(batch)
+        for i in 1...6 {
+            let r = try c.readResponse()
+            #expect(r.status == 200)
+            #expect(r.json["target"] as? String == "/echo?n=\(i)")
+        }
+        // The same connection still serves a later request, then honours Connection: close.
+        try c.send(HTTPClient.requestText(method: "HEAD", path: "/big?bytes=1000", close: true))
+        let head = try c.readResponse(method: "HEAD")
+        #expect(head.status == 200 && head.header("Content-Length") == "1000" && head.body.isEmpty)
+        #expect(c.isClosedByPeer())
+    }
+
+    @Test func streamsRequestBodiesContentLengthAndChunked() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: testConfig(upstream: app.url))
+        let payload = (0..<300_000).map { UInt8(97 + $0 % 26) }
+        let r = try HTTPClient.request(port: rampart.port, method: "POST", path: "/echo", body: payload)
+        #expect(r.json["body_bytes"] as? Int == payload.count)
+
+        let c = try HTTPClient(port: rampart.port)
+        try c.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n")
+        try c.send("5\r\nhello\r\n")
+        try c.send("6;ext=1\r\n world\r\n0\r\n\r\n")
+        let rc = try c.readResponse()
+        #expect(rc.json["body"] as? String == "hello world")
+        let te = (rc.json["headers"] as? [[String]] ?? []).first { $0[0].lowercased() == "content-type" }?[1]
+        #expect(te == "text/plain")
+    }
+
+    @Test func expectContinueGetsInterimResponseBeforeBody() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: testConfig(upstream: app.url))
+        let c = try HTTPClient(port: rampart.port)
+        try c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        let interim = try c.readResponse(keepInformational: true)
+        #expect(interim.status == 100)
+        try c.send("ping")
+        let r = try c.readResponse()
+        #expect(r.status == 200 && r.json["body"] as? String == "ping")
+        #expect((r.json["headers"] as? [[String]] ?? []).allSatisfy { $0[0].lowercased() != "expect" })
+    }
+
+    @Test func slowUpstreamDoesNotDelayOtherClients() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: testConfig(upstream: app.url, server: #""workers": 1"#))
+        let slow = try HTTPClient(port: rampart.port)
+        try slow.send(HTTPClient.requestText(method: "GET", path: "/slow?ms=4000"))
+        // While the slow request is pending on the only worker, other requests are served.
+        for _ in 0..<5 {
+            let r = try HTTPClient.request(port: rampart.port, path: "/healthz")
+            #expect(r.status == 200)
+        }
+        slow.setTimeout(0.05)
+        #expect((try? slow.readResponse()) == nil, "the slow answer is still pending while others were served")
+        slow.setTimeout(30)
+        #expect(try slow.readResponse().status == 200)
+    }
+
+    @Test func healthAndReadiness() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: testConfig(upstream: app.url))
+        let before = try app.requestCount()
+        #expect(try HTTPClient.request(port: rampart.port, path: "/_rampart/healthz").status == 200)
+        let ready = try HTTPClient.request(port: rampart.port, path: "/_rampart/readyz")
+        #expect(ready.status == 200 && ready.json["status"] as? String == "ready")
+        #expect(try app.requestCount() == before, "health checks are answered by Rampart")
+    }
+
+    @Test func accessLogHasOneJSONLinePerRequest() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: testConfig(upstream: app.url))
+        _ = try HTTPClient.request(port: rampart.port, path: "/echo?log=1", headers: ["X-Request-Id": "log-me-1"])
+        try eventually { rampart.accessLog.contains { $0["request_id"] as? String == "log-me-1" } }
+        let line = try #require(rampart.accessLog.first { $0["request_id"] as? String == "log-me-1" })
+        #expect(line["method"] as? String == "GET")
+        #expect(line["path"] as? String == "/echo")
+        #expect(line["route"] as? String == "default")
+        #expect(line["status"] as? Int == 200 && line["upstream_status"] as? Int == 200)
+        #expect(line["duration_ms"] is Double || line["duration_ms"] is Int)
+        for key in ["time", "user", "bytes_in", "bytes_out", "upstream_ms", "retries"] { #expect(line.keys.contains(key), "access log has \(key)") }
+    }
+}

@@ -1,0 +1,59 @@
+import RampartHTTP
+import Testing
+
+@Suite struct HTTPHeadersTests {
+    var headers: HTTPHeaders = [
+        "Content-Type": "text/plain", "Set-Cookie": "a=1", "X-Trace": "t", "set-cookie": "b=2",
+    ]
+
+    @Test func lookupsAreCaseInsensitive() {
+        #expect(headers["content-type"] == "text/plain")
+        #expect(headers["SET-COOKIE"] == "a=1")
+        #expect(headers["missing"] == nil)
+        #expect(headers.values("Set-Cookie") == ["a=1", "b=2"])
+        #expect(headers.values("nope").isEmpty)
+        #expect(headers.contains("x-trace"))
+        #expect(!headers.contains("x-trac"))
+        #expect(!headers.contains("x-traceX"))
+    }
+
+    @Test func addKeepsDuplicates() {
+        var h = headers
+        h.add("X-Trace", "u")
+        #expect(h.values("x-trace") == ["t", "u"])
+        #expect(h.fields.last == HTTPField(name: "X-Trace", value: "u"))
+    }
+
+    @Test func setReplacesAllKeepingFirstPosition() {
+        var h = headers
+        h.set("SET-COOKIE", "z=9")
+        #expect(h.fields == [
+            HTTPField(name: "Content-Type", value: "text/plain"), HTTPField(name: "Set-Cookie", value: "z=9"),
+            HTTPField(name: "X-Trace", value: "t"),
+        ])
+        h.set("New", "1")
+        #expect(h.fields.last == HTTPField(name: "New", value: "1"))
+    }
+
+    @Test func removeAndRemoveAll() {
+        var h = headers
+        h.remove("set-cookie")
+        #expect(h.fields.map(\.name) == ["Content-Type", "X-Trace"])
+        h.removeAll { $0.value == "t" }
+        #expect(h.fields.map(\.name) == ["Content-Type"])
+        h.remove("absent")
+        #expect(h.count == 1)
+    }
+
+    @Test func sequenceIteratesInOrder() {
+        #expect(headers.map(\.value) == ["text/plain", "a=1", "t", "b=2"])
+        #expect(HTTPHeaders().isEmpty)
+        #expect(HTTPHeaders([HTTPField(name: "A", value: "1")]) == ["A": "1"])
+    }
+
+    @Test func nonASCIINamesCompareExactly() {
+        let h = HTTPHeaders([HTTPField(name: "X-Ä", value: "1")])
+        #expect(h["x-Ä"] == "1")
+        #expect(h["x-ä"] == nil)
+    }
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Rampart vs nginx as a reverse proxy, in one run, on this machine.
+#   upstream: nginx returning a ~100-byte body (1 worker)
+#   A: nginx proxy (1 worker, keep-alive upstream pool, the same 5 security headers added)
+#   B: Rampart (1 worker, same headers, access log off like nginx's)
+# Both proxies are pinned to CPU 0; wrk and the upstream share CPU 1. Rounds alternate A/B.
+# Usage: bash bench/proxy.sh [duration_s=10] [connections=50] [rounds=2]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-10}; CONNS=${2:-50}; ROUNDS=${3:-2}
+SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+for tool in nginx wrk; do
+  command -v $tool >/dev/null || { $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light wrk; break; }
+done
+NGINX=$(command -v nginx)
+swift build -c release --product rampart >/dev/null
+BIN=$(swift build -c release --show-bin-path)
+OUT=$(mktemp -d /tmp/rampart-bench.XXXXXX)
+UP=18090; NGX=18091; RMP=18092
+BODY=$(printf 'x%.0s' $(seq 1 100))
+HEADERS_NGX='add_header Content-Security-Policy "default-src '"'"'self'"'"'" always; add_header X-Frame-Options DENY always; add_header X-Content-Type-Options nosniff always; add_header Referrer-Policy origin-when-cross-origin always; add_header Permissions-Policy "camera=(), microphone=(), geolocation=()" always;'
+
+cat > $OUT/upstream.conf <<NGINX
+worker_processes 1; daemon off; pid $OUT/upstream.pid; error_log $OUT/upstream.err;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  server { listen 127.0.0.1:$UP; location / { default_type text/plain; return 200 "$BODY"; } } }
+NGINX
+cat > $OUT/proxy.conf <<NGINX
+worker_processes 1; daemon off; pid $OUT/proxy.pid; error_log $OUT/proxy.err;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  upstream app { server 127.0.0.1:$UP; keepalive 128; }
+  server { listen 127.0.0.1:$NGX;
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection "";
+                 proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; $HEADERS_NGX } } }
+NGINX
+cat > $OUT/gateway.json <<JSON
+{ "server": {"listen": "127.0.0.1:$RMP", "workers": 1},
+  "upstreams": {"app": {"url": "http://127.0.0.1:$UP"}},
+  "headers": {"set": {"Content-Security-Policy": "default-src 'self'", "X-Frame-Options": "DENY",
+     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "origin-when-cross-origin",
+     "Permissions-Policy": "camera=(), microphone=(), geolocation=()"}},
+  "routes": [{"name": "default", "match": {"path_prefix": "/"}}],
+  "logging": {"access_log": false} }
+JSON
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+taskset -c 1 $NGINX -c $OUT/upstream.conf -p $OUT & pids+=($!)
+taskset -c 0 $NGINX -c $OUT/proxy.conf -p $OUT & pids+=($!)
+taskset -c 0 $BIN/rampart serve --config $OUT/gateway.json > $OUT/rampart.log 2>&1 & pids+=($!)
+for p in $UP $NGX $RMP; do
+  for i in $(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:$p/ && break; sleep 0.1; done
+done
+curl -sfi http://127.0.0.1:$RMP/ | grep -qi 'x-frame-options: DENY' || { echo "rampart not proxying"; cat $OUT/rampart.log; exit 1; }
+
+run() { # name port -> "rps p50_ms p99_ms"
+  taskset -c 1 wrk -t1 -c$CONNS -d${DUR}s --latency http://127.0.0.1:$2/ > $OUT/$1.txt 2>&1
+  python3 - "$OUT/$1.txt" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+def ms(v):
+    n, u = re.match(r'([\d.]+)(us|ms|s)', v).groups(); n = float(n)
+    return n / 1000 if u == 'us' else n * 1000 if u == 's' else n
+rps = float(re.search(r'Requests/sec:\s+([\d.]+)', t).group(1))
+p50 = ms(re.search(r'\s50%\s+(\S+)', t).group(1)); p99 = ms(re.search(r'\s99%\s+(\S+)', t).group(1))
+errs = re.search(r'Non-2xx or 3xx responses: (\d+)', t)
+print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errs.group(1) if errs else 0}")
+PY
+}
+
+echo "wrk -t1 -c$CONNS -d${DUR}s, $ROUNDS alternating rounds; proxies pinned to CPU 0, wrk+upstream on CPU 1"
+printf '%-10s %-6s %10s %9s %9s %6s\n' target round req/s p50_ms p99_ms non2xx
+declare -A RPS P50 P99
+for r in $(seq 1 $ROUNDS); do
+  for t in upstream nginx rampart; do
+    port=$([ $t = upstream ] && echo $UP || ([ $t = nginx ] && echo $NGX || echo $RMP))
+    read rps p50 p99 errs < <(run $t-$r $port)
+    printf '%-10s %-6s %10s %9s %9s %6s\n' $t $r $rps $p50 $p99 $errs
+    RPS[$t]="${RPS[$t]:-} $rps"; P50[$t]="${P50[$t]:-} $p50"; P99[$t]="${P99[$t]:-} $p99"
+  done
+done
+python3 - "${RPS[nginx]}" "${RPS[rampart]}" "${P50[nginx]}" "${P50[rampart]}" "${P99[nginx]}" "${P99[rampart]}" "${RPS[upstream]}" <<'PY'
+import sys, statistics as st
+f = lambda s: st.median(float(x) for x in s.split())
+rn, rr, pn, pr, qn, qr, up = map(f, sys.argv[1:8])
+print()
+print(f"median req/s: upstream direct {up:.0f}, nginx {rn:.0f}, rampart {rr:.0f}")
+print(f"rampart/nginx: throughput {rr/rn:.2f}x, p50 {pr/pn:.2f}x, p99 {qr/qn:.2f}x")
+PY
