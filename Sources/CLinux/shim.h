@@ -1,8 +1,5 @@
 #ifndef RAMPART_CLINUX_SHIM_H
 #define RAMPART_CLINUX_SHIM_H
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/timerfd.h>
@@ -39,6 +36,10 @@ static inline int rampart_epoll_wait(int epfd, uint32_t *events, uint64_t *datas
 }
 
 static inline int rampart_errno(void) { return errno; }
+
+/* Declared here rather than defining _GNU_SOURCE, which would change system-header definitions
+   (fd_set, rusage) and make this module clash with COpenSSL when a file imports both. */
+extern int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 
 static inline int rampart_accept4(int fd, struct sockaddr *addr, socklen_t *len) {
     return accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);

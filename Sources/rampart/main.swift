@@ -59,7 +59,11 @@ case "serve":
     CurlTransport.globalInit()
     let config: GatewayConfig
     do { config = try ConfigLoader.load(path: configPath) } catch { printErrors(error, path: configPath); exit(1) }
-    let gateway = Gateway(config: config, configPath: configPath)
+    let gateway: Gateway
+    do { gateway = try Gateway(config: config, configPath: configPath) } catch {
+        FileHandle.standardError.write(Data("rampart: cannot start: \(error)\n".utf8))
+        exit(1)
+    }
     do { try gateway.start() } catch {
         FileHandle.standardError.write(Data("rampart: cannot start: \(error)\n".utf8))
         exit(1)

@@ -34,7 +34,7 @@ public struct GatewayError: Error, Sendable {
     }
 
     /// The head of the error response, security headers included (errors are responses too).
-    public func responseHead(requestID: String, headersConfig: HeadersConfig?, bodyLength: Int? = nil) -> HTTPResponseHead {
+    public func responseHead(requestID: String, headersConfig: HeadersConfig?, bodyLength: Int? = nil, tls: Bool = false) -> HTTPResponseHead {
         var h = HTTPHeaders()
         h.add("Content-Type", "application/json")
         h.add("Cache-Control", "no-store")
@@ -42,7 +42,7 @@ public struct GatewayError: Error, Sendable {
         if let retryAfterSeconds { h.add("Retry-After", String(max(1, retryAfterSeconds))) }
         for f in extraHeaders { h.add(f.name, f.value) }
         h.add("Content-Length", String(bodyLength ?? body(requestID: requestID).count))
-        if let headersConfig { SecurityHeaders.apply(headersConfig, to: &h) }
+        if let headersConfig { SecurityHeaders.apply(headersConfig, to: &h, tls: tls) }
         return HTTPResponseHead(status: status, headers: h)
     }
 }

@@ -1,79 +1,152 @@
 import CLinux
 import RampartHTTP
 
-/// One proxied request: streams the client's body to the upstream and the upstream's response to
-/// the client, with backpressure both ways and the timeouts of SPEC §7.1 (written here once, for
-/// every transport).
+/// One proxied request, start to end:
+///   request stages (CORS, identity, quotas) → body stages if any (validation, truncation) →
+///   transport (streaming both ways, with backpressure) → response stages (error scrubbing,
+///   CORS and rate-limit headers, security headers).
+/// The timeouts of SPEC §7.1 are enforced here once for every transport.
 final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
+    private let ctx: RequestContext
     private let context: ServerContext
     private unowned let connection: HTTPConnection
-    private let head: HTTPRequestHead
-    private let route: RouteConfig
+    private let policies: RoutePolicies
     private let upstream: UpstreamConfig
     private let headersConfig: HeadersConfig
-    private let trustedProxies: [CIDR]
-    private let requestID: String
     private let bodyLimit: Int
     private let started: UInt64
 
+    private enum Stage { case policies, bufferingBody, proxying, scrubbing, done }
+    private var stage = Stage.policies
     private var call: UpstreamCall?
+    private var bodyEnded = false
+    private var bufferedBody: [UInt8] = []
     private var bodyBytesIn = 0
     private var bodyBytesOut = 0
     private var upstreamStatus: Int?
     private var upstreamHeadAt: UInt64?
     private var responseStarted = false
     private var isEventStream = false
-    private var finished = false
     private var timeoutTimer: LoopTimer?
     private var lastUpstreamActivity: UInt64 = 0
-    private var phase = Phase.awaitingHead
+    private var awaitingHead = true
+    private var scrubbedBody: [UInt8] = []
 
-    private enum Phase { case awaitingHead, streaming }
+    private var hasBody: Bool { connection.requestHead.map { $0.framing != .none } ?? false }
+    private var head: HTTPRequestHead { ctx.head }
+    private var route: RouteConfig { ctx.route }
+    private var requestID: String { ctx.requestID }
 
-    init(context: ServerContext, connection: HTTPConnection, head: HTTPRequestHead, route: RouteConfig,
-         upstream: UpstreamConfig, headersConfig: HeadersConfig, trustedProxies: [CIDR],
-         requestID: String, bodyLimit: Int, started: UInt64) {
-        self.context = context; self.connection = connection; self.head = head; self.route = route
-        self.upstream = upstream; self.headersConfig = headersConfig; self.trustedProxies = trustedProxies
-        self.requestID = requestID; self.bodyLimit = bodyLimit; self.started = started
+    init(ctx: RequestContext, connection: HTTPConnection, policies: RoutePolicies, upstream: UpstreamConfig,
+         headersConfig: HeadersConfig, bodyLimit: Int, started: UInt64) {
+        self.ctx = ctx; self.context = ctx.server; self.connection = connection; self.policies = policies
+        self.upstream = upstream; self.headersConfig = headersConfig; self.bodyLimit = bodyLimit; self.started = started
     }
 
     func start() {
-        let body: UpstreamRequest.BodyLength
-        switch head.framing {
-        case .none: body = .none
-        case .contentLength(let n): body = .known(n)
-        case .chunked: body = .streamed
+        context.state.metrics.inFlight.add(1, ordering: .relaxed)
+        if policies.request.isEmpty { afterRequestPolicies(); return }
+        // Hold the body in the kernel until the stages have decided (they may wait on Redis).
+        if hasBody { connection.pauseReading() }
+        runRequestPolicy(0)
+    }
+
+    // MARK: Request stages
+
+    private func runRequestPolicy(_ i: Int) {
+        guard stage == .policies else { return }
+        if i == policies.request.count { afterRequestPolicies(); return }
+        policies.request[i].evaluate(ctx) { [self] verdict in
+            switch verdict {
+            case .proceed: runRequestPolicy(i + 1)
+            case .reject(let error): respondWithError(error, cause: nil)
+            case .answer(let status, let extra): answerLocally(status: status, headers: extra)
+            }
+        }
+    }
+
+    private func afterRequestPolicies() {
+        guard stage == .policies else { return }
+        if policies.body.isEmpty {
+            stage = .proxying
+            startTransport(body: nil)
+            if hasBody { connection.sendContinueIfExpected(); connection.resumeReading() }
+        } else {
+            stage = .bufferingBody
+            if hasBody && !bodyEnded { connection.sendContinueIfExpected(); connection.resumeReading() }
+            else { runBodyPolicies() }
+        }
+    }
+
+    private func runBodyPolicies() {
+        var body = bufferedBody
+        bufferedBody = []
+        for p in policies.body {
+            switch p.transform(body, ctx) {
+            case .success(let next): body = next
+            case .failure(let error): respondWithError(error, cause: nil); return
+            }
+        }
+        stage = .proxying
+        startTransport(body: body)
+    }
+
+    // MARK: Transport
+
+    /// Starts the upstream exchange: streaming the client's body, or sending `body` whole when a
+    /// body stage rewrote it.
+    private func startTransport(body: [UInt8]?) {
+        let length: UpstreamRequest.BodyLength
+        if let body { length = body.isEmpty && !hasBody ? .none : .known(body.count) }
+        else {
+            switch head.framing {
+            case .none: length = .none
+            case .contentLength(let n): length = .known(n)
+            case .chunked: length = .streamed
+            }
         }
         let headers = ForwardingHeaders.upstreamRequestHeaders(
-            head, peerIP: connection.peerIP, peerText: connection.peerText, trustedProxies: trustedProxies,
+            head, peerIP: connection.peerIP, peerText: connection.peerText, trustedProxies: ctx.config.server.trustedProxies,
             requestID: requestID, upstream: upstream, tls: connection.isTLS)
         let request = UpstreamRequest(upstream: upstream, method: head.method, target: upstream.basePath + head.target,
-                                      headers: headers, body: body, connectTimeoutMs: route.timeouts.connect.milliseconds)
-        context.state.metrics.inFlight.add(1, ordering: .relaxed)
+                                      headers: headers, body: length, connectTimeoutMs: route.timeouts.connect.milliseconds)
         lastUpstreamActivity = context.loop.now
         armTimeout()
-        call = context.transport.start(request, handler: self)
-        connection.sendContinueIfExpected()
+        let call = context.transport.start(request, handler: self)
+        self.call = call
+        if let body {
+            if !body.isEmpty { _ = body.withUnsafeBytes { call.appendBody($0) } }
+            if hasBody || !body.isEmpty { call.endBody() }
+        } else if bodyEnded {
+            call.endBody()
+        }
     }
 
     // MARK: Client → upstream
 
     func requestBody(_ bytes: UnsafeRawBufferPointer) {
-        guard !finished, let call else { return }
         bodyBytesIn += bytes.count
         if bodyBytesIn > bodyLimit {
-            fail(with: GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "Request body over \(bodyLimit) bytes"), cause: nil)
+            respondWithError(GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "Request body over \(bodyLimit) bytes"), cause: nil)
             return
         }
-        if !call.appendBody(bytes) { connection.pauseReading() }
+        switch stage {
+        case .bufferingBody: bufferedBody.append(contentsOf: bytes)
+        case .proxying: if let call, !call.appendBody(bytes) { connection.pauseReading() }
+        default: break
+        }
     }
 
     func requestBodyEnded() {
-        guard !finished else { return }
-        call?.endBody()
-        // first_byte counts from the end of the request: a long upload is the client's time.
-        lastUpstreamActivity = context.loop.now
+        bodyEnded = true
+        switch stage {
+        case .bufferingBody: runBodyPolicies()
+        case .proxying:
+            call?.endBody()
+            // first_byte counts from the end of the request: a long upload is the client's time.
+            lastUpstreamActivity = context.loop.now
+        default: break
+        }
     }
 
     func upstreamWantsBody() { connection.resumeReading() }
@@ -81,48 +154,85 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     // MARK: Upstream → client
 
     func upstreamHead(_ upstreamHead: HTTPResponseHead) {
-        guard !finished else { return }
+        guard stage == .proxying else { return }
         let now = context.loop.now
         upstreamHeadAt = now
         upstreamStatus = upstreamHead.status
         lastUpstreamActivity = now
-        phase = .streaming
+        awaitingHead = false
         context.loop.cancel(timeoutTimer)
         armTimeout()   // the idle limit replaces first_byte from here on
         context.metrics.recordUpstream(upstream.name, seconds: Double(now &- started) / 1e9)
 
-        // Response policies: hop-by-hop hygiene, Via and id, SSE hints, security headers.
+        // Error scrubbing: a 5xx body (stack traces, internal hosts) never reaches the client.
+        if upstreamHead.status >= 500 && route.scrubErrors {
+            stage = .scrubbing
+            return
+        }
+        // Response stages: hop-by-hop hygiene, Via and id, SSE hints, CORS and rate-limit
+        // headers, then the security headers last so they win.
         var headers = ForwardingHeaders.clientResponseHeaders(upstreamHead.headers, requestID: requestID)
         if let type = headers["Content-Type"], type.lowercased().hasPrefix("text/event-stream") {
             isEventStream = true
             headers.set("X-Accel-Buffering", "no")
         }
-        SecurityHeaders.apply(headersConfig, to: &headers)
+        for f in ctx.responseHeaders { headers.add(f.name, f.value) }
+        SecurityHeaders.apply(headersConfig, to: &headers, tls: connection.isTLS)
         responseStarted = true
         connection.sendHead(HTTPResponseHead(status: upstreamHead.status, headers: headers))
     }
 
     func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard !finished else { return true }
         lastUpstreamActivity = context.loop.now
-        bodyBytesOut += bytes.count
-        return connection.sendBody(bytes)
+        switch stage {
+        case .proxying:
+            bodyBytesOut += bytes.count
+            return connection.sendBody(bytes)
+        case .scrubbing:
+            // Keep the start of the body for the log, with the request id; drop the rest.
+            let room = Self.scrubLogBytes - scrubbedBody.count
+            if room > 0 { scrubbedBody.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes.prefix(room))) }
+            if scrubbedBody.count >= Self.scrubLogBytes { finishScrubbing() }
+            return true
+        default:
+            return true
+        }
+    }
+
+    static let scrubLogBytes = 2048
+
+    private func finishScrubbing() {
+        guard stage == .scrubbing else { return }
+        call?.cancel(); call = nil
+        context.accessLog.event(.error, "upstream error body scrubbed", [
+            ("request_id", JSONText.quote(requestID)), ("upstream", JSONText.quote(upstream.name)),
+            ("status", String(upstreamStatus ?? 0)),
+            ("body", JSONText.quote(String(decoding: scrubbedBody, as: UTF8.self))),
+            ("truncated", scrubbedBody.count >= Self.scrubLogBytes ? "true" : "false")])
+        context.metrics.upstreamError(upstream.name, kind: "status_5xx")
+        sendError(.badGateway(), logStatus: 502, upstreamNote: "upstream \(upstreamStatus ?? 0) scrubbed")
     }
 
     func responseWritable() { call?.resume() }
 
     func upstreamFinished(_ failure: UpstreamFailure?) {
         call = nil
-        guard !finished else { return }
-        if let failure { fail(with: nil, cause: failure); return }
-        finished = true
-        connection.endResponse()
-        complete(status: upstreamStatus ?? 502, error: nil)
+        switch stage {
+        case .scrubbing:
+            finishScrubbing()
+        case .proxying:
+            if let failure { respondWithError(nil, cause: failure); return }
+            stage = .done
+            connection.endResponse()
+            complete(status: upstreamStatus ?? 502, error: nil)
+        default:
+            break
+        }
     }
 
     func connectionClosed() {
-        guard !finished else { return }
-        finished = true
+        guard stage != .done else { return }
+        stage = .done
         call?.cancel(); call = nil
         complete(status: responseStarted ? (upstreamStatus ?? 499) : 499, error: "client_closed")
     }
@@ -134,7 +244,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         let now = context.loop.now
         let t = route.timeouts
         let totalDeadline = started &+ t.total.nanoseconds
-        let phaseDeadline = lastUpstreamActivity &+ (phase == .awaitingHead ? t.firstByte : t.idle).nanoseconds
+        let phaseDeadline = lastUpstreamActivity &+ (awaitingHead ? t.firstByte : t.idle).nanoseconds
         let deadline = min(totalDeadline, phaseDeadline)
         if deadline <= now { timedOut(); return }
         timeoutTimer = context.loop.schedule(at: deadline) { [weak self] in self?.checkTimeout() }
@@ -142,28 +252,25 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     private func checkTimeout() {
         timeoutTimer = nil
-        guard !finished else { return }
+        guard stage == .proxying || stage == .scrubbing else { return }
         armTimeout()
     }
 
     private func timedOut() {
-        let now = context.loop.now
         let t = route.timeouts
-        let kind: String
-        if now &- started >= t.total.nanoseconds { kind = "total" }
-        else { kind = phase == .awaitingHead ? "first_byte" : "idle" }
+        let kind = context.loop.now &- started >= t.total.nanoseconds ? "total" : (awaitingHead ? "first_byte" : "idle")
         context.metrics.timeout(kind: kind)
         call?.cancel(); call = nil
-        fail(with: nil, cause: .timeout(kind))
+        if stage == .scrubbing { finishScrubbing(); return }
+        respondWithError(nil, cause: .timeout(kind))
     }
 
     // MARK: Ending
 
     /// Before the response started: a JSON error. After: SSE gets an `event: error`; other bodies
     /// are cut so the client sees a truncated message, never a clean end.
-    private func fail(with gatewayError: GatewayError?, cause: UpstreamFailure?) {
-        guard !finished else { return }
-        finished = true
+    private func respondWithError(_ gatewayError: GatewayError?, cause: UpstreamFailure?) {
+        guard stage != .done else { return }
         call?.cancel(); call = nil
         if let cause {
             context.accessLog.event(.warn, "upstream exchange failed", [
@@ -174,13 +281,10 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         }
         let error = gatewayError ?? (cause?.isTimeout == true ? .gatewayTimeout() : .badGateway())
         if !responseStarted {
-            let body = error.body(requestID: requestID)
-            connection.sendHead(error.responseHead(requestID: requestID, headersConfig: headersConfig, bodyLength: body.count))
-            _ = connection.sendBody(body)
-            connection.endResponse()
-            complete(status: error.status, error: cause?.description ?? error.code)
+            sendError(error, logStatus: error.status, upstreamNote: cause?.description ?? error.code)
             return
         }
+        stage = .done
         context.metrics.streamError()
         if isEventStream {
             let data = JSONText.object([("type", "\"error\""), ("error", JSONText.object([
@@ -194,16 +298,40 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         complete(status: upstreamStatus ?? error.status, error: cause?.description ?? error.code)
     }
 
+    private func sendError(_ error: GatewayError, logStatus: Int, upstreamNote: String) {
+        stage = .done
+        var error = error
+        error.extraHeaders += ctx.responseHeaders
+        let body = error.body(requestID: requestID)
+        connection.sendHead(error.responseHead(requestID: requestID, headersConfig: headersConfig, bodyLength: body.count, tls: connection.isTLS))
+        _ = connection.sendBody(body)
+        connection.endResponse()
+        complete(status: logStatus, error: upstreamNote)
+    }
+
+    /// A success Rampart gives itself (a CORS preflight): no body, the stage's headers.
+    private func answerLocally(status: Int, headers extra: [HTTPField]) {
+        stage = .done
+        var h = HTTPHeaders()
+        h.add("Content-Length", "0")
+        h.add("X-Request-Id", requestID)
+        for f in ctx.responseHeaders + extra { h.add(f.name, f.value) }
+        SecurityHeaders.apply(headersConfig, to: &h, tls: connection.isTLS)
+        connection.sendHead(HTTPResponseHead(status: status, headers: h))
+        connection.endResponse()
+        complete(status: status, error: nil)
+    }
+
     private func complete(status: Int, error: String?) {
         context.loop.cancel(timeoutTimer); timeoutTimer = nil
         context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
         let seconds = Double(rampart_monotonic_ns() &- started) / 1e9
         context.metrics.recordRequest(route: route.name, status: status, seconds: seconds)
         context.accessLog.log(AccessRecord(
-            requestID: requestID, method: head.method, path: head.path, route: route.name, user: nil,
+            requestID: requestID, method: head.method, path: head.path, route: route.name, user: ctx.user,
             status: status, upstreamStatus: upstreamStatus, bytesIn: bodyBytesIn, bytesOut: bodyBytesOut,
             durationMs: seconds * 1000, upstreamMs: upstreamHeadAt.map { Double($0 &- started) / 1e6 },
-            error: error, peer: connection.peerText))
+            quotaRemaining: ctx.quotaRemaining, error: error, peer: connection.peerText))
     }
 }
 

@@ -28,17 +28,18 @@ final class ProxyService: RequestService {
             return reject(.badGateway("Route has no upstream"), head: head, connection: connection, requestID: requestID, route: route.name, started: started)
         }
 
-        // Request policies. Each later capability (identity, quotas, CORS, validation, truncation)
-        // slots in here as one stage that either lets the request through or answers it.
         let bodyLimit = route.bodyLimit ?? config.server.limits.bodyBytes
         if case .contentLength(let n) = head.framing, n > bodyLimit {
             return reject(GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "Request body over \(bodyLimit) bytes"),
                           head: head, connection: connection, requestID: requestID, route: route.name, started: started)
         }
 
-        let exchange = ProxyExchange(context: context, connection: connection, head: head, route: route, upstream: upstream,
-                                     headersConfig: route.headers ?? config.headers, trustedProxies: config.server.trustedProxies,
-                                     requestID: requestID, bodyLimit: bodyLimit, started: started)
+        // The route's stages (CORS, identity, quotas, validation, truncation) run inside the
+        // exchange, so a stage that waits (Redis) never blocks the loop.
+        let ctx = RequestContext(head: head, route: route, config: config, requestID: requestID,
+                                 peerIP: connection.peerIP, peerText: connection.peerText, server: context)
+        let exchange = ProxyExchange(ctx: ctx, connection: connection, policies: active.policies[hit.index], upstream: upstream,
+                                     headersConfig: route.headers ?? config.headers, bodyLimit: bodyLimit, started: started)
         exchange.start()
         return exchange
     }

@@ -17,16 +17,14 @@ public final class Gateway: @unchecked Sendable {
     public private(set) var mainPort: UInt16 = 0
     public private(set) var adminPort: UInt16?
 
-    public init(config: GatewayConfig, configPath: String) {
+    public init(config: GatewayConfig, configPath: String) throws(TLSContext.LoadError) {
         let workers = config.server.workers > 0 ? config.server.workers : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        state = GatewayState(config: config, configPath: configPath, workerCount: workers, startedAtUnix: Date().timeIntervalSince1970)
+        state = GatewayState(config: try ActiveConfig(config), configPath: configPath, workerCount: workers,
+                             startedAtUnix: Date().timeIntervalSince1970)
     }
 
     public func start() throws {
         let config = state.current.config
-        if config.server.tls != nil {
-            throw Socket.SystemError(call: "server.tls: TLS termination is not available in this build; terminate TLS in front of Rampart", errno: ENOTSUP)
-        }
         for i in 0..<state.workerCount {
             let loop = EventLoop(index: i)
             let ctx = ServerContext(loop: loop, state: state, transport: CurlTransport(loop: loop))
@@ -89,7 +87,9 @@ public final class Gateway: @unchecked Sendable {
         if fresh.server.listen != old.server.listen { notes.append(ConfigError(path: "server.listen", message: "a new listen address needs a restart")) }
         if fresh.admin.listen != old.admin.listen { notes.append(ConfigError(path: "admin.listen", message: "a new admin address needs a restart")) }
         if !notes.isEmpty { return .rejected(notes) }
-        let active = state.swap(fresh)
+        let active: ActiveConfig
+        do { active = try ActiveConfig(fresh) } catch { return .rejected([ConfigError(path: "server.tls", message: error.description)]) }
+        state.swap(active)
         for ctx in contexts { ctx.loop.execute { ctx.adopt(active) } }
         return .reloaded(hash: fresh.hash)
     }

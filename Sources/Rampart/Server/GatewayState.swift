@@ -4,7 +4,17 @@ import Synchronization
 public final class ActiveConfig: Sendable {
     public let config: GatewayConfig
     public let routes: RouteTable
-    public init(_ config: GatewayConfig) { self.config = config; self.routes = RouteTable(config.routes) }
+    /// Per route index: its request and body stages.
+    public let policies: [RoutePolicies]
+    /// The server certificate, loaded with the config so a reload picks up a renewed one.
+    public let tls: TLSContext?
+
+    public init(_ config: GatewayConfig) throws(TLSContext.LoadError) {
+        self.config = config
+        self.tls = try config.server.tls.map { t throws(TLSContext.LoadError) in try TLSContext(certFile: t.certFile, keyFile: t.keyFile) }
+        self.routes = RouteTable(config.routes)
+        self.policies = config.routes.map { RoutePolicies.build(for: $0, config: config) }
+    }
 }
 
 /// Process-wide state shared by every loop: the live config, metrics, lifecycle flags.
@@ -18,8 +28,8 @@ public final class GatewayState: Sendable {
     public let inFlight = Atomic<Int>(0)
     public let workerCount: Int
 
-    public init(config: GatewayConfig, configPath: String, workerCount: Int, startedAtUnix: Double) {
-        active = Mutex(ActiveConfig(config))
+    public init(config: ActiveConfig, configPath: String, workerCount: Int, startedAtUnix: Double) {
+        active = Mutex(config)
         metrics = Metrics(shardCount: workerCount)
         self.configPath = configPath
         self.workerCount = workerCount
@@ -27,10 +37,8 @@ public final class GatewayState: Sendable {
     }
 
     public var current: ActiveConfig { active.withLock { $0 } }
-    public func swap(_ config: GatewayConfig) -> ActiveConfig {
-        let fresh = ActiveConfig(config)
+    public func swap(_ fresh: ActiveConfig) {
         active.withLock { $0 = fresh }
-        return fresh
     }
 }
 

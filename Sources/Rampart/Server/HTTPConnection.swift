@@ -9,7 +9,8 @@ public final class HTTPConnection: EventHandler {
     public let loop: EventLoop
     public let peerIP: [UInt8]
     public let peerText: String
-    public let isTLS = false
+    private let tls: TLSSession?
+    public var isTLS: Bool { tls != nil }
     let context: ServerContext
     private let service: RequestService
     private let limits: LimitsConfig
@@ -51,8 +52,8 @@ public final class HTTPConnection: EventHandler {
     static let maxPipelinedBytes = 64 * 1024
 
     init(fd: Int32, peerIP: [UInt8], peerText: String, loop: EventLoop, context: ServerContext,
-         service: RequestService, limits: LimitsConfig) {
-        self.fd = fd; self.peerIP = peerIP; self.peerText = peerText; self.loop = loop
+         service: RequestService, limits: LimitsConfig, tls: TLSSession? = nil) {
+        self.fd = fd; self.peerIP = peerIP; self.peerText = peerText; self.loop = loop; self.tls = tls
         self.context = context; self.service = service; self.limits = limits
     }
 
@@ -75,11 +76,22 @@ public final class HTTPConnection: EventHandler {
         if state == .lingering { discardForLinger(); return }
         var sawEOF = false
         // Read while the state machine wants bytes; bounded so one client cannot starve the loop.
-        for _ in 0..<4 {
+        for _ in 0..<(tls == nil ? 4 : 16) {
             if !wantsToRead { break }
             let room = 64 * 1024
             readBuffer.reserveWritable(room)
-            let n = Glibc.read(fd, readBuffer.writableTail, readBuffer.writableCount)
+            let n: Int
+            if let tls {
+                // TLS records are at most 16 KiB: keep reading until OpenSSL would block.
+                switch tls.read(into: readBuffer.writableTail, count: readBuffer.writableCount) {
+                case .bytes(let k): n = k
+                case .wouldBlock: n = -1
+                case .closed: sawEOF = true; n = -1
+                }
+                if n > 0 { readBuffer.didWrite(n); context.metrics.bytesIn(n); continue }
+                break
+            }
+            n = Glibc.read(fd, readBuffer.writableTail, readBuffer.writableCount)
             if n > 0 {
                 readBuffer.didWrite(n)
                 context.metrics.bytesIn(n)
@@ -92,7 +104,7 @@ public final class HTTPConnection: EventHandler {
         }
         process()
         if sawEOF && state != .closed { peerClosed() }
-        else if state != .closed && !wantsToRead && !readingPaused && state == .awaitingResponse {
+        else if state != .closed && !wantsToRead {
             // Not reading: a hangup must still be noticed (level-triggered RDHUP keeps firing otherwise).
             var probe: UInt8 = 0
             let r = recv(fd, &probe, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
@@ -111,7 +123,10 @@ public final class HTTPConnection: EventHandler {
         }
     }
 
+    private var closedByPeer = false
+
     private func peerClosed() {
+        closedByPeer = true
         if state == .awaitingHead && readBuffer.isEmpty { close(); return }
         let ex = exchange
         exchange = nil
@@ -218,7 +233,8 @@ public final class HTTPConnection: EventHandler {
         readingPaused = false
         loop.deferToEndOfIteration { [weak self] in
             guard let self, self.state == .readingBody else { return }
-            self.process(); self.updateInterest()
+            // Read as well as process: TLS may hold decrypted bytes that epoll cannot announce.
+            if self.tls != nil { self.readAvailable() } else { self.process(); self.updateInterest() }
         }
     }
 
@@ -352,11 +368,22 @@ public final class HTTPConnection: EventHandler {
     private func flush() {
         flushScheduled = false
         guard state != .closed else { return }
+        if let tls, tls.readWantsWrite { tls.readWantsWrite = false; readAvailable(); guard state != .closed else { return } }
         while !writeBuffer.isEmpty {
-            let n = Glibc.write(fd, writeBuffer.readable.baseAddress!, writeBuffer.readableCount)
+            var n: Int
+            if let tls {
+                switch tls.write(writeBuffer.readable.baseAddress!, count: writeBuffer.readableCount) {
+                case .bytes(let k): n = k
+                case .wouldBlock: n = -2
+                case .closed: n = -1
+                }
+                if n == -2 { break }
+            } else {
+                n = Glibc.write(fd, writeBuffer.readable.baseAddress!, writeBuffer.readableCount)
+            }
             if n > 0 { writeBuffer.consume(n); context.metrics.bytesOut(n); continue }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && errno == EAGAIN { break }
+            if n < 0 && tls == nil && errno == EINTR { continue }
+            if n < 0 && tls == nil && errno == EAGAIN { break }
             // EPIPE / ECONNRESET: the client is gone.
             let ex = exchange; exchange = nil
             close(); ex?.connectionClosed(); return
@@ -376,7 +403,7 @@ public final class HTTPConnection: EventHandler {
         guard state != .closed else { return }
         var want = Epoll.readHangup
         if wantsToRead { want |= Epoll.input }
-        if !writeBuffer.isEmpty { want |= Epoll.output }
+        if !writeBuffer.isEmpty || tls?.readWantsWrite == true { want |= Epoll.output }
         if state == .awaitingResponse && !wantsToRead { want = !writeBuffer.isEmpty ? Epoll.output : 0 }
         if want != interest { interest = want; loop.modify(fd: fd, events: want) }
     }
@@ -430,6 +457,7 @@ public final class HTTPConnection: EventHandler {
         // half-close and drain for a while (nginx's lingering close).
         if state == .readingBody || !readBuffer.isEmpty || request != nil && state != .awaitingHead {
             state = .lingering
+            tls?.shutdown()
             shutdown(fd, Int32(SHUT_WR))
             loop.cancel(headTimer); loop.cancel(bodyTimer); loop.cancel(idleTimer)
             lingerTimer = loop.schedule(afterMs: 2000) { [weak self] in self?.close() }
@@ -456,6 +484,7 @@ public final class HTTPConnection: EventHandler {
         state = .closed
         loop.cancel(headTimer); loop.cancel(bodyTimer); loop.cancel(idleTimer); loop.cancel(lingerTimer)
         loop.unregister(fd: fd)
+        if let tls, !closedByPeer { tls.shutdown() }
         Glibc.close(fd)
         context.connectionClosed(self)
     }

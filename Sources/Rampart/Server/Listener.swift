@@ -7,6 +7,8 @@ final class Listener: EventHandler, @unchecked Sendable {
     private let makeService: (ServerContext) -> RequestService
     private lazy var service: RequestService = makeService(context)
     private let enforceMaxConnections: Bool
+    /// The main listener terminates TLS when `server.tls` is set; the admin listener never does.
+    private var terminatesTLS: Bool { enforceMaxConnections }
     private(set) var isOpen = true
 
     init(fd: Int32, context: ServerContext, enforceMaxConnections: Bool, makeService: @escaping (ServerContext) -> RequestService) {
@@ -23,8 +25,9 @@ final class Listener: EventHandler, @unchecked Sendable {
                 Glibc.close(cfd)
                 continue
             }
+            let tls = terminatesTLS ? context.active.tls.flatMap { TLSSession(context: $0, fd: cfd) } : nil
             let conn = HTTPConnection(fd: cfd, peerIP: ip, peerText: text, loop: context.loop, context: context,
-                                      service: service, limits: config.server.limits)
+                                      service: service, limits: config.server.limits, tls: tls)
             conn.start()
         }
     }

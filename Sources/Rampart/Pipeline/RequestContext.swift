@@ -1,0 +1,66 @@
+import RampartHTTP
+
+/// What the request stages know and decide about one request. Lives on the request's loop.
+public final class RequestContext {
+    public let head: HTTPRequestHead
+    public let route: RouteConfig
+    public let config: GatewayConfig
+    public let requestID: String
+    public let peerIP: [UInt8]
+    public let peerText: String
+    let server: ServerContext
+    /// The client's address: the peer, or the first untrusted hop of X-Forwarded-For when the
+    /// peer is a trusted proxy.
+    public var clientIP: String
+    /// The verified user id (JWT or trusted header), nil for anonymous requests.
+    public var user: String?
+    /// Fields every response to this request carries (CORS, rate-limit headers), errors included.
+    public var responseHeaders: [HTTPField] = []
+    /// The smallest remaining quota, for the access log.
+    public var quotaRemaining: Int?
+
+    init(head: HTTPRequestHead, route: RouteConfig, config: GatewayConfig, requestID: String,
+         peerIP: [UInt8], peerText: String, server: ServerContext) {
+        self.head = head; self.route = route; self.config = config; self.requestID = requestID
+        self.peerIP = peerIP; self.peerText = peerText; self.server = server
+        self.clientIP = ClientAddress.resolve(peerIP: peerIP, peerText: peerText, head: head,
+                                              trustedProxies: config.server.trustedProxies)
+    }
+
+    /// The key that identifies the caller for quotas: `user:<id>` when known, else `ip:<addr>`.
+    public var identityKey: String { user.map { "user:" + $0 } ?? "ip:" + clientIP }
+}
+
+/// What a request stage decides.
+public enum PolicyVerdict {
+    case proceed
+    case reject(GatewayError)
+    /// Rampart answers itself with a success (a CORS preflight, say).
+    case answer(status: Int, headers: [HTTPField])
+}
+
+/// A stage that decides from the request head: identity, CORS, quotas. It may answer later
+/// (a Redis round trip) but always calls `done` exactly once, on the request's loop.
+public protocol RequestPolicy: Sendable {
+    func evaluate(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void)
+}
+
+/// A stage that needs the whole body (validation, truncation) and may rewrite it.
+public protocol BodyPolicy: Sendable {
+    func transform(_ body: [UInt8], _ ctx: RequestContext) -> Result<[UInt8], GatewayError>
+}
+
+/// The client address as a quota key or log field sees it.
+enum ClientAddress {
+    static func resolve(peerIP: [UInt8], peerText: String, head: HTTPRequestHead, trustedProxies: [CIDR]) -> String {
+        guard trustedProxies.contains(where: { $0.contains(peerIP) }) else { return peerText }
+        // Walk X-Forwarded-For from the right, skipping our trusted proxies: the first other
+        // address is the client (what nginx's real_ip_recursive does).
+        let hops = head.headers.values("X-Forwarded-For").flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces() }
+        for hop in hops.reversed() {
+            guard let ip = Socket.parseIP(hop) else { return peerText }
+            if !trustedProxies.contains(where: { $0.contains(ip) }) { return hop }
+        }
+        return hops.first ?? peerText
+    }
+}

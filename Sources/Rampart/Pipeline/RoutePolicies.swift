@@ -1,0 +1,17 @@
+/// The stages of each route, built once per config so a reload swaps them with the config.
+/// Order matters and is the order a reader expects: CORS (a preflight needs no identity) →
+/// identity → quotas; then the body stages: validation → truncation.
+public final class RoutePolicies: Sendable {
+    public let request: [any RequestPolicy]
+    public let body: [any BodyPolicy]
+
+    init(request: [any RequestPolicy], body: [any BodyPolicy]) { self.request = request; self.body = body }
+
+    static func build(for route: RouteConfig, config: GatewayConfig) -> RoutePolicies {
+        var request: [any RequestPolicy] = []
+        let headers = route.headers ?? config.headers
+        if let cors = headers.cors { request.append(CORSPolicy(cors: cors)) }
+        let body: [any BodyPolicy] = []
+        return RoutePolicies(request: request, body: body)
+    }
+}
