@@ -3,11 +3,11 @@
 #   make test  installs what is missing, builds, runs every test
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl python3 python3-venv
+APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl python3 python3-venv redis-server
 BENCH_PACKAGES := nginx-light wrk
 export RAMPART_ADMIN_TOKEN ?= dev-admin-token
 
-.PHONY: deps build release run test bench clean
+.PHONY: deps build release run test bench clean venv
 
 # Installs only the Debian packages that are missing (apt-get update once, only when needed).
 deps:
@@ -43,8 +43,14 @@ run: release
 	echo; \
 	$$BIN/rampart serve --config gateway.json
 
+# Test tools from PyPI (httplint from redbot) in a local venv.
+venv: .venv/bin/httplint
+.venv/bin/httplint:
+	python3 -m venv .venv
+	.venv/bin/pip install -q --disable-pip-version-check redbot
+
 # Unit tests and integration tests (the latter start the real binaries on 127.0.0.1).
-test: deps
+test: deps venv
 	swift build
 	RAMPART_BIN_DIR=$$(swift build --show-bin-path) swift test --no-parallel 2>&1 | tee .build/test-output.txt; \
 	exit $${PIPESTATUS[0]}

@@ -30,6 +30,9 @@ final class HTTPClient {
 
     deinit { close(fd) }
 
+    func peekBuffer() -> [UInt8] { buffer }
+    func clearBuffer() { buffer.removeAll() }
+
     func setTimeout(_ seconds: Double) {
         var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))

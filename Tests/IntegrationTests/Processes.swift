@@ -33,6 +33,7 @@ final class ChildProcess: @unchecked Sendable {
     let process = Process()
     private let output = Mutex<[String]>([])
     private let partial = Mutex<String>("")
+    private let sawEOF = Mutex<Bool>(false)
 
     init(_ path: String, _ arguments: [String], environment: [String: String] = [:], cwd: String? = nil) throws {
         process.executableURL = URL(fileURLWithPath: path)
@@ -46,7 +47,15 @@ final class ChildProcess: @unchecked Sendable {
         process.standardError = pipe
         pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
             let data = h.availableData
-            guard let self, !data.isEmpty else { return }
+            guard let self else { return }
+            if data.isEmpty {
+                // EOF: keep a last line without a newline, then stop listening.
+                let rest = self.partial.withLock { p -> String in let r = p; p = ""; return r }
+                if !rest.isEmpty { self.output.withLock { $0.append(rest) } }
+                self.sawEOF.withLock { $0 = true }
+                h.readabilityHandler = nil
+                return
+            }
             let text = String(decoding: data, as: UTF8.self)
             let lines: [String] = self.partial.withLock { p in
                 p += text
@@ -79,6 +88,8 @@ final class ChildProcess: @unchecked Sendable {
     /// Exit status, waiting up to `timeout` seconds.
     func waitForExit(timeout: Double = 30) throws -> Int32 {
         try eventually(timeout: timeout, "process exit") { !process.isRunning }
+        // Its output may still be in the pipe: wait for EOF so callers see every line.
+        try? eventually(timeout: 5, "output EOF") { sawEOF.withLock { $0 } }
         return process.terminationStatus
     }
 
