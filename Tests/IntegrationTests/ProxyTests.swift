@@ -125,3 +125,20 @@ import Testing
         for key in ["time", "user", "bytes_in", "bytes_out", "upstream_ms", "retries"] { #expect(line.keys.contains(key), "access log has \(key)") }
     }
 }
+
+@Suite(.serialized) struct ConcurrencyCapTests {
+    /// `max_in_flight` per upstream: beyond it, 503 OVERLOADED with Retry-After, not a queue.
+    @Test func maxInFlightAnswers503Overloaded() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: testConfig(upstream: app.url, upstreamExtra: #""max_in_flight": 1"#))
+        let slow = try HTTPClient(port: rampart.port)
+        try slow.send(HTTPClient.requestText(method: "GET", path: "/slow?ms=3000"))
+        try eventually { try rampart.admin("GET", "/admin/status").json["in_flight"] as? Int == 1 }
+        let r = try HTTPClient.request(port: rampart.port, path: "/echo")
+        #expect(r.status == 503)
+        #expect((r.json["error"] as? [String: Any])?["code"] as? String == "OVERLOADED")
+        #expect(r.header("Retry-After") == "1")
+        #expect(try slow.readResponse().status == 200)
+        #expect(try HTTPClient.request(port: rampart.port, path: "/echo").status == 200, "the slot is free again")
+    }
+}

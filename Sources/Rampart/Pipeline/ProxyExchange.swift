@@ -31,6 +31,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     private var lastUpstreamActivity: UInt64 = 0
     private var awaitingHead = true
     private var scrubbedBody: [UInt8] = []
+    /// Held while the upstream exchange runs (`max_in_flight`).
+    private var inFlightSlot: InFlightCounter?
 
     private var hasBody: Bool { connection.requestHead.map { $0.framing != .none } ?? false }
     private var head: HTTPRequestHead { ctx.head }
@@ -96,6 +98,15 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     /// Starts the upstream exchange: streaming the client's body, or sending `body` whole when a
     /// body stage rewrote it.
     private func startTransport(body: [UInt8]?) {
+        let counter = context.state.inFlightCounter(upstream: upstream.name)
+        guard counter.acquire(limit: upstream.maxInFlight) else {
+            context.metrics.upstreamError(upstream.name, kind: "overloaded")
+            respondWithError(GatewayError(status: 503, code: "OVERLOADED",
+                                          message: "Too many requests in flight to \(upstream.name); try again shortly",
+                                          retryAfterSeconds: 1), cause: nil)
+            return
+        }
+        inFlightSlot = counter
         let length: UpstreamRequest.BodyLength
         if let body { length = body.isEmpty && !hasBody ? .none : .known(body.count) }
         else {
@@ -324,6 +335,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     private func complete(status: Int, error: String?) {
         context.loop.cancel(timeoutTimer); timeoutTimer = nil
+        inFlightSlot?.release(); inFlightSlot = nil
         context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
         let seconds = Double(rampart_monotonic_ns() &- started) / 1e9
         context.metrics.recordRequest(route: route.name, status: status, seconds: seconds)

@@ -17,6 +17,18 @@ public final class ActiveConfig: Sendable {
     }
 }
 
+/// Requests in flight to one upstream, across all loops (for `max_in_flight`).
+public final class InFlightCounter: Sendable {
+    public let value = Atomic<Int>(0)
+    /// Takes a slot if one is free.
+    func acquire(limit: Int) -> Bool {
+        if value.add(1, ordering: .relaxed).newValue <= limit { return true }
+        value.subtract(1, ordering: .relaxed)
+        return false
+    }
+    func release() { value.subtract(1, ordering: .relaxed) }
+}
+
 /// Process-wide state shared by every loop: the live config, metrics, lifecycle flags.
 public final class GatewayState: Sendable {
     private let active: Mutex<ActiveConfig>
@@ -27,6 +39,17 @@ public final class GatewayState: Sendable {
     public let draining = Atomic<Bool>(false)
     public let inFlight = Atomic<Int>(0)
     public let workerCount: Int
+    /// One counter per upstream name, kept across reloads so in-flight requests stay counted.
+    private let inFlightCounters = Mutex<[String: InFlightCounter]>([:])
+
+    public func inFlightCounter(upstream: String) -> InFlightCounter {
+        inFlightCounters.withLock { counters in
+            if let c = counters[upstream] { return c }
+            let c = InFlightCounter()
+            counters[upstream] = c
+            return c
+        }
+    }
 
     public init(config: ActiveConfig, configPath: String, workerCount: Int, startedAtUnix: Double) {
         active = Mutex(config)
