@@ -9,7 +9,7 @@ extension ConfigDecoder {
         var upstreams: [String: UpstreamConfig] = [:]
         for (name, f) in members {
             if !isSimpleName(name) { f.fail("upstream names may use only letters, digits, '-', '_' and '.'") }
-            guard let r = f.object(keys: ["url", "timeouts", "retry", "circuit_breaker", "max_in_flight", "tls_verify"]) else { continue }
+            guard let r = f.object(keys: ["url", "timeouts", "retry", "circuit_breaker", "max_in_flight", "tls_verify", "transport"]) else { continue }
             var url = UpstreamURL(scheme: "http", host: "invalid", port: 80, basePath: "")
             if let uf = r.required("url"), let s = uf.nonEmptyString {
                 switch UpstreamURL.parse(s) {
@@ -24,6 +24,7 @@ extension ConfigDecoder {
             if let cf = r["circuit_breaker"] { upstream.circuitBreaker = decodeBreaker(cf) }
             if let v = r["max_in_flight"]?.int(min: 1) { upstream.maxInFlight = v }
             if let v = r["tls_verify"]?.bool { upstream.tlsVerify = v }
+            if let v = r["transport"]?.oneOf(UpstreamConfig.Transport.self) { upstream.transport = v }
             upstreams[name] = upstream
         }
         return upstreams

@@ -143,6 +143,9 @@ public struct UpstreamConfig: Sendable {
     public var circuitBreaker: CircuitBreakerConfig?
     public var maxInFlight: Int = 1024
     public var tlsVerify: Bool = true
+    /// `auto`: Rampart's own HTTP/1.1 client for http://, libcurl for https://. `curl`: libcurl always.
+    public var transport: Transport = .auto
+    public enum Transport: String, Sendable, CaseIterable { case auto, curl }
 }
 
 public struct HeadersConfig: Sendable {

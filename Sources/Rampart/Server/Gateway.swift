@@ -27,7 +27,7 @@ public final class Gateway: @unchecked Sendable {
         let config = state.current.config
         for i in 0..<state.workerCount {
             let loop = EventLoop(index: i)
-            let ctx = ServerContext(loop: loop, state: state, transport: CurlTransport(loop: loop))
+            let ctx = ServerContext(loop: loop, state: state, transport: TransportRouter(loop: loop))
             loops.append(loop); contexts.append(ctx)
         }
         // The first socket picks the port (":0" in tests); the others join it with SO_REUSEPORT.
