@@ -165,3 +165,34 @@ extension HTTPClient {
     /// Everything read so far and not consumed.
     func drain() -> [UInt8] { let b = peekBuffer(); clearBuffer(); return b }
 }
+
+@Suite(.serialized) struct ValidationIntegrationTests {
+    @Test func schemaViolationsAnswer400WithPerFieldDetailsAndTrimmedBodiesAreForwarded() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: testConfig(upstream: app.url, routes: #"""
+            [{"name": "estimate", "match": {"methods": ["POST"], "path": "/echo/estimates"},
+              "validate": {"trim": true, "schema": {"type": "object", "additionalProperties": false, "required": ["customer"],
+                "properties": {"customer": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1}}},
+                               "email": {"type": "string", "format": "email"}, "qty": {"type": "integer", "minimum": 1}}}}},
+             {"name": "default", "match": {"path_prefix": "/"}}]
+            """#))
+        let before = try app.requestCount()
+        let bad = try HTTPClient.request(port: rampart.port, method: "POST", path: "/echo/estimates",
+                                         body: Array(#"{"customer": {}, "qty": 0, "hack": true}"#.utf8), headers: ["Content-Type": "application/json"])
+        #expect(bad.status == 400)
+        let error = try #require(bad.json["error"] as? [String: Any])
+        #expect(error["code"] as? String == "VALIDATION_ERROR")
+        let details = error["details"] as? [[String: String]] ?? []
+        #expect(details.contains { $0["field"] == "customer.name" && $0["message"] == "Required field" })
+        #expect(details.contains { $0["field"] == "qty" })
+        #expect(details.contains { $0["field"] == "hack" && $0["message"] == "Unknown field" })
+        let notJSON = try HTTPClient.request(port: rampart.port, method: "POST", path: "/echo/estimates", body: Array("name=x".utf8))
+        #expect(notJSON.status == 400)
+        #expect(try app.requestCount() == before, "invalid bodies never reach the app")
+
+        let good = try HTTPClient.request(port: rampart.port, method: "POST", path: "/echo/estimates",
+                                          body: Array(#"{"customer": {"name": "  Ada  "}, "qty": 2}"#.utf8), headers: ["Content-Type": "application/json"])
+        #expect(good.status == 200)
+        #expect(good.json["body"] as? String == #"{"customer":{"name":"Ada"},"qty":2}"#, "trimmed before checks and forwarded trimmed")
+    }
+}

@@ -11,7 +11,8 @@ public final class RoutePolicies: Sendable {
         var request: [any RequestPolicy] = []
         let headers = route.headers ?? config.headers
         if let cors = headers.cors { request.append(CORSPolicy(cors: cors)) }
-        let body: [any BodyPolicy] = []
+        var body: [any BodyPolicy] = []
+        if let validate = route.validate { body.append(ValidationStage(validate)) }
         return RoutePolicies(request: request, body: body)
     }
 }
