@@ -7,13 +7,21 @@ public protocol EventHandler: AnyObject {
     func handleEvents(_ events: UInt32)
 }
 
-/// A one-shot timer owned by a loop. Cancelling only flags it; the heap drops it when it surfaces.
+/// A timer owned by a loop. One-shot timers (`schedule`) drop their action when they fire or are
+/// cancelled; persistent ones (`makeTimer`) keep it and are re-armed without allocating, for the
+/// per-connection deadlines that move on every request.
 public final class LoopTimer {
     fileprivate(set) var deadline: UInt64
     fileprivate var action: (() -> Void)?
     fileprivate var heapIndex = -1
-    init(deadline: UInt64, action: @escaping () -> Void) { self.deadline = deadline; self.action = action }
+    fileprivate let persistent: Bool
+    init(deadline: UInt64, persistent: Bool = false, action: @escaping () -> Void) {
+        self.deadline = deadline; self.persistent = persistent; self.action = action
+    }
     public var isActive: Bool { action != nil }
+    /// In the heap, waiting to fire.
+    public var isScheduled: Bool { heapIndex >= 0 }
+    public var scheduledAt: UInt64 { deadline }
 }
 
 public enum Epoll {
@@ -80,6 +88,27 @@ public final class EventLoop: @unchecked Sendable {
         siftUp(timerHeap.count - 1)
         return t
     }
+
+    /// A reusable timer; arm it with `arm(_:at:)`.
+    public func makeTimer(_ action: @escaping () -> Void) -> LoopTimer {
+        LoopTimer(deadline: 0, persistent: true, action: action)
+    }
+
+    /// (Re)schedules a persistent timer, moving it within the heap if already scheduled.
+    public func arm(_ timer: LoopTimer, at deadline: UInt64) {
+        if timer.heapIndex >= 0 {
+            let earlier = deadline < timer.deadline
+            timer.deadline = deadline
+            if earlier { siftUp(timer.heapIndex) } else { siftDown(timer.heapIndex) }
+        } else {
+            timer.deadline = deadline
+            timer.heapIndex = timerHeap.count
+            timerHeap.append(timer)
+            siftUp(timerHeap.count - 1)
+        }
+    }
+
+    public func disarm(_ timer: LoopTimer) { removeFromHeap(timer) }
 
     public func cancel(_ timer: LoopTimer?) {
         guard let timer, timer.action != nil else { return }
@@ -154,7 +183,10 @@ public final class EventLoop: @unchecked Sendable {
         let t = rampart_monotonic_ns()
         while let first = timerHeap.first, first.deadline <= t {
             removeFromHeap(first)
-            if let action = first.action { first.action = nil; action() }
+            if let action = first.action {
+                if !first.persistent { first.action = nil }
+                action()
+            }
         }
     }
 

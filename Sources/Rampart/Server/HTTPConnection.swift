@@ -40,10 +40,12 @@ public final class HTTPConnection: EventHandler {
     private var closeAfterFlush = false
     private var draining = false
 
-    private var headTimer: LoopTimer?
-    private var idleTimer: LoopTimer?
-    private var bodyTimer: LoopTimer?
-    private var lingerTimer: LoopTimer?
+    /// One deadline at a time (the states never need two) on one reusable timer. Moving the
+    /// deadline later only updates a field; the timer fires early and re-arms itself.
+    private enum Deadline { case none, head, idle, body, linger }
+    private var deadlineKind = Deadline.none
+    private var deadlineAt: UInt64 = 0
+    private lazy var timer: LoopTimer = loop.makeTimer { [weak self] in self?.deadlineReached() }
 
     /// Bytes in the send buffer above which producers are asked to pause (backpressure).
     static let highWatermark = 256 * 1024
@@ -61,7 +63,7 @@ public final class HTTPConnection: EventHandler {
         interest = Epoll.input | Epoll.readHangup
         loop.register(fd: fd, events: interest, handler: self)
         context.connectionOpened(self)
-        armHeadTimer(idle: false)
+        setDeadline(.head, afterMs: limits.headerTimeoutMs)
     }
 
     // MARK: Readiness
@@ -142,7 +144,7 @@ public final class HTTPConnection: EventHandler {
             switch state {
             case .awaitingHead:
                 if readBuffer.isEmpty { return }
-                if headTimer == nil || idleTimer != nil { loop.cancel(idleTimer); idleTimer = nil; armHeadTimer(idle: false) }
+                if deadlineKind != .head { setDeadline(.head, afterMs: limits.headerTimeoutMs) }
                 let httpLimits = HTTPLimits(maxHeaderBytes: limits.headerBytes, maxURLBytes: limits.urlBytes)
                 let result = HTTPRequestParser.parseHead(readBuffer.readable, limits: httpLimits)
                 switch result {
@@ -154,7 +156,7 @@ public final class HTTPConnection: EventHandler {
                     return
                 case .complete(let head, let consumed):
                     readBuffer.consume(consumed)
-                    loop.cancel(headTimer); headTimer = nil
+                    deadlineKind = .none
                     beginRequest(head)
                 }
             case .readingBody:
@@ -187,7 +189,7 @@ public final class HTTPConnection: EventHandler {
             return
         }
         exchange = ex
-        if !hasBody { ex.requestBodyEnded() } else { armBodyTimer() }
+        if !hasBody { ex.requestBodyEnded() } else { setDeadline(.body, afterMs: limits.bodyTimeoutMs) }
     }
 
     private func feedBody() {
@@ -209,18 +211,18 @@ public final class HTTPConnection: EventHandler {
                 return
             }
             readBuffer.consume(consumed)
-            if finished { bodyComplete(ex) } else { armBodyTimer() }
+            if finished { bodyComplete(ex) } else { setDeadline(.body, afterMs: limits.bodyTimeoutMs) }
         } else {
             let take = min(bodyRemaining, readBuffer.readableCount)
             ex.requestBody(UnsafeRawBufferPointer(rebasing: readBuffer.readable[0..<take]))
             readBuffer.consume(take)
             bodyRemaining -= take
-            if bodyRemaining == 0 { bodyComplete(ex) } else { armBodyTimer() }
+            if bodyRemaining == 0 { bodyComplete(ex) } else { setDeadline(.body, afterMs: limits.bodyTimeoutMs) }
         }
     }
 
     private func bodyComplete(_ ex: ServerExchange) {
-        loop.cancel(bodyTimer); bodyTimer = nil
+        deadlineKind = .none
         guard state == .readingBody else { return }
         state = .awaitingResponse
         ex.requestBodyEnded()
@@ -318,7 +320,8 @@ public final class HTTPConnection: EventHandler {
         if keepAlive && state == .awaitingResponse {
             state = .awaitingHead
             request = nil
-            armHeadTimer(idle: readBuffer.isEmpty)
+            if readBuffer.isEmpty { setDeadline(.idle, afterMs: limits.keepaliveTimeoutMs) }
+            else { setDeadline(.head, afterMs: limits.headerTimeoutMs) }
             scheduleFlush()
             if !readBuffer.isEmpty { loop.deferToEndOfIteration { [weak self] in self?.processAfterResponse() } }
         } else {
@@ -410,30 +413,33 @@ public final class HTTPConnection: EventHandler {
 
     // MARK: Timers
 
-    private func armHeadTimer(idle: Bool) {
-        loop.cancel(headTimer); loop.cancel(idleTimer); headTimer = nil; idleTimer = nil
-        if idle {
-            idleTimer = loop.schedule(afterMs: limits.keepaliveTimeoutMs) { [weak self] in self?.close() }
-        } else {
-            headTimer = loop.schedule(afterMs: limits.headerTimeoutMs) { [weak self] in self?.headTimedOut() }
+    private func setDeadline(_ kind: Deadline, afterMs ms: Int) {
+        deadlineKind = kind
+        deadlineAt = rampart_monotonic_ns() &+ UInt64(max(0, ms)) &* 1_000_000
+        if !timer.isScheduled || timer.scheduledAt > deadlineAt { loop.arm(timer, at: deadlineAt) }
+    }
+
+    private func deadlineReached() {
+        guard deadlineKind != .none, state != .closed else { return }
+        if rampart_monotonic_ns() < deadlineAt { loop.arm(timer, at: deadlineAt); return }
+        let kind = deadlineKind
+        deadlineKind = .none
+        switch kind {
+        case .head: headTimedOut()
+        case .body: bodyTimedOut()
+        case .idle, .linger: close()
+        case .none: break
         }
     }
 
     private func headTimedOut() {
-        headTimer = nil
         guard state == .awaitingHead else { return }
         if readBuffer.isEmpty { close(); return }
         context.metrics.timeout(kind: "header")
         respondAndClose(GatewayError(status: 408, code: "REQUEST_TIMEOUT", message: "Request head not received in time"))
     }
 
-    private func armBodyTimer() {
-        loop.cancel(bodyTimer)
-        bodyTimer = loop.schedule(afterMs: limits.bodyTimeoutMs) { [weak self] in self?.bodyTimedOut() }
-    }
-
     private func bodyTimedOut() {
-        bodyTimer = nil
         guard state == .readingBody else { return }
         context.metrics.timeout(kind: "body")
         let ex = exchange; exchange = nil
@@ -459,8 +465,7 @@ public final class HTTPConnection: EventHandler {
             state = .lingering
             tls?.shutdown()
             shutdown(fd, Int32(SHUT_WR))
-            loop.cancel(headTimer); loop.cancel(bodyTimer); loop.cancel(idleTimer)
-            lingerTimer = loop.schedule(afterMs: 2000) { [weak self] in self?.close() }
+            setDeadline(.linger, afterMs: 2000)
             interest = Epoll.input | Epoll.readHangup
             loop.modify(fd: fd, events: interest)
             discardForLinger()
@@ -482,7 +487,7 @@ public final class HTTPConnection: EventHandler {
     func close() {
         guard state != .closed else { return }
         state = .closed
-        loop.cancel(headTimer); loop.cancel(bodyTimer); loop.cancel(idleTimer); loop.cancel(lingerTimer)
+        loop.disarm(timer)
         loop.unregister(fd: fd)
         if let tls, !closedByPeer { tls.shutdown() }
         Glibc.close(fd)
