@@ -23,6 +23,7 @@ static inline int rampart_ssl_ctx_set_min_tls12(SSL_CTX *ctx) { return (int)SSL_
 #include <openssl/bn.h>
 #include <openssl/param_build.h>
 #include <openssl/decoder.h>
+#include <openssl/encoder.h>
 
 /// EVP_PKEY_PUBLIC_KEY is a compound macro Swift cannot import; the selection for public-key import.
 static inline int rampart_evp_pkey_public_key_selection(void) { return EVP_PKEY_PUBLIC_KEY; }
