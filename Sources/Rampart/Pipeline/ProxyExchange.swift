@@ -116,9 +116,10 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             case .chunked: length = .streamed
             }
         }
-        let headers = ForwardingHeaders.upstreamRequestHeaders(
+        var headers = ForwardingHeaders.upstreamRequestHeaders(
             head, peerIP: connection.peerIP, peerText: connection.peerText, trustedProxies: ctx.config.server.trustedProxies,
             requestID: requestID, upstream: upstream, tls: connection.isTLS)
+        for name in ctx.stripUpstreamHeaders { headers.remove(name) }
         let request = UpstreamRequest(upstream: upstream, method: head.method, target: upstream.basePath + head.target,
                                       headers: headers, body: length, connectTimeoutMs: route.timeouts.connect.milliseconds)
         lastUpstreamActivity = context.loop.now

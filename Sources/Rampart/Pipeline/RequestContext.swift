@@ -18,6 +18,8 @@ public final class RequestContext {
     public var responseHeaders: [HTTPField] = []
     /// The smallest remaining quota, for the access log.
     public var quotaRemaining: Int?
+    /// Request headers a stage decided the upstream must not see (a spoofed identity header).
+    public var stripUpstreamHeaders: [String] = []
 
     init(head: HTTPRequestHead, route: RouteConfig, config: GatewayConfig, requestID: String,
          peerIP: [UInt8], peerText: String, server: ServerContext) {

@@ -7,12 +7,21 @@ public final class RoutePolicies: Sendable {
 
     init(request: [any RequestPolicy], body: [any BodyPolicy]) { self.request = request; self.body = body }
 
-    static func build(for route: RouteConfig, config: GatewayConfig) -> RoutePolicies {
+    static func build(for route: RouteConfig, config: GatewayConfig, services: RouteServices) -> RoutePolicies {
         var request: [any RequestPolicy] = []
         let headers = route.headers ?? config.headers
         if let cors = headers.cors { request.append(CORSPolicy(cors: cors)) }
+        let identity = config.identity
+        if identity.jwt != nil || identity.trustedHeader != nil || identity.anonymous == .reject || route.auth == .required {
+            request.append(IdentityPolicy(identity: identity, verifier: services.jwt, auth: route.auth))
+        }
         var body: [any BodyPolicy] = []
         if let validate = route.validate { body.append(ValidationStage(validate)) }
         return RoutePolicies(request: request, body: body)
     }
+}
+
+/// What stages share across routes, built once per config activation (keys loaded from disk).
+public struct RouteServices: Sendable {
+    public var jwt: JWTVerifier?
 }

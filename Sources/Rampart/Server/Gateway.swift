@@ -17,7 +17,7 @@ public final class Gateway: @unchecked Sendable {
     public private(set) var mainPort: UInt16 = 0
     public private(set) var adminPort: UInt16?
 
-    public init(config: GatewayConfig, configPath: String) throws(TLSContext.LoadError) {
+    public init(config: GatewayConfig, configPath: String) throws(ActivationError) {
         let workers = config.server.workers > 0 ? config.server.workers : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         state = GatewayState(config: try ActiveConfig(config), configPath: configPath, workerCount: workers,
                              startedAtUnix: Date().timeIntervalSince1970)
@@ -88,7 +88,7 @@ public final class Gateway: @unchecked Sendable {
         if fresh.admin.listen != old.admin.listen { notes.append(ConfigError(path: "admin.listen", message: "a new admin address needs a restart")) }
         if !notes.isEmpty { return .rejected(notes) }
         let active: ActiveConfig
-        do { active = try ActiveConfig(fresh) } catch { return .rejected([ConfigError(path: "server.tls", message: error.description)]) }
+        do { active = try ActiveConfig(fresh) } catch { return .rejected([ConfigError(path: error.path, message: error.message)]) }
         state.swap(active)
         for ctx in contexts { ctx.loop.execute { ctx.adopt(active) } }
         return .reloaded(hash: fresh.hash)

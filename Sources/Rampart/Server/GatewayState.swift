@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// A config together with what is derived from it once (the route table), swapped as one value.
@@ -9,12 +10,27 @@ public final class ActiveConfig: Sendable {
     /// The server certificate, loaded with the config so a reload picks up a renewed one.
     public let tls: TLSContext?
 
-    public init(_ config: GatewayConfig) throws(TLSContext.LoadError) {
+    /// Loads what the config points at (certificate, JWT keys); any failure rejects the config.
+    public init(_ config: GatewayConfig, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ActivationError) {
         self.config = config
-        self.tls = try config.server.tls.map { t throws(TLSContext.LoadError) in try TLSContext(certFile: t.certFile, keyFile: t.keyFile) }
+        do {
+            self.tls = try config.server.tls.map { t throws(TLSContext.LoadError) in try TLSContext(certFile: t.certFile, keyFile: t.keyFile) }
+        } catch { throw ActivationError(path: "server.tls", message: error.description) }
+        var services = RouteServices()
+        if let jwt = config.identity.jwt {
+            do { services.jwt = try JWTVerifier(config: jwt, environment: environment) }
+            catch { throw ActivationError(path: "identity.jwt", message: error.description) }
+        }
         self.routes = RouteTable(config.routes)
-        self.policies = config.routes.map { RoutePolicies.build(for: $0, config: config) }
+        self.policies = config.routes.map { RoutePolicies.build(for: $0, config: config, services: services) }
     }
+}
+
+/// A config that parsed but whose files or keys could not be loaded.
+public struct ActivationError: Error, CustomStringConvertible {
+    public var path: String
+    public var message: String
+    public var description: String { "\(path): \(message)" }
 }
 
 /// Requests in flight to one upstream, across all loops (for `max_in_flight`).
