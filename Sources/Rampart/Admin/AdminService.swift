@@ -39,8 +39,18 @@ final class AdminService: RequestService {
         return same && r == 0
     }
 
-    /// Routes one admin call. Mutations are POST/DELETE only.
-    func handle(_ head: HTTPRequestHead, body: [UInt8]) -> (status: Int, json: String, contentType: String) {
+    typealias Answer = (status: Int, json: String, contentType: String)
+
+    /// Routes one admin call; store-backed answers may come later (Redis). Mutations are POST/DELETE only.
+    func handle(_ head: HTTPRequestHead, body: [UInt8], respond: @escaping (Answer) -> Void) {
+        if head.path == "/admin/quotas" && (head.method == "GET" || head.method == "DELETE") {
+            AdminQuotas(context: context).handle(head, respond: respond)
+            return
+        }
+        respond(handleNow(head, body: body))
+    }
+
+    private func handleNow(_ head: HTTPRequestHead, body: [UInt8]) -> Answer {
         let m = head.method
         switch (m, head.path) {
         case ("GET", "/admin/status"): return (200, status(), "application/json")
@@ -63,7 +73,7 @@ final class AdminService: RequestService {
         case ("GET", "/metrics"), ("GET", "/admin/metrics"):
             return (200, context.state.metrics.render(), "text/plain; version=0.0.4; charset=utf-8")
         default:
-            let known = ["/admin/status", "/admin/config", "/admin/config/validate", "/admin/reload", "/metrics"]
+            let known = ["/admin/status", "/admin/config", "/admin/config/validate", "/admin/reload", "/metrics", "/admin/quotas"]
             if known.contains(head.path) {
                 return (405, GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "\(m) is not allowed on \(head.path)").bodyText, "application/json")
             }
@@ -102,7 +112,9 @@ final class AdminService: RequestService {
             ("connections", String(state.metrics.activeConnections.load(ordering: .relaxed))),
             ("in_flight", String(state.metrics.inFlight.load(ordering: .relaxed))),
             ("upstreams", JSONText.object(upstreams)),
-            ("store", JSONText.object([("kind", JSONText.quote(config.store.kind.rawValue)), ("healthy", "true")])),
+            ("store", JSONText.object([("kind", JSONText.quote(config.store.kind.rawValue)),
+                                       ("healthy", context.quotas.isHealthy ? "true" : "false"),
+                                       ("last_error", context.quotas.lastError.map(JSONText.quote) ?? "null")])),
         ])
     }
 }
@@ -131,7 +143,11 @@ final class AdminExchange: ServerExchange {
                                     requestID: requestID, headers: nil)
             return
         }
-        let (status, text, type) = service.handle(head, body: body)
+        service.handle(head, body: body) { [weak self] answer in self?.send(answer) }
+    }
+
+    private func send(_ answer: AdminService.Answer) {
+        let (status, text, type) = answer
         let bytes = Array((text.hasSuffix("\n") ? text : text + "\n").utf8)
         var h = HTTPHeaders()
         h.add("Content-Type", type)

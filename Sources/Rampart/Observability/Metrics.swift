@@ -53,6 +53,12 @@ public final class Metrics: Sendable {
         out += "rampart_bad_requests_total \(merged.parseErrors)\n"
         header("rampart_stream_errors_total", "counter", "Streams that ended with an error event after the response started.")
         out += "rampart_stream_errors_total \(merged.streamErrors)\n"
+        header("rampart_quota_decisions_total", "counter", "Quota decisions, by route and result (allowed or limited).")
+        for (k, v) in merged.quotaDecisions.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {
+            out += "rampart_quota_decisions_total{route=\"\(esc(k.route))\",result=\"\(k.status == 1 ? "allowed" : "limited")\"} \(v)\n"
+        }
+        header("rampart_store_errors_total", "counter", "Store operations that failed (Redis unreachable or timing out), by use.")
+        for (k, v) in merged.storeErrors.sorted(by: { $0.key < $1.key }) { out += "rampart_store_errors_total{kind=\"\(k)\"} \(v)\n" }
         header("rampart_active_connections", "gauge", "Open client connections.")
         out += "rampart_active_connections \(activeConnections.load(ordering: .relaxed))\n"
         header("rampart_active_streams", "gauge", "Requests currently being proxied.")
@@ -80,6 +86,8 @@ public final class MetricsShard: Sendable {
         var timeouts: [String: Int] = [:]
         var parseErrors = 0
         var streamErrors = 0
+        var quotaDecisions: [RouteStatus: Int] = [:]   // status 1 = allowed, 0 = limited
+        var storeErrors: [String: Int] = [:]
 
         mutating func merge(_ o: State) {
             for (k, v) in o.requests { requests[k, default: 0] += v }
@@ -89,6 +97,8 @@ public final class MetricsShard: Sendable {
             for (k, v) in o.timeouts { timeouts[k, default: 0] += v }
             parseErrors += o.parseErrors
             streamErrors += o.streamErrors
+            for (k, v) in o.quotaDecisions { quotaDecisions[k, default: 0] += v }
+            for (k, v) in o.storeErrors { storeErrors[k, default: 0] += v }
         }
     }
 
@@ -111,6 +121,10 @@ public final class MetricsShard: Sendable {
     }
     public func timeout(kind: String) { state.withLock { $0.timeouts[kind, default: 0] += 1 } }
     public func parseError() { state.withLock { $0.parseErrors += 1 } }
+    public func quotaDecision(route: String, allowed: Bool) {
+        state.withLock { $0.quotaDecisions[RouteStatus(route: route, status: allowed ? 1 : 0), default: 0] += 1 }
+    }
+    public func storeError(kind: String) { state.withLock { $0.storeErrors[kind, default: 0] += 1 } }
     public func streamError() { state.withLock { $0.streamErrors += 1 } }
     public func bytesIn(_ n: Int) { bytesIn.add(n, ordering: .relaxed) }
     public func bytesOut(_ n: Int) { bytesOut.add(n, ordering: .relaxed) }

@@ -65,11 +65,13 @@ enum RampartPaths {
         case "/_rampart/healthz":
             return LocalExchange.json(connection, status: 200, body: "{\"status\":\"ok\"}\n", requestID: requestID, headers: headers)
         case "/_rampart/readyz":
-            if context.state.draining.load(ordering: .relaxed) {
-                return LocalExchange.json(connection, status: 503, body: "{\"status\":\"draining\",\"config\":true,\"store\":true,\"draining\":true}\n",
-                                          requestID: requestID, headers: headers)
-            }
-            return LocalExchange.json(connection, status: 200, body: "{\"status\":\"ready\",\"config\":true,\"store\":true,\"draining\":false}\n",
+            // Ready = config loaded (always, once running), store reachable, not draining.
+            let draining = context.state.draining.load(ordering: .relaxed)
+            let storeOK = context.quotas.isHealthy
+            var fields: [(String, String)] = [("status", JSONText.quote(draining ? "draining" : storeOK ? "ready" : "store_unavailable")),
+                                              ("config", "true"), ("store", storeOK ? "true" : "false"), ("draining", draining ? "true" : "false")]
+            if !storeOK { fields.append(("reason", JSONText.quote("quota store unreachable: " + (context.quotas.lastError ?? "no connection")))) }
+            return LocalExchange.json(connection, status: draining || !storeOK ? 503 : 200, body: JSONText.object(fields) + "\n",
                                       requestID: requestID, headers: headers)
         default:
             return nil

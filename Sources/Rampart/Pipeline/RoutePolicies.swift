@@ -15,6 +15,7 @@ public final class RoutePolicies: Sendable {
         if identity.jwt != nil || identity.trustedHeader != nil || identity.anonymous == .reject || route.auth == .required {
             request.append(IdentityPolicy(identity: identity, verifier: services.jwt, auth: route.auth))
         }
+        if !route.quotas.isEmpty { request.append(QuotaPolicy(quotas: route.quotas, onUnavailable: config.store.onUnavailable)) }
         var body: [any BodyPolicy] = []
         if let validate = route.validate { body.append(ValidationStage(validate)) }
         return RoutePolicies(request: request, body: body)

@@ -15,6 +15,8 @@ public final class Gateway: @unchecked Sendable {
     private let reloadLock = Mutex<Void>(())
     private let stoppedCount = Atomic<Int>(0)
     public private(set) var mainPort: UInt16 = 0
+    private var memoryQuotas: MemoryQuotaStore?
+    private let persistLock = Mutex<Void>(())
     public private(set) var adminPort: UInt16?
 
     public init(config: GatewayConfig, configPath: String) throws(ActivationError) {
@@ -25,11 +27,32 @@ public final class Gateway: @unchecked Sendable {
 
     public func start() throws {
         let config = state.current.config
+        // The memory store is one per process (shared by all loops, so a user's limit is the same
+        // with any number of workers) and comes back from disk so a restart refunds nothing.
+        // Redis gets one pipelined connection per loop.
+        var redisURL: RedisURL?
+        if config.store.kind == .memory {
+            let store = MemoryQuotaStore(directory: config.store.dir)
+            do { try store.restore() } catch {
+                AccessLog(loop: nil, enabled: true, level: .info).event(.warn, "quota snapshot not restored", [("error", JSONText.quote("\(error)"))])
+            }
+            memoryQuotas = store
+        } else if let url = config.store.url {
+            redisURL = try RedisURL.parse(url)
+        }
         for i in 0..<state.workerCount {
             let loop = EventLoop(index: i)
-            let ctx = ServerContext(loop: loop, state: state, transport: TransportRouter(loop: loop))
+            var redis: RedisQuotaStore?
+            if let redisURL {
+                let store = RedisQuotaStore(client: RedisClient(url: redisURL, loop: loop))
+                loop.execute { store.start() }
+                redis = store
+            }
+            let ctx = ServerContext(loop: loop, state: state, transport: TransportRouter(loop: loop),
+                                    quotas: LoopQuotas(memory: memoryQuotas, redis: redis))
             loops.append(loop); contexts.append(ctx)
         }
+        if let memoryQuotas { startPersisting(memoryQuotas) }
         // The first socket picks the port (":0" in tests); the others join it with SO_REUSEPORT.
         var address = config.server.listen
         for ctx in contexts {
@@ -86,6 +109,9 @@ public final class Gateway: @unchecked Sendable {
         var notes: [ConfigError] = []
         if fresh.server.listen != old.server.listen { notes.append(ConfigError(path: "server.listen", message: "a new listen address needs a restart")) }
         if fresh.admin.listen != old.admin.listen { notes.append(ConfigError(path: "admin.listen", message: "a new admin address needs a restart")) }
+        if fresh.store.kind != old.store.kind || fresh.store.url != old.store.url || fresh.store.dir != old.store.dir {
+            notes.append(ConfigError(path: "store", message: "a different store needs a restart"))
+        }
         if !notes.isEmpty { return .rejected(notes) }
         let active: ActiveConfig
         do { active = try ActiveConfig(fresh) } catch { return .rejected([ConfigError(path: error.path, message: error.message)]) }
@@ -130,10 +156,35 @@ public final class Gateway: @unchecked Sendable {
         AccessLog(loop: nil, enabled: true, level: .info).event(.info, drained ? "drained; exiting" : "drain timeout; exiting with requests in flight",
                                                                [("in_flight", String(state.metrics.inFlight.load(ordering: .relaxed)))])
         for ctx in contexts { ctx.loop.execute { ctx.accessLog.flush() } }
+        persistQuotas()
         for loop in loops { loop.stop() }
         let stopDeadline = ContinuousClock.now + .seconds(2)
         while stoppedCount.load(ordering: .relaxed) < loops.count && ContinuousClock.now < stopDeadline { usleep(5_000) }
         return drained
+    }
+}
+
+extension Gateway {
+    /// Snapshots the memory quota store every 30 s on its own thread (file I/O never runs on a loop).
+    fileprivate func startPersisting(_ store: MemoryQuotaStore) {
+        let t = Thread { [weak self] in
+            while let self, !self.state.draining.load(ordering: .relaxed) {
+                for _ in 0..<300 where !self.state.draining.load(ordering: .relaxed) { usleep(100_000) }
+                store.sweep()
+                self.persistQuotas()
+            }
+        }
+        t.name = "rampart-quota-snapshot"
+        t.start()
+    }
+
+    /// Writes the memory store's snapshot under `store.dir` (atomically: temp file, fsync, rename).
+    public func persistQuotas() {
+        guard let memoryQuotas else { return }
+        do { try persistLock.withLock { _ in try memoryQuotas.persist() } } catch {
+            state.metrics.shards[0].storeError(kind: "snapshot")
+            AccessLog(loop: nil, enabled: true, level: .info).event(.error, "quota snapshot failed", [("error", JSONText.quote("\(error)"))])
+        }
     }
 }
 

@@ -90,13 +90,15 @@ public final class ServerContext: @unchecked Sendable {
     public let metrics: MetricsShard
     public let accessLog: AccessLog
     public let transport: UpstreamTransport
+    public let quotas: LoopQuotas
     /// Refreshed by a task on this loop when the config is swapped; requests snapshot it.
     public var active: ActiveConfig
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
 
-    init(loop: EventLoop, state: GatewayState, transport: UpstreamTransport) {
+    init(loop: EventLoop, state: GatewayState, transport: UpstreamTransport, quotas: LoopQuotas) {
         self.loop = loop
         self.state = state
+        self.quotas = quotas
         self.metrics = state.metrics.shards[loop.index % state.metrics.shards.count]
         self.transport = transport
         let active = state.current

@@ -1,0 +1,35 @@
+/// The quota store as one loop sees it: the process-wide memory store (answers at once), or this
+/// loop's Redis connection (answers later, on this loop). The pipeline and the admin API use only
+/// this type, so they work the same with either store.
+public final class LoopQuotas {
+    public let memory: MemoryQuotaStore?
+    public let redis: RedisQuotaStore?
+
+    init(memory: MemoryQuotaStore?, redis: RedisQuotaStore?) { self.memory = memory; self.redis = redis }
+
+    /// A store failure (Redis unreachable or timing out); `on_unavailable` decides what it means.
+    public struct Unavailable: Error { public var reason: String }
+
+    public var isHealthy: Bool { redis?.isHealthy ?? true }
+    public var lastError: String? { redis?.lastError }
+
+    public func acquire(_ rules: [QuotaRule], now: Double, _ done: @escaping (Result<QuotaDecision, Unavailable>) -> Void) {
+        if let redis {
+            redis.acquire(rules, now: now) { done($0.mapError { Unavailable(reason: $0.description) }) }
+        } else if let memory {
+            done(.success(memory.acquire(rules, now: now)))
+        } else {
+            done(.success(.allowed([])))
+        }
+    }
+
+    public func peek(_ rules: [QuotaRule], now: Double, _ done: @escaping (Result<[QuotaStatus], Unavailable>) -> Void) {
+        if let redis { redis.peek(rules, now: now) { done($0.mapError { Unavailable(reason: $0.description) }) } }
+        else { done(.success(memory?.peek(rules, now: now) ?? [])) }
+    }
+
+    public func reset(identity: String, route: String?, _ done: @escaping (Result<Void, Unavailable>) -> Void) {
+        if let redis { redis.reset(identity: identity, route: route) { done($0.map { _ in () }.mapError { Unavailable(reason: $0.description) }) } }
+        else { memory?.reset(identity: identity, route: route); done(.success(())) }
+    }
+}

@@ -1,0 +1,170 @@
+import CLinux
+
+/// Quotas in Redis, so N replicas enforce one global limit: the same sliding-window log as the
+/// memory store (`QuotaSlidingWindow`), run as one atomic Lua script per request (prune, check all,
+/// record all or none) with Rampart's clock passed in, so both stores decide identically.
+///
+/// One instance per event loop, wrapping that loop's `RedisClient`; like the client, it is used only
+/// on the loop's thread and answers on it. Scripts are loaded with SCRIPT LOAD when the client
+/// connects and run with EVALSHA; a NOSCRIPT reply (Redis restarted, SCRIPT FLUSH) falls back to
+/// EVAL, which also caches the script again.
+public final class RedisQuotaStore: @unchecked Sendable {
+    public let client: RedisClient
+    public var loop: EventLoop { client.loop }
+
+    private struct Script {
+        let source: String
+        var sha: String?
+    }
+    private var acquireScript = Script(source: RedisQuotaScripts.acquire)
+    private var entriesScript = Script(source: RedisQuotaScripts.entries)
+    private var resetScript = Script(source: RedisQuotaScripts.reset)
+
+    /// Unique hit members: a random per-store token plus a counter.
+    private let token: String
+    private var counter: UInt64 = 0
+
+    public init(client: RedisClient) {
+        self.client = client
+        var seed: UInt64 = 0
+        rampart_getrandom(&seed, 8)
+        token = String(seed, radix: 36) + "." + String(client.loop.index)
+    }
+
+    /// Connects and loads the scripts (call on the loop thread at startup). Optional: the first
+    /// command connects too, and scripts run with EVAL until their SHA1s are known.
+    /// `completion` (on the loop) reports whether the scripts loaded.
+    public func start(completion: ((Result<Void, RedisError>) -> Void)? = nil) {
+        client.start()
+        loadScripts(completion: completion)
+    }
+
+    /// SCRIPT LOAD for every script; the SHA1s come back from Redis.
+    public func loadScripts(completion: ((Result<Void, RedisError>) -> Void)? = nil) {
+        var waiting = 3
+        var failure: RedisError?
+        func loaded(_ r: Result<RESPValue, RedisError>, _ script: ReferenceWritableKeyPath<RedisQuotaStore, Script>) {
+            switch r {
+            case .success(let v): self[keyPath: script].sha = v.string
+            case .failure(let e): failure = e
+            }
+            waiting -= 1
+            if waiting == 0 { completion?(failure.map { .failure($0) } ?? .success(())) }
+        }
+        client.send(["SCRIPT", "LOAD", acquireScript.source]) { [weak self] r in if self != nil { loaded(r, \.acquireScript) } }
+        client.send(["SCRIPT", "LOAD", entriesScript.source]) { [weak self] r in if self != nil { loaded(r, \.entriesScript) } }
+        client.send(["SCRIPT", "LOAD", resetScript.source]) { [weak self] r in if self != nil { loaded(r, \.resetScript) } }
+    }
+
+    /// True once every script's SHA1 is known (EVALSHA is used from then on).
+    public var scriptsLoaded: Bool { acquireScript.sha != nil && entriesScript.sha != nil && resetScript.sha != nil }
+
+    /// Readiness: the connection is up (for `/readyz`, `/admin/status`; any thread).
+    public var isHealthy: Bool { client.isHealthy }
+    public var lastError: String? { client.lastError }
+
+    // MARK: Quotas (loop thread)
+
+    /// Atomically: if every rule has room, records one hit in each and answers `.allowed`; else records
+    /// nothing and answers `.limited`. `now` is unix seconds (Rampart's clock, not Redis TIME).
+    /// A key listed twice counts once (as in the memory store). Fails with a `RedisError` when Redis
+    /// cannot answer; the caller applies `store.on_unavailable`.
+    public func acquire(_ rules: [QuotaRule], now: Double, completion: @escaping (Result<QuotaDecision, RedisError>) -> Void) {
+        run(rules, now: now, record: true, completion: completion)
+    }
+
+    /// The statuses the rules have now, recording nothing (hits out of the window are pruned).
+    public func peek(_ rules: [QuotaRule], now: Double, completion: @escaping (Result<[QuotaStatus], RedisError>) -> Void) {
+        run(rules, now: now, record: false) { completion($0.map(\.statuses)) }
+    }
+
+    /// Forgets an identity's hits on one route, or on all routes when `route` is nil
+    /// (DELETE /admin/quotas). Answers the number of quota keys deleted.
+    public func reset(identity: String, route: String?, completion: @escaping (Result<Int, RedisError>) -> Void) {
+        let prefix = route.map { QuotaKey(identity: identity, route: $0, index: 0).description.dropLast(1) }.map(String.init) ?? ""
+        eval(\.resetScript, keys: [RedisQuotaScripts.indexKey(identity: identity)], args: [prefix]) { r in
+            completion(r.flatMap { v in
+                guard let n = v.int else { return .failure(.unexpectedReply("reset script: \(v)")) }
+                return .success(Int(n))
+            })
+        }
+    }
+
+    /// An identity's live counters, sorted by route and index (GET /admin/quotas).
+    public func entries(identity: String, now: Double,
+                        completion: @escaping (Result<[(route: String, index: Int, used: Int)], RedisError>) -> Void) {
+        let nowMs = QuotaSlidingWindow.milliseconds(now)
+        let prefix = "rampart:{\(identity)}:"
+        eval(\.entriesScript, keys: [RedisQuotaScripts.indexKey(identity: identity)], args: [String(nowMs)]) { r in
+            completion(r.flatMap { v in
+                guard let items = v.array, items.count % 2 == 0 else { return .failure(.unexpectedReply("entries script: \(v)")) }
+                var found: [(route: String, index: Int, used: Int)] = []
+                for j in stride(from: 0, to: items.count, by: 2) {
+                    guard let key = items[j].string, let used = items[j + 1].int, key.hasPrefix(prefix) else { continue }
+                    let rest = key.dropFirst(prefix.count)
+                    guard let colon = rest.lastIndex(of: ":"), let index = Int(rest[rest.index(after: colon)...]) else { continue }
+                    found.append((String(rest[..<colon]), index, Int(used)))
+                }
+                return .success(found.sorted { ($0.route, $0.index) < ($1.route, $1.index) })
+            })
+        }
+    }
+
+    // MARK: Internals
+
+    private func run(_ rules: [QuotaRule], now: Double, record: Bool,
+                     completion: @escaping (Result<QuotaDecision, RedisError>) -> Void) {
+        let rules = distinct(rules)
+        let nowMs = QuotaSlidingWindow.milliseconds(now)
+        guard !rules.isEmpty else { completion(.success(.allowed([]))); return }
+        var keys = rules.map { $0.key.description }
+        keys.append(contentsOf: rules.map { RedisQuotaScripts.indexKey(identity: $0.key.identity) })
+        counter &+= 1
+        var args = [String(nowMs), "\(nowMs)-\(token)-\(counter)", record ? "1" : "0"]
+        for rule in rules {
+            args.append(String(QuotaSlidingWindow.windowMs(rule)))
+            args.append(String(rule.limit))
+        }
+        eval(\.acquireScript, keys: keys, args: args) { r in
+            switch r {
+            case .failure(let e): completion(.failure(e))
+            case .success(let v):
+                do throws(RedisError) {
+                    let (limited, states) = try RedisQuotaScripts.parseAcquireReply(v, keys: rules.count)
+                    completion(.success(RedisQuotaScripts.decision(rules, limited: limited, states: states, nowMs: nowMs)))
+                } catch {
+                    completion(.failure(error))
+                }
+            }
+        }
+    }
+
+    /// EVALSHA when the script's SHA1 is known, EVAL otherwise or on NOSCRIPT.
+    private func eval(_ script: ReferenceWritableKeyPath<RedisQuotaStore, Script>, keys: [String], args: [String],
+                      completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
+        let tail = [String(keys.count)] + keys + args
+        guard let sha = self[keyPath: script].sha else {
+            evalSource(script, tail: tail, completion: completion)
+            return
+        }
+        client.send(["EVALSHA", sha] + tail) { [weak self] r in
+            if case .failure(.server(let m)) = r, m.hasPrefix("NOSCRIPT"), let self {
+                self.evalSource(script, tail: tail, completion: completion)
+            } else {
+                completion(r)
+            }
+        }
+    }
+
+    private func evalSource(_ script: ReferenceWritableKeyPath<RedisQuotaStore, Script>, tail: [String],
+                            completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
+        client.send(["EVAL", self[keyPath: script].source] + tail, completion: completion)
+    }
+
+    /// One log per key: a caller listing a key twice gets it counted once (as `MemoryQuotaStore`).
+    private func distinct(_ rules: [QuotaRule]) -> [QuotaRule] {
+        guard rules.count > 1 else { return rules }
+        var seen = Set<QuotaKey>()
+        return rules.filter { seen.insert($0.key).inserted }
+    }
+}

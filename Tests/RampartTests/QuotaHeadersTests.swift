@@ -1,0 +1,41 @@
+import Testing
+@testable import Rampart
+
+@Suite struct QuotaHeadersTests {
+    @Test func oneQuotaMatchesTheDraftExample() {
+        let status = QuotaStatus(limit: 10, remaining: 3, resetAfter: 1311.2, window: 3600)
+        let fields = RateLimitHeaders.fields(routeName: "generate-chapter", statuses: [status])
+        #expect(fields.map(\.0) == ["RateLimit-Policy", "RateLimit", "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                                    "X-RateLimit-Reset"])
+        #expect(fields.map(\.1) == [#""generate-chapter";q=10;w=3600"#, #""generate-chapter";r=3;t=1312"#,
+                                    "10", "3", "1312"])
+    }
+
+    @Test func severalQuotasAreListedAndTheBindingOneIsShown() {
+        let statuses = [QuotaStatus(limit: 10, remaining: 4, resetAfter: 100, window: 3600),
+                        QuotaStatus(limit: 100, remaining: 0, resetAfter: 12.5, window: 60),
+                        QuotaStatus(limit: 5, remaining: 0, resetAfter: 30, window: 0.25)]
+        let fields = Dictionary(uniqueKeysWithValues: RateLimitHeaders.fields(routeName: "chat", statuses: statuses))
+        #expect(fields["RateLimit-Policy"] == #""chat";q=10;w=3600, "chat-1";q=100;w=60, "chat-2";q=5;w=1"#)
+        #expect(fields["RateLimit"] == #""chat";r=4;t=100, "chat-1";r=0;t=13, "chat-2";r=0;t=30"#)
+        #expect(fields["X-RateLimit-Limit"] == "5")   // empty, and the longest wait of the empty ones
+        #expect(fields["X-RateLimit-Remaining"] == "0")
+        #expect(fields["X-RateLimit-Reset"] == "30")
+    }
+
+    @Test func onARefusalTheResetIsTheRetryAfter() {
+        let store = MemoryQuotaStore(directory: nil)
+        let rules = [QuotaFixture.rule(index: 0, limit: 1, per: 10), QuotaFixture.rule(index: 1, limit: 1, per: 100)]
+        _ = store.acquire(rules, now: QuotaFixture.t0)
+        let refused = store.acquire(rules, now: QuotaFixture.t0 + 0.4)
+        let fields = Dictionary(uniqueKeysWithValues: RateLimitHeaders.fields(routeName: "r", statuses: refused.statuses))
+        #expect(fields["X-RateLimit-Reset"] == QuotaFixture.retryAfter(refused).map(String.init))
+        #expect(fields["X-RateLimit-Reset"] == "100")
+    }
+
+    @Test func namesAreStructuredFieldStrings() {
+        #expect(RateLimitHeaders.policyName(routeName: #"a"b\c"#, index: 0) == #""a\"b\\c""#)
+        #expect(RateLimitHeaders.policyName(routeName: "café", index: 2) == #""caf_-2""#)
+        #expect(RateLimitHeaders.fields(routeName: "none", statuses: []).isEmpty)
+    }
+}
