@@ -65,7 +65,7 @@ extension ConfigDecoder {
 
     func decodeStore(_ field: Field?) -> StoreConfig {
         var store = StoreConfig()
-        guard let field, let r = field.object(keys: ["kind", "dir", "url", "on_unavailable"]) else { return store }
+        guard let field, let r = field.object(keys: ["kind", "dir", "url", "password_env", "on_unavailable"]) else { return store }
         if let v = r["kind"]?.oneOf(StoreConfig.Kind.self) { store.kind = v }
         if let v = r["dir"]?.nonEmptyString { store.dir = v }
         if let f = r["url"], let url = f.nonEmptyString {
@@ -78,6 +78,8 @@ extension ConfigDecoder {
             diag.error(ConfigPath.key(field.path, "url"), "required when kind is \"redis\"")
         }
         if let v = r["on_unavailable"]?.oneOf(StoreConfig.OnUnavailable.self) { store.onUnavailable = v }
+        // The Redis password comes from the environment, never from the file.
+        store.passwordEnv = checkSecretEnv(r["password_env"])
         return store
     }
 

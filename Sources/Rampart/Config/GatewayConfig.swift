@@ -82,6 +82,7 @@ public struct StoreConfig: Sendable {
     public var kind: Kind = .memory
     public var dir: String = "var/rampart"
     public var url: String?              // redis://host:port/db
+    public var passwordEnv: String?      // env var holding the Redis password (AUTH)
     public var onUnavailable: OnUnavailable = .allow
 }
 

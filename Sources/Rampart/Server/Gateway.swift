@@ -38,7 +38,11 @@ public final class Gateway: @unchecked Sendable {
             }
             memoryQuotas = store
         } else if let url = config.store.url {
-            redisURL = try RedisURL.parse(url)
+            var parsed = try RedisURL.parse(url)
+            if let env = config.store.passwordEnv, let password = ProcessInfo.processInfo.environment[env], !password.isEmpty {
+                parsed.password = password
+            }
+            redisURL = parsed
         }
         for i in 0..<state.workerCount {
             let loop = EventLoop(index: i)
