@@ -77,6 +77,12 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: dir + "/a/b/quotas.snapshot"))
     }
 
+    @Test func anUnwritableDirectoryThrowsWithTheCause() {
+        let store = MemoryQuotaStore(directory: "/proc/rampart-quota-test")
+        _ = store.acquire([F.rule(limit: 1, per: 60)], now: SystemClock().now())
+        #expect(throws: QuotaSnapshotError.self) { try store.persist() }
+    }
+
     @Test func aDamagedSnapshotThrowsAndLoadsNothing() throws {
         let dir = F.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

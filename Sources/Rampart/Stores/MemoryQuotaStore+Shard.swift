@@ -11,8 +11,8 @@ final class QuotaShard: Sendable {
 /// The logs of a shard, and when to look for expired ones next.
 ///
 /// Expiry is amortised rather than timed: a shard sweeps when it has doubled since its last sweep or a
-/// minute has passed (checked on access; `persist` sweeps every shard too), so the cost is O(1) per
-/// request and one sweep pauses only this shard, about 1/64 of the keys.
+/// minute has passed (checked on access; `persist` sweeps every shard too), so the amortised cost per
+/// request is O(1) and one sweep pauses only this shard, about 1/64 of the keys.
 struct QuotaShardState {
     var map: [QuotaKey: QuotaLog] = [:]
     /// The most keys the shard keeps; beyond it the keys whose hits expire soonest are forgotten.
