@@ -259,7 +259,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         let phaseDeadline = lastUpstreamActivity &+ (awaitingHead ? t.firstByte : t.idle).nanoseconds
         let deadline = min(totalDeadline, phaseDeadline)
         if deadline <= now { timedOut(); return }
-        timeoutTimer = context.loop.schedule(at: deadline) { [weak self] in self?.checkTimeout() }
+        // A strong capture: complete() always cancels the timer, which drops the closure.
+        timeoutTimer = context.loop.schedule(at: deadline) { [self] in checkTimeout() }
     }
 
     private func checkTimeout() {

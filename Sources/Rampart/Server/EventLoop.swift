@@ -7,6 +7,14 @@ public protocol EventHandler: AnyObject {
     func handleEvents(_ events: UInt32)
 }
 
+/// Something with buffered output to write once per loop iteration (after all ready events), so
+/// a response head and its body leave in one syscall. A protocol rather than a closure: no
+/// allocation and no weak reference per flush (weak references push an object's refcounting
+/// onto Swift's slow side-table path for the rest of its life).
+public protocol DeferredFlush: AnyObject {
+    func flushDeferred()
+}
+
 /// A timer owned by a loop. One-shot timers (`schedule`) drop their action when they fire or are
 /// cancelled; persistent ones (`makeTimer`) keep it and are re-armed without allocating, for the
 /// per-connection deadlines that move on every request.
@@ -42,6 +50,7 @@ public final class EventLoop: @unchecked Sendable {
     private var timerHeap: [LoopTimer] = []
     private let inbox = Mutex<[@Sendable () -> Void]>([])
     private var deferred: [() -> Void] = []
+    private var flushQueue: [DeferredFlush] = []
     private var running = true
     /// Cached monotonic time of the current iteration; good enough for timeouts and logs.
     public private(set) var now: UInt64 = rampart_monotonic_ns()
@@ -116,8 +125,11 @@ public final class EventLoop: @unchecked Sendable {
         removeFromHeap(timer)
     }
 
-    /// Runs `work` at the end of this iteration, after all ready events: used to coalesce writes.
+    /// Runs `work` at the end of this iteration, after all ready events.
     public func deferToEndOfIteration(_ work: @escaping () -> Void) { deferred.append(work) }
+
+    /// Calls `target.flushDeferred()` at the end of this iteration (the caller dedupes).
+    public func scheduleFlush(_ target: DeferredFlush) { flushQueue.append(target) }
 
     // MARK: Cross-thread
 
@@ -163,7 +175,13 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     private func runDeferred() {
-        while !deferred.isEmpty {
+        while !deferred.isEmpty || !flushQueue.isEmpty {
+            if !flushQueue.isEmpty {
+                let batch = flushQueue
+                flushQueue.removeAll(keepingCapacity: true)
+                for t in batch { t.flushDeferred() }
+                continue
+            }
             let batch = deferred
             deferred.removeAll(keepingCapacity: true)
             for w in batch { w() }
@@ -171,7 +189,7 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     private func nextTimeoutMs() -> Int32 {
-        if !deferred.isEmpty { return 0 }
+        if !deferred.isEmpty || !flushQueue.isEmpty { return 0 }
         guard let first = timerHeap.first else { return 1000 }
         let t = rampart_monotonic_ns()
         if first.deadline <= t { return 0 }

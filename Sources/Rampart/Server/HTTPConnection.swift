@@ -4,7 +4,7 @@ import RampartHTTP
 
 /// One client connection: strict HTTP/1.1 framing, keep-alive, pipelining (answered in order:
 /// the next head is parsed only when the current response ended), and flow control both ways.
-public final class HTTPConnection: EventHandler {
+public final class HTTPConnection: EventHandler, DeferredFlush {
     public let fd: Int32
     public let loop: EventLoop
     public let peerIP: [UInt8]
@@ -45,7 +45,9 @@ public final class HTTPConnection: EventHandler {
     private enum Deadline { case none, head, idle, body, linger }
     private var deadlineKind = Deadline.none
     private var deadlineAt: UInt64 = 0
-    private lazy var timer: LoopTimer = loop.makeTimer { [weak self] in self?.deadlineReached() }
+    // unowned(unsafe): the connection disarms the timer in close(), and it is retained by its
+    // ServerContext until then, so the timer never outlives it (and no weak side table is made).
+    private lazy var timer: LoopTimer = loop.makeTimer { [unowned(unsafe) self] in self.deadlineReached() }
 
     /// Bytes in the send buffer above which producers are asked to pause (backpressure).
     static let highWatermark = 256 * 1024
@@ -233,8 +235,8 @@ public final class HTTPConnection: EventHandler {
     public func resumeReading() {
         guard readingPaused else { return }
         readingPaused = false
-        loop.deferToEndOfIteration { [weak self] in
-            guard let self, self.state == .readingBody else { return }
+        loop.deferToEndOfIteration { [self] in
+            guard self.state == .readingBody else { return }
             // Read as well as process: TLS may hold decrypted bytes that epoll cannot announce.
             if self.tls != nil { self.readAvailable() } else { self.process(); self.updateInterest() }
         }
@@ -323,7 +325,7 @@ public final class HTTPConnection: EventHandler {
             if readBuffer.isEmpty { setDeadline(.idle, afterMs: limits.keepaliveTimeoutMs) }
             else { setDeadline(.head, afterMs: limits.headerTimeoutMs) }
             scheduleFlush()
-            if !readBuffer.isEmpty { loop.deferToEndOfIteration { [weak self] in self?.processAfterResponse() } }
+            if !readBuffer.isEmpty { loop.deferToEndOfIteration { [self] in processAfterResponse() } }
         } else {
             closeAfterFlush = true
             scheduleFlush()
@@ -365,8 +367,10 @@ public final class HTTPConnection: EventHandler {
     private func scheduleFlush() {
         guard !flushScheduled else { return }
         flushScheduled = true
-        loop.deferToEndOfIteration { [weak self] in self?.flush() }
+        loop.scheduleFlush(self)
     }
+
+    public func flushDeferred() { flush() }
 
     private func flush() {
         flushScheduled = false
@@ -392,7 +396,9 @@ public final class HTTPConnection: EventHandler {
             close(); ex?.connectionClosed(); return
         }
         if writeBuffer.isEmpty {
-            writeBuffer.shrinkIfIdle()
+            // Give a big buffer back only between requests: shrinking mid-stream would regrow it
+            // on every burst (allocator churn and fragmentation).
+            if state == .awaitingHead { writeBuffer.shrinkIfIdle() }
             if closeAfterFlush { finishClose(); return }
         }
         if waitingForWritable && writeBuffer.readableCount <= Self.lowWatermark {

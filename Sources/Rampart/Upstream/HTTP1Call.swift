@@ -7,7 +7,7 @@ import RampartHTTP
 /// backpressure. A pooled connection that turns out to be dead before any response byte is
 /// retried once on a fresh one when the whole request is still at hand (the race every
 /// keep-alive client has with the server's idle timeout).
-final class HTTP1Call: UpstreamCall {
+final class HTTP1Call: UpstreamCall, DeferredFlush {
     private unowned let transport: HTTP1Transport
     private let request: UpstreamRequest
     private var handler: UpstreamResponseHandler?
@@ -38,6 +38,7 @@ final class HTTP1Call: UpstreamCall {
     private var finished = false
 
     static let replayLimit = 64 * 1024
+    static let deliverSlice = 64 * 1024
     static let uploadHighWatermark = 256 * 1024
 
     init(transport: HTTP1Transport, request: UpstreamRequest, handler: UpstreamResponseHandler) {
@@ -91,9 +92,9 @@ final class HTTP1Call: UpstreamCall {
         socket = s
         s.owner = self
         connecting = true
-        connectTimer = transport.loop.schedule(afterMs: request.connectTimeoutMs) { [weak self] in
-            self?.connectTimer = nil
-            self?.fail(.connectTimeout)
+        connectTimer = transport.loop.schedule(afterMs: request.connectTimeoutMs) { [self] in
+            connectTimer = nil
+            fail(.connectTimeout)
         }
     }
 
@@ -133,8 +134,10 @@ final class HTTP1Call: UpstreamCall {
     private func scheduleFlush() {
         guard !flushScheduled, !connecting, socket != nil else { return }
         flushScheduled = true
-        transport.loop.deferToEndOfIteration { [weak self] in self?.flush() }
+        transport.loop.scheduleFlush(self)
     }
+
+    func flushDeferred() { flush() }
 
     private func flush() {
         flushScheduled = false
@@ -217,7 +220,8 @@ final class HTTP1Call: UpstreamCall {
             case .none:
                 responseComplete(); return
             case .contentLength:
-                let take = min(remaining, input.readableCount)
+                // Slices of at most 64 KiB, so a pause takes effect before the client's buffer grows far.
+                let take = min(remaining, input.readableCount, Self.deliverSlice)
                 remaining -= take
                 let more = deliver(UnsafeRawBufferPointer(rebasing: input.readable[0..<take]))
                 input.consume(take)
@@ -238,8 +242,9 @@ final class HTTP1Call: UpstreamCall {
                 case .failure(let e): fail(.invalidResponse("bad chunked body: \(e.message)")); return
                 }
             case .untilClose:
-                let more = deliver(input.readable)
-                input.consume(input.readableCount)
+                let take = min(input.readableCount, Self.deliverSlice)
+                let more = deliver(UnsafeRawBufferPointer(rebasing: input.readable[0..<take]))
+                input.consume(take)
                 if !more || finished { return }
             }
         }
@@ -258,7 +263,7 @@ final class HTTP1Call: UpstreamCall {
         guard readPaused, !finished else { return }
         readPaused = false
         socket?.setInterest(read: true, write: !out.isEmpty)
-        transport.loop.deferToEndOfIteration { [weak self] in self?.process() }
+        transport.loop.deferToEndOfIteration { [self] in process() }
     }
 
     private func upstreamClosed() {

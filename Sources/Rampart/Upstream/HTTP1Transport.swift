@@ -35,20 +35,16 @@ public final class HTTP1Transport: UpstreamTransport {
         var list = idle[key] ?? []
         guard list.count < Self.maxIdlePerUpstream else { socket.close(); return }
         socket.owner = nil
+        socket.poolKey = key
+        socket.pool = self
         socket.watchWhileIdle()
-        socket.idleTimer = loop.schedule(afterMs: Self.idleTimeoutMs) { [weak self, weak socket] in
-            guard let self, let socket else { return }
-            self.dropIdle(socket, key: key)
-        }
-        socket.onIdleClose = { [weak self, weak socket] in
-            guard let self, let socket else { return }
-            self.dropIdle(socket, key: key)
-        }
+        // Strong captures: the timer is cancelled when the socket leaves the pool, dropping them.
+        socket.idleTimer = loop.schedule(afterMs: Self.idleTimeoutMs) { [self, socket] in dropIdle(socket, key: key) }
         list.append(socket)
         idle[key] = list
     }
 
-    private func dropIdle(_ socket: UpstreamSocket, key: String) {
+    func dropIdle(_ socket: UpstreamSocket, key: String) {
         idle[key]?.removeAll { $0 === socket }
         loop.cancel(socket.idleTimer); socket.idleTimer = nil
         socket.close()
@@ -60,9 +56,12 @@ public final class HTTP1Transport: UpstreamTransport {
 final class UpstreamSocket: EventHandler {
     let fd: Int32
     let loop: EventLoop
-    weak var owner: HTTP1Call?
+    /// The call using the socket. unowned(unsafe): a call always clears it (pool return or close)
+    /// before it goes away, and a weak reference would slow every retain of the call.
+    unowned(unsafe) var owner: HTTP1Call?
     var idleTimer: LoopTimer?
-    var onIdleClose: (() -> Void)?
+    unowned(unsafe) var pool: HTTP1Transport?
+    var poolKey: String?
     var reused = false
     private var interest: UInt32 = 0
     private(set) var closed = false
@@ -114,7 +113,8 @@ final class UpstreamSocket: EventHandler {
 
     func handleEvents(_ events: UInt32) {
         if let owner { owner.socketReady(events); return }
-        onIdleClose?()
+        // Idle in the pool: readiness means the upstream closed it (or sent junk). Drop it.
+        if let pool, let poolKey { pool.dropIdle(self, key: poolKey) } else { close() }
     }
 
     /// The pending connect's outcome (0 = connected).
@@ -128,7 +128,7 @@ final class UpstreamSocket: EventHandler {
     func close() {
         guard !closed else { return }
         closed = true
-        owner = nil; onIdleClose = nil
+        owner = nil; poolKey = nil
         loop.cancel(idleTimer); idleTimer = nil
         loop.unregister(fd: fd)
         Glibc.close(fd)
