@@ -47,6 +47,10 @@ final class AdminService: RequestService {
             AdminQuotas(context: context).handle(head, respond: respond)
             return
         }
+        if head.path.hasPrefix("/admin/breakers"), let answer = AdminBreakers.handle(head, state: context.state) {
+            respond(answer)
+            return
+        }
         respond(handleNow(head, body: body))
     }
 
@@ -71,9 +75,9 @@ final class AdminService: RequestService {
                                               ("errors", JSONText.array(errors.map { errorJSON($0) }))]), "application/json")
             }
         case ("GET", "/metrics"), ("GET", "/admin/metrics"):
-            return (200, context.state.metrics.render(), "text/plain; version=0.0.4; charset=utf-8")
+            return (200, context.state.metrics.render() + AdminBreakers.gauge(state: context.state), "text/plain; version=0.0.4; charset=utf-8")
         default:
-            let known = ["/admin/status", "/admin/config", "/admin/config/validate", "/admin/reload", "/metrics", "/admin/quotas"]
+            let known = ["/admin/status", "/admin/config", "/admin/config/validate", "/admin/reload", "/metrics", "/admin/quotas", "/admin/breakers"]
             if known.contains(head.path) {
                 return (405, GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "\(m) is not allowed on \(head.path)").bodyText, "application/json")
             }
@@ -95,7 +99,8 @@ final class AdminService: RequestService {
         let uptime = Double((ContinuousClock.now - state.startedAt).components.seconds)
         let upstreams = config.upstreams.keys.sorted().map { name -> (String, String) in
             let u = config.upstreams[name]!
-            return (name, JSONText.object([("url", JSONText.quote(u.url)), ("breaker", "\"closed\"")]))
+            let breaker = context.state.breakers.snapshot(upstream: name, now: Date().timeIntervalSince1970)?.state
+            return (name, JSONText.object([("url", JSONText.quote(u.url)), ("breaker", breaker.map(JSONText.quote) ?? "null")]))
         }
         return JSONText.object([
             ("version", JSONText.quote(RampartVersion.version)),

@@ -14,6 +14,7 @@ public struct AccessRecord {
     public var durationMs: Double
     public var upstreamMs: Double?
     public var retries: Int = 0
+    public var breaker: String?
     public var quotaRemaining: Int?
     public var error: String?
     public var peer: String
@@ -41,7 +42,7 @@ public final class AccessLog {
         line += ",\"status\":\(r.status),\"upstream_status\":" + (r.upstreamStatus.map(String.init) ?? "null")
         line += ",\"bytes_in\":\(r.bytesIn),\"bytes_out\":\(r.bytesOut)"
         line += ",\"duration_ms\":\(Self.ms(r.durationMs)),\"upstream_ms\":" + (r.upstreamMs.map(Self.ms) ?? "null")
-        line += ",\"retries\":\(r.retries),\"breaker\":null,\"quota_remaining\":" + (r.quotaRemaining.map(String.init) ?? "null") + ",\"truncated\":null,\"save\":null"
+        line += ",\"retries\":\(r.retries),\"breaker\":" + (r.breaker.map(JSONText.quote) ?? "null") + ",\"quota_remaining\":" + (r.quotaRemaining.map(String.init) ?? "null") + ",\"truncated\":null,\"save\":null"
         line += ",\"peer\":\(JSONText.quote(r.peer))"
         if let e = r.error { line += ",\"error\":\(JSONText.quote(e))" }
         line += "}\n"

@@ -59,6 +59,12 @@ public final class Metrics: Sendable {
         }
         header("rampart_store_errors_total", "counter", "Store operations that failed (Redis unreachable or timing out), by use.")
         for (k, v) in merged.storeErrors.sorted(by: { $0.key < $1.key }) { out += "rampart_store_errors_total{kind=\"\(k)\"} \(v)\n" }
+        header("rampart_upstream_retries_total", "counter", "Retried upstream attempts, by upstream.")
+        for (k, v) in merged.retries.sorted(by: { $0.key < $1.key }) { out += "rampart_upstream_retries_total{upstream=\"\(esc(k))\"} \(v)\n" }
+        header("rampart_breaker_transitions_total", "counter", "Circuit breaker state changes, by upstream and the state entered.")
+        for (k, v) in merged.breakerTransitions.sorted(by: { ($0.key.upstream, $0.key.kind) < ($1.key.upstream, $1.key.kind) }) {
+            out += "rampart_breaker_transitions_total{upstream=\"\(esc(k.upstream))\",to=\"\(k.kind)\"} \(v)\n"
+        }
         header("rampart_active_connections", "gauge", "Open client connections.")
         out += "rampart_active_connections \(activeConnections.load(ordering: .relaxed))\n"
         header("rampart_active_streams", "gauge", "Requests currently being proxied.")
@@ -88,6 +94,8 @@ public final class MetricsShard: Sendable {
         var streamErrors = 0
         var quotaDecisions: [RouteStatus: Int] = [:]   // status 1 = allowed, 0 = limited
         var storeErrors: [String: Int] = [:]
+        var retries: [String: Int] = [:]
+        var breakerTransitions: [UpstreamKind: Int] = [:]   // kind = the state entered
 
         mutating func merge(_ o: State) {
             for (k, v) in o.requests { requests[k, default: 0] += v }
@@ -99,6 +107,8 @@ public final class MetricsShard: Sendable {
             streamErrors += o.streamErrors
             for (k, v) in o.quotaDecisions { quotaDecisions[k, default: 0] += v }
             for (k, v) in o.storeErrors { storeErrors[k, default: 0] += v }
+            for (k, v) in o.retries { retries[k, default: 0] += v }
+            for (k, v) in o.breakerTransitions { breakerTransitions[k, default: 0] += v }
         }
     }
 
@@ -125,6 +135,10 @@ public final class MetricsShard: Sendable {
         state.withLock { $0.quotaDecisions[RouteStatus(route: route, status: allowed ? 1 : 0), default: 0] += 1 }
     }
     public func storeError(kind: String) { state.withLock { $0.storeErrors[kind, default: 0] += 1 } }
+    public func retry(upstream: String) { state.withLock { $0.retries[upstream, default: 0] += 1 } }
+    public func breakerTransition(upstream: String, to: String) {
+        state.withLock { $0.breakerTransitions[UpstreamKind(upstream: upstream, kind: to), default: 0] += 1 }
+    }
     public func streamError() { state.withLock { $0.streamErrors += 1 } }
     public func bytesIn(_ n: Int) { bytesIn.add(n, ordering: .relaxed) }
     public func bytesOut(_ n: Int) { bytesOut.add(n, ordering: .relaxed) }

@@ -1,4 +1,5 @@
 import CLinux
+import Foundation
 import RampartHTTP
 
 /// One proxied request, start to end:
@@ -33,6 +34,15 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     private var scrubbedBody: [UInt8] = []
     /// Held while the upstream exchange runs (`max_in_flight`).
     private var inFlightSlot: InFlightCounter?
+    /// Resilience: the request body kept for a retry (nil once it cannot be replayed), the retries
+    /// made, whether this attempt is a half-open breaker probe, and the retry-budget slot held.
+    private var replayBody: [UInt8]? = []
+    private var retries = 0
+    private var isProbe = false
+    private var holdsRetrySlot = false
+    private var retryTimer: LoopTimer?
+    private var outcomeRecorded = false
+    static let replayLimit = 1 << 20
 
     private var hasBody: Bool { connection.requestHead.map { $0.framing != .none } ?? false }
     private var head: HTTPRequestHead { ctx.head }
@@ -96,8 +106,21 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     // MARK: Transport
 
     /// Starts the upstream exchange: streaming the client's body, or sending `body` whole when a
-    /// body stage rewrote it.
+    /// body stage rewrote it. The circuit breaker is asked first: open → 503 CIRCUIT_OPEN, no
+    /// upstream traffic at all.
     private func startTransport(body: [UInt8]?) {
+        let now = Date().timeIntervalSince1970
+        switch context.state.breakers.admit(upstream: upstream.name, now: now) {
+        case .rejected(let retryAfter):
+            respondWithError(GatewayError(status: 503, code: "CIRCUIT_OPEN",
+                                          message: "The upstream \(upstream.name) is failing; requests are paused",
+                                          retryAfterSeconds: max(1, Int(retryAfter.rounded(.up)))), cause: nil)
+            return
+        case .probe: isProbe = true
+        case .allowed: break
+        }
+        context.state.retryBudget(upstream: upstream.name).recordRequest(now: now)
+        if let body { replayBody = body.count <= Self.replayLimit ? body : nil }
         let counter = context.state.inFlightCounter(upstream: upstream.name)
         guard counter.acquire(limit: upstream.maxInFlight) else {
             context.metrics.upstreamError(upstream.name, kind: "overloaded")
@@ -107,6 +130,13 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             return
         }
         inFlightSlot = counter
+        launchAttempt(body: body)
+    }
+
+    /// One attempt upstream; a retry calls it again with the kept body.
+    private func launchAttempt(body: [UInt8]?) {
+        awaitingHead = true
+        outcomeRecorded = false
         let length: UpstreamRequest.BodyLength
         if let body { length = body.isEmpty && !hasBody ? .none : .known(body.count) }
         else {
@@ -144,7 +174,11 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         }
         switch stage {
         case .bufferingBody: bufferedBody.append(contentsOf: bytes)
-        case .proxying: if let call, !call.appendBody(bytes) { connection.pauseReading() }
+        case .proxying:
+            if replayBody != nil {
+                if replayBody!.count + bytes.count <= Self.replayLimit { replayBody!.append(contentsOf: bytes) } else { replayBody = nil }
+            }
+            if let call, !call.appendBody(bytes) { connection.pauseReading() }
         default: break
         }
     }
@@ -175,6 +209,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         context.loop.cancel(timeoutTimer)
         armTimeout()   // the idle limit replaces first_byte from here on
         context.metrics.recordUpstream(upstream.name, seconds: Double(now &- started) / 1e9)
+        recordOutcome(upstreamHead.status >= 500 ? .failure : .success)
+        if retryIfAllowed(.status(upstreamHead.status), retryAfter: upstreamHead.headers["Retry-After"]) { return }
 
         // Error scrubbing: a 5xx body (stack traces, internal hosts) never reaches the client.
         if upstreamHead.status >= 500 && route.scrubErrors {
@@ -233,7 +269,13 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         case .scrubbing:
             finishScrubbing()
         case .proxying:
-            if let failure { respondWithError(nil, cause: failure); return }
+            if let failure {
+                if awaitingHead {
+                    recordOutcome(.failure)
+                    if retryIfAllowed(failure.isTimeout ? .timeout : .connectError, retryAfter: nil) { return }
+                }
+                respondWithError(nil, cause: failure); return
+            }
             stage = .done
             connection.endResponse()
             complete(status: upstreamStatus ?? 502, error: nil)
@@ -266,7 +308,58 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     private func checkTimeout() {
         timeoutTimer = nil
         guard stage == .proxying || stage == .scrubbing else { return }
+        // Between attempts only the total deadline applies (the backoff is ours, not the upstream's).
+        if retryTimer != nil && context.loop.now &- started < route.timeouts.total.nanoseconds {
+            timeoutTimer = context.loop.schedule(at: started &+ route.timeouts.total.nanoseconds) { [self] in checkTimeout() }
+            return
+        }
         armTimeout()
+    }
+
+    // MARK: Resilience
+
+    /// Feeds the breaker once per attempt: connect errors, timeouts and 5xx are failures, 4xx not.
+    private func recordOutcome(_ outcome: CircuitBreaker.Outcome) {
+        guard !outcomeRecorded else { return }
+        outcomeRecorded = true
+        context.state.breakers.record(upstream: upstream.name, outcome: outcome, probe: isProbe, now: Date().timeIntervalSince1970)
+        isProbe = false
+    }
+
+    /// Retries the request when SPEC §7.2 allows it: a listed outcome, a retryable method or an
+    /// Idempotency-Key, nothing sent to the client yet, a replayable body, attempts and total
+    /// time left, and room in the retry budget. Returns true when a retry is scheduled.
+    private func retryIfAllowed(_ outcome: AttemptOutcome, retryAfter: String?) -> Bool {
+        guard let retry = route.retry, retry.attempts > 1, !responseStarted else { return false }
+        let remaining = Double(Int64(started &+ route.timeouts.total.nanoseconds) - Int64(context.loop.now)) / 1e9
+        let attempt = FailedAttempt(method: head.method, hasIdempotencyKey: head.headers.contains("Idempotency-Key"),
+                                    outcome: outcome, responseStarted: false,
+                                    bodyReplayable: !hasBody || (bodyEnded && replayBody != nil),
+                                    attemptsSoFar: retries + 1, remainingTotal: remaining, retryAfter: retryAfter)
+        guard case .retry(let delay) = RetrySchedule.shouldRetry(attempt, config: retry, random: ThreadRandom.unit(),
+                                                                 now: Date().timeIntervalSince1970) else { return false }
+        // A breaker that opened meanwhile wins over our retry.
+        if case .rejected = context.state.breakers.admit(upstream: upstream.name, now: Date().timeIntervalSince1970) { return false }
+        let budget = context.state.retryBudget(upstream: upstream.name)
+        if holdsRetrySlot { budget.releaseRetry(); holdsRetrySlot = false }
+        guard budget.tryAcquireRetry(now: Date().timeIntervalSince1970) else {
+            context.metrics.upstreamError(upstream.name, kind: "retry_budget_exhausted")
+            return false
+        }
+        holdsRetrySlot = true
+        call?.cancel(); call = nil
+        retries += 1
+        context.metrics.retry(upstream: upstream.name)
+        context.loop.cancel(timeoutTimer); timeoutTimer = nil
+        timeoutTimer = context.loop.schedule(at: started &+ route.timeouts.total.nanoseconds) { [self] in checkTimeout() }
+        retryTimer = context.loop.schedule(afterMs: Int(delay * 1000)) { [self] in
+            retryTimer = nil
+            guard stage == .proxying else { return }
+            context.loop.cancel(timeoutTimer); timeoutTimer = nil
+            lastUpstreamActivity = context.loop.now
+            launchAttempt(body: hasBody ? replayBody : nil)
+        }
+        return true
     }
 
     private func timedOut() {
@@ -275,6 +368,10 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         context.metrics.timeout(kind: kind)
         call?.cancel(); call = nil
         if stage == .scrubbing { finishScrubbing(); return }
+        if awaitingHead {
+            recordOutcome(.failure)
+            if kind == "first_byte" && retryIfAllowed(.timeout, retryAfter: nil) { return }
+        }
         respondWithError(nil, cause: .timeout(kind))
     }
 
@@ -337,6 +434,9 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     private func complete(status: Int, error: String?) {
         context.loop.cancel(timeoutTimer); timeoutTimer = nil
+        context.loop.cancel(retryTimer); retryTimer = nil
+        if isProbe { context.state.breakers.releaseProbe(upstream: upstream.name); isProbe = false }
+        if holdsRetrySlot { context.state.retryBudget(upstream: upstream.name).releaseRetry(); holdsRetrySlot = false }
         inFlightSlot?.release(); inFlightSlot = nil
         context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
         let seconds = Double(rampart_monotonic_ns() &- started) / 1e9
@@ -345,6 +445,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             requestID: requestID, method: head.method, path: head.path, route: route.name, user: ctx.user,
             status: status, upstreamStatus: upstreamStatus, bytesIn: bodyBytesIn, bytesOut: bodyBytesOut,
             durationMs: seconds * 1000, upstreamMs: upstreamHeadAt.map { Double($0 &- started) / 1e6 },
+            retries: retries, breaker: context.state.breakers.snapshot(upstream: upstream.name, now: Date().timeIntervalSince1970)?.state,
             quotaRemaining: ctx.quotaRemaining, error: error, peer: connection.peerText))
     }
 }

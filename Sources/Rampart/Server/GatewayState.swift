@@ -55,6 +55,21 @@ public final class GatewayState: Sendable {
     public let draining = Atomic<Bool>(false)
     public let inFlight = Atomic<Int>(0)
     public let workerCount: Int
+    /// One circuit breaker per upstream, shared by all loops, kept across reloads when unchanged.
+    public let breakers = BreakerRegistry()
+    private let retryBudgets = Mutex<[String: RetryBudget]>([:])
+
+    /// The retry budget of an upstream (its `budget_percent`), shared by all loops.
+    public func retryBudget(upstream: String) -> RetryBudget {
+        retryBudgets.withLock { budgets in
+            if let b = budgets[upstream] { return b }
+            let percent = current.config.upstreams[upstream]?.retry?.budgetPercent ?? 20
+            let b = RetryBudget(percent: percent)
+            budgets[upstream] = b
+            return b
+        }
+    }
+
     /// One counter per upstream name, kept across reloads so in-flight requests stay counted.
     private let inFlightCounters = Mutex<[String: InFlightCounter]>([:])
 
@@ -73,11 +88,27 @@ public final class GatewayState: Sendable {
         self.configPath = configPath
         self.workerCount = workerCount
         self.startedAtUnix = startedAtUnix
+        breakers.apply(Self.breakerConfigs(config.config))
+        // Every transition: one log line and a counter (SPEC §7.3).
+        breakers.onTransition = { [metrics] upstream, from, to, reason in
+            metrics.shards[0].breakerTransition(upstream: upstream, to: to.rawValue)
+            AccessLog(loop: nil, enabled: true, level: .info).event(.warn, "circuit breaker \(to.rawValue)", [
+                ("upstream", JSONText.quote(upstream)), ("from", JSONText.quote(from.rawValue)),
+                ("to", JSONText.quote(to.rawValue)), ("reason", JSONText.quote(reason.rawValue))])
+        }
     }
 
     public var current: ActiveConfig { active.withLock { $0 } }
     public func swap(_ fresh: ActiveConfig) {
         active.withLock { $0 = fresh }
+        breakers.apply(Self.breakerConfigs(fresh.config))
+        retryBudgets.withLock { $0.removeAll() }   // rebuilt lazily with the new budget_percent
+    }
+
+    static func breakerConfigs(_ config: GatewayConfig) -> [String: CircuitBreakerConfig] {
+        var out: [String: CircuitBreakerConfig] = [:]
+        for (name, u) in config.upstreams { if let b = u.circuitBreaker { out[name] = b } }
+        return out
     }
 }
 

@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+
+private func resilienceConfig(upstream: String, retry: String, breaker: String = "") -> String {
+    """
+    {
+      "server": {"listen": "127.0.0.1:0", "workers": 2},
+      "admin": {"listen": "127.0.0.1:0", "token_env": "RAMPART_ADMIN_TOKEN"},
+      "upstreams": {"app": {"url": "\(upstream)", "retry": \(retry)\(breaker.isEmpty ? "" : ", \"circuit_breaker\": " + breaker)}},
+      "routes": [{"name": "default", "match": {"path_prefix": "/"}}]
+    }
+    """
+}
+
+@Suite(.serialized) struct ResilienceTests {
+    @Test func retriesIdempotentRequestsWithBackoffAndReplaysBodies() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: resilienceConfig(upstream: app.url,
+            retry: #"{"attempts": 3, "backoff": "100ms", "max_backoff": "400ms", "on": ["connect", "timeout", "503"], "methods": ["GET", "PUT"]}"#))
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/echo/r", "times": 2, "status": 503}"#)
+        let before = try app.requestCount()
+        let r = try HTTPClient.request(port: rampart.port, path: "/echo/r", headers: ["X-Request-Id": "retry-1"])
+        #expect(r.status == 200, "third attempt succeeds")
+        let afterRetries = try app.requestCount()
+        #expect(afterRetries - before == 3)
+        try eventually { rampart.accessLog.contains { $0["request_id"] as? String == "retry-1" && $0["retries"] as? Int == 2 } }
+
+        // A PUT body is replayed intact on the retry.
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/echo/put", "times": 1, "status": 503}"#)
+        let put = try HTTPClient.request(port: rampart.port, method: "PUT", path: "/echo/put", body: Array("payload-123".utf8))
+        #expect(put.status == 200 && put.json["body"] as? String == "payload-123")
+
+        // POST is not in retry.methods: one attempt only, unless it carries an Idempotency-Key.
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/echo/post", "times": 1, "status": 503}"#)
+        let b2 = try app.requestCount()
+        let post = try HTTPClient.request(port: rampart.port, method: "POST", path: "/echo/post", body: Array("x".utf8))
+        let afterPost = try app.requestCount()
+        #expect(post.status == 502 && afterPost - b2 == 1)
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/echo/post", "times": 1, "status": 503}"#)
+        let keyed = try HTTPClient.request(port: rampart.port, method: "POST", path: "/echo/post", body: Array("x".utf8),
+                                           headers: ["Idempotency-Key": "k-1"])
+        #expect(keyed.status == 200)
+        #expect(try rampart.admin("GET", "/metrics").text.contains("rampart_upstream_retries_total{upstream=\"app\"} 4"))
+    }
+
+    @Test func honoursUpstreamRetryAfter() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: resilienceConfig(upstream: app.url,
+            retry: #"{"attempts": 2, "backoff": "100ms", "on": ["429"], "methods": ["GET"]}"#))
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/echo/ra", "times": 1, "status": 429, "retry_after": 1}"#)
+        let start = Date()
+        let r = try HTTPClient.request(port: rampart.port, path: "/echo/ra")
+        #expect(r.status == 200)
+        #expect(Date().timeIntervalSince(start) >= 1.0, "waited the upstream's Retry-After")
+        // Too long for the total timeout: the upstream's answer comes back instead.
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/echo/ra", "times": 1, "status": 429, "retry_after": 600}"#)
+        #expect(try HTTPClient.request(port: rampart.port, path: "/echo/ra").status == 429)
+    }
+
+    @Test func breakerOpensFailsFastAndRecovers() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: resilienceConfig(upstream: app.url, retry: #"{"attempts": 1}"#,
+            breaker: #"{"consecutive_failures": 5, "failure_rate": 0.9, "min_requests": 100, "window": "60s", "cooldown": "2s", "half_open_probes": 1}"#))
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/echo/b", "times": -1, "status": 500}"#)
+        for _ in 0..<5 { #expect(try HTTPClient.request(port: rampart.port, path: "/echo/b").status == 502) }
+        let seen = try app.requestCount()
+        let open = try HTTPClient.request(port: rampart.port, path: "/echo/b")
+        #expect(open.status == 503 && (open.json["error"] as? [String: Any])?["code"] as? String == "CIRCUIT_OPEN")
+        #expect(Int(open.header("Retry-After") ?? "") ?? 0 >= 1)
+        #expect(try HTTPClient.request(port: rampart.port, path: "/echo/ok").status == 503, "the whole upstream is paused")
+        #expect(try app.requestCount() == seen, "no upstream traffic while open")
+        let breakers = try rampart.admin("GET", "/admin/breakers").json["breakers"] as? [String: Any]
+        #expect((breakers?["app"] as? [String: Any])?["state"] as? String == "open")
+
+        try app.control("DELETE", "/_demo/faults")
+        try eventually(timeout: 20) { (try? HTTPClient.request(port: rampart.port, path: "/echo/ok"))?.status == 200 }
+        let after = try rampart.admin("GET", "/admin/breakers").json["breakers"] as? [String: Any]
+        #expect((after?["app"] as? [String: Any])?["state"] as? String == "closed")
+        let metrics = try rampart.admin("GET", "/metrics").text
+        #expect(metrics.contains("rampart_breaker_transitions_total{upstream=\"app\",to=\"open\"} 1"))
+        #expect(metrics.contains("rampart_breaker_state{upstream=\"app\"} 0"))
+        #expect(rampart.child.lines.contains { $0.contains("circuit breaker open") })
+
+        // Ops can force it.
+        #expect(try rampart.admin("POST", "/admin/breakers/app/open").status == 200)
+        #expect(try HTTPClient.request(port: rampart.port, path: "/echo/ok").status == 503)
+        #expect(try rampart.admin("POST", "/admin/breakers/app/reset").status == 200)
+        #expect(try HTTPClient.request(port: rampart.port, path: "/echo/ok").status == 200)
+        #expect(try rampart.admin("POST", "/admin/breakers/nope/open").status == 404)
+        #expect(try rampart.admin("GET", "/admin/breakers/app/open").status == 405)
+    }
+}
