@@ -17,7 +17,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     private let bodyLimit: Int
     private let started: UInt64
 
-    private enum Stage { case policies, bufferingBody, proxying, scrubbing, done }
+    private enum Stage { case policies, bufferingBody, idempotencyCheck, proxying, scrubbing, done }
     private var stage = Stage.policies
     private var call: UpstreamCall?
     private var bodyEnded = false
@@ -43,6 +43,12 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     private var retryTimer: LoopTimer?
     private var outcomeRecorded = false
     static let replayLimit = 1 << 20
+    /// Idempotency (SPEC §7.4): the client's key on a route that honours them, and the response
+    /// being captured for replay (nil once it is too large to keep).
+    private lazy var idempotencyKey: String? = route.idempotency.flatMap { head.headers[$0.header] }
+    private var idempotencyHeld = false
+    private var idempotencyFingerprint = ""
+    private var captured: StoredResponse?
 
     private var hasBody: Bool { connection.requestHead.map { $0.framing != .none } ?? false }
     private var head: HTTPRequestHead { ctx.head }
@@ -79,7 +85,12 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     private func afterRequestPolicies() {
         guard stage == .policies else { return }
-        if policies.body.isEmpty {
+        if let key = idempotencyKey, key.isEmpty || key.utf8.count > 255 {
+            respondWithError(GatewayError(status: 400, code: "BAD_REQUEST", message: "Idempotency keys are 1 to 255 characters"), cause: nil)
+            return
+        }
+        // An idempotent request is fingerprinted with its body, so the body is read first.
+        if policies.body.isEmpty && idempotencyKey == nil {
             stage = .proxying
             startTransport(body: nil)
             if hasBody { connection.sendContinueIfExpected(); connection.resumeReading() }
@@ -99,8 +110,76 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             case .failure(let error): respondWithError(error, cause: nil); return
             }
         }
+        if let key = idempotencyKey { checkIdempotency(key: key, body: body); return }
         stage = .proxying
         startTransport(body: body)
+    }
+
+    // MARK: Idempotency
+
+    /// First request with a key runs; a repeat gets the stored answer (`Idempotent-Replayed: true`);
+    /// a repeat while the first still runs gets 409; the same key with another body gets 422.
+    /// Keys are per identity: one user's key never replays another's response.
+    private func checkIdempotency(key: String, body: [UInt8]) {
+        guard let config = route.idempotency else { return }
+        stage = .idempotencyCheck
+        idempotencyFingerprint = IdempotencyFingerprint.of(method: head.method, path: head.target, body: body)
+        let identity = ctx.identityKey
+        context.idempotency.begin(identity: identity, key: key, fingerprint: idempotencyFingerprint,
+                                  ttl: Double(config.ttl.milliseconds) / 1000, now: Date().timeIntervalSince1970) { [self] result in
+            guard stage == .idempotencyCheck else {
+                if case .success(.proceed) = result { context.idempotency.abandon(identity: identity, key: key) }
+                return
+            }
+            switch result {
+            case .success(.proceed):
+                idempotencyHeld = true
+                captured = StoredResponse(status: 0, headers: [], body: [])
+                stage = .proxying
+                startTransport(body: body)
+            case .success(.replay(let stored)):
+                replay(stored)
+            case .success(.inProgress):
+                respondWithError(GatewayError(status: 409, code: "IDEMPOTENCY_IN_PROGRESS",
+                                              message: "A request with this Idempotency-Key is still running", retryAfterSeconds: 1), cause: nil)
+            case .success(.mismatch):
+                respondWithError(GatewayError(status: 422, code: "IDEMPOTENCY_MISMATCH",
+                                              message: "This Idempotency-Key was used with a different request"), cause: nil)
+            case .failure(let e):
+                context.metrics.storeError(kind: "idempotency")
+                context.accessLog.event(.warn, "idempotency store unavailable", [("request_id", JSONText.quote(requestID)), ("reason", JSONText.quote(e.reason))])
+                if ctx.config.store.onUnavailable == .allow { stage = .proxying; startTransport(body: body) }
+                else { respondWithError(GatewayError(status: 503, code: "OVERLOADED", message: "Idempotency store unavailable; try again shortly", retryAfterSeconds: 1), cause: nil) }
+            }
+        }
+    }
+
+    private func replay(_ stored: StoredResponse) {
+        stage = .done
+        var h = HTTPHeaders(stored.headers)
+        h.set("Content-Length", String(stored.body.count))
+        h.set("X-Request-Id", requestID)
+        h.set("Idempotent-Replayed", "true")
+        for f in ctx.responseHeaders { h.add(f.name, f.value) }
+        SecurityHeaders.apply(headersConfig, to: &h, tls: connection.isTLS)
+        upstreamStatus = stored.status
+        connection.sendHead(HTTPResponseHead(status: stored.status, headers: h))
+        _ = connection.sendBody(stored.body)
+        connection.endResponse()
+        complete(status: stored.status, error: nil)
+    }
+
+    /// After the response: keep it for replays (non-5xx, small enough), or free the key.
+    private func settleIdempotency(success: Bool) {
+        guard idempotencyHeld, let key = idempotencyKey, let config = route.idempotency else { return }
+        idempotencyHeld = false
+        let identity = ctx.identityKey
+        if success, let response = captured, response.status > 0, response.status < 500, response.body.count <= config.maxBodyBytes {
+            context.idempotency.complete(identity: identity, key: key, fingerprint: idempotencyFingerprint, response: response,
+                                         ttl: Double(config.ttl.milliseconds) / 1000, now: Date().timeIntervalSince1970)
+        } else {
+            context.idempotency.abandon(identity: identity, key: key)
+        }
     }
 
     // MARK: Transport
@@ -224,6 +303,12 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             isEventStream = true
             headers.set("X-Accel-Buffering", "no")
         }
+        if captured != nil {
+            // Stored without per-request fields; a replay adds fresh ones.
+            var kept = headers
+            for name in ["X-Request-Id", "Via", "Content-Length", "Transfer-Encoding", "Date"] { kept.remove(name) }
+            captured = StoredResponse(status: upstreamHead.status, headers: kept.fields, body: [])
+        }
         for f in ctx.responseHeaders { headers.add(f.name, f.value) }
         SecurityHeaders.apply(headersConfig, to: &headers, tls: connection.isTLS)
         responseStarted = true
@@ -235,6 +320,9 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         switch stage {
         case .proxying:
             bodyBytesOut += bytes.count
+            if captured != nil, let limit = route.idempotency?.maxBodyBytes {
+                if captured!.body.count + bytes.count <= limit { captured!.body.append(contentsOf: bytes) } else { captured = nil }
+            }
             return connection.sendBody(bytes)
         case .scrubbing:
             // Keep the start of the body for the log, with the request id; drop the rest.
@@ -277,6 +365,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
                 respondWithError(nil, cause: failure); return
             }
             stage = .done
+            settleIdempotency(success: true)
             connection.endResponse()
             complete(status: upstreamStatus ?? 502, error: nil)
         default:
@@ -435,6 +524,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     private func complete(status: Int, error: String?) {
         context.loop.cancel(timeoutTimer); timeoutTimer = nil
         context.loop.cancel(retryTimer); retryTimer = nil
+        settleIdempotency(success: false)   // no-op when already settled after a complete response
         if isProbe { context.state.breakers.releaseProbe(upstream: upstream.name); isProbe = false }
         if holdsRetrySlot { context.state.retryBudget(upstream: upstream.name).releaseRetry(); holdsRetrySlot = false }
         inFlightSlot?.release(); inFlightSlot = nil

@@ -44,16 +44,22 @@ public final class Gateway: @unchecked Sendable {
             }
             redisURL = parsed
         }
+        let memoryIdempotency = MemoryIdempotencyStore()
         for i in 0..<state.workerCount {
             let loop = EventLoop(index: i)
             var redis: RedisQuotaStore?
+            var idempotency: any IdempotencyStore = memoryIdempotency
             if let redisURL {
-                let store = RedisQuotaStore(client: RedisClient(url: redisURL, loop: loop))
-                loop.execute { store.start() }
+                // One pipelined connection per loop serves both stores.
+                let client = RedisClient(url: redisURL, loop: loop)
+                let store = RedisQuotaStore(client: client)
+                let idem = RedisIdempotencyStore(client: client)
+                loop.execute { store.start(); idem.start() }
                 redis = store
+                idempotency = idem
             }
             let ctx = ServerContext(loop: loop, state: state, transport: TransportRouter(loop: loop),
-                                    quotas: LoopQuotas(memory: memoryQuotas, redis: redis))
+                                    quotas: LoopQuotas(memory: memoryQuotas, redis: redis), idempotency: idempotency)
             loops.append(loop); contexts.append(ctx)
         }
         if let memoryQuotas { startPersisting(memoryQuotas) }

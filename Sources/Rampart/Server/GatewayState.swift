@@ -122,14 +122,16 @@ public final class ServerContext: @unchecked Sendable {
     public let accessLog: AccessLog
     public let transport: UpstreamTransport
     public let quotas: LoopQuotas
+    public let idempotency: any IdempotencyStore
     /// Refreshed by a task on this loop when the config is swapped; requests snapshot it.
     public var active: ActiveConfig
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
 
-    init(loop: EventLoop, state: GatewayState, transport: UpstreamTransport, quotas: LoopQuotas) {
+    init(loop: EventLoop, state: GatewayState, transport: UpstreamTransport, quotas: LoopQuotas, idempotency: any IdempotencyStore) {
         self.loop = loop
         self.state = state
         self.quotas = quotas
+        self.idempotency = idempotency
         self.metrics = state.metrics.shards[loop.index % state.metrics.shards.count]
         self.transport = transport
         let active = state.current
