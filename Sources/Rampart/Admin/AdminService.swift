@@ -51,6 +51,7 @@ final class AdminService: RequestService {
             respond(answer)
             return
         }
+        if head.path == "/admin/usage" && head.method == "GET" { respond(AdminUsage.handle(head, state: context.state)); return }
         respond(handleNow(head, body: body))
     }
 
@@ -75,9 +76,9 @@ final class AdminService: RequestService {
                                               ("errors", JSONText.array(errors.map { errorJSON($0) }))]), "application/json")
             }
         case ("GET", "/metrics"), ("GET", "/admin/metrics"):
-            return (200, context.state.metrics.render() + AdminBreakers.gauge(state: context.state), "text/plain; version=0.0.4; charset=utf-8")
+            return (200, context.state.metrics.render() + AdminBreakers.gauge(state: context.state) + AdminUsage.metrics(state: context.state), "text/plain; version=0.0.4; charset=utf-8")
         default:
-            let known = ["/admin/status", "/admin/config", "/admin/config/validate", "/admin/reload", "/metrics", "/admin/quotas", "/admin/breakers"]
+            let known = ["/admin/status", "/admin/config", "/admin/config/validate", "/admin/reload", "/metrics", "/admin/quotas", "/admin/breakers", "/admin/usage"]
             if known.contains(head.path) {
                 return (405, GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "\(m) is not allowed on \(head.path)").bodyText, "application/json")
             }

@@ -16,6 +16,7 @@ public struct AccessRecord {
     public var retries: Int = 0
     public var breaker: String?
     public var quotaRemaining: Int?
+    public var truncated: String?
     public var error: String?
     public var peer: String
 }
@@ -42,7 +43,7 @@ public final class AccessLog {
         line += ",\"status\":\(r.status),\"upstream_status\":" + (r.upstreamStatus.map(String.init) ?? "null")
         line += ",\"bytes_in\":\(r.bytesIn),\"bytes_out\":\(r.bytesOut)"
         line += ",\"duration_ms\":\(Self.ms(r.durationMs)),\"upstream_ms\":" + (r.upstreamMs.map(Self.ms) ?? "null")
-        line += ",\"retries\":\(r.retries),\"breaker\":" + (r.breaker.map(JSONText.quote) ?? "null") + ",\"quota_remaining\":" + (r.quotaRemaining.map(String.init) ?? "null") + ",\"truncated\":null,\"save\":null"
+        line += ",\"retries\":\(r.retries),\"breaker\":" + (r.breaker.map(JSONText.quote) ?? "null") + ",\"quota_remaining\":" + (r.quotaRemaining.map(String.init) ?? "null") + ",\"truncated\":" + (r.truncated.map(JSONText.quote) ?? "null") + ",\"save\":null"
         line += ",\"peer\":\(JSONText.quote(r.peer))"
         if let e = r.error { line += ",\"error\":\(JSONText.quote(e))" }
         line += "}\n"

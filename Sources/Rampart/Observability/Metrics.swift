@@ -65,6 +65,10 @@ public final class Metrics: Sendable {
         for (k, v) in merged.breakerTransitions.sorted(by: { ($0.key.upstream, $0.key.kind) < ($1.key.upstream, $1.key.kind) }) {
             out += "rampart_breaker_transitions_total{upstream=\"\(esc(k.upstream))\",to=\"\(k.kind)\"} \(v)\n"
         }
+        header("rampart_truncations_total", "counter", "Requests whose chat history was truncated to the token budget, by route.")
+        for (k, v) in merged.truncations.sorted(by: { $0.key < $1.key }) { out += "rampart_truncations_total{route=\"\(esc(k))\"} \(v)\n" }
+        header("rampart_truncated_messages_total", "counter", "Chat messages dropped by truncation, by route.")
+        for (k, v) in merged.truncatedMessages.sorted(by: { $0.key < $1.key }) { out += "rampart_truncated_messages_total{route=\"\(esc(k))\"} \(v)\n" }
         header("rampart_active_connections", "gauge", "Open client connections.")
         out += "rampart_active_connections \(activeConnections.load(ordering: .relaxed))\n"
         header("rampart_active_streams", "gauge", "Requests currently being proxied.")
@@ -95,6 +99,8 @@ public final class MetricsShard: Sendable {
         var quotaDecisions: [RouteStatus: Int] = [:]   // status 1 = allowed, 0 = limited
         var storeErrors: [String: Int] = [:]
         var retries: [String: Int] = [:]
+        var truncations: [String: Int] = [:]
+        var truncatedMessages: [String: Int] = [:]
         var breakerTransitions: [UpstreamKind: Int] = [:]   // kind = the state entered
 
         mutating func merge(_ o: State) {
@@ -108,6 +114,8 @@ public final class MetricsShard: Sendable {
             for (k, v) in o.quotaDecisions { quotaDecisions[k, default: 0] += v }
             for (k, v) in o.storeErrors { storeErrors[k, default: 0] += v }
             for (k, v) in o.retries { retries[k, default: 0] += v }
+            for (k, v) in o.truncations { truncations[k, default: 0] += v }
+            for (k, v) in o.truncatedMessages { truncatedMessages[k, default: 0] += v }
             for (k, v) in o.breakerTransitions { breakerTransitions[k, default: 0] += v }
         }
     }
@@ -136,6 +144,9 @@ public final class MetricsShard: Sendable {
     }
     public func storeError(kind: String) { state.withLock { $0.storeErrors[kind, default: 0] += 1 } }
     public func retry(upstream: String) { state.withLock { $0.retries[upstream, default: 0] += 1 } }
+    public func truncation(route: String, dropped: Int) {
+        state.withLock { $0.truncations[route, default: 0] += 1; $0.truncatedMessages[route, default: 0] += dropped }
+    }
     public func breakerTransition(upstream: String, to: String) {
         state.withLock { $0.breakerTransitions[UpstreamKind(upstream: upstream, kind: to), default: 0] += 1 }
     }

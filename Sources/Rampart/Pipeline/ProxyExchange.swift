@@ -49,6 +49,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     private var idempotencyHeld = false
     private var idempotencyFingerprint = ""
     private var captured: StoredResponse?
+    /// Reads token usage from the response as it streams past (SPEC §8.3), never buffering it.
+    private var usageTap: UsageTap?
 
     private var hasBody: Bool { connection.requestHead.map { $0.framing != .none } ?? false }
     private var head: HTTPRequestHead { ctx.head }
@@ -182,6 +184,15 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         }
     }
 
+    /// Charges what the response reported (a stream cut short still spent its tokens).
+    private func recordUsage() {
+        guard var tap = usageTap, let usage = tap.finish() else { return }
+        usageTap = nil
+        let cost = UsageCost.cost(usage, prices: ctx.config.usage.prices)
+        context.state.usage.record(key: ctx.identityKey, route: route.name, model: usage.model ?? "unknown",
+                                   usage: usage, cost: cost, now: Date().timeIntervalSince1970)
+    }
+
     // MARK: Transport
 
     /// Starts the upstream exchange: streaming the client's body, or sending `body` whole when a
@@ -303,6 +314,10 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             isEventStream = true
             headers.set("X-Accel-Buffering", "no")
         }
+        if upstreamHead.status < 400 && (!ctx.config.usage.prices.isEmpty || !ctx.config.usage.budgets.isEmpty) {
+            let type = headers["Content-Type"]?.lowercased() ?? ""
+            if type.hasPrefix("text/event-stream") || type.contains("json") { usageTap = UsageTap(contentType: type) }
+        }
         if captured != nil {
             // Stored without per-request fields; a replay adds fresh ones.
             var kept = headers
@@ -320,6 +335,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         switch stage {
         case .proxying:
             bodyBytesOut += bytes.count
+            usageTap?.feed(bytes)
             if captured != nil, let limit = route.idempotency?.maxBodyBytes {
                 if captured!.body.count + bytes.count <= limit { captured!.body.append(contentsOf: bytes) } else { captured = nil }
             }
@@ -525,6 +541,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         context.loop.cancel(timeoutTimer); timeoutTimer = nil
         context.loop.cancel(retryTimer); retryTimer = nil
         settleIdempotency(success: false)   // no-op when already settled after a complete response
+        recordUsage()
         if isProbe { context.state.breakers.releaseProbe(upstream: upstream.name); isProbe = false }
         if holdsRetrySlot { context.state.retryBudget(upstream: upstream.name).releaseRetry(); holdsRetrySlot = false }
         inFlightSlot?.release(); inFlightSlot = nil
@@ -536,7 +553,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             status: status, upstreamStatus: upstreamStatus, bytesIn: bodyBytesIn, bytesOut: bodyBytesOut,
             durationMs: seconds * 1000, upstreamMs: upstreamHeadAt.map { Double($0 &- started) / 1e6 },
             retries: retries, breaker: context.state.breakers.snapshot(upstream: upstream.name, now: Date().timeIntervalSince1970)?.state,
-            quotaRemaining: ctx.quotaRemaining, error: error, peer: connection.peerText))
+            quotaRemaining: ctx.quotaRemaining, truncated: ctx.truncated, error: error, peer: connection.peerText))
     }
 }
 

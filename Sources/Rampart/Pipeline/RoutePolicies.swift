@@ -16,8 +16,10 @@ public final class RoutePolicies: Sendable {
             request.append(IdentityPolicy(identity: identity, verifier: services.jwt, auth: route.auth))
         }
         if !route.quotas.isEmpty { request.append(QuotaPolicy(quotas: route.quotas, onUnavailable: config.store.onUnavailable)) }
+        if !config.usage.budgets.isEmpty, let ledger = services.usage { request.append(BudgetPolicy(budgets: config.usage.budgets, ledger: ledger)) }
         var body: [any BodyPolicy] = []
         if let validate = route.validate { body.append(ValidationStage(validate)) }
+        if let truncate = route.truncate { body.append(TruncationStage(truncate)) }
         return RoutePolicies(request: request, body: body)
     }
 }
@@ -25,4 +27,5 @@ public final class RoutePolicies: Sendable {
 /// What stages share across routes, built once per config activation (keys loaded from disk).
 public struct RouteServices: Sendable {
     public var jwt: JWTVerifier?
+    public var usage: UsageLedger?
 }

@@ -21,8 +21,9 @@ public final class Gateway: @unchecked Sendable {
 
     public init(config: GatewayConfig, configPath: String) throws(ActivationError) {
         let workers = config.server.workers > 0 ? config.server.workers : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        state = GatewayState(config: try ActiveConfig(config), configPath: configPath, workerCount: workers,
-                             startedAtUnix: Date().timeIntervalSince1970)
+        let usage = UsageLedger()
+        state = GatewayState(config: try ActiveConfig(config, usage: usage), configPath: configPath, workerCount: workers,
+                             startedAtUnix: Date().timeIntervalSince1970, usage: usage)
     }
 
     public func start() throws {
@@ -124,7 +125,7 @@ public final class Gateway: @unchecked Sendable {
         }
         if !notes.isEmpty { return .rejected(notes) }
         let active: ActiveConfig
-        do { active = try ActiveConfig(fresh) } catch { return .rejected([ConfigError(path: error.path, message: error.message)]) }
+        do { active = try ActiveConfig(fresh, usage: state.usage) } catch { return .rejected([ConfigError(path: error.path, message: error.message)]) }
         state.swap(active)
         for ctx in contexts { ctx.loop.execute { ctx.adopt(active) } }
         return .reloaded(hash: fresh.hash)

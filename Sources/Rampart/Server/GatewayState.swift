@@ -11,12 +11,14 @@ public final class ActiveConfig: Sendable {
     public let tls: TLSContext?
 
     /// Loads what the config points at (certificate, JWT keys); any failure rejects the config.
-    public init(_ config: GatewayConfig, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ActivationError) {
+    public init(_ config: GatewayConfig, usage: UsageLedger? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ActivationError) {
         self.config = config
         do {
             self.tls = try config.server.tls.map { t throws(TLSContext.LoadError) in try TLSContext(certFile: t.certFile, keyFile: t.keyFile) }
         } catch { throw ActivationError(path: "server.tls", message: error.description) }
         var services = RouteServices()
+        services.usage = usage
+        if let usage, let longest = config.usage.budgets.map({ Double($0.per.configMilliseconds) / 1000 }).max() { usage.ensureHorizon(longest) }
         if let jwt = config.identity.jwt {
             do { services.jwt = try JWTVerifier(config: jwt, environment: environment) }
             catch { throw ActivationError(path: "identity.jwt", message: error.description) }
@@ -55,6 +57,9 @@ public final class GatewayState: Sendable {
     public let draining = Atomic<Bool>(false)
     public let inFlight = Atomic<Int>(0)
     public let workerCount: Int
+    /// AI usage per key, route and model (tokens and dollars), for budgets, metrics and the admin API.
+    public let usage: UsageLedger
+
     /// One circuit breaker per upstream, shared by all loops, kept across reloads when unchanged.
     public let breakers = BreakerRegistry()
     private let retryBudgets = Mutex<[String: RetryBudget]>([:])
@@ -82,8 +87,9 @@ public final class GatewayState: Sendable {
         }
     }
 
-    public init(config: ActiveConfig, configPath: String, workerCount: Int, startedAtUnix: Double) {
+    public init(config: ActiveConfig, configPath: String, workerCount: Int, startedAtUnix: Double, usage: UsageLedger = UsageLedger()) {
         active = Mutex(config)
+        self.usage = usage
         metrics = Metrics(shardCount: workerCount)
         self.configPath = configPath
         self.workerCount = workerCount

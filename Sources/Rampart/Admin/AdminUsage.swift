@@ -1,0 +1,46 @@
+import Foundation
+import RampartHTTP
+
+/// `GET /admin/usage?key=user:u1`: tokens and dollars per model over the last hour, day and each
+/// budget window; and the Prometheus counters of AI usage per route and model.
+enum AdminUsage {
+    static func handle(_ head: HTTPRequestHead, state: GatewayState) -> AdminService.Answer {
+        guard let key = AdminQuotas.parseQuery(head.query ?? "")["key"], !key.isEmpty else {
+            return (400, GatewayError(status: 400, code: "BAD_REQUEST", message: "Give ?key=user:<id>, ip:<addr> or route:<name>").bodyText, "application/json")
+        }
+        let config = state.current.config
+        var windows: [Double] = [3600, 86_400]
+        for b in config.usage.budgets { let w = Double(b.per.configMilliseconds) / 1000; if !windows.contains(w) { windows.append(w) } }
+        let now = Date().timeIntervalSince1970
+        let totals = state.usage.totals(key: key, windows: windows, now: now)
+        let items = totals.map { w in
+            JSONText.object([("window_seconds", JSONText.number(w.window)), ("total", render(w.total)),
+                             ("models", JSONText.object(w.perModel.keys.sorted().map { ($0, render(w.perModel[$0]!)) }))])
+        }
+        let budgets = config.usage.budgets.map { b -> String in
+            let w = Double(b.per.configMilliseconds) / 1000
+            return JSONText.object([("per", JSONText.quote(formatDuration(b.per))), ("usd", JSONText.number(b.usd)),
+                                    ("spent_usd", String(state.usage.spent(key: key, window: w, now: now)))])
+        }
+        return (200, JSONText.object([("key", JSONText.quote(key)), ("windows", JSONText.array(items)), ("budgets", JSONText.array(budgets))]), "application/json")
+    }
+
+    static func render(_ t: UsageTotals) -> String {
+        JSONText.object([("requests", String(t.requests)), ("input_tokens", String(t.inputTokens)), ("output_tokens", String(t.outputTokens)),
+                         ("cache_read_tokens", String(t.cacheReadTokens)), ("cache_write_tokens", String(t.cacheWriteTokens)),
+                         ("usd", String(t.usd))])
+    }
+
+    static func metrics(state: GatewayState) -> String {
+        var out = "# HELP rampart_ai_tokens_total AI tokens reported by upstream responses, by route, model and type.\n# TYPE rampart_ai_tokens_total counter\n"
+        let counters = state.usage.snapshotCounters()
+        for c in counters {
+            for (type, n) in [("input", c.totals.inputTokens), ("output", c.totals.outputTokens), ("cache_read", c.totals.cacheReadTokens), ("cache_write", c.totals.cacheWriteTokens)] {
+                out += "rampart_ai_tokens_total{route=\"\(c.route)\",model=\"\(c.model)\",type=\"\(type)\"} \(n)\n"
+            }
+        }
+        out += "# HELP rampart_ai_cost_usd_total AI cost in US dollars from usage.prices, by route and model.\n# TYPE rampart_ai_cost_usd_total counter\n"
+        for c in counters { out += "rampart_ai_cost_usd_total{route=\"\(c.route)\",model=\"\(c.model)\"} \(c.totals.usd)\n" }
+        return out
+    }
+}
