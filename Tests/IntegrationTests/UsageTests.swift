@@ -45,3 +45,41 @@ import Testing
         #expect(Int(over.header("Retry-After") ?? "") ?? 0 >= 1)
     }
 }
+
+@Suite(.serialized) struct SharedBudgetTests {
+    /// With the Redis store, two replicas share one budget: spend on A, refused on B.
+    @Test func twoProcessesShareOneBudgetThroughRedis() throws {
+        let app = try DemoApp()
+        let redis = try RedisServer()
+        func config() -> String {
+            """
+            {
+              "server": {"listen": "127.0.0.1:0", "workers": 2, "trusted_proxies": ["127.0.0.1/32"]},
+              "admin": {"listen": "127.0.0.1:0", "token_env": "RAMPART_ADMIN_TOKEN"},
+              "store": {"kind": "redis", "url": "redis://127.0.0.1:\(redis.port)/0"},
+              "identity": {"trusted_header": "X-User-Id"},
+              "upstreams": {"app": {"url": "\(app.url)"}},
+              "routes": [{"name": "ai", "match": {"path_prefix": "/v1/"}}],
+              "usage": {"prices": {"claude-sonnet-4-5": {"input_per_mtok": 3.0, "output_per_mtok": 15.0}},
+                        "budgets": [{"per": "1h", "usd": 0.0005, "key": "user"}]}
+            }
+            """
+        }
+        let a = try RampartProcess(config: config())
+        let b = try RampartProcess(config: config())
+        try eventually { (try? HTTPClient.request(port: a.port, path: "/_rampart/readyz"))?.status == 200 }
+        try eventually { (try? HTTPClient.request(port: b.port, path: "/_rampart/readyz"))?.status == 200 }
+        let body = Array(#"{"model": "claude-sonnet-4-5", "stream": true, "messages": [{"role": "user", "content": "Write."}]}"#.utf8)
+        #expect(try HTTPClient.request(port: b.port, method: "POST", path: "/v1/messages?delay_ms=1", body: body, headers: ["X-User-Id": "other"]).status == 200)
+        let spend = try HTTPClient.request(port: a.port, method: "POST", path: "/v1/messages?delay_ms=1", body: body, headers: ["X-User-Id": "u9"])
+        #expect(spend.status == 200)
+        // The spend is recorded when the stream ends; B sees it through Redis.
+        try eventually {
+            (try? HTTPClient.request(port: b.port, method: "POST", path: "/v1/messages", body: body, headers: ["X-User-Id": "u9"]))?.status == 429
+        }
+        let refused = try HTTPClient.request(port: b.port, method: "POST", path: "/v1/messages", body: body, headers: ["X-User-Id": "u9"])
+        #expect((refused.json["error"] as? [String: Any])?["code"] as? String == "BUDGET_EXCEEDED")
+        #expect(try HTTPClient.request(port: b.port, method: "POST", path: "/v1/messages", body: body, headers: ["X-User-Id": "other"]).status == 429,
+                "other spent too in that first request")
+    }
+}

@@ -189,8 +189,19 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         guard var tap = usageTap, let usage = tap.finish() else { return }
         usageTap = nil
         let cost = UsageCost.cost(usage, prices: ctx.config.usage.prices)
+        let now = Date().timeIntervalSince1970
         context.state.usage.record(key: ctx.identityKey, route: route.name, model: usage.model ?? "unknown",
-                                   usage: usage, cost: cost, now: Date().timeIntervalSince1970)
+                                   usage: usage, cost: cost, now: now)
+        // With Redis, charge every budget's key there so all replicas share one spend.
+        if let redis = context.redisBudgets, let cost, cost > 0 {
+            let budgets = ctx.config.usage.budgets
+            let horizon = budgets.map { Double($0.per.configMilliseconds) / 1000 }.max() ?? 86_400
+            var charged = Set<String>()
+            for b in budgets {
+                let key = BudgetPolicy.key(b.key, ctx)
+                if charged.insert(key).inserted { redis.record(identity: key, usd: cost, now: now, horizon: horizon) }
+            }
+        }
     }
 
     // MARK: Transport

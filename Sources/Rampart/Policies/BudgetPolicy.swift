@@ -9,6 +9,7 @@ struct BudgetPolicy: RequestPolicy {
 
     func evaluate(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
         let now = Date().timeIntervalSince1970
+        if let redis = ctx.server.redisBudgets { checkShared(redis, index: 0, ctx: ctx, now: now, done); return }
         for budget in budgets {
             let key = Self.key(budget.key, ctx)
             let window = Double(budget.per.configMilliseconds) / 1000
@@ -21,6 +22,29 @@ struct BudgetPolicy: RequestPolicy {
             }
         }
         done(.proceed)
+    }
+
+    /// With the Redis store every replica sees one spend per key: budgets are checked one by one
+    /// there. An unreachable Redis follows `store.on_unavailable`.
+    private func checkShared(_ redis: RedisBudgetStore, index: Int, ctx: RequestContext, now: Double,
+                             _ done: @escaping (PolicyVerdict) -> Void) {
+        guard index < budgets.count else { done(.proceed); return }
+        let budget = budgets[index]
+        let window = Double(budget.per.configMilliseconds) / 1000
+        redis.retryAfter(identity: Self.key(budget.key, ctx), window: window, limit: budget.usd, now: now) { result in
+            switch result {
+            case .success(nil):
+                checkShared(redis, index: index + 1, ctx: ctx, now: now, done)
+            case .success(let wait?):
+                done(.reject(GatewayError(status: 429, code: "BUDGET_EXCEEDED",
+                                          message: "AI budget of $\(String(format: "%.2f", budget.usd)) per \(formatDuration(budget.per)) is spent. Try again in \(wait) s.",
+                                          retryAfterSeconds: wait)))
+            case .failure:
+                ctx.server.metrics.storeError(kind: "budget")
+                if ctx.config.store.onUnavailable == .allow { checkShared(redis, index: index + 1, ctx: ctx, now: now, done) }
+                else { done(.reject(GatewayError(status: 503, code: "OVERLOADED", message: "Budget store unavailable; try again shortly", retryAfterSeconds: 1))) }
+            }
+        }
     }
 
     /// The ledger key a request is charged to: the same identities as quotas.

@@ -50,6 +50,7 @@ public final class Gateway: @unchecked Sendable {
             let loop = EventLoop(index: i)
             var redis: RedisQuotaStore?
             var idempotency: any IdempotencyStore = memoryIdempotency
+            var budgets: RedisBudgetStore?
             if let redisURL {
                 // One pipelined connection per loop serves both stores.
                 let client = RedisClient(url: redisURL, loop: loop)
@@ -58,9 +59,11 @@ public final class Gateway: @unchecked Sendable {
                 loop.execute { store.start(); idem.start() }
                 redis = store
                 idempotency = idem
+                budgets = RedisBudgetStore(client: client)
             }
             let ctx = ServerContext(loop: loop, state: state, transport: TransportRouter(loop: loop),
-                                    quotas: LoopQuotas(memory: memoryQuotas, redis: redis), idempotency: idempotency)
+                                    quotas: LoopQuotas(memory: memoryQuotas, redis: redis), idempotency: idempotency,
+                                    redisBudgets: budgets)
             loops.append(loop); contexts.append(ctx)
         }
         if let memoryQuotas { startPersisting(memoryQuotas) }

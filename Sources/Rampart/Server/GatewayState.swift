@@ -129,11 +129,15 @@ public final class ServerContext: @unchecked Sendable {
     public let transport: UpstreamTransport
     public let quotas: LoopQuotas
     public let idempotency: any IdempotencyStore
+    /// Cost budgets shared through Redis (nil with the memory store: the process ledger counts).
+    public let redisBudgets: RedisBudgetStore?
     /// Refreshed by a task on this loop when the config is swapped; requests snapshot it.
     public var active: ActiveConfig
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
 
-    init(loop: EventLoop, state: GatewayState, transport: UpstreamTransport, quotas: LoopQuotas, idempotency: any IdempotencyStore) {
+    init(loop: EventLoop, state: GatewayState, transport: UpstreamTransport, quotas: LoopQuotas, idempotency: any IdempotencyStore,
+         redisBudgets: RedisBudgetStore? = nil) {
+        self.redisBudgets = redisBudgets
         self.loop = loop
         self.state = state
         self.quotas = quotas
