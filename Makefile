@@ -36,7 +36,7 @@ run: release
 	echo "Admin on http://127.0.0.1:9901 (token: $$RAMPART_ADMIN_TOKEN). Try:"; \
 	echo "  curl -i http://127.0.0.1:8080/                                  # demo page, with security headers"; \
 	echo "  curl -N -X POST http://127.0.0.1:8080/api/ai/generate/chapter -H 'Content-Type: application/json' -d '{\"chapterId\":\"c42\"}'"; \
-	echo "  curl -i http://127.0.0.1:8080/boom                              # upstream 500"; \
+	echo "  curl -i http://127.0.0.1:8080/boom                              # upstream 500 + stack trace -> scrubbed 502"; \
 	echo "  curl -i 'http://127.0.0.1:8080/slow?ms=40000'                   # first_byte timeout -> 504"; \
 	echo "  curl -s -H \"Authorization: Bearer $$RAMPART_ADMIN_TOKEN\" http://127.0.0.1:9901/admin/status"; \
 	echo "  curl -s -H \"Authorization: Bearer $$RAMPART_ADMIN_TOKEN\" http://127.0.0.1:9901/metrics"; \
