@@ -60,10 +60,20 @@ private func pay(_ port: UInt16, key: String, body: String, user: String = "u1")
         let b = try RampartProcess(config: idempotencyConfig(upstream: app.url, store: store))
         try eventually { (try? HTTPClient.request(port: a.port, path: "/_rampart/readyz"))?.status == 200 }
         try eventually { (try? HTTPClient.request(port: b.port, path: "/_rampart/readyz"))?.status == 200 }
+        let before = try app.requestCount()
         let first = try pay(a.port, key: "shared-1", body: #"{"amount": 7}"#)
         #expect(first.status == 200)
-        let onB = try pay(b.port, key: "shared-1", body: #"{"amount": 7}"#)
-        #expect(onB.status == 200 && onB.header("Idempotent-Replayed") == "true" && onB.body == first.body)
+        // A stores the response as its own answer completes; until B sees it, B says 409, never runs it again.
+        var onB = try pay(b.port, key: "shared-1", body: #"{"amount": 7}"#)
+        try eventually {
+            if onB.header("Idempotent-Replayed") == "true" { return true }
+            #expect(onB.status == 409)
+            onB = try pay(b.port, key: "shared-1", body: #"{"amount": 7}"#)
+            return false
+        }
+        #expect(onB.status == 200 && onB.body == first.body)
+        let after = try app.requestCount()
+        #expect(after - before == 1, "the app ran it once across both replicas")
         #expect(try pay(b.port, key: "shared-1", body: #"{"amount": 8}"#).status == 422)
     }
 }

@@ -8,54 +8,54 @@ import RampartHTTP
 ///   CORS and rate-limit headers, security headers).
 /// The timeouts of SPEC §7.1 are enforced here once for every transport.
 final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
-    private let ctx: RequestContext
-    private let context: ServerContext
-    private unowned let connection: HTTPConnection
-    private let policies: RoutePolicies
-    private let upstream: UpstreamConfig
-    private let headersConfig: HeadersConfig
-    private let bodyLimit: Int
-    private let started: UInt64
+    let ctx: RequestContext
+    let context: ServerContext
+    unowned let connection: HTTPConnection
+    let policies: RoutePolicies
+    let upstream: UpstreamConfig
+    let headersConfig: HeadersConfig
+    let bodyLimit: Int
+    let started: UInt64
 
-    private enum Stage { case policies, bufferingBody, idempotencyCheck, proxying, scrubbing, done }
-    private var stage = Stage.policies
-    private var call: UpstreamCall?
-    private var bodyEnded = false
-    private var bufferedBody: [UInt8] = []
-    private var bodyBytesIn = 0
-    private var bodyBytesOut = 0
-    private var upstreamStatus: Int?
-    private var upstreamHeadAt: UInt64?
-    private var responseStarted = false
-    private var isEventStream = false
-    private var timeoutTimer: LoopTimer?
-    private var lastUpstreamActivity: UInt64 = 0
-    private var awaitingHead = true
-    private var scrubbedBody: [UInt8] = []
+    enum Stage { case policies, bufferingBody, idempotencyCheck, proxying, scrubbing, done }
+    var stage = Stage.policies
+    var call: UpstreamCall?
+    var bodyEnded = false
+    var bufferedBody: [UInt8] = []
+    var bodyBytesIn = 0
+    var bodyBytesOut = 0
+    var upstreamStatus: Int?
+    var upstreamHeadAt: UInt64?
+    var responseStarted = false
+    var isEventStream = false
+    var timeoutTimer: LoopTimer?
+    var lastUpstreamActivity: UInt64 = 0
+    var awaitingHead = true
+    var scrubbedBody: [UInt8] = []
     /// Held while the upstream exchange runs (`max_in_flight`).
-    private var inFlightSlot: InFlightCounter?
+    var inFlightSlot: InFlightCounter?
     /// Resilience: the request body kept for a retry (nil once it cannot be replayed), the retries
     /// made, whether this attempt is a half-open breaker probe, and the retry-budget slot held.
-    private var replayBody: [UInt8]? = []
-    private var retries = 0
-    private var isProbe = false
-    private var holdsRetrySlot = false
-    private var retryTimer: LoopTimer?
-    private var outcomeRecorded = false
+    var replayBody: [UInt8]? = []
+    var retries = 0
+    var isProbe = false
+    var holdsRetrySlot = false
+    var retryTimer: LoopTimer?
+    var outcomeRecorded = false
     static let replayLimit = 1 << 20
     /// Idempotency (SPEC §7.4): the client's key on a route that honours them, and the response
     /// being captured for replay (nil once it is too large to keep).
-    private lazy var idempotencyKey: String? = route.idempotency.flatMap { head.headers[$0.header] }
-    private var idempotencyHeld = false
-    private var idempotencyFingerprint = ""
-    private var captured: StoredResponse?
+    lazy var idempotencyKey: String? = route.idempotency.flatMap { head.headers[$0.header] }
+    var idempotencyHeld = false
+    var idempotencyFingerprint = ""
+    var captured: StoredResponse?
     /// Reads token usage from the response as it streams past (SPEC §8.3), never buffering it.
-    private var usageTap: UsageTap?
+    var usageTap: UsageTap?
 
-    private var hasBody: Bool { connection.requestHead.map { $0.framing != .none } ?? false }
-    private var head: HTTPRequestHead { ctx.head }
-    private var route: RouteConfig { ctx.route }
-    private var requestID: String { ctx.requestID }
+    var hasBody: Bool { connection.requestHead.map { $0.framing != .none } ?? false }
+    var head: HTTPRequestHead { ctx.head }
+    var route: RouteConfig { ctx.route }
+    var requestID: String { ctx.requestID }
 
     init(ctx: RequestContext, connection: HTTPConnection, policies: RoutePolicies, upstream: UpstreamConfig,
          headersConfig: HeadersConfig, bodyLimit: Int, started: UInt64) {
@@ -73,7 +73,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     // MARK: Request stages
 
-    private func runRequestPolicy(_ i: Int) {
+    func runRequestPolicy(_ i: Int) {
         guard stage == .policies else { return }
         if i == policies.request.count { afterRequestPolicies(); return }
         policies.request[i].evaluate(ctx) { [self] verdict in
@@ -85,7 +85,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         }
     }
 
-    private func afterRequestPolicies() {
+    func afterRequestPolicies() {
         guard stage == .policies else { return }
         if let key = idempotencyKey, key.isEmpty || key.utf8.count > 255 {
             respondWithError(GatewayError(status: 400, code: "BAD_REQUEST", message: "Idempotency keys are 1 to 255 characters"), cause: nil)
@@ -103,7 +103,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         }
     }
 
-    private func runBodyPolicies() {
+    func runBodyPolicies() {
         var body = bufferedBody
         bufferedBody = []
         for p in policies.body {
@@ -117,99 +117,12 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         startTransport(body: body)
     }
 
-    // MARK: Idempotency
-
-    /// First request with a key runs; a repeat gets the stored answer (`Idempotent-Replayed: true`);
-    /// a repeat while the first still runs gets 409; the same key with another body gets 422.
-    /// Keys are per identity: one user's key never replays another's response.
-    private func checkIdempotency(key: String, body: [UInt8]) {
-        guard let config = route.idempotency else { return }
-        stage = .idempotencyCheck
-        idempotencyFingerprint = IdempotencyFingerprint.of(method: head.method, path: head.target, body: body)
-        let identity = ctx.identityKey
-        context.idempotency.begin(identity: identity, key: key, fingerprint: idempotencyFingerprint,
-                                  ttl: Double(config.ttl.milliseconds) / 1000, now: Date().timeIntervalSince1970) { [self] result in
-            guard stage == .idempotencyCheck else {
-                if case .success(.proceed) = result { context.idempotency.abandon(identity: identity, key: key) }
-                return
-            }
-            switch result {
-            case .success(.proceed):
-                idempotencyHeld = true
-                captured = StoredResponse(status: 0, headers: [], body: [])
-                stage = .proxying
-                startTransport(body: body)
-            case .success(.replay(let stored)):
-                replay(stored)
-            case .success(.inProgress):
-                respondWithError(GatewayError(status: 409, code: "IDEMPOTENCY_IN_PROGRESS",
-                                              message: "A request with this Idempotency-Key is still running", retryAfterSeconds: 1), cause: nil)
-            case .success(.mismatch):
-                respondWithError(GatewayError(status: 422, code: "IDEMPOTENCY_MISMATCH",
-                                              message: "This Idempotency-Key was used with a different request"), cause: nil)
-            case .failure(let e):
-                context.metrics.storeError(kind: "idempotency")
-                context.accessLog.event(.warn, "idempotency store unavailable", [("request_id", JSONText.quote(requestID)), ("reason", JSONText.quote(e.reason))])
-                if ctx.config.store.onUnavailable == .allow { stage = .proxying; startTransport(body: body) }
-                else { respondWithError(GatewayError(status: 503, code: "OVERLOADED", message: "Idempotency store unavailable; try again shortly", retryAfterSeconds: 1), cause: nil) }
-            }
-        }
-    }
-
-    private func replay(_ stored: StoredResponse) {
-        stage = .done
-        var h = HTTPHeaders(stored.headers)
-        h.set("Content-Length", String(stored.body.count))
-        h.set("X-Request-Id", requestID)
-        h.set("Idempotent-Replayed", "true")
-        for f in ctx.responseHeaders { h.add(f.name, f.value) }
-        SecurityHeaders.apply(headersConfig, to: &h, tls: connection.isTLS)
-        upstreamStatus = stored.status
-        connection.sendHead(HTTPResponseHead(status: stored.status, headers: h))
-        _ = connection.sendBody(stored.body)
-        connection.endResponse()
-        complete(status: stored.status, error: nil)
-    }
-
-    /// After the response: keep it for replays (non-5xx, small enough), or free the key.
-    private func settleIdempotency(success: Bool) {
-        guard idempotencyHeld, let key = idempotencyKey, let config = route.idempotency else { return }
-        idempotencyHeld = false
-        let identity = ctx.identityKey
-        if success, let response = captured, response.status > 0, response.status < 500, response.body.count <= config.maxBodyBytes {
-            context.idempotency.complete(identity: identity, key: key, fingerprint: idempotencyFingerprint, response: response,
-                                         ttl: Double(config.ttl.milliseconds) / 1000, now: Date().timeIntervalSince1970)
-        } else {
-            context.idempotency.abandon(identity: identity, key: key)
-        }
-    }
-
-    /// Charges what the response reported (a stream cut short still spent its tokens).
-    private func recordUsage() {
-        guard var tap = usageTap, let usage = tap.finish() else { return }
-        usageTap = nil
-        let cost = UsageCost.cost(usage, prices: ctx.config.usage.prices)
-        let now = Date().timeIntervalSince1970
-        context.state.usage.record(key: ctx.identityKey, route: route.name, model: usage.model ?? "unknown",
-                                   usage: usage, cost: cost, now: now)
-        // With Redis, charge every budget's key there so all replicas share one spend.
-        if let redis = context.redisBudgets, let cost, cost > 0 {
-            let budgets = ctx.config.usage.budgets
-            let horizon = budgets.map { Double($0.per.configMilliseconds) / 1000 }.max() ?? 86_400
-            var charged = Set<String>()
-            for b in budgets {
-                let key = BudgetPolicy.key(b.key, ctx)
-                if charged.insert(key).inserted { redis.record(identity: key, usd: cost, now: now, horizon: horizon) }
-            }
-        }
-    }
-
     // MARK: Transport
 
     /// Starts the upstream exchange: streaming the client's body, or sending `body` whole when a
     /// body stage rewrote it. The circuit breaker is asked first: open → 503 CIRCUIT_OPEN, no
     /// upstream traffic at all.
-    private func startTransport(body: [UInt8]?) {
+    func startTransport(body: [UInt8]?) {
         let now = Date().timeIntervalSince1970
         switch context.state.breakers.admit(upstream: upstream.name, now: now) {
         case .rejected(let retryAfter):
@@ -235,7 +148,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     }
 
     /// One attempt upstream; a retry calls it again with the kept body.
-    private func launchAttempt(body: [UInt8]?) {
+    func launchAttempt(body: [UInt8]?) {
         awaitingHead = true
         outcomeRecorded = false
         let length: UpstreamRequest.BodyLength
@@ -364,7 +277,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     static let scrubLogBytes = 2048
 
-    private func finishScrubbing() {
+    func finishScrubbing() {
         guard stage == .scrubbing else { return }
         call?.cancel(); call = nil
         context.accessLog.event(.error, "upstream error body scrubbed", [
@@ -410,7 +323,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     // MARK: Timeouts
 
     /// One timer per exchange, re-armed lazily: activity only moves a timestamp (cheap per chunk).
-    private func armTimeout() {
+    func armTimeout() {
         let now = context.loop.now
         let t = route.timeouts
         let totalDeadline = started &+ t.total.nanoseconds
@@ -421,7 +334,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         timeoutTimer = context.loop.schedule(at: deadline) { [self] in checkTimeout() }
     }
 
-    private func checkTimeout() {
+    func checkTimeout() {
         timeoutTimer = nil
         guard stage == .proxying || stage == .scrubbing else { return }
         // Between attempts only the total deadline applies (the backoff is ours, not the upstream's).
@@ -432,70 +345,11 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         armTimeout()
     }
 
-    // MARK: Resilience
-
-    /// Feeds the breaker once per attempt: connect errors, timeouts and 5xx are failures, 4xx not.
-    private func recordOutcome(_ outcome: CircuitBreaker.Outcome) {
-        guard !outcomeRecorded else { return }
-        outcomeRecorded = true
-        context.state.breakers.record(upstream: upstream.name, outcome: outcome, probe: isProbe, now: Date().timeIntervalSince1970)
-        isProbe = false
-    }
-
-    /// Retries the request when SPEC §7.2 allows it: a listed outcome, a retryable method or an
-    /// Idempotency-Key, nothing sent to the client yet, a replayable body, attempts and total
-    /// time left, and room in the retry budget. Returns true when a retry is scheduled.
-    private func retryIfAllowed(_ outcome: AttemptOutcome, retryAfter: String?) -> Bool {
-        guard let retry = route.retry, retry.attempts > 1, !responseStarted else { return false }
-        let remaining = Double(Int64(started &+ route.timeouts.total.nanoseconds) - Int64(context.loop.now)) / 1e9
-        let attempt = FailedAttempt(method: head.method, hasIdempotencyKey: head.headers.contains("Idempotency-Key"),
-                                    outcome: outcome, responseStarted: false,
-                                    bodyReplayable: !hasBody || (bodyEnded && replayBody != nil),
-                                    attemptsSoFar: retries + 1, remainingTotal: remaining, retryAfter: retryAfter)
-        guard case .retry(let delay) = RetrySchedule.shouldRetry(attempt, config: retry, random: ThreadRandom.unit(),
-                                                                 now: Date().timeIntervalSince1970) else { return false }
-        // A breaker that opened meanwhile wins over our retry.
-        if case .rejected = context.state.breakers.admit(upstream: upstream.name, now: Date().timeIntervalSince1970) { return false }
-        let budget = context.state.retryBudget(upstream: upstream.name)
-        if holdsRetrySlot { budget.releaseRetry(); holdsRetrySlot = false }
-        guard budget.tryAcquireRetry(now: Date().timeIntervalSince1970) else {
-            context.metrics.upstreamError(upstream.name, kind: "retry_budget_exhausted")
-            return false
-        }
-        holdsRetrySlot = true
-        call?.cancel(); call = nil
-        retries += 1
-        context.metrics.retry(upstream: upstream.name)
-        context.loop.cancel(timeoutTimer); timeoutTimer = nil
-        timeoutTimer = context.loop.schedule(at: started &+ route.timeouts.total.nanoseconds) { [self] in checkTimeout() }
-        retryTimer = context.loop.schedule(afterMs: Int(delay * 1000)) { [self] in
-            retryTimer = nil
-            guard stage == .proxying else { return }
-            context.loop.cancel(timeoutTimer); timeoutTimer = nil
-            lastUpstreamActivity = context.loop.now
-            launchAttempt(body: hasBody ? replayBody : nil)
-        }
-        return true
-    }
-
-    private func timedOut() {
-        let t = route.timeouts
-        let kind = context.loop.now &- started >= t.total.nanoseconds ? "total" : (awaitingHead ? "first_byte" : "idle")
-        context.metrics.timeout(kind: kind)
-        call?.cancel(); call = nil
-        if stage == .scrubbing { finishScrubbing(); return }
-        if awaitingHead {
-            recordOutcome(.failure)
-            if kind == "first_byte" && retryIfAllowed(.timeout, retryAfter: nil) { return }
-        }
-        respondWithError(nil, cause: .timeout(kind))
-    }
-
     // MARK: Ending
 
     /// Before the response started: a JSON error. After: SSE gets an `event: error`; other bodies
     /// are cut so the client sees a truncated message, never a clean end.
-    private func respondWithError(_ gatewayError: GatewayError?, cause: UpstreamFailure?) {
+    func respondWithError(_ gatewayError: GatewayError?, cause: UpstreamFailure?) {
         guard stage != .done else { return }
         call?.cancel(); call = nil
         if let cause {
@@ -524,7 +378,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         complete(status: upstreamStatus ?? error.status, error: cause?.description ?? error.code)
     }
 
-    private func sendError(_ error: GatewayError, logStatus: Int, upstreamNote: String) {
+    func sendError(_ error: GatewayError, logStatus: Int, upstreamNote: String) {
         stage = .done
         var error = error
         error.extraHeaders += ctx.responseHeaders
@@ -536,7 +390,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     }
 
     /// A success Rampart gives itself (a CORS preflight): no body, the stage's headers.
-    private func answerLocally(status: Int, headers extra: [HTTPField]) {
+    func answerLocally(status: Int, headers extra: [HTTPField]) {
         stage = .done
         var h = HTTPHeaders()
         h.add("Content-Length", "0")
@@ -548,7 +402,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         complete(status: status, error: nil)
     }
 
-    private func complete(status: Int, error: String?) {
+    func complete(status: Int, error: String?) {
         context.loop.cancel(timeoutTimer); timeoutTimer = nil
         context.loop.cancel(retryTimer); retryTimer = nil
         settleIdempotency(success: false)   // no-op when already settled after a complete response

@@ -1,0 +1,90 @@
+import Foundation
+import RampartHTTP
+
+/// Idempotency keys (SPEC §7.4) in the request's story: after the body stages, before the transport.
+extension ProxyExchange {
+    /// First request with a key runs; a repeat gets the stored answer (`Idempotent-Replayed: true`);
+    /// a repeat while the first still runs gets 409; the same key with another body gets 422.
+    /// Keys are per identity: one user's key never replays another's response.
+    func checkIdempotency(key: String, body: [UInt8]) {
+        guard let config = route.idempotency else { return }
+        stage = .idempotencyCheck
+        idempotencyFingerprint = IdempotencyFingerprint.of(method: head.method, path: head.target, body: body)
+        let identity = ctx.identityKey
+        context.idempotency.begin(identity: identity, key: key, fingerprint: idempotencyFingerprint,
+                                  ttl: Double(config.ttl.milliseconds) / 1000, now: Date().timeIntervalSince1970) { [self] result in
+            guard stage == .idempotencyCheck else {
+                if case .success(.proceed) = result { context.idempotency.abandon(identity: identity, key: key) }
+                return
+            }
+            switch result {
+            case .success(.proceed):
+                idempotencyHeld = true
+                captured = StoredResponse(status: 0, headers: [], body: [])
+                stage = .proxying
+                startTransport(body: body)
+            case .success(.replay(let stored)):
+                replay(stored)
+            case .success(.inProgress):
+                respondWithError(GatewayError(status: 409, code: "IDEMPOTENCY_IN_PROGRESS",
+                                              message: "A request with this Idempotency-Key is still running", retryAfterSeconds: 1), cause: nil)
+            case .success(.mismatch):
+                respondWithError(GatewayError(status: 422, code: "IDEMPOTENCY_MISMATCH",
+                                              message: "This Idempotency-Key was used with a different request"), cause: nil)
+            case .failure(let e):
+                context.metrics.storeError(kind: "idempotency")
+                context.accessLog.event(.warn, "idempotency store unavailable", [("request_id", JSONText.quote(requestID)), ("reason", JSONText.quote(e.reason))])
+                if ctx.config.store.onUnavailable == .allow { stage = .proxying; startTransport(body: body) }
+                else { respondWithError(GatewayError(status: 503, code: "OVERLOADED", message: "Idempotency store unavailable; try again shortly", retryAfterSeconds: 1), cause: nil) }
+            }
+        }
+    }
+
+    func replay(_ stored: StoredResponse) {
+        stage = .done
+        var h = HTTPHeaders(stored.headers)
+        h.set("Content-Length", String(stored.body.count))
+        h.set("X-Request-Id", requestID)
+        h.set("Idempotent-Replayed", "true")
+        for f in ctx.responseHeaders { h.add(f.name, f.value) }
+        SecurityHeaders.apply(headersConfig, to: &h, tls: connection.isTLS)
+        upstreamStatus = stored.status
+        connection.sendHead(HTTPResponseHead(status: stored.status, headers: h))
+        _ = connection.sendBody(stored.body)
+        connection.endResponse()
+        complete(status: stored.status, error: nil)
+    }
+
+    /// After the response: keep it for replays (non-5xx, small enough), or free the key.
+    func settleIdempotency(success: Bool) {
+        guard idempotencyHeld, let key = idempotencyKey, let config = route.idempotency else { return }
+        idempotencyHeld = false
+        let identity = ctx.identityKey
+        if success, let response = captured, response.status > 0, response.status < 500, response.body.count <= config.maxBodyBytes {
+            context.idempotency.complete(identity: identity, key: key, fingerprint: idempotencyFingerprint, response: response,
+                                         ttl: Double(config.ttl.milliseconds) / 1000, now: Date().timeIntervalSince1970)
+        } else {
+            context.idempotency.abandon(identity: identity, key: key)
+        }
+    }
+
+    /// Charges what the response reported (a stream cut short still spent its tokens).
+    func recordUsage() {
+        guard var tap = usageTap, let usage = tap.finish() else { return }
+        usageTap = nil
+        let cost = UsageCost.cost(usage, prices: ctx.config.usage.prices)
+        let now = Date().timeIntervalSince1970
+        context.state.usage.record(key: ctx.identityKey, route: route.name, model: usage.model ?? "unknown",
+                                   usage: usage, cost: cost, now: now)
+        // With Redis, charge every budget's key there so all replicas share one spend.
+        if let redis = context.redisBudgets, let cost, cost > 0 {
+            let budgets = ctx.config.usage.budgets
+            let horizon = budgets.map { Double($0.per.configMilliseconds) / 1000 }.max() ?? 86_400
+            var charged = Set<String>()
+            for b in budgets {
+                let key = BudgetPolicy.key(b.key, ctx)
+                if charged.insert(key).inserted { redis.record(identity: key, usd: cost, now: now, horizon: horizon) }
+            }
+        }
+    }
+}
