@@ -90,3 +90,22 @@ private func resilienceConfig(upstream: String, retry: String, breaker: String =
         #expect(try rampart.admin("GET", "/admin/breakers/app/open").status == 405)
     }
 }
+
+@Suite(.serialized) struct RouteBreakerTests {
+    /// A route may carry its own breaker: it opens for that route while the upstream's others flow.
+    @Test func routeOverrideBreakerIsSeparate() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: testConfig(upstream: app.url, routes: #"""
+            [{"name": "fragile", "match": {"path_prefix": "/echo/fragile"},
+              "circuit_breaker": {"consecutive_failures": 2, "cooldown": "60s"}},
+             {"name": "default", "match": {"path_prefix": "/"}}]
+            """#))
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/echo/fragile", "times": -1, "status": 503}"#)
+        for _ in 0..<2 { #expect(try HTTPClient.request(port: rampart.port, path: "/echo/fragile").status == 502) }
+        #expect(try HTTPClient.request(port: rampart.port, path: "/echo/fragile").status == 503)
+        #expect(try HTTPClient.request(port: rampart.port, path: "/echo/fine").status == 200, "other routes of the upstream still flow")
+        let breakers = try rampart.admin("GET", "/admin/breakers").json["breakers"] as? [String: Any]
+        #expect((breakers?["app/fragile"] as? [String: Any])?["state"] as? String == "open")
+        #expect(try rampart.admin("POST", "/admin/breakers/app/fragile/reset").status == 200)
+    }
+}

@@ -11,13 +11,15 @@ enum AdminBreakers {
             return (200, JSONText.object([("breakers", JSONText.object(items))]), "application/json")
         }
         let parts = head.path.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 5, parts[1] == "admin", parts[2] == "breakers", ["open", "close", "reset"].contains(parts[4]) else { return nil }
+        // /admin/breakers/{name}/{action}; a route's own breaker is named `<upstream>/<route>`.
+        guard parts.count >= 5, parts[1] == "admin", parts[2] == "breakers", let action = parts.last,
+              ["open", "close", "reset"].contains(action) else { return nil }
         guard head.method == "POST" else {
             return (405, GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "Breaker actions are POST only").bodyText, "application/json")
         }
-        let upstream = String(parts[3])
+        let upstream = parts[3..<(parts.count - 1)].joined(separator: "/")
         let done: Bool
-        switch parts[4] {
+        switch action {
         case "open": done = state.breakers.forceOpen(upstream: upstream, now: now)
         case "close": done = state.breakers.forceClose(upstream: upstream)
         case "reset": done = state.breakers.reset(upstream: upstream)

@@ -1,7 +1,7 @@
 /// routes: match rules, upstream resolution and the per-route policies.
 extension ConfigDecoder {
     static let routeKeys = ["name", "match", "upstream", "auth", "quotas", "stream_save", "truncate", "body_limit",
-                            "validate", "headers", "scrub_errors", "idempotency", "timeouts", "retry"]
+                            "validate", "headers", "scrub_errors", "idempotency", "timeouts", "retry", "circuit_breaker"]
 
     /// Without a routes section everything goes to the only upstream (a one-line catch-all).
     func decodeRoutes(_ field: Field?, upstreams: [String: UpstreamConfig], headers: HeadersConfig,
@@ -76,6 +76,7 @@ extension ConfigDecoder {
         }
         if let f = r["timeouts"] { route.timeouts = decodeTimeouts(f, base: route.timeouts) }
         if let f = r["retry"] { route.retry = decodeRetry(f, base: route.retry ?? RetryConfig()) }
+        if let f = r["circuit_breaker"] { route.circuitBreaker = decodeBreaker(f) }
         return route
     }
 

@@ -240,6 +240,11 @@ public struct RouteConfig: Sendable {
     public var idempotency: IdempotencyConfig?
     public var timeouts: TimeoutsConfig  // effective: route override merged over the upstream's
     public var retry: RetryConfig?       // effective
+    /// A breaker of the route's own (named `<upstream>/<route>`) instead of the upstream's.
+    public var circuitBreaker: CircuitBreakerConfig?
+
+    /// The breaker that guards this route's traffic.
+    public var breakerName: String { circuitBreaker == nil ? upstream : "\(upstream)/\(name)" }
 }
 
 public struct PriceConfig: Sendable {

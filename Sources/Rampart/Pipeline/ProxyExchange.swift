@@ -124,7 +124,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     /// upstream traffic at all.
     func startTransport(body: [UInt8]?) {
         let now = Date().timeIntervalSince1970
-        switch context.state.breakers.admit(upstream: upstream.name, now: now) {
+        switch context.state.breakers.admit(upstream: route.breakerName, now: now) {
         case .rejected(let retryAfter):
             respondWithError(GatewayError(status: 503, code: "CIRCUIT_OPEN",
                                           message: "The upstream \(upstream.name) is failing; requests are paused",
@@ -407,7 +407,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         context.loop.cancel(retryTimer); retryTimer = nil
         settleIdempotency(success: false)   // no-op when already settled after a complete response
         recordUsage()
-        if isProbe { context.state.breakers.releaseProbe(upstream: upstream.name); isProbe = false }
+        if isProbe { context.state.breakers.releaseProbe(upstream: route.breakerName); isProbe = false }
         if holdsRetrySlot { context.state.retryBudget(upstream: upstream.name).releaseRetry(); holdsRetrySlot = false }
         inFlightSlot?.release(); inFlightSlot = nil
         context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
@@ -417,7 +417,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             requestID: requestID, method: head.method, path: head.path, route: route.name, user: ctx.user,
             status: status, upstreamStatus: upstreamStatus, bytesIn: bodyBytesIn, bytesOut: bodyBytesOut,
             durationMs: seconds * 1000, upstreamMs: upstreamHeadAt.map { Double($0 &- started) / 1e6 },
-            retries: retries, breaker: context.state.breakers.snapshot(upstream: upstream.name, now: Date().timeIntervalSince1970)?.state,
+            retries: retries, breaker: context.state.breakers.snapshot(upstream: route.breakerName, now: Date().timeIntervalSince1970)?.state,
             quotaRemaining: ctx.quotaRemaining, truncated: ctx.truncated, error: error, peer: connection.peerText))
     }
 }

@@ -114,6 +114,7 @@ public final class GatewayState: Sendable {
     static func breakerConfigs(_ config: GatewayConfig) -> [String: CircuitBreakerConfig] {
         var out: [String: CircuitBreakerConfig] = [:]
         for (name, u) in config.upstreams { if let b = u.circuitBreaker { out[name] = b } }
+        for r in config.routes { if let b = r.circuitBreaker { out[r.breakerName] = b } }
         return out
     }
 }
