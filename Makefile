@@ -43,11 +43,14 @@ run: release
 	echo; \
 	$$BIN/rampart serve --config gateway.json
 
-# Test tools from PyPI (httplint from redbot) in a local venv.
-venv: .venv/bin/httplint
-.venv/bin/httplint:
+# Test tools from PyPI in a local venv: httplint (from redbot) and PyYAML. The stamp names the
+# tool list, so adding a tool reinstalls.
+VENV_STAMP := .venv/.installed-redbot-pyyaml
+venv: $(VENV_STAMP)
+$(VENV_STAMP):
 	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check redbot
+	.venv/bin/pip install -q --disable-pip-version-check redbot pyyaml
+	touch $@
 
 # Unit tests and integration tests (the latter start the real binaries on 127.0.0.1).
 test: deps venv
