@@ -69,6 +69,8 @@ public final class Metrics: Sendable {
         for (k, v) in merged.truncations.sorted(by: { $0.key < $1.key }) { out += "rampart_truncations_total{route=\"\(esc(k))\"} \(v)\n" }
         header("rampart_truncated_messages_total", "counter", "Chat messages dropped by truncation, by route.")
         for (k, v) in merged.truncatedMessages.sorted(by: { $0.key < $1.key }) { out += "rampart_truncated_messages_total{route=\"\(esc(k))\"} \(v)\n" }
+        header("rampart_stream_saves_total", "counter", "Confirmed saves of streamed content, by result (ok, retried, journaled, journal_failed).")
+        for (k, v) in merged.saves.sorted(by: { $0.key < $1.key }) { out += "rampart_stream_saves_total{result=\"\(k)\"} \(v)\n" }
         header("rampart_active_connections", "gauge", "Open client connections.")
         out += "rampart_active_connections \(activeConnections.load(ordering: .relaxed))\n"
         header("rampart_active_streams", "gauge", "Requests currently being proxied.")
@@ -100,6 +102,7 @@ public final class MetricsShard: Sendable {
         var storeErrors: [String: Int] = [:]
         var retries: [String: Int] = [:]
         var truncations: [String: Int] = [:]
+        var saves: [String: Int] = [:]
         var truncatedMessages: [String: Int] = [:]
         var breakerTransitions: [UpstreamKind: Int] = [:]   // kind = the state entered
 
@@ -115,6 +118,7 @@ public final class MetricsShard: Sendable {
             for (k, v) in o.storeErrors { storeErrors[k, default: 0] += v }
             for (k, v) in o.retries { retries[k, default: 0] += v }
             for (k, v) in o.truncations { truncations[k, default: 0] += v }
+            for (k, v) in o.saves { saves[k, default: 0] += v }
             for (k, v) in o.truncatedMessages { truncatedMessages[k, default: 0] += v }
             for (k, v) in o.breakerTransitions { breakerTransitions[k, default: 0] += v }
         }
@@ -144,6 +148,7 @@ public final class MetricsShard: Sendable {
     }
     public func storeError(kind: String) { state.withLock { $0.storeErrors[kind, default: 0] += 1 } }
     public func retry(upstream: String) { state.withLock { $0.retries[upstream, default: 0] += 1 } }
+    public func saveOutcome(_ result: String) { state.withLock { $0.saves[result, default: 0] += 1 } }
     public func truncation(route: String, dropped: Int) {
         state.withLock { $0.truncations[route, default: 0] += 1; $0.truncatedMessages[route, default: 0] += dropped }
     }

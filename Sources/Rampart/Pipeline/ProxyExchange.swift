@@ -10,14 +10,16 @@ import RampartHTTP
 final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     let ctx: RequestContext
     let context: ServerContext
-    unowned let connection: HTTPConnection
+    /// Strong: with `continue_on_disconnect` the exchange outlives the client; a closed
+    /// connection turns every send into a no-op. The connection drops its exchange when done.
+    let connection: HTTPConnection
     let policies: RoutePolicies
     let upstream: UpstreamConfig
     let headersConfig: HeadersConfig
     let bodyLimit: Int
     let started: UInt64
 
-    enum Stage { case policies, bufferingBody, idempotencyCheck, proxying, scrubbing, done }
+    enum Stage { case policies, bufferingBody, idempotencyCheck, proxying, scrubbing, saving, done }
     var stage = Stage.policies
     var call: UpstreamCall?
     var bodyEnded = false
@@ -51,6 +53,17 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var captured: StoredResponse?
     /// Reads token usage from the response as it streams past (SPEC §8.3), never buffering it.
     var usageTap: UsageTap?
+    /// Confirmed saves (SPEC §8.2): the text accumulated from the stream, the save's progress.
+    var saveTap: StreamSaveTap?
+    var clientGone = false
+    var saveAttempts = 0
+    var saveURL = ""
+    var saveBody: [UInt8] = []
+    var saveCall: UpstreamCall?
+    var saveTimer: LoopTimer?
+    var saveWaitTimer: LoopTimer?
+    var pendingSent = false
+    var completed = false
 
     var hasBody: Bool { connection.requestHead.map { $0.framing != .none } ?? false }
     var head: HTTPRequestHead { ctx.head }
@@ -237,6 +250,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         if let type = headers["Content-Type"], type.lowercased().hasPrefix("text/event-stream") {
             isEventStream = true
             headers.set("X-Accel-Buffering", "no")
+            if let ss = route.streamSave, (200..<300).contains(upstreamHead.status) { saveTap = StreamSaveTap(format: ss.format) }
         }
         if upstreamHead.status < 400 && (!ctx.config.usage.prices.isEmpty || !ctx.config.usage.budgets.isEmpty) {
             let type = headers["Content-Type"]?.lowercased() ?? ""
@@ -260,6 +274,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         case .proxying:
             bodyBytesOut += bytes.count
             usageTap?.feed(bytes)
+            saveTap?.feed(bytes)
+            if clientGone { return true }   // continue_on_disconnect: keep reading for the save
             if captured != nil, let limit = route.idempotency?.maxBodyBytes {
                 if captured!.body.count + bytes.count <= limit { captured!.body.append(contentsOf: bytes) } else { captured = nil }
             }
@@ -304,6 +320,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
                 }
                 respondWithError(nil, cause: failure); return
             }
+            if saveTap != nil { finishStreamSave(clean: true); return }
             stage = .done
             settleIdempotency(success: true)
             connection.endResponse()
@@ -315,6 +332,12 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     func connectionClosed() {
         guard stage != .done else { return }
+        if stage == .saving || (stage == .proxying && saveTap != nil && route.streamSave?.continueOnDisconnect == true) {
+            // The generated content is still saved; the client just will not hear about it.
+            clientGone = true
+            call?.resume()
+            return
+        }
         stage = .done
         call?.cancel(); call = nil
         complete(status: responseStarted ? (upstreamStatus ?? 499) : 499, error: "client_closed")
@@ -364,6 +387,15 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             sendError(error, logStatus: error.status, upstreamNote: cause?.description ?? error.code)
             return
         }
+        if saveTap != nil && isEventStream {
+            context.metrics.streamError()
+            let data = JSONText.object([("type", "\"error\""), ("error", JSONText.object([
+                ("code", JSONText.quote(error.code)), ("message", JSONText.quote(error.message)),
+                ("request_id", JSONText.quote(requestID))]))])
+            _ = connection.sendBody(SSEEncoder.encode(event: "error", data: data))
+            finishStreamSave(clean: false)
+            return
+        }
         stage = .done
         context.metrics.streamError()
         if isEventStream {
@@ -403,6 +435,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     }
 
     func complete(status: Int, error: String?) {
+        guard !completed else { return }
+        completed = true
         context.loop.cancel(timeoutTimer); timeoutTimer = nil
         context.loop.cancel(retryTimer); retryTimer = nil
         settleIdempotency(success: false)   // no-op when already settled after a complete response

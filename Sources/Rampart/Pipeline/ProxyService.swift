@@ -38,6 +38,7 @@ final class ProxyService: RequestService {
         // exchange, so a stage that waits (Redis) never blocks the loop.
         let ctx = RequestContext(head: head, route: route, config: config, requestID: requestID,
                                  peerIP: connection.peerIP, peerText: connection.peerText, server: context)
+        ctx.params = hit.params
         let exchange = ProxyExchange(ctx: ctx, connection: connection, policies: active.policies[hit.index], upstream: upstream,
                                      headersConfig: route.headers ?? config.headers, bodyLimit: bodyLimit, started: started)
         exchange.start()

@@ -18,6 +18,8 @@ public final class RequestContext {
     public var responseHeaders: [HTTPField] = []
     /// The smallest remaining quota, for the access log.
     public var quotaRemaining: Int?
+    /// The route template's `{name}` segments, for save templates.
+    public var params: [(name: String, value: String)] = []
     /// What truncation did (`dropped=N; tokens=A->B`), for the access log.
     public var truncated: String?
     /// Request headers a stage decided the upstream must not see (a spoofed identity header).

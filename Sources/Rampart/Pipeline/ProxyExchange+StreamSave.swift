@@ -1,0 +1,127 @@
+import Foundation
+import RampartHTTP
+
+/// Confirmed saves (SPEC §8.2) in the request's story: the stream has reached the client byte for
+/// byte; now the accumulated text is saved to the app, retried with backoff, and the client gets
+/// a final `event: save_status` before the stream closes. What cannot be confirmed is journaled
+/// (fsync'd) first, and the event carries its `save_id`.
+extension ProxyExchange {
+    func finishStreamSave(clean: Bool) {
+        guard let ss = route.streamSave, let tap = saveTap else { return }
+        stage = .saving
+        call?.cancel(); call = nil
+        context.loop.cancel(timeoutTimer); timeoutTimer = nil
+        let template = makeTemplate(content: tap.content)
+        saveURL = template.renderURL(ss.save.url)
+        let body = ss.save.body.map { template.renderBody($0) } ?? .object([("content", .string(tap.content))])
+        saveBody = Array(body.jsonText().utf8)
+        guard clean && (!tap.needsTerminalEvent || tap.sawTerminal) else {
+            journalAndReport(reason: "upstream_incomplete")
+            return
+        }
+        saveWaitTimer = context.loop.schedule(afterMs: ss.wait.milliseconds) { [self] in sendPending() }
+        attemptSave()
+    }
+
+    private func makeTemplate(content: String) -> SaveTemplate {
+        let head = self.head
+        return SaveTemplate(content: content, params: ctx.params,
+                            requestBody: replayBody.flatMap { try? JSONValue.parse($0) },
+                            query: head.query, headers: { head.headers[$0] }, user: ctx.user, requestID: requestID)
+    }
+
+    private func attemptSave() {
+        guard let ss = route.streamSave else { return }
+        saveAttempts += 1
+        var headers = HTTPHeaders()
+        headers.add("Host", head.headers["Host"] ?? upstream.authority)
+        headers.add("Content-Type", "application/json")
+        for name in ["Authorization", "Cookie"] { if let v = head.headers[name] { headers.add(name, v) } }
+        headers.add("Idempotency-Key", requestID)
+        headers.add("X-Request-Id", requestID)
+        let request = UpstreamRequest(upstream: upstream, method: ss.save.method, target: upstream.basePath + saveURL,
+                                      headers: headers, body: .known(saveBody.count), connectTimeoutMs: route.timeouts.connect.milliseconds)
+        let receiver = SaveResponse { [self] ok in saveAttemptFinished(ok) }
+        let call = context.transport.start(request, handler: receiver)
+        saveCall = call
+        _ = saveBody.withUnsafeBytes { call.appendBody($0) }
+        call.endBody()
+        // A save that hangs counts as a failed attempt after first_byte.
+        saveTimer = context.loop.schedule(afterMs: route.timeouts.firstByte.milliseconds) { [self] in
+            saveCall?.cancel(); saveCall = nil
+            saveAttemptFinished(false)
+        }
+    }
+
+    private func saveAttemptFinished(_ ok: Bool) {
+        context.loop.cancel(saveTimer); saveTimer = nil
+        saveCall = nil
+        guard stage == .saving, let ss = route.streamSave else { return }
+        if ok {
+            context.metrics.saveOutcome("ok")
+            report(["\"type\":\"save_status\"", "\"success\":true", "\"attempts\":\(saveAttempts)"])
+            return
+        }
+        if saveAttempts < ss.save.attempts {
+            context.metrics.saveOutcome("retried")
+            let delay = ss.save.backoff.milliseconds << min(saveAttempts - 1, 10)
+            saveTimer = context.loop.schedule(afterMs: delay) { [self] in attemptSave() }
+            return
+        }
+        journalAndReport(reason: "save_failed")
+    }
+
+    /// The journal write (fsync) happens before the client hears the id.
+    private func journalAndReport(reason: String) {
+        guard let ss = route.streamSave else { return }
+        let ok = context.state.journal.append(SaveJournal.Entry(
+            id: requestID, user: ctx.user, route: route.name, reason: reason, method: ss.save.method, url: saveURL,
+            body: String(decoding: saveBody, as: UTF8.self), content: saveTap?.content ?? ""), now: Date().timeIntervalSince1970)
+        context.metrics.saveOutcome(ok ? "journaled" : "journal_failed")
+        context.accessLog.event(.error, "stream save not confirmed", [
+            ("request_id", JSONText.quote(requestID)), ("route", JSONText.quote(route.name)),
+            ("reason", JSONText.quote(reason)), ("journaled", ok ? "true" : "false")])
+        var fields = ["\"type\":\"save_status\"", "\"success\":false", "\"attempts\":\(saveAttempts)",
+                      "\"save_id\":\(JSONText.quote(requestID))", "\"retry_url\":\(JSONText.quote("/_rampart/saves/\(requestID)/retry"))"]
+        if reason == "upstream_incomplete" { fields.append("\"reason\":\"upstream_incomplete\"") }
+        report(fields)
+    }
+
+    /// `wait` ran out: tell the client the save is pending and let it go; the save goes on.
+    private func sendPending() {
+        saveWaitTimer = nil
+        guard stage == .saving, !pendingSent else { return }
+        pendingSent = true
+        sendEvent(["\"type\":\"save_status\"", "\"success\":null", "\"pending\":true", "\"save_id\":\(JSONText.quote(requestID))"])
+        complete(status: upstreamStatus ?? 200, error: nil)
+    }
+
+    private func report(_ fields: [String]) {
+        context.loop.cancel(saveWaitTimer); saveWaitTimer = nil
+        stage = .done
+        if !pendingSent { sendEvent(fields) }
+        complete(status: upstreamStatus ?? 200, error: clientGone ? "client_closed" : nil)
+    }
+
+    /// The final event, with the route's `echo` fields, then the end of the stream.
+    private func sendEvent(_ fields: [String]) {
+        var all = fields
+        if let ss = route.streamSave, let tap = saveTap {
+            let template = makeTemplate(content: tap.content)
+            for e in ss.echo { all.append("\(JSONText.quote(e.key)):\(JSONText.quote(template.render(e.template)))") }
+        }
+        _ = connection.sendBody(SSEEncoder.encode(event: "save_status", data: "{" + all.joined(separator: ",") + "}"))
+        connection.endResponse()
+    }
+}
+
+/// Collects only the status of a save request.
+final class SaveResponse: UpstreamResponseHandler {
+    private var status = 0
+    private let done: (Bool) -> Void
+    init(_ done: @escaping (Bool) -> Void) { self.done = done }
+    func upstreamHead(_ head: HTTPResponseHead) { status = head.status }
+    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Bool { true }
+    func upstreamWantsBody() {}
+    func upstreamFinished(_ failure: UpstreamFailure?) { done(failure == nil && (200..<300).contains(status)) }
+}

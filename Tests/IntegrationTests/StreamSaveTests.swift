@@ -1,0 +1,100 @@
+import Foundation
+import Glibc
+import Testing
+
+private func saveConfig(upstream: String, dir: String, wait: String = "10s") -> String {
+    """
+    {
+      "server": {"listen": "127.0.0.1:0", "workers": 2},
+      "admin": {"listen": "127.0.0.1:0", "token_env": "RAMPART_ADMIN_TOKEN"},
+      "store": {"kind": "memory", "dir": "\(dir)"},
+      "upstreams": {"app": {"url": "\(upstream)"}},
+      "routes": [{"name": "generate-chapter", "match": {"methods": ["POST"], "path": "/api/ai/generate/chapter"},
+                  "stream_save": {"format": "anthropic",
+                                  "save": {"method": "PUT", "url": "/api/chapters/{body.chapterId}/content",
+                                           "body": {"content": "{content}", "chapterId": "{body.chapterId}"},
+                                           "attempts": 3, "backoff": "100ms"},
+                                  "echo": {"chapterId": "{body.chapterId}"}, "wait": "\(wait)", "continue_on_disconnect": true}},
+                 {"name": "default", "match": {"path_prefix": "/"}}]
+    }
+    """
+}
+
+/// The whole SSE body of a generation, and its parsed events.
+private func generate(_ port: UInt16, chapter: String, query: String = "") throws -> (raw: String, events: [(String, String)]) {
+    let r = try HTTPClient.request(port: port, method: "POST", path: "/api/ai/generate/chapter?delay_ms=1\(query)",
+                                   body: Array(#"{"chapterId": "\#(chapter)"}"#.utf8), headers: ["Content-Type": "application/json"])
+    var events: [(String, String)] = []
+    for block in r.text.components(separatedBy: "\n\n") where !block.isEmpty {
+        var name = "message", data = ""
+        for line in block.components(separatedBy: "\n") {
+            if line.hasPrefix("event: ") { name = String(line.dropFirst(7)) }
+            if line.hasPrefix("data: ") { data = String(line.dropFirst(6)) }
+        }
+        events.append((name, data))
+    }
+    return (r.text, events)
+}
+
+private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String: Any] ?? [:] }
+
+@Suite(.serialized) struct StreamSaveTests {
+    let dir = NSTemporaryDirectory() + "rampart-saves-" + UUID().uuidString
+
+    @Test func streamIsSavedAndConfirmed() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: saveConfig(upstream: app.url, dir: dir))
+        let (_, events) = try generate(rampart.port, chapter: "c42")
+        #expect(events.contains { $0.0 == "message_stop" }, "the upstream's events pass through")
+        let last = try #require(events.last)
+        #expect(last.0 == "save_status")
+        let status = json(last.1)
+        #expect(status["type"] as? String == "save_status" && status["success"] as? Bool == true)
+        #expect(status["attempts"] as? Int == 1 && status["chapterId"] as? String == "c42")
+        let streamed = events.filter { $0.0 == "content_block_delta" }.compactMap { ((json($0.1)["delta"]) as? [String: Any])?["text"] as? String }.joined()
+        let saved = try HTTPClient.request(port: app.port, path: "/api/chapters/c42/content")
+        #expect(saved.json["content"] as? String == streamed, "the app has exactly what streamed")
+        let stats = try HTTPClient.request(port: app.port, path: "/_demo/stats").json
+        #expect(((stats["last_save_headers"] as? [String: Any])?["idempotency-key"] as? String)?.isEmpty == false)
+    }
+
+    @Test func failedSavesAreRetriedThenJournaled() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: saveConfig(upstream: app.url, dir: dir))
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": 2, "status": 503}"#)
+        let retried = json(try generate(rampart.port, chapter: "c1").events.last!.1)
+        #expect(retried["success"] as? Bool == true && retried["attempts"] as? Int == 3)
+
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": -1, "status": 500}"#)
+        let failed = json(try generate(rampart.port, chapter: "c2").events.last!.1)
+        #expect(failed["success"] as? Bool == false)
+        let id = try #require(failed["save_id"] as? String)
+        #expect(failed["retry_url"] as? String == "/_rampart/saves/\(id)/retry")
+        let journal = try String(contentsOfFile: dir + "/saves.journal", encoding: .utf8)
+        #expect(journal.contains(id) && journal.contains("save_failed"), "journaled (and fsync'd) before the client was told")
+    }
+
+    @Test func anUpstreamCutIsNeverASuccess() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: saveConfig(upstream: app.url, dir: dir))
+        let (_, events) = try generate(rampart.port, chapter: "c3", query: "&cut=1")
+        let status = json(events.last!.1)
+        #expect(events.last!.0 == "save_status")
+        #expect(status["success"] as? Bool == false && status["reason"] as? String == "upstream_incomplete")
+        #expect(try HTTPClient.request(port: app.port, path: "/api/chapters/c3/content").status == 404, "nothing partial was saved as if complete")
+    }
+
+    @Test func aClientThatLeavesStillGetsItsContentSaved() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: saveConfig(upstream: app.url, dir: dir))
+        let c = try HTTPClient(port: rampart.port)
+        try c.send(HTTPClient.requestText(method: "POST", path: "/api/ai/generate/chapter?delay_ms=50&events=12",
+                                          body: Array(#"{"chapterId": "gone"}"#.utf8), close: true))
+        _ = try c.readHead()
+        _ = try c.readUntil("content_block_delta")
+        shutdown(c.fd, Int32(SHUT_RDWR))   // the client leaves mid-stream
+        try eventually(timeout: 30) {
+            ((try? HTTPClient.request(port: app.port, path: "/api/chapters/gone/content"))?.json["content"] as? String)?.isEmpty == false
+        }
+    }
+}
