@@ -5,9 +5,10 @@ import Testing
 private func saveConfig(upstream: String, dir: String, wait: String = "10s") -> String {
     """
     {
-      "server": {"listen": "127.0.0.1:0", "workers": 2},
+      "server": {"listen": "127.0.0.1:0", "workers": 2, "trusted_proxies": ["127.0.0.1/32"]},
       "admin": {"listen": "127.0.0.1:0", "token_env": "RAMPART_ADMIN_TOKEN"},
       "store": {"kind": "memory", "dir": "\(dir)"},
+      "identity": {"trusted_header": "X-User-Id"},
       "upstreams": {"app": {"url": "\(upstream)"}},
       "routes": [{"name": "generate-chapter", "match": {"methods": ["POST"], "path": "/api/ai/generate/chapter"},
                   "stream_save": {"format": "anthropic",
@@ -21,9 +22,9 @@ private func saveConfig(upstream: String, dir: String, wait: String = "10s") -> 
 }
 
 /// The whole SSE body of a generation, and its parsed events.
-private func generate(_ port: UInt16, chapter: String, query: String = "") throws -> (raw: String, events: [(String, String)]) {
+private func generate(_ port: UInt16, chapter: String, query: String = "", user: String = "u1") throws -> (raw: String, events: [(String, String)]) {
     let r = try HTTPClient.request(port: port, method: "POST", path: "/api/ai/generate/chapter?delay_ms=1\(query)",
-                                   body: Array(#"{"chapterId": "\#(chapter)"}"#.utf8), headers: ["Content-Type": "application/json"])
+                                   body: Array(#"{"chapterId": "\#(chapter)"}"#.utf8), headers: ["Content-Type": "application/json", "X-User-Id": user])
     var events: [(String, String)] = []
     for block in r.text.components(separatedBy: "\n\n") where !block.isEmpty {
         var name = "message", data = ""
@@ -72,6 +73,47 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
         #expect(failed["retry_url"] as? String == "/_rampart/saves/\(id)/retry")
         let journal = try String(contentsOfFile: dir + "/saves.journal", encoding: .utf8)
         #expect(journal.contains(id) && journal.contains("save_failed"), "journaled (and fsync'd) before the client was told")
+
+        // Ops see it; a second failed save is deleted by ops; the first is retried by its user.
+        let second = try #require(json(try generate(rampart.port, chapter: "c5").events.last!.1)["save_id"] as? String)
+        let listed = try rampart.admin("GET", "/admin/saves").json
+        #expect(listed["depth"] as? Int == 2)
+        #expect(try rampart.admin("GET", "/metrics").text.contains("rampart_save_journal_depth 2"))
+        #expect(try rampart.admin("DELETE", "/admin/saves/\(second)").status == 200)
+        try app.control("DELETE", "/_demo/faults")
+        let stranger = try HTTPClient.request(port: rampart.port, method: "POST", path: "/_rampart/saves/\(id)/retry", headers: ["X-User-Id": "u2"])
+        #expect(stranger.status == 404, "another user's save does not exist for them")
+        let retry = try HTTPClient.request(port: rampart.port, method: "POST", path: "/_rampart/saves/\(id)/retry", headers: ["X-User-Id": "u1"])
+        #expect(retry.status == 200 && retry.json["success"] as? Bool == true)
+        #expect(try HTTPClient.request(port: app.port, path: "/api/chapters/c2/content").status == 200)
+        #expect(try rampart.admin("GET", "/admin/saves").json["depth"] as? Int == 0)
+    }
+
+    @Test func opsReplayAJournaledSave() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: saveConfig(upstream: app.url, dir: dir))
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": -1, "status": 500}"#)
+        let id = try #require(json(try generate(rampart.port, chapter: "c7").events.last!.1)["save_id"] as? String)
+        #expect(try rampart.admin("POST", "/admin/saves/\(id)/replay").status == 502, "still failing")
+        try app.control("DELETE", "/_demo/faults")
+        let replay = try rampart.admin("POST", "/admin/saves/\(id)/replay")
+        #expect(replay.status == 200 && replay.json["replayed"] as? Bool == true)
+        #expect(try HTTPClient.request(port: app.port, path: "/api/chapters/c7/content").json["content"] as? String != nil)
+        #expect(try rampart.admin("POST", "/admin/saves/\(id)/replay").status == 404, "gone from the journal")
+    }
+
+    /// Nothing acknowledged is lost when the process dies: kill -9 after the client got its save_id.
+    @Test func journalSurvivesKill9() throws {
+        let app = try DemoApp()
+        let config = saveConfig(upstream: app.url, dir: dir)
+        let first = try RampartProcess(config: config)
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": -1, "status": 500}"#)
+        let id = try #require(json(try generate(first.port, chapter: "c8").events.last!.1)["save_id"] as? String)
+        first.child.signal(SIGKILL)
+        _ = try first.child.waitForExit()
+        let second = try RampartProcess(config: config)
+        let ids = (try second.admin("GET", "/admin/saves").json["saves"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        #expect(ids.contains(id))
     }
 
     @Test func anUpstreamCutIsNeverASuccess() throws {

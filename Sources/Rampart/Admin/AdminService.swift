@@ -52,6 +52,7 @@ final class AdminService: RequestService {
             return
         }
         if head.path == "/admin/usage" && head.method == "GET" { respond(AdminUsage.handle(head, state: context.state)); return }
+        if head.path.hasPrefix("/admin/saves"), AdminSaves.handle(head, context: context, respond: respond) { return }
         respond(handleNow(head, body: body))
     }
 
@@ -76,9 +77,10 @@ final class AdminService: RequestService {
                                               ("errors", JSONText.array(errors.map { errorJSON($0) }))]), "application/json")
             }
         case ("GET", "/metrics"), ("GET", "/admin/metrics"):
-            return (200, context.state.metrics.render() + AdminBreakers.gauge(state: context.state) + AdminUsage.metrics(state: context.state), "text/plain; version=0.0.4; charset=utf-8")
+            return (200, context.state.metrics.render() + AdminBreakers.gauge(state: context.state) + AdminUsage.metrics(state: context.state)
+                + "# HELP rampart_save_journal_depth Journaled saves waiting for a replay.\n# TYPE rampart_save_journal_depth gauge\nrampart_save_journal_depth \(context.state.journal.depth)\n", "text/plain; version=0.0.4; charset=utf-8")
         default:
-            let known = ["/admin/status", "/admin/config", "/admin/config/validate", "/admin/reload", "/metrics", "/admin/quotas", "/admin/breakers", "/admin/usage"]
+            let known = ["/admin/status", "/admin/config", "/admin/config/validate", "/admin/reload", "/metrics", "/admin/quotas", "/admin/breakers", "/admin/usage", "/admin/saves"]
             if known.contains(head.path) {
                 return (405, GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "\(m) is not allowed on \(head.path)").bodyText, "application/json")
             }

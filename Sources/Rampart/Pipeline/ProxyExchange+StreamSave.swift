@@ -75,7 +75,7 @@ extension ProxyExchange {
     private func journalAndReport(reason: String) {
         guard let ss = route.streamSave else { return }
         let ok = context.state.journal.append(SaveJournal.Entry(
-            id: requestID, user: ctx.user, route: route.name, reason: reason, method: ss.save.method, url: saveURL,
+            id: requestID, identity: ctx.identityKey, user: ctx.user, route: route.name, reason: reason, method: ss.save.method, url: saveURL,
             body: String(decoding: saveBody, as: UTF8.self), content: saveTap?.content ?? ""), now: Date().timeIntervalSince1970)
         context.metrics.saveOutcome(ok ? "journaled" : "journal_failed")
         context.accessLog.event(.error, "stream save not confirmed", [

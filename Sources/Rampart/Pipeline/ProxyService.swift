@@ -75,6 +75,9 @@ enum RampartPaths {
             return LocalExchange.json(connection, status: draining || !storeOK ? 503 : 200, body: JSONText.object(fields) + "\n",
                                       requestID: requestID, headers: headers)
         default:
+            if head.method == "POST" && head.path.hasPrefix("/_rampart/saves/") && head.path.hasSuffix("/retry") {
+                return SaveRetry.begin(head, connection: connection, context: context, requestID: requestID)
+            }
             return nil
         }
     }

@@ -1,0 +1,44 @@
+import Foundation
+import RampartHTTP
+
+/// The save journal for ops: `GET /admin/saves`, `POST /admin/saves/{id}/replay`,
+/// `DELETE /admin/saves/{id}` (SPEC §9).
+enum AdminSaves {
+    static func handle(_ head: HTTPRequestHead, context: ServerContext, respond: @escaping (AdminService.Answer) -> Void) -> Bool {
+        let journal = context.state.journal
+        if head.path == "/admin/saves" {
+            guard head.method == "GET" else { return false }
+            let items = journal.entries().map { e -> String in
+                var fields: [(String, String)] = []
+                for key in ["id", "identity", "user", "route", "reason", "time", "method", "url"] {
+                    fields.append((key, e.json[key]?.jsonText() ?? "null"))
+                }
+                if case .string(let content)? = e.json["content"] { fields.append(("content_bytes", String(content.utf8.count))) }
+                return JSONText.object(fields)
+            }
+            respond((200, JSONText.object([("depth", String(items.count)), ("saves", JSONText.array(items))]), "application/json"))
+            return true
+        }
+        let parts = head.path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 4, parts[1] == "admin", parts[2] == "saves" else { return false }
+        let id = String(parts[3])
+        if parts.count == 4 && head.method == "DELETE" {
+            let removed = journal.remove(id)
+            respond(removed ? (200, JSONText.object([("deleted", JSONText.quote(id))]), "application/json")
+                            : (404, GatewayError(status: 404, code: "NOT_FOUND", message: "No journaled save \(id)").bodyText, "application/json"))
+            return true
+        }
+        if parts.count == 5 && parts[4] == "replay" && head.method == "POST" {
+            SaveReplay.run(id: id, context: context) { ok, status in
+                if status == 404 && !ok && journal.entry(id) == nil {
+                    respond((404, GatewayError(status: 404, code: "NOT_FOUND", message: "No journaled save \(id)").bodyText, "application/json"))
+                } else {
+                    respond((ok ? 200 : 502, JSONText.object([("id", JSONText.quote(id)), ("replayed", ok ? "true" : "false"),
+                                                              ("upstream_status", String(status))]), "application/json"))
+                }
+            }
+            return true
+        }
+        return false
+    }
+}

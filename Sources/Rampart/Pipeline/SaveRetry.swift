@@ -1,0 +1,75 @@
+import RampartHTTP
+
+/// `POST /_rampart/saves/<id>/retry` on the main listener: the user a journaled save belongs to
+/// may retry it (identified exactly as on the route that streamed it); anyone else gets 404, as
+/// if it did not exist.
+enum SaveRetry {
+    static func begin(_ head: HTTPRequestHead, connection: HTTPConnection, context: ServerContext, requestID: String) -> ServerExchange {
+        let active = context.active
+        let headers = active.config.headers
+        let parts = head.path.split(separator: "/")
+        let id = parts.count == 4 ? String(parts[2]) : ""
+        let notFound = GatewayError(status: 404, code: "NOT_FOUND", message: "No save \(id) for you")
+        guard let entry = context.state.journal.entry(id), case .string(let owner)? = entry["identity"],
+              case .string(let routeName)? = entry["route"],
+              let index = active.config.routes.firstIndex(where: { $0.name == routeName }) else {
+            return LocalExchange.error(connection, notFound, requestID: requestID, headers: headers)
+        }
+        let ctx = RequestContext(head: head, route: active.config.routes[index], config: active.config, requestID: requestID,
+                                 peerIP: connection.peerIP, peerText: connection.peerText, server: context)
+        let exchange = DeferredExchange(connection: connection)
+        let identify = active.policies[index].request.first { $0 is IdentityPolicy }
+        func proceed() {
+            guard ctx.identityKey == owner else { exchange.answerError(notFound, requestID: requestID, headers: headers); return }
+            SaveReplay.run(id: id, context: context) { ok, status in
+                let body = JSONText.object([("type", "\"save_status\""), ("success", ok ? "true" : "false"),
+                                            ("save_id", JSONText.quote(id)), ("upstream_status", String(status))])
+                exchange.answerJSON(status: ok ? 200 : 502, body: body, requestID: requestID, headers: headers)
+            }
+        }
+        if let identify {
+            identify.evaluate(ctx) { verdict in
+                if case .reject(let e) = verdict { exchange.answerError(e, requestID: requestID, headers: headers) } else { proceed() }
+            }
+        } else {
+            proceed()
+        }
+        return exchange
+    }
+}
+
+/// An exchange answered later by Rampart itself (after a store or upstream round trip).
+final class DeferredExchange: ServerExchange {
+    let connection: HTTPConnection
+    private var answered = false
+    init(connection: HTTPConnection) { self.connection = connection }
+
+    func answerJSON(status: Int, body: String, requestID: String, headers: HeadersConfig?) {
+        guard !answered else { return }
+        answered = true
+        let bytes = Array((body + "\n").utf8)
+        var h = HTTPHeaders()
+        h.add("Content-Type", "application/json")
+        h.add("Cache-Control", "no-store")
+        h.add("Content-Length", String(bytes.count))
+        h.add("X-Request-Id", requestID)
+        if let headers { SecurityHeaders.apply(headers, to: &h, tls: connection.isTLS) }
+        connection.sendHead(HTTPResponseHead(status: status, headers: h))
+        _ = connection.sendBody(bytes)
+        connection.endResponse()
+    }
+
+    func answerError(_ error: GatewayError, requestID: String, headers: HeadersConfig?) {
+        guard !answered else { return }
+        answered = true
+        let body = error.body(requestID: requestID)
+        connection.sendHead(error.responseHead(requestID: requestID, headersConfig: headers, bodyLength: body.count, tls: connection.isTLS))
+        _ = connection.sendBody(body)
+        connection.endResponse()
+    }
+
+    func requestBody(_ bytes: UnsafeRawBufferPointer) {}
+    func requestBodyEnded() {}
+    func responseWritable() {}
+    func connectionClosed() { answered = true }
+}
