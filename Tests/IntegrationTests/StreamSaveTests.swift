@@ -140,3 +140,38 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
         }
     }
 }
+
+@Suite(.serialized) struct PendingSaveTests {
+    let dir = NSTemporaryDirectory() + "rampart-pending-" + UUID().uuidString
+
+    /// A save slower than `wait`: the client hears "pending" with a save_id and leaves; the save
+    /// goes on and lands; the journal keeps nothing once it did.
+    @Test func slowSaveIsReportedPendingAndStillLands() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: saveConfig(upstream: app.url, dir: dir, wait: "250ms")
+            .replacingOccurrences(of: #""backoff": "100ms""#, with: #""backoff": "1s""#))
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": 1, "status": 503}"#)
+        let last = try generate(rampart.port, chapter: "p1").events.last!
+        let status = json(last.1)
+        #expect(last.0 == "save_status" && status["pending"] as? Bool == true && status["success"] is NSNull)
+        #expect(status["save_id"] is String)
+        try eventually { (try? HTTPClient.request(port: app.port, path: "/api/chapters/p1/content"))?.status == 200 }
+        try eventually { (try? rampart.admin("GET", "/admin/saves"))?.json["depth"] as? Int == 0 }
+    }
+
+    /// Killed while a save was pending: the next start sends it again.
+    @Test func pendingSavesResumeAfterKill9() throws {
+        let app = try DemoApp()
+        let config = saveConfig(upstream: app.url, dir: dir, wait: "250ms").replacingOccurrences(of: #""backoff": "100ms""#, with: #""backoff": "10s""#)
+        let first = try RampartProcess(config: config)
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": -1, "status": 503}"#)
+        let status = json(try generate(first.port, chapter: "p2").events.last!.1)
+        #expect(status["pending"] as? Bool == true)
+        first.child.signal(SIGKILL)
+        _ = try first.child.waitForExit()
+        try app.control("DELETE", "/_demo/faults")
+        let second = try RampartProcess(config: config)
+        try eventually { (try? HTTPClient.request(port: app.port, path: "/api/chapters/p2/content"))?.status == 200 }
+        try eventually { (try? second.admin("GET", "/admin/saves"))?.json["depth"] as? Int == 0 }
+    }
+}

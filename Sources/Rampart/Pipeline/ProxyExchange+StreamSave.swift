@@ -59,6 +59,7 @@ extension ProxyExchange {
         guard stage == .saving, let ss = route.streamSave else { return }
         if ok {
             context.metrics.saveOutcome("ok")
+            if pendingSent { context.state.journal.remove(requestID) }   // it was journaled as pending
             report(["\"type\":\"save_status\"", "\"success\":true", "\"attempts\":\(saveAttempts)"])
             return
         }
@@ -73,10 +74,7 @@ extension ProxyExchange {
 
     /// The journal write (fsync) happens before the client hears the id.
     private func journalAndReport(reason: String) {
-        guard let ss = route.streamSave else { return }
-        let ok = context.state.journal.append(SaveJournal.Entry(
-            id: requestID, identity: ctx.identityKey, user: ctx.user, route: route.name, reason: reason, method: ss.save.method, url: saveURL,
-            body: String(decoding: saveBody, as: UTF8.self), content: saveTap?.content ?? ""), now: Date().timeIntervalSince1970)
+        let ok = journal(reason: reason)
         context.metrics.saveOutcome(ok ? "journaled" : "journal_failed")
         context.accessLog.event(.error, "stream save not confirmed", [
             ("request_id", JSONText.quote(requestID)), ("route", JSONText.quote(route.name)),
@@ -87,11 +85,22 @@ extension ProxyExchange {
         report(fields)
     }
 
+    /// Appends this save to the journal (a later line with the same id supersedes an earlier one).
+    private func journal(reason: String) -> Bool {
+        guard let ss = route.streamSave else { return false }
+        return context.state.journal.append(SaveJournal.Entry(
+            id: requestID, identity: ctx.identityKey, user: ctx.user, route: route.name, reason: reason, method: ss.save.method, url: saveURL,
+            body: String(decoding: saveBody, as: UTF8.self), content: saveTap?.content ?? ""), now: Date().timeIntervalSince1970)
+    }
+
     /// `wait` ran out: tell the client the save is pending and let it go; the save goes on.
     private func sendPending() {
         saveWaitTimer = nil
         guard stage == .saving, !pendingSent else { return }
         pendingSent = true
+        // The client is told `save_id` now, so the content must survive a crash: journal it as
+        // pending (resumed at start); a later success removes it.
+        _ = journal(reason: "pending")
         sendEvent(["\"type\":\"save_status\"", "\"success\":null", "\"pending\":true", "\"save_id\":\(JSONText.quote(requestID))"])
         complete(status: upstreamStatus ?? 200, error: nil)
     }

@@ -90,6 +90,7 @@ public final class Gateway: @unchecked Sendable {
             threads.append(t)
             t.start()
         }
+        resumePendingSaves()
         contexts[0].accessLog.event(.info, "rampart listening", [
             ("listen", JSONText.quote(SocketAddress(host: config.server.listen.host, port: mainPort).description)),
             ("admin", adminPort.map { JSONText.quote(SocketAddress(host: config.admin.listen!.host, port: $0).description) } ?? "null"),
@@ -179,6 +180,22 @@ public final class Gateway: @unchecked Sendable {
 }
 
 extension Gateway {
+    /// Saves that were still running when the process stopped (journaled as pending before the
+    /// client heard their id) are sent again at start; success removes them from the journal.
+    fileprivate func resumePendingSaves() {
+        let ctx = contexts[0]
+        let pending = state.journal.entries().filter { $0.json["reason"] == .string("pending") }.map(\.id)
+        guard !pending.isEmpty else { return }
+        ctx.loop.execute {
+            for id in pending {
+                SaveReplay.run(id: id, context: ctx) { ok, status in
+                    ctx.accessLog.event(ok ? .info : .warn, "pending save resumed", [
+                        ("save_id", JSONText.quote(id)), ("saved", ok ? "true" : "false"), ("upstream_status", String(status))])
+                }
+            }
+        }
+    }
+
     /// Snapshots the memory quota store every 30 s on its own thread (file I/O never runs on a loop).
     fileprivate func startPersisting(_ store: MemoryQuotaStore) {
         let t = Thread { [weak self] in
