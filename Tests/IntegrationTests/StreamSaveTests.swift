@@ -175,3 +175,20 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
         try eventually { (try? second.admin("GET", "/admin/saves"))?.json["depth"] as? Int == 0 }
     }
 }
+
+@Suite(.serialized) struct VerifySaveTests {
+    let dir = NSTemporaryDirectory() + "rampart-verify-" + UUID().uuidString
+
+    /// Verify mode: the app's copy is read first; only a missing or different copy is saved.
+    @Test func savesOnlyWhenTheAppsCopyDiffers() throws {
+        let app = try DemoApp()
+        let config = saveConfig(upstream: app.url, dir: dir).replacingOccurrences(of: #""format": "anthropic","#, with:
+            #""format": "anthropic", "mode": "verify", "verify": {"url": "/api/chapters/{body.chapterId}/content", "pointer": "/content"},"#)
+        let rampart = try RampartProcess(config: config)
+        let first = json(try generate(rampart.port, chapter: "v1").events.last!.1)
+        #expect(first["success"] as? Bool == true && first["verified"] as? Bool == false && first["saved"] as? Bool == true)
+        // The demo app generates the same text for the same chapter: now its copy matches.
+        let second = json(try generate(rampart.port, chapter: "v1").events.last!.1)
+        #expect(second["success"] as? Bool == true && second["verified"] as? Bool == true && second["saved"] as? Bool == false)
+    }
+}

@@ -20,7 +20,40 @@ extension ProxyExchange {
             return
         }
         saveWaitTimer = context.loop.schedule(afterMs: ss.wait.milliseconds) { [self] in sendPending() }
-        attemptSave()
+        if ss.mode == .verify, let verify = ss.verify { verifyThenSave(verify, template: template, content: tap.content) } else { attemptSave() }
+    }
+
+    /// Verify mode: the app may have saved the text itself. GET its copy; when the text at
+    /// `verify.pointer` hashes the same as what streamed, nothing is saved; otherwise save as usual.
+    private func verifyThenSave(_ verify: StreamSaveConfig.Verify, template: SaveTemplate, content: String) {
+        var headers = HTTPHeaders()
+        headers.add("Host", head.headers["Host"] ?? upstream.authority)
+        for name in ["Authorization", "Cookie"] { if let v = head.headers[name] { headers.add(name, v) } }
+        headers.add("X-Request-Id", requestID)
+        let request = UpstreamRequest(upstream: upstream, method: "GET", target: upstream.basePath + template.renderURL(verify.url),
+                                      headers: headers, body: .none, connectTimeoutMs: route.timeouts.connect.milliseconds)
+        let expected = SHA256.hex(Array(content.utf8))
+        let collector = BodyCollector(limit: 8 << 20) { [self] status, body in
+            context.loop.cancel(saveTimer); saveTimer = nil
+            saveCall = nil
+            guard stage == .saving else { return }
+            if (200..<300).contains(status), let doc = try? JSONValue.parse(body), case .string(let stored)? = doc.at(pointer: verify.pointer),
+               SHA256.hex(Array(stored.utf8)) == expected {
+                context.metrics.saveOutcome("verified")
+                report(["\"type\":\"save_status\"", "\"success\":true", "\"verified\":true", "\"saved\":false", "\"attempts\":0"])
+                return
+            }
+            verifiedMismatch = true
+            attemptSave()
+        }
+        let call = context.transport.start(request, handler: collector)
+        saveCall = call
+        call.endBody()
+        saveTimer = context.loop.schedule(afterMs: route.timeouts.firstByte.milliseconds) { [self] in
+            saveCall?.cancel(); saveCall = nil
+            verifiedMismatch = true
+            attemptSave()
+        }
     }
 
     private func makeTemplate(content: String) -> SaveTemplate {
@@ -60,7 +93,9 @@ extension ProxyExchange {
         if ok {
             context.metrics.saveOutcome("ok")
             if pendingSent { context.state.journal.remove(requestID) }   // it was journaled as pending
-            report(["\"type\":\"save_status\"", "\"success\":true", "\"attempts\":\(saveAttempts)"])
+            var fields = ["\"type\":\"save_status\"", "\"success\":true", "\"attempts\":\(saveAttempts)"]
+            if verifiedMismatch { fields += ["\"verified\":false", "\"saved\":true"] }
+            report(fields)
             return
         }
         if saveAttempts < ss.save.attempts {
@@ -133,4 +168,20 @@ final class SaveResponse: UpstreamResponseHandler {
     func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Bool { true }
     func upstreamWantsBody() {}
     func upstreamFinished(_ failure: UpstreamFailure?) { done(failure == nil && (200..<300).contains(status)) }
+}
+
+/// Collects a small response body (verify mode reads the app's copy).
+final class BodyCollector: UpstreamResponseHandler {
+    private var status = 0
+    private var body: [UInt8] = []
+    private let limit: Int
+    private let done: (Int, [UInt8]) -> Void
+    init(limit: Int, _ done: @escaping (Int, [UInt8]) -> Void) { self.limit = limit; self.done = done }
+    func upstreamHead(_ head: HTTPResponseHead) { status = head.status }
+    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if body.count + bytes.count <= limit { body.append(contentsOf: bytes) }
+        return true
+    }
+    func upstreamWantsBody() {}
+    func upstreamFinished(_ failure: UpstreamFailure?) { done(failure == nil ? status : 0, body) }
 }

@@ -63,6 +63,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var saveTimer: LoopTimer?
     var saveWaitTimer: LoopTimer?
     var pendingSent = false
+    var verifiedMismatch = false
     var completed = false
 
     var hasBody: Bool { connection.requestHead.map { $0.framing != .none } ?? false }

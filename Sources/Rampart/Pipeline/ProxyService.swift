@@ -70,7 +70,8 @@ enum RampartPaths {
             let draining = context.state.draining.load(ordering: .relaxed)
             let storeOK = context.quotas.isHealthy
             var fields: [(String, String)] = [("status", JSONText.quote(draining ? "draining" : storeOK ? "ready" : "store_unavailable")),
-                                              ("config", "true"), ("store", storeOK ? "true" : "false"), ("draining", draining ? "true" : "false")]
+                                              ("config", "true"), ("store", storeOK ? "true" : "false"), ("draining", draining ? "true" : "false"),
+                                              ("save_journal_depth", String(context.state.journal.depth))]
             if !storeOK { fields.append(("reason", JSONText.quote("quota store unreachable: " + (context.quotas.lastError ?? "no connection")))) }
             return LocalExchange.json(connection, status: draining || !storeOK ? 503 : 200, body: JSONText.object(fields) + "\n",
                                       requestID: requestID, headers: headers)
