@@ -43,13 +43,14 @@ run: release
 	echo; \
 	$$BIN/rampart serve --config gateway.json
 
-# Test tools from PyPI in a local venv: httplint (from redbot) and PyYAML. The stamp names the
+# Test tools from PyPI in a local venv: httplint (from redbot), PyYAML, and the real clients
+# (the anthropic SDK, httpx-sse) that read confirmed-save streams. The stamp names the
 # tool list, so adding a tool reinstalls.
-VENV_STAMP := .venv/.installed-redbot-pyyaml
+VENV_STAMP := .venv/.installed-redbot-pyyaml-anthropic-httpx-sse
 venv: $(VENV_STAMP)
 $(VENV_STAMP):
 	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check redbot pyyaml
+	.venv/bin/pip install -q --disable-pip-version-check redbot pyyaml anthropic httpx httpx-sse
 	touch $@
 
 # Unit tests and integration tests (the latter start the real binaries on 127.0.0.1).

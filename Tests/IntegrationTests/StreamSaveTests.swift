@@ -192,3 +192,30 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
         #expect(second["success"] as? Bool == true && second["verified"] as? Bool == true && second["saved"] as? Bool == false)
     }
 }
+
+@Suite(.serialized) struct TapUnbufferedTests {
+    /// On a stream_save route the tap never holds bytes back: each event reaches the client before
+    /// the upstream sends the next (the demo app waits for our step), and the save still follows.
+    @Test func tappedStreamsAreStillUnbuffered() throws {
+        let app = try DemoApp()
+        let dir = NSTemporaryDirectory() + "rampart-tap-" + UUID().uuidString
+        let rampart = try RampartProcess(config: testConfig(upstream: app.url, routes: #"""
+            [{"name": "stepped", "match": {"path_prefix": "/sse/stepped"},
+              "stream_save": {"format": "text", "save": {"method": "PUT", "url": "/api/chapters/stepped/content", "body": {"content": "{content}"}}}},
+             {"name": "default", "match": {"path_prefix": "/"}}]
+            """#, extraTop: #""store": {"kind": "memory", "dir": "\#(dir)"}"#))
+        let c = try HTTPClient(port: rampart.port)
+        try c.send(HTTPClient.requestText(method: "GET", path: "/sse/stepped?id=tap&events=3"))
+        #expect(try c.readHead().status == 200)
+        _ = try c.readUntil("\n\n")
+        for _ in 0..<2 {
+            try app.control("POST", "/_demo/step?id=tap")
+            _ = try c.readUntil("\n\n")
+        }
+        let tail = try c.readUntil("save_status")
+        #expect(tail.contains("save_status"))
+        #expect(try c.readUntil("\n\n").contains("\"success\":true"))
+        let saved = try HTTPClient.request(port: app.port, path: "/api/chapters/stepped/content")
+        #expect((saved.json["content"] as? String)?.contains("\"n\":1") == true)
+    }
+}
