@@ -74,7 +74,7 @@ extension ProxyExchange {
         headers.add("X-Request-Id", requestID)
         let request = UpstreamRequest(upstream: upstream, method: ss.save.method, target: upstream.basePath + saveURL,
                                       headers: headers, body: .known(saveBody.count), connectTimeoutMs: route.timeouts.connect.milliseconds)
-        let receiver = SaveResponse { [self] ok in saveAttemptFinished(ok) }
+        let receiver = StatusOnly({ _ in }, finished: { [self] ok in saveAttemptFinished(ok) })
         let call = context.transport.start(request, handler: receiver)
         saveCall = call
         _ = saveBody.withUnsafeBytes { call.appendBody($0) }
@@ -157,17 +157,6 @@ extension ProxyExchange {
         _ = connection.sendBody(SSEEncoder.encode(event: "save_status", data: "{" + all.joined(separator: ",") + "}"))
         connection.endResponse()
     }
-}
-
-/// Collects only the status of a save request.
-final class SaveResponse: UpstreamResponseHandler {
-    private var status = 0
-    private let done: (Bool) -> Void
-    init(_ done: @escaping (Bool) -> Void) { self.done = done }
-    func upstreamHead(_ head: HTTPResponseHead) { status = head.status }
-    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Bool { true }
-    func upstreamWantsBody() {}
-    func upstreamFinished(_ failure: UpstreamFailure?) { done(failure == nil && (200..<300).contains(status)) }
 }
 
 /// Collects a small response body (verify mode reads the app's copy).
