@@ -154,11 +154,10 @@ public final class Gateway: @unchecked Sendable {
     public func drainAndStop() -> Bool {
         state.draining.store(true, ordering: .relaxed)
         let ls = listeners
-        for (i, ctx) in contexts.enumerated() {
+        for ctx in contexts {
             ctx.loop.execute {
                 for l in ls where l.belongs(to: ctx) { l.close() }
                 ctx.drainConnections()
-                _ = i
             }
         }
         let deadline = ContinuousClock.now + .milliseconds(state.current.config.server.drainTimeoutMs)
