@@ -3,8 +3,9 @@
 #   make test  installs what is missing, builds, runs every test
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl python3 python3-venv redis-server
-BENCH_PACKAGES := nginx-light wrk
+APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl python3 python3-venv redis-server \
+                wrk chromium chromium-driver
+BENCH_PACKAGES := nginx-light
 export RAMPART_ADMIN_TOKEN ?= dev-admin-token
 
 .PHONY: deps build release run test bench clean venv
@@ -43,14 +44,15 @@ run: release
 	echo; \
 	$$BIN/rampart serve --config gateway.json
 
-# Test tools from PyPI in a local venv: httplint (from redbot), PyYAML, and the real clients
-# (the anthropic SDK, httpx-sse) that read confirmed-save streams. The stamp names the
+# Test tools from PyPI in a local venv: httplint (from redbot), PyYAML, the real clients
+# (the anthropic SDK, httpx-sse) that read confirmed-save streams, selenium (drives Debian's
+# chromium through the admin dashboard) and prometheus_client (parses /metrics). The stamp names the
 # tool list, so adding a tool reinstalls.
-VENV_STAMP := .venv/.installed-redbot-pyyaml-anthropic-httpx-sse
+VENV_STAMP := .venv/.installed-redbot-pyyaml-anthropic-httpx-sse-selenium-prometheus
 venv: $(VENV_STAMP)
 $(VENV_STAMP):
 	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check redbot pyyaml anthropic httpx httpx-sse
+	.venv/bin/pip install -q --disable-pip-version-check redbot pyyaml anthropic httpx httpx-sse selenium prometheus-client
 	touch $@
 
 # Unit tests and integration tests (the latter start the real binaries on 127.0.0.1).
