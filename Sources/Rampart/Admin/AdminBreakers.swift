@@ -46,7 +46,7 @@ enum AdminBreakers {
         var out = "# HELP rampart_breaker_state Circuit breaker state per upstream (0 closed, 1 half-open, 2 open).\n# TYPE rampart_breaker_state gauge\n"
         for (name, s) in state.breakers.snapshots(now: Date().timeIntervalSince1970) {
             let v = s.state == "open" ? 2 : s.state == "half_open" ? 1 : 0
-            out += "rampart_breaker_state{upstream=\"\(name)\"} \(v)\n"
+            out += "rampart_breaker_state{upstream=\"\(Metrics.labelValue(name))\"} \(v)\n"
         }
         return out
     }

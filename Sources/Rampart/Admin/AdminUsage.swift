@@ -36,11 +36,11 @@ enum AdminUsage {
         let counters = state.usage.snapshotCounters()
         for c in counters {
             for (type, n) in [("input", c.totals.inputTokens), ("output", c.totals.outputTokens), ("cache_read", c.totals.cacheReadTokens), ("cache_write", c.totals.cacheWriteTokens)] {
-                out += "rampart_ai_tokens_total{route=\"\(c.route)\",model=\"\(c.model)\",type=\"\(type)\"} \(n)\n"
+                out += "rampart_ai_tokens_total{route=\"\(Metrics.labelValue(c.route))\",model=\"\(Metrics.labelValue(c.model))\",type=\"\(type)\"} \(n)\n"
             }
         }
         out += "# HELP rampart_ai_cost_usd_total AI cost in US dollars from usage.prices, by route and model.\n# TYPE rampart_ai_cost_usd_total counter\n"
-        for c in counters { out += "rampart_ai_cost_usd_total{route=\"\(c.route)\",model=\"\(c.model)\"} \(c.totals.usd)\n" }
+        for c in counters { out += "rampart_ai_cost_usd_total{route=\"\(Metrics.labelValue(c.route))\",model=\"\(Metrics.labelValue(c.model))\"} \(c.totals.usd)\n" }
         return out
     }
 }

@@ -13,6 +13,12 @@ public final class Metrics: Sendable {
 
     public init(shardCount: Int) { shards = (0..<max(1, shardCount)).map { _ in MetricsShard() } }
 
+    /// A label value as the text format wants it: backslash, quote and newline escaped.
+    public static func labelValue(_ v: String) -> String {
+        guard v.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else { return v }
+        return v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    }
+
     public static let latencyBuckets: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 
     /// The Prometheus text exposition format (version 0.0.4).
@@ -28,9 +34,7 @@ public final class Metrics: Sendable {
         func header(_ name: String, _ type: String, _ help: String) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
         }
-        func esc(_ v: String) -> String {
-            v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
-        }
+        let esc = Metrics.labelValue
         header("rampart_requests_total", "counter", "Requests answered, by route and status code.")
         for (k, v) in merged.requests.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {
             out += "rampart_requests_total{route=\"\(esc(k.route))\",status=\"\(k.status)\"} \(v)\n"
@@ -73,8 +77,10 @@ public final class Metrics: Sendable {
         for (k, v) in merged.saves.sorted(by: { $0.key < $1.key }) { out += "rampart_stream_saves_total{result=\"\(k)\"} \(v)\n" }
         header("rampart_active_connections", "gauge", "Open client connections.")
         out += "rampart_active_connections \(activeConnections.load(ordering: .relaxed))\n"
-        header("rampart_active_streams", "gauge", "Requests currently being proxied.")
-        out += "rampart_active_streams \(inFlight.load(ordering: .relaxed))\n"
+        header("rampart_in_flight_requests", "gauge", "Requests currently being proxied (head received, response not finished).")
+        out += "rampart_in_flight_requests \(inFlight.load(ordering: .relaxed))\n"
+        header("rampart_active_streams", "gauge", "Server-sent event streams currently flowing to clients.")
+        out += "rampart_active_streams \(activeStreams.load(ordering: .relaxed))\n"
         header("rampart_received_bytes_total", "counter", "Bytes read from clients.")
         out += "rampart_received_bytes_total \(bytesIn)\n"
         header("rampart_sent_bytes_total", "counter", "Bytes written to clients.")

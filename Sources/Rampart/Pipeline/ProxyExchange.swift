@@ -250,6 +250,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         var headers = ForwardingHeaders.clientResponseHeaders(upstreamHead.headers, requestID: requestID)
         if let type = headers["Content-Type"], type.lowercased().hasPrefix("text/event-stream") {
             isEventStream = true
+            context.state.metrics.activeStreams.add(1, ordering: .relaxed)   // subtracted in complete()
             headers.set("X-Accel-Buffering", "no")
             if let ss = route.streamSave, (200..<300).contains(upstreamHead.status) { saveTap = StreamSaveTap(format: ss.format) }
         }
@@ -446,6 +447,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         if holdsRetrySlot { context.state.retryBudget(upstream: upstream.name).releaseRetry(); holdsRetrySlot = false }
         inFlightSlot?.release(); inFlightSlot = nil
         context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
+        if isEventStream { context.state.metrics.activeStreams.subtract(1, ordering: .relaxed) }
         let seconds = Double(rampart_monotonic_ns() &- started) / 1e9
         context.metrics.recordRequest(route: route.name, status: status, seconds: seconds)
         context.accessLog.log(AccessRecord(
