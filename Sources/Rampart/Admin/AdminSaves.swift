@@ -2,7 +2,8 @@ import Foundation
 import RampartHTTP
 
 /// The save journal for ops: `GET /admin/saves`, `POST /admin/saves/{id}/replay`,
-/// `DELETE /admin/saves/{id}` (SPEC §9).
+/// `DELETE /admin/saves/{id}` (SPEC §9), and `GET /admin/saves/{id}` with the content itself, so ops
+/// can read what they are about to replay or delete.
 enum AdminSaves {
     static func handle(_ head: HTTPRequestHead, context: ServerContext, respond: @escaping (AdminService.Answer) -> Void) -> Bool {
         let journal = context.state.journal
@@ -22,6 +23,19 @@ enum AdminSaves {
         let parts = head.path.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count >= 4, parts[1] == "admin", parts[2] == "saves" else { return false }
         let id = String(parts[3])
+        let notAllowed = { (allowed: String) in
+            respond((405, GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "\(head.method) is not allowed on \(head.path); use \(allowed)").bodyText, "application/json"))
+        }
+        if parts.count == 4 && head.method == "GET" {
+            guard let entry = journal.entry(id) else {
+                respond((404, GatewayError(status: 404, code: "NOT_FOUND", message: "No journaled save \(id)").bodyText, "application/json"))
+                return true
+            }
+            respond((200, entry.jsonText(), "application/json"))
+            return true
+        }
+        if parts.count == 4 && head.method != "DELETE" { notAllowed("GET or DELETE"); return true }
+        if parts.count == 5 && parts[4] == "replay" && head.method != "POST" { notAllowed("POST"); return true }
         if parts.count == 4 && head.method == "DELETE" {
             let removed = journal.remove(id)
             respond(removed ? (200, JSONText.object([("deleted", JSONText.quote(id))]), "application/json")
