@@ -2,12 +2,12 @@ import Foundation
 import Glibc
 import Testing
 
-private func saveConfig(upstream: String, dir: String, wait: String = "10s") -> String {
+private func saveConfig(upstream: String, dir: String, wait: String = "10s", store: String? = nil) -> String {
     """
     {
       "server": {"listen": "127.0.0.1:0", "workers": 2, "trusted_proxies": ["127.0.0.1/32"]},
       "admin": {"listen": "127.0.0.1:0", "token_env": "RAMPART_ADMIN_TOKEN"},
-      "store": {"kind": "memory", "dir": "\(dir)"},
+      "store": \(store ?? #"{"kind": "memory", "dir": "\#(dir)"}"#),
       "identity": {"trusted_header": "X-User-Id"},
       "upstreams": {"app": {"url": "\(upstream)"}},
       "routes": [{"name": "generate-chapter", "match": {"methods": ["POST"], "path": "/api/ai/generate/chapter"},
@@ -217,5 +217,68 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
         #expect(try c.readUntil("\n\n").contains("\"success\":true"))
         let saved = try HTTPClient.request(port: app.port, path: "/api/chapters/stepped/content")
         #expect((saved.json["content"] as? String)?.contains("\"n\":1") == true)
+    }
+}
+
+/// With the Redis store the journal lives in Redis: a save journaled by one replica is listed and
+/// replayed by another, and a replica that starts leaves another live replica's pending saves alone.
+@Suite(.serialized) struct SharedJournalTests {
+    let dir = NSTemporaryDirectory() + "rampart-shared-" + UUID().uuidString
+
+    private func ids(_ rampart: RampartProcess) throws -> [String] {
+        (try rampart.admin("GET", "/admin/saves").json["saves"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+    }
+
+    @Test func aSaveJournaledByOneReplicaIsReplayedByAnother() throws {
+        let app = try DemoApp()
+        let redis = try RedisServer()
+        let store = #"{"kind": "redis", "url": "redis://127.0.0.1:\#(redis.port)/0"}"#
+        let a = try RampartProcess(config: saveConfig(upstream: app.url, dir: dir, store: store), environment: ["RAMPART_INSTANCE": "a"])
+        let b = try RampartProcess(config: saveConfig(upstream: app.url, dir: dir, store: store), environment: ["RAMPART_INSTANCE": "b"])
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": -1, "status": 500}"#)
+        let failed = json(try generate(a.port, chapter: "r1").events.last!.1)
+        let id = try #require(failed["save_id"] as? String)
+        #expect(failed["success"] as? Bool == false)
+
+        let listed = try b.admin("GET", "/admin/saves").json
+        let saves = listed["saves"] as? [[String: Any]] ?? []
+        #expect(listed["depth"] as? Int == 1 && saves.first?["id"] as? String == id, "B lists A's save")
+        #expect(saves.first?["owner"] as? String == "a")
+        #expect(try b.admin("GET", "/metrics").text.contains("rampart_save_journal_depth 1"))
+
+        try app.control("DELETE", "/_demo/faults")
+        let replay = try b.admin("POST", "/admin/saves/\(id)/replay")
+        #expect(replay.status == 200 && replay.json["replayed"] as? Bool == true)
+        let saved = try HTTPClient.request(port: app.port, path: "/api/chapters/r1/content")
+        #expect(saved.status == 200 && (saved.json["content"] as? String)?.isEmpty == false, "the app has the content")
+        #expect(try ids(a).isEmpty && ids(b).isEmpty, "gone from both replicas' lists")
+    }
+
+    @Test func pendingSavesAreResumedByTheirOwnerNotByAnotherLiveReplica() throws {
+        let app = try DemoApp()
+        let redis = try RedisServer()
+        let store = #"{"kind": "redis", "url": "redis://127.0.0.1:\#(redis.port)/0"}"#
+        let config = saveConfig(upstream: app.url, dir: dir, wait: "250ms", store: store)
+            .replacingOccurrences(of: #""backoff": "100ms""#, with: #""backoff": "10s""#)
+        let a = try RampartProcess(config: config, environment: ["RAMPART_INSTANCE": "a"])
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": -1, "status": 503}"#)
+        let status = json(try generate(a.port, chapter: "p9").events.last!.1)
+        let id = try #require(status["save_id"] as? String)
+        #expect(status["pending"] as? Bool == true)
+        a.child.signal(SIGKILL)
+        _ = try a.child.waitForExit()
+        try app.control("DELETE", "/_demo/faults")
+
+        // B starts: the pending save is young and A's, so B leaves it (A may still be running it).
+        let b = try RampartProcess(config: config, environment: ["RAMPART_INSTANCE": "b"])
+        usleep(1_500_000)
+        #expect(try HTTPClient.request(port: app.port, path: "/api/chapters/p9/content").status == 404)
+        #expect(try ids(b) == [id])
+
+        // A comes back under its name and resumes its own pending save.
+        let again = try RampartProcess(config: config, environment: ["RAMPART_INSTANCE": "a"])
+        try eventually { (try? HTTPClient.request(port: app.port, path: "/api/chapters/p9/content"))?.status == 200 }
+        try eventually { (try? ids(again))?.isEmpty == true }
+        #expect(try ids(b).isEmpty)
     }
 }

@@ -4,7 +4,7 @@ import RampartHTTP
 /// Confirmed saves (SPEC §8.2) in the request's story: the stream has reached the client byte for
 /// byte; now the accumulated text is saved to the app, retried with backoff, and the client gets
 /// a final `event: save_status` before the stream closes. What cannot be confirmed is journaled
-/// (fsync'd) first, and the event carries its `save_id`.
+/// durably first (fsync'd file or Redis), and the event carries its `save_id`.
 extension ProxyExchange {
     func finishStreamSave(clean: Bool) {
         guard let ss = route.streamSave, let tap = saveTap else { return }
@@ -107,7 +107,7 @@ extension ProxyExchange {
         journalAndReport(reason: "save_failed")
     }
 
-    /// The journal write (fsync) happens before the client hears the id.
+    /// The durable journal write happens before the client hears the id.
     private func journalAndReport(reason: String) {
         let ok = journal(reason: reason)
         context.metrics.saveOutcome(ok ? "journaled" : "journal_failed")
@@ -123,7 +123,7 @@ extension ProxyExchange {
     /// Appends this save to the journal (a later line with the same id supersedes an earlier one).
     private func journal(reason: String) -> Bool {
         guard let ss = route.streamSave else { return false }
-        return context.state.journal.append(SaveJournal.Entry(
+        return context.state.journal.append(SaveJournalEntry(
             id: requestID, identity: ctx.identityKey, user: ctx.user, route: route.name, reason: reason, method: ss.save.method, url: saveURL,
             body: String(decoding: saveBody, as: UTF8.self), content: saveTap?.content ?? ""), now: Date().timeIntervalSince1970)
     }

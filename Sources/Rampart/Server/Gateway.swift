@@ -38,12 +38,8 @@ public final class Gateway: @unchecked Sendable {
                 AccessLog(loop: nil, enabled: true, level: .info).event(.warn, "quota snapshot not restored", [("error", JSONText.quote("\(error)"))])
             }
             memoryQuotas = store
-        } else if let url = config.store.url {
-            var parsed = try RedisURL.parse(url)
-            if let env = config.store.passwordEnv, let password = ProcessInfo.processInfo.environment[env], !password.isEmpty {
-                parsed.password = password
-            }
-            redisURL = parsed
+        } else {
+            redisURL = try config.store.redisURL()
         }
         let memoryIdempotency = MemoryIdempotencyStore()
         for i in 0..<state.workerCount {
@@ -181,9 +177,11 @@ public final class Gateway: @unchecked Sendable {
 extension Gateway {
     /// Saves that were still running when the process stopped (journaled as pending before the
     /// client heard their id) are sent again at start; success removes them from the journal.
+    /// With a shared (Redis) journal only this instance's own and orphaned (> 10 min) pending saves
+    /// are taken, each claimed first, so a save another live replica is running is left to it.
     fileprivate func resumePendingSaves() {
         let ctx = contexts[0]
-        let pending = state.journal.entries().filter { $0.json["reason"] == .string("pending") }.map(\.id)
+        let pending = state.journal.pendingToResume(now: Date().timeIntervalSince1970)
         guard !pending.isEmpty else { return }
         ctx.loop.execute {
             for id in pending {

@@ -57,8 +57,9 @@ public final class GatewayState: Sendable {
     public let draining = Atomic<Bool>(false)
     public let inFlight = Atomic<Int>(0)
     public let workerCount: Int
-    /// Streamed content whose save could not be confirmed, fsync'd under `store.dir`.
-    public let journal: SaveJournal
+    /// Streamed content whose save could not be confirmed: in Redis with the Redis store (a local
+    /// file while Redis is down), else fsync'd under `store.dir`.
+    public let journal: any SaveJournal
 
     /// AI usage per key, route and model (tokens and dollars), for budgets, metrics and the admin API.
     public let usage: UsageLedger
@@ -93,7 +94,12 @@ public final class GatewayState: Sendable {
     public init(config: ActiveConfig, configPath: String, workerCount: Int, startedAtUnix: Double, usage: UsageLedger = UsageLedger()) {
         active = Mutex(config)
         self.usage = usage
-        journal = SaveJournal(directory: config.config.store.dir)
+        let store = config.config.store
+        if let url = try? store.redisURL() {
+            journal = RedisSaveJournal(url: url, directory: store.dir)
+        } else {
+            journal = FileSaveJournal(directory: store.dir)
+        }
         metrics = Metrics(shardCount: workerCount)
         self.configPath = configPath
         self.workerCount = workerCount

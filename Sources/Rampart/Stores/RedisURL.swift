@@ -1,3 +1,5 @@
+import Foundation
+
 /// `redis://[[username]:password@]host[:port][/db]` — where the Redis store connects.
 public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var host: String
@@ -92,5 +94,16 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             }
             return String(decoding: out, as: UTF8.self)
         }
+    }
+}
+
+extension StoreConfig {
+    /// Where the Redis store connects, with the password from `password_env` (never from the
+    /// file); nil for the memory store.
+    public func redisURL(environment: [String: String] = ProcessInfo.processInfo.environment) throws(RedisURL.ParseError) -> RedisURL? {
+        guard kind == .redis, let url else { return nil }
+        var parsed = try RedisURL.parse(url)
+        if let env = passwordEnv, let password = environment[env], !password.isEmpty { parsed.password = password }
+        return parsed
     }
 }

@@ -1,102 +1,88 @@
 import Foundation
 import Glibc
-import Synchronization
 
-/// The durable record of streamed content that could not be confirmed as saved (SPEC §8.2):
-/// JSON lines appended to `store.dir/saves.journal` and fsync'd before the client is told its
-/// `save_id`, so nothing acknowledged is lost if the process dies. Rare path: the write blocks.
-public final class SaveJournal: Sendable {
-    public let path: String
-    private let lock = Mutex<Void>(())
-
-    public init(directory: String) {
-        path = (directory as NSString).appendingPathComponent("saves.journal")
-    }
-
-    public struct Entry: Sendable {
-        public var id: String
-        /// Whose content it is: `user:u1` or `ip:…`; only they may retry it.
-        public var identity: String
-        public var user: String?
-        public var route: String
-        public var reason: String
-        public var method: String
-        public var url: String
-        public var body: String
-        public var content: String
-    }
-
-    /// Appends and fsyncs; false when the disk refused (the caller then says so to the client).
-    public func append(_ e: Entry, now: Double) -> Bool {
-        let line = JSONText.object([
-            ("id", JSONText.quote(e.id)), ("time", JSONText.number(now)), ("identity", JSONText.quote(e.identity)),
-            ("user", e.user.map(JSONText.quote) ?? "null"),
-            ("route", JSONText.quote(e.route)), ("reason", JSONText.quote(e.reason)), ("method", JSONText.quote(e.method)),
-            ("url", JSONText.quote(e.url)), ("body", JSONText.quote(e.body)), ("content", JSONText.quote(e.content)),
-        ]) + "\n"
-        return lock.withLock { _ in
-            try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { return false }
-            defer { close(fd) }
-            let bytes = Array(line.utf8)
-            var off = 0
-            while off < bytes.count {
-                let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
-                if n <= 0 { if errno == EINTR { continue }; return false }
-                off += n
-            }
-            return fsync(fd) == 0
-        }
-    }
-
-    /// Every journaled entry as raw JSON lines (for ops and tests).
-    public func lines() -> [String] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").map(String.init)
-    }
-
-    /// Journaled entries by id, newest last (a later line for the same id replaces the earlier).
-    public func entries() -> [(id: String, json: JSONValue)] {
-        lock.withLock { _ in readEntries() }
-    }
-
-    private func readEntries() -> [(id: String, json: JSONValue)] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        var out: [(id: String, json: JSONValue)] = []
-        for line in text.split(separator: "\n") {
-            guard let v = try? JSONValue.parse(Array(line.utf8)), case .string(let id)? = v["id"] else { continue }
-            out.removeAll { $0.id == id }
-            out.append((id, v))
-        }
-        return out
-    }
-
-    public func entry(_ id: String) -> JSONValue? { entries().first { $0.id == id }?.json }
-
-    /// Removes an entry (a replay succeeded or ops deleted it): rewrite to a temp file, fsync, rename.
-    @discardableResult
-    public func remove(_ id: String) -> Bool {
-        lock.withLock { _ in
-            let all = readEntries()
-            guard all.contains(where: { $0.id == id }) else { return false }
-            let text = all.filter { $0.id != id }.map { $0.json.jsonText() + "\n" }.joined()
-            let tmp = path + ".tmp"
-            let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { return false }
-            let bytes = Array(text.utf8)
-            var off = 0
-            while off < bytes.count {
-                let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
-                if n <= 0 { if errno == EINTR { continue }; close(fd); return false }
-                off += n
-            }
-            let synced = fsync(fd) == 0
-            close(fd)
-            return synced && rename(tmp, path) == 0
-        }
-    }
-
-    public var depth: Int { entries().count }
+/// The durable record of streamed content that could not be confirmed as saved (SPEC §8.2).
+/// An append returns only once the entry is durable, because the client is told its `save_id`
+/// right after. Synchronous on purpose: it is a rare path, called from the loops and the admin API.
+/// `FileSaveJournal` keeps it under `store.dir`; `RedisSaveJournal` keeps it in Redis so that
+/// any replica can list and replay any save.
+public protocol SaveJournal: AnyObject, Sendable {
+    /// This process's name, stamped on every entry as `owner` (see `SaveJournalInstance`).
+    var instance: String { get }
+    /// Appends (replacing an entry with the same id) durably; false when nothing could store it.
+    func append(_ e: SaveJournalEntry, now: Double) -> Bool
+    /// Journaled entries by id, newest last.
+    func entries() -> [(id: String, json: JSONValue)]
+    func entry(_ id: String) -> JSONValue?
+    /// Removes an entry (a replay succeeded or ops deleted it); false when it was not there.
+    @discardableResult func remove(_ id: String) -> Bool
+    var depth: Int { get }
+    /// Every entry as a raw JSON line (for ops and tests).
+    func lines() -> [String]
+    /// Takes the right to resume a pending save, so that two replicas starting together never
+    /// both replay it. Always true for a journal only this process reads.
+    func claim(_ id: String) -> Bool
+    /// Pending saves this process should send again at start (already claimed).
+    func pendingToResume(now: Double) -> [String]
+    /// The latest storage failure, nil when the last operation worked.
+    var lastError: String? { get }
 }
 
+/// One save that could not be confirmed: where it was going and what it carried.
+public struct SaveJournalEntry: Sendable {
+    public var id: String
+    /// Whose content it is: `user:u1` or `ip:…`; only they may retry it.
+    public var identity: String
+    public var user: String?
+    public var route: String
+    public var reason: String
+    public var method: String
+    public var url: String
+    public var body: String
+    public var content: String
+
+    public init(id: String, identity: String, user: String?, route: String, reason: String, method: String, url: String,
+                body: String, content: String) {
+        self.id = id; self.identity = identity; self.user = user; self.route = route; self.reason = reason
+        self.method = method; self.url = url; self.body = body; self.content = content
+    }
+
+    /// The entry as one JSON line (no newline), as both journals store it.
+    public func jsonLine(now: Double, owner: String) -> String {
+        JSONText.object([
+            ("id", JSONText.quote(id)), ("time", JSONText.number(now)), ("owner", JSONText.quote(owner)),
+            ("identity", JSONText.quote(identity)), ("user", user.map(JSONText.quote) ?? "null"),
+            ("route", JSONText.quote(route)), ("reason", JSONText.quote(reason)), ("method", JSONText.quote(method)),
+            ("url", JSONText.quote(url)), ("body", JSONText.quote(body)), ("content", JSONText.quote(content)),
+        ])
+    }
+}
+
+/// The name a process stamps on its journal entries: `RAMPART_INSTANCE`, else the hostname (a pod
+/// name under Kubernetes). Replicas sharing one Redis must have distinct names.
+public enum SaveJournalInstance {
+    public static func current(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let name = environment["RAMPART_INSTANCE"], !name.isEmpty { return name }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let rc = buffer.withUnsafeMutableBytes { raw -> Int32 in
+            guard let base = raw.baseAddress else { return -1 }
+            return gethostname(base.assumingMemoryBound(to: CChar.self), raw.count - 1)
+        }
+        let host = String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
+        return rc == 0 && !host.isEmpty ? host : "rampart-\(getpid())"
+    }
+}
+
+/// Which pending entries of a shared journal a starting process resumes: its own (it died while
+/// running them), or anyone's older than `orphanAfter` (no save runs that long, so that replica is
+/// gone). A younger pending entry of another owner is still running somewhere else.
+public enum PendingSaveRule {
+    public static let orphanAfter: Double = 600
+
+    public static func mayResume(_ entry: JSONValue, instance: String, now: Double) -> Bool {
+        guard entry["reason"] == .string("pending") else { return false }
+        guard case .string(let owner)? = entry["owner"], owner != instance else { return true }   // ours, or written before owners
+        guard case .number(let time)? = entry["time"] else { return true }
+        return now - time > orphanAfter
+    }
+}

@@ -1,0 +1,159 @@
+import CLinux
+import Foundation
+import Glibc
+
+/// One blocking connection to Redis for rare paths (the save journal), unlike the pipelined
+/// non-blocking `RedisClient` of the hot path. Each call writes its commands at once and waits for
+/// the replies, every socket operation bounded by `timeoutMs`. Any failure closes the socket and
+/// the next call reconnects, except that after a failed connect calls fail fast for `holdOffMs`
+/// (a Redis that is gone costs one timeout per `holdOffMs`, not one per call). Not thread-safe:
+/// the owner serialises calls (`RedisSaveJournal` keeps it in a `Mutex`).
+final class BlockingRedisConnection {
+    let url: RedisURL
+    let timeoutMs: Int
+    let holdOffMs: Int
+    private var fd: Int32 = -1
+    private var decoder = RESPDecoder()
+    private var retryAt: UInt64 = 0
+    private var readScratch = [UInt8](repeating: 0, count: 64 * 1024)
+    /// The latest failure; nil once a call worked.
+    private(set) var lastError: String?
+
+    init(url: RedisURL, timeoutMs: Int = 2000, holdOffMs: Int = 1000) {
+        self.url = url; self.timeoutMs = timeoutMs; self.holdOffMs = holdOffMs
+    }
+
+    deinit { disconnect() }
+
+    /// One command; an error reply (`-ERR …`) is thrown as `.server`.
+    func run(_ command: [String]) throws(RedisError) -> RESPValue {
+        let reply = try run([command])
+        guard let first = reply.first else { throw .unexpectedReply("no reply") }
+        if case .error(let message) = first { lastError = message; throw .server(message) }
+        return first
+    }
+
+    /// Several commands in one write; their replies in order, error replies included.
+    func run(_ commands: [[String]]) throws(RedisError) -> [RESPValue] {
+        do throws(RedisError) {
+            if fd < 0 { try connect() }
+            var wire: [UInt8] = []
+            for c in commands { RESPEncoder.appendCommand(c, to: &wire) }
+            let replies = try exchange(wire, expecting: commands.count)
+            lastError = nil
+            return replies
+        } catch {
+            lastError = error.description
+            throw error
+        }
+    }
+
+    func disconnect() {
+        if fd >= 0 { Glibc.close(fd); fd = -1 }
+        decoder.reset()
+    }
+
+    // MARK: Connecting
+
+    private func connect() throws(RedisError) {
+        let now = rampart_monotonic_ns()
+        guard now >= retryAt else { throw .unavailable(lastError ?? "reconnecting") }
+        do throws(RedisError) {
+            try open()
+            var hello: [[String]] = []
+            if let password = url.password { hello.append(url.username.map { ["AUTH", $0, password] } ?? ["AUTH", password]) }
+            if url.database != 0 { hello.append(["SELECT", String(url.database)]) }
+            guard !hello.isEmpty else { return }
+            var wire: [UInt8] = []
+            for c in hello { RESPEncoder.appendCommand(c, to: &wire) }
+            for (command, reply) in zip(hello, try exchange(wire, expecting: hello.count)) {
+                if case .error(let message) = reply { throw RedisError.unavailable("\(command[0]) failed: \(message)") }
+            }
+        } catch {
+            disconnect()
+            retryAt = rampart_monotonic_ns() &+ UInt64(holdOffMs) &* 1_000_000
+            throw error
+        }
+    }
+
+    private func open() throws(RedisError) {
+        let address: SocketAddressBytes
+        if let numeric = SocketAddressBytes.numeric(host: url.host, port: url.port) {
+            address = numeric
+        } else {
+            switch SocketAddressBytes.resolve(host: url.host, port: url.port) {
+            case .success(let a): address = a
+            case .failure(let message): throw .unavailable(message)
+            }
+        }
+        let s = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard s >= 0 else { throw .unavailable("socket: \(String(cString: strerror(errno)))") }
+        var one: Int32 = 1
+        setsockopt(s, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        // On Linux SO_SNDTIMEO also bounds a blocking connect().
+        var tv = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
+        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let rc = address.bytes.withUnsafeBytes { raw -> Int32 in
+            guard let base = raw.baseAddress else { return -1 }
+            return Glibc.connect(s, base.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
+        }
+        guard rc == 0 else {
+            let e = errno
+            Glibc.close(s)
+            let why = e == EINPROGRESS || e == EAGAIN ? "timed out after \(timeoutMs) ms" : String(cString: strerror(e))
+            throw .unavailable("connect to \(url.host):\(url.port): \(why)")
+        }
+        fd = s
+        decoder.reset()
+    }
+
+    // MARK: I/O
+
+    /// Writes `wire` and reads `count` replies; any I/O or protocol failure drops the connection.
+    private func exchange(_ wire: [UInt8], expecting count: Int) throws(RedisError) -> [RESPValue] {
+        do throws(RedisError) {
+            try writeAll(wire)
+            var replies: [RESPValue] = []
+            let deadline = rampart_monotonic_ns() &+ UInt64(timeoutMs) &* 1_000_000
+            while true {
+                do {
+                    while replies.count < count, let v = try decoder.next() { replies.append(v) }
+                } catch { throw RedisError.unexpectedReply(error.description) }
+                if replies.count == count { return replies }
+                guard rampart_monotonic_ns() < deadline else { throw RedisError.timeout }
+                try readSome()
+            }
+        } catch {
+            disconnect()
+            throw error
+        }
+    }
+
+    private func writeAll(_ bytes: [UInt8]) throws(RedisError) {
+        let failure: RedisError? = bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return nil }
+            var off = 0
+            while off < raw.count {
+                let n = send(fd, base + off, raw.count - off, Int32(MSG_NOSIGNAL))
+                if n > 0 { off += n; continue }
+                let e = errno
+                if n < 0 && e == EINTR { continue }
+                return e == EAGAIN || e == EWOULDBLOCK ? .timeout : .connectionLost("send: \(String(cString: strerror(e)))")
+            }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
+    private func readSome() throws(RedisError) {
+        while true {
+            let n = readScratch.withUnsafeMutableBytes { raw in read(fd, raw.baseAddress, raw.count) }
+            if n > 0 { decoder.feed(readScratch[0..<n]); return }
+            if n == 0 { throw .connectionLost("closed by Redis") }
+            let e = errno
+            if e == EINTR { continue }
+            throw e == EAGAIN || e == EWOULDBLOCK ? .timeout : .connectionLost("read: \(String(cString: strerror(e)))")
+        }
+    }
+}
