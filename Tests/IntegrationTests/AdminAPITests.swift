@@ -33,4 +33,35 @@ import Testing
         #expect((breakers?["app"] as? [String: Any])?["state"] as? String == "closed")
         #expect(rampart.child.lines.filter { $0.contains("config reloaded") }.isEmpty)
     }
+
+    /// Rotation without a restart: the new token is added to `admin.token_file`, a reload makes
+    /// both work, and a second reload retires the old one. A token file with no token is refused
+    /// and the running tokens stay.
+    @Test func adminTokenRotatesThroughTheTokenFileAndReload() throws {
+        let app = try DemoApp()
+        let file = NSTemporaryDirectory() + "rampart-tokens-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let old = "old-token-5f1c9a", new = "new-token-b73e02"
+        try "\(old)\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let rampart = try RampartProcess(config: testConfig(upstream: app.url)
+            .replacingOccurrences(of: #""token_env": "RAMPART_ADMIN_TOKEN""#, with: #""token_file": "\#(file)""#))
+        #expect(try rampart.admin("GET", "/admin/status", token: old).status == 200)
+        #expect(try rampart.admin("GET", "/admin/status", token: new).status == 403)
+
+        try "# rotation in progress\n\(old)\n  \(new)  \n\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try rampart.admin("POST", "/admin/reload", token: old).status == 200)
+        #expect(try rampart.admin("GET", "/admin/status", token: old).status == 200)
+        #expect(try rampart.admin("GET", "/admin/status", token: new).status == 200)
+
+        try "\(new)\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try rampart.admin("POST", "/admin/reload", token: new).status == 200)
+        #expect(try rampart.admin("GET", "/admin/status", token: old).status == 403, "the old token is retired")
+        #expect(try rampart.admin("GET", "/admin/status", token: new).status == 200)
+
+        try "# nothing here\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let refused = try rampart.admin("POST", "/admin/reload", token: new)
+        #expect(refused.status == 400)
+        #expect((refused.json["errors"] as? [[String: Any]])?.first?["path"] as? String == "admin.token_file", "\(refused.text)")
+        #expect(try rampart.admin("GET", "/admin/status", token: new).status == 200, "a refused reload keeps the running tokens")
+    }
 }

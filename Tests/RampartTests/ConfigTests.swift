@@ -185,7 +185,7 @@ enum ConfigFixture {
 
     @Test func adminTokenRules() throws {
         #expect(F.errors(F.app(#""admin": {"listen": "0.0.0.0:9901"}"#))
-            == ["admin.listen: 0.0.0.0:9901 is not a loopback address; set admin.token_env so the admin API requires a token"])
+            == ["admin.listen: 0.0.0.0:9901 is not a loopback address; set admin.token_env or admin.token_file so the admin API requires a token"])
         #expect(F.errors(F.app(#""admin": {"listen": "127.0.0.1:9901", "token_env": "RAMPART_ADMIN_TOKEN"}"#), env: [:])
             == ["admin.token_env: environment variable RAMPART_ADMIN_TOKEN is not set"])
         #expect(F.errors(F.app(#""admin": {"token_env": "RAMPART_ADMIN_TOKEN"}"#), env: ["RAMPART_ADMIN_TOKEN": ""])
@@ -276,7 +276,7 @@ enum ConfigFixture {
             "server.workers: expected an integer, got string",
             #"server.trusted_proxies[0]: "10.0.0.0/33" is not a CIDR; use e.g. 10.0.0.0/8, 127.0.0.1/32 or ::1/128"#,
             "server.limits.header_bytes: must be at least 1, got -1",
-            "admin.listen: 0.0.0.0:9901 is not a loopback address; set admin.token_env so the admin API requires a token",
+            "admin.listen: 0.0.0.0:9901 is not a loopback address; set admin.token_env or admin.token_file so the admin API requires a token",
             #"store.kind: "mongo" is not one of memory, redis"#,
             #"upstreams.app.url: "ftp://127.0.0.1:3000": scheme must be http or https"#,
             "upstreams.app.retry.jitter: must be between 0 and 1, got 1.5",

@@ -1,4 +1,3 @@
-import COpenSSL
 import Foundation
 import RampartHTTP
 
@@ -7,10 +6,9 @@ import RampartHTTP
 final class AdminService: RequestService {
     let context: ServerContext
     unowned let gateway: Gateway
-    private let token: [UInt8]?
 
-    init(context: ServerContext, gateway: Gateway, token: String?) {
-        self.context = context; self.gateway = gateway; self.token = token.map { Array($0.utf8) }
+    init(context: ServerContext, gateway: Gateway) {
+        self.context = context; self.gateway = gateway
     }
 
     func begin(_ head: HTTPRequestHead, on connection: HTTPConnection) -> ServerExchange {
@@ -24,19 +22,12 @@ final class AdminService: RequestService {
         return AdminExchange(service: self, connection: connection, head: head, requestID: requestID)
     }
 
+    /// The tokens come with the running config, so a reload that changes `admin.token_file` takes effect for the next call.
     private func authorized(_ head: HTTPRequestHead) -> Bool {
-        guard let token else { return true }   // loopback listener without a token (config check allows only that)
+        let tokens = context.state.current.adminTokens
+        guard !tokens.isEmpty else { return true }   // loopback listener without a token (config check allows only that)
         guard let auth = head.headers["Authorization"], auth.count > 7, auth.prefix(7).lowercased() == "bearer " else { return false }
-        let given = Array(auth.utf8.dropFirst(7))
-        return AdminService.constantTimeEqual(given, token)
-    }
-
-    /// CRYPTO_memcmp over equal lengths; a length mismatch still does the full comparison work.
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        let same = a.count == b.count
-        let lhs = same ? a : b
-        let r = lhs.withUnsafeBytes { l in b.withUnsafeBytes { r in rampart_ct_memcmp(l.baseAddress, r.baseAddress, b.count) } }
-        return same && r == 0
+        return tokens.accepts(Array(auth.utf8.dropFirst(7)))
     }
 
     typealias Answer = (status: Int, json: String, contentType: String)

@@ -51,14 +51,22 @@ extension ConfigDecoder {
     /// from the network without a token is refused (SPEC §6.7).
     func decodeAdmin(_ field: Field?) -> AdminConfig {
         var admin = AdminConfig(listen: Self.defaultAdminListen, tokenEnv: nil)
-        guard let field, let r = field.object(keys: ["listen", "token_env"]) else { return admin }
+        guard let field, let r = field.object(keys: ["listen", "token_env", "token_file"]) else { return admin }
         if let f = r["listen"] {
             if case .null = f.value { admin.listen = nil } else { admin.listen = listenAddress(f) ?? admin.listen }
         }
         admin.tokenEnv = checkSecretEnv(r["token_env"])
-        if let listen = admin.listen, !listen.isLoopback, !r.has("token_env") {
+        if let f = r["token_file"], let path = f.nonEmptyString {
+            admin.tokenFile = path
+            if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                if AdminTokens.lines(text).isEmpty { f.fail("\(path) holds no token (one per line)") }
+            } else {
+                f.fail("cannot read \(path)")
+            }
+        }
+        if let listen = admin.listen, !listen.isLoopback, !r.has("token_env"), !r.has("token_file") {
             diag.error(ConfigPath.key(field.path, "listen"),
-                       "\(listen) is not a loopback address; set admin.token_env so the admin API requires a token")
+                       "\(listen) is not a loopback address; set admin.token_env or admin.token_file so the admin API requires a token")
         }
         return admin
     }

@@ -74,6 +74,7 @@ public struct LimitsConfig: Sendable {
 public struct AdminConfig: Sendable {
     public var listen: SocketAddress?    // nil = no admin listener
     public var tokenEnv: String?         // env var holding the bearer token
+    public var tokenFile: String?        // file with one accepted token per line (rotation)
 }
 
 public struct StoreConfig: Sendable {

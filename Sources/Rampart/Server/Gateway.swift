@@ -74,9 +74,8 @@ public final class Gateway: @unchecked Sendable {
         if let adminAddress = config.admin.listen {
             let fd = try Socket.listen(adminAddress, reusePort: false)
             adminPort = Socket.boundPort(fd)
-            let token = config.admin.tokenEnv.flatMap { ProcessInfo.processInfo.environment[$0] }.flatMap { $0.isEmpty ? nil : $0 }
             listeners.append(Listener(fd: fd, context: contexts[0], enforceMaxConnections: false) { [unowned self] ctx in
-                AdminService(context: ctx, gateway: self, token: token)
+                AdminService(context: ctx, gateway: self)
             })
         }
         for loop in loops {

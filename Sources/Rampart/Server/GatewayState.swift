@@ -9,6 +9,8 @@ public final class ActiveConfig: Sendable {
     public let policies: [RoutePolicies]
     /// The server certificate, loaded with the config so a reload picks up a renewed one.
     public let tls: TLSContext?
+    /// Admin bearer tokens, re-read with each config so a token rotates with a reload.
+    public let adminTokens: AdminTokens
 
     /// Loads what the config points at (certificate, JWT keys); any failure rejects the config.
     public init(_ config: GatewayConfig, usage: UsageLedger? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ActivationError) {
@@ -16,6 +18,7 @@ public final class ActiveConfig: Sendable {
         do {
             self.tls = try config.server.tls.map { t throws(TLSContext.LoadError) in try TLSContext(certFile: t.certFile, keyFile: t.keyFile) }
         } catch { throw ActivationError(path: "server.tls", message: error.description) }
+        self.adminTokens = try AdminTokens.load(config.admin, environment: environment)
         var services = RouteServices()
         services.usage = usage
         if let usage, let longest = config.usage.budgets.map({ Double($0.per.configMilliseconds) / 1000 }).max() { usage.ensureHorizon(longest) }

@@ -1,0 +1,52 @@
+import COpenSSL
+import Foundation
+
+/// The bearer tokens the admin API accepts: the one named by `admin.token_env` and every line of
+/// `admin.token_file`. More than one at a time is what makes rotation seamless: add the new token,
+/// reload, move the clients over, remove the old one, reload. The file is read with each config.
+public struct AdminTokens: Sendable {
+    private let tokens: [[UInt8]]
+
+    /// No token configured: only allowed on a loopback admin listener (the config check ensures it).
+    public var isEmpty: Bool { tokens.isEmpty }
+    public var count: Int { tokens.count }
+
+    public init(_ tokens: [String]) { self.tokens = tokens.map { Array($0.utf8) } }
+
+    public static func load(_ admin: AdminConfig, environment: [String: String]) throws(ActivationError) -> AdminTokens {
+        var all: [String] = []
+        if let name = admin.tokenEnv, let t = environment[name], !t.isEmpty { all.append(t) }
+        if let path = admin.tokenFile {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ActivationError(path: "admin.token_file", message: "cannot read \(path)")
+            }
+            let fromFile = lines(text)
+            if fromFile.isEmpty { throw ActivationError(path: "admin.token_file", message: "\(path) holds no token") }
+            all += fromFile
+        }
+        return AdminTokens(all)
+    }
+
+    /// One token per line; blank lines and `#` comments are skipped, surrounding spaces trimmed.
+    public static func lines(_ text: String) -> [String] {
+        text.split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+    }
+
+    /// Compares against every token without stopping early, each in constant time, so neither
+    /// the match position nor a common prefix shows in the timing.
+    public func accepts(_ given: [UInt8]) -> Bool {
+        var matched = false
+        for t in tokens { matched = Self.constantTimeEqual(given, t) || matched }
+        return matched
+    }
+
+    /// CRYPTO_memcmp over equal lengths; a length mismatch still does the full comparison work.
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        let same = a.count == b.count
+        let lhs = same ? a : b
+        let r = lhs.withUnsafeBytes { l in b.withUnsafeBytes { r in rampart_ct_memcmp(l.baseAddress, r.baseAddress, b.count) } }
+        return same && r == 0
+    }
+}
