@@ -34,7 +34,7 @@ run: release
 	for i in $$(seq 1 50); do curl -sf http://127.0.0.1:3000/healthz >/dev/null && break; sleep 0.1; done; \
 	echo; \
 	echo "Rampart on http://127.0.0.1:8080 in front of the demo app on http://127.0.0.1:3000"; \
-	echo "Admin on http://127.0.0.1:9901 (token: $$RAMPART_ADMIN_TOKEN). Try:"; \
+	echo "Admin on http://127.0.0.1:9901, dashboard at http://127.0.0.1:9901/admin/ (token: $$RAMPART_ADMIN_TOKEN). Try:"; \
 	echo "  curl -i http://127.0.0.1:8080/                                  # demo page, with security headers"; \
 	echo "  curl -N -X POST http://127.0.0.1:8080/api/ai/generate/chapter -H 'Content-Type: application/json' -d '{\"chapterId\":\"c42\"}'"; \
 	echo "  curl -i http://127.0.0.1:8080/boom                              # upstream 500 + stack trace -> scrubbed 502"; \

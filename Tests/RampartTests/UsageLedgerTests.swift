@@ -8,6 +8,17 @@ import Testing
     static let t0 = 1_700_000_040.0
     static let u = TokenUsage(model: "m", inputTokens: 10, outputTokens: 5, cacheReadTokens: 2, cacheWriteTokens: 1)
 
+    @Test func everyoneTogetherPerModel() {
+        let ledger = UsageLedger(maxKeys: 1)
+        ledger.record(key: "user:u1", route: "chat", model: "a", usage: Self.u, cost: 1, now: Self.t0 - 7200)
+        ledger.record(key: "user:u2", route: "chat", model: "a", usage: Self.u, cost: 2, now: Self.t0 - 60)
+        ledger.record(key: "user:u3", route: "gen", model: "b", usage: Self.u, cost: 4, now: Self.t0)
+        let t = ledger.totalsForEveryone(windows: [3600, 86_400], now: Self.t0 + 1)
+        #expect(t[0].perModel["a"]?.usd == 2 && t[0].perModel["b"]?.usd == 4)
+        #expect(t[1].perModel["a"]?.requests == 2, "keys evicted by the cap still count for everyone")
+        #expect(t[1].total.usd == 7 && t[1].total.inputTokens == 30)
+    }
+
     @Test func windowsSumPerModel() {
         let ledger = UsageLedger()
         ledger.record(key: "user:u1", route: "chat", model: "a", usage: Self.u, cost: 1, now: Self.t0 - 7200)

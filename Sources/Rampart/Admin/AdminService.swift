@@ -13,6 +13,8 @@ final class AdminService: RequestService {
 
     func begin(_ head: HTTPRequestHead, on connection: HTTPConnection) -> ServerExchange {
         let requestID = RequestIDs.make()
+        // The dashboard page holds no data, so it needs no token (its API calls do).
+        if let page = AdminDashboard.answer(head, connection: connection, requestID: requestID) { return page }
         guard authorized(head) else {
             var e = GatewayError(status: 401, code: "UNAUTHENTICATED", message: "Admin calls need Authorization: Bearer <token>")
             if head.headers["Authorization"] != nil { e = GatewayError(status: 403, code: "FORBIDDEN", message: "Admin token is wrong") }
@@ -34,6 +36,10 @@ final class AdminService: RequestService {
 
     /// Routes one admin call; store-backed answers may come later (Redis). Mutations are POST/DELETE only.
     func handle(_ head: HTTPRequestHead, body: [UInt8], respond: @escaping (Answer) -> Void) {
+        if head.path == "/admin/quotas/top" && head.method == "GET" {
+            AdminQuotasTop.handle(head, context: context, respond: respond)
+            return
+        }
         if head.path == "/admin/quotas" && (head.method == "GET" || head.method == "DELETE") {
             AdminQuotas(context: context).handle(head, respond: respond)
             return
@@ -71,7 +77,8 @@ final class AdminService: RequestService {
             return (200, context.state.metrics.render() + AdminBreakers.gauge(state: context.state) + AdminUsage.metrics(state: context.state)
                 + "# HELP rampart_save_journal_depth Journaled saves waiting for a replay.\n# TYPE rampart_save_journal_depth gauge\nrampart_save_journal_depth \(context.state.journal.depth)\n", "text/plain; version=0.0.4; charset=utf-8")
         default:
-            let known = ["/admin/status", "/admin/config", "/admin/config/validate", "/admin/reload", "/metrics", "/admin/quotas", "/admin/breakers", "/admin/usage", "/admin/saves"]
+            let known = ["/admin/status", "/admin/config", "/admin/config/validate", "/admin/reload", "/metrics", "/admin/quotas",
+                         "/admin/quotas/top", "/admin/breakers", "/admin/usage", "/admin/saves"]
             if known.contains(head.path) {
                 return (405, GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "\(m) is not allowed on \(head.path)").bodyText, "application/json")
             }
@@ -91,6 +98,7 @@ final class AdminService: RequestService {
         let state = context.state
         let config = state.current.config
         let uptime = Double((ContinuousClock.now - state.startedAt).components.seconds)
+        let requests = state.metrics.requestCounts()
         let upstreams = config.upstreams.keys.sorted().map { name -> (String, String) in
             let u = config.upstreams[name]!
             let breaker = context.state.breakers.snapshot(upstream: name, now: Date().timeIntervalSince1970)?.state
@@ -110,6 +118,8 @@ final class AdminService: RequestService {
             ("draining", state.draining.load(ordering: .relaxed) ? "true" : "false"),
             ("connections", String(state.metrics.activeConnections.load(ordering: .relaxed))),
             ("in_flight", String(state.metrics.inFlight.load(ordering: .relaxed))),
+            ("requests_total", String(requests.total)),
+            ("requests_by_class", JSONText.object(["1xx", "2xx", "3xx", "4xx", "5xx"].map { ($0, String(requests.byClass[$0] ?? 0)) })),
             ("upstreams", JSONText.object(upstreams)),
             ("store", JSONText.object([("kind", JSONText.quote(config.store.kind.rawValue)),
                                        ("healthy", context.quotas.isHealthy ? "true" : "false"),

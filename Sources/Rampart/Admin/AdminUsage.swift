@@ -2,27 +2,42 @@ import Foundation
 import RampartHTTP
 
 /// `GET /admin/usage?key=user:u1`: tokens and dollars per model over the last hour, day and each
-/// budget window; and the Prometheus counters of AI usage per route and model.
+/// budget window; `GET /admin/usage` without a key: the same for every caller together, plus the
+/// totals since start; and the Prometheus counters of AI usage per route and model.
 enum AdminUsage {
     static func handle(_ head: HTTPRequestHead, state: GatewayState) -> AdminService.Answer {
-        guard let key = AdminQuotas.parseQuery(head.query ?? "")["key"], !key.isEmpty else {
-            return (400, GatewayError(status: 400, code: "BAD_REQUEST", message: "Give ?key=user:<id>, ip:<addr> or route:<name>").bodyText, "application/json")
+        let query = AdminQuotas.parseQuery(head.query ?? "")
+        guard let key = query["key"] else { return everyone(state: state) }
+        guard !key.isEmpty else {
+            return (400, GatewayError(status: 400, code: "BAD_REQUEST", message: "Give ?key=user:<id>, ip:<addr> or route:<name>, or no key for everyone").bodyText, "application/json")
         }
         let config = state.current.config
         var windows: [Double] = [3600, 86_400]
         for b in config.usage.budgets { let w = Double(b.per.configMilliseconds) / 1000; if !windows.contains(w) { windows.append(w) } }
         let now = Date().timeIntervalSince1970
         let totals = state.usage.totals(key: key, windows: windows, now: now)
-        let items = totals.map { w in
-            JSONText.object([("window_seconds", JSONText.number(w.window)), ("total", render(w.total)),
-                             ("models", JSONText.object(w.perModel.keys.sorted().map { ($0, render(w.perModel[$0]!)) }))])
-        }
+        let items = totals.map(renderWindow)
         let budgets = config.usage.budgets.map { b -> String in
             let w = Double(b.per.configMilliseconds) / 1000
             return JSONText.object([("per", JSONText.quote(formatDuration(b.per))), ("usd", JSONText.number(b.usd)),
                                     ("spent_usd", String(state.usage.spent(key: key, window: w, now: now)))])
         }
         return (200, JSONText.object([("key", JSONText.quote(key)), ("windows", JSONText.array(items)), ("budgets", JSONText.array(budgets))]), "application/json")
+    }
+
+    /// Usage by model of every caller in this process: the last hour and day, and since start.
+    private static func everyone(state: GatewayState) -> AdminService.Answer {
+        let totals = state.usage.totalsForEveryone(windows: [3600, 86_400], now: Date().timeIntervalSince1970)
+        var sinceStart: [String: UsageTotals] = [:]
+        for c in state.usage.snapshotCounters() { sinceStart[c.model, default: UsageTotals()].add(c.totals) }
+        let all = UsageWindowTotals(window: (ContinuousClock.now - state.startedAt).resilienceSeconds, perModel: sinceStart)
+        return (200, JSONText.object([("key", "null"), ("windows", JSONText.array(totals.map(renderWindow))),
+                                      ("since_start", renderWindow(all))]), "application/json")
+    }
+
+    static func renderWindow(_ w: UsageWindowTotals) -> String {
+        JSONText.object([("window_seconds", JSONText.number(w.window.rounded(.down))), ("total", render(w.total)),
+                         ("models", JSONText.object(w.perModel.keys.sorted().map { ($0, render(w.perModel[$0]!)) }))])
     }
 
     static func render(_ t: UsageTotals) -> String {

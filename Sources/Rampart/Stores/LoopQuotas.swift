@@ -28,6 +28,12 @@ public final class LoopQuotas {
         else { done(.success(memory?.peek(rules, now: now) ?? [])) }
     }
 
+    /// The most used live counters (`GET /admin/quotas/top`).
+    public func top(limit: Int, route: String?, now: Double, _ done: @escaping (Result<QuotaTopResult, Unavailable>) -> Void) {
+        if let redis { redis.top(limit: limit, route: route, now: now) { done($0.mapError { Unavailable(reason: $0.description) }) } }
+        else { done(.success(memory?.top(limit: limit, route: route, now: now) ?? QuotaTopResult(uses: [], scannedKeys: 0, complete: true))) }
+    }
+
     public func reset(identity: String, route: String?, _ done: @escaping (Result<Void, Unavailable>) -> Void) {
         if let redis { redis.reset(identity: identity, route: route) { done($0.map { _ in () }.mapError { Unavailable(reason: $0.description) }) } }
         else { memory?.reset(identity: identity, route: route); done(.success(())) }

@@ -24,6 +24,8 @@ public final class UsageLedger: Sendable {
     private struct State {
         var horizon: Double
         var keys: [String: UsageHistory] = [:]
+        /// Every key's calls together, for the dashboard's usage by model (one history, so bounded like a key).
+        var everyone = UsageHistory()
         var models: Set<String> = []
         var counters: [RouteModel: UsageTotals] = [:]
         var recordsSinceSweep = 0
@@ -56,6 +58,8 @@ public final class UsageLedger: Sendable {
             s.counters[RouteModel(route: route, model: name), default: UsageTotals()].add(usage, cost: spend)
             s.keys[key, default: UsageHistory()].add(model: name, usage: usage, cost: spend, index: index, now: now)
             s.keys[key]?.prune(now: now, horizon: s.horizon, bucketSeconds: bucketSeconds)
+            s.everyone.add(model: name, usage: usage, cost: spend, index: index, now: now)
+            s.everyone.prune(now: now, horizon: s.horizon, bucketSeconds: bucketSeconds)
             s.recordsSinceSweep += 1
             if s.keys.count > maxKeys || s.recordsSinceSweep >= 4096 { sweep(&s, now: now) }
         }
@@ -63,15 +67,22 @@ public final class UsageLedger: Sendable {
 
     /// Totals per model for each trailing window (seconds), in the order asked.
     public func totals(key: String, windows: [Double], now: Double) -> [UsageWindowTotals] {
-        state.withLock { s in
-            let history = s.keys[key]
-            return windows.map { window in
-                var perModel: [String: UsageTotals] = [:]
-                for bucket in history?.inWindow(window, now: now, bucketSeconds: bucketSeconds) ?? [] {
-                    for (model, t) in bucket.models { perModel[model, default: UsageTotals()].add(t) }
-                }
-                return UsageWindowTotals(window: window, perModel: perModel)
+        state.withLock { s in windowTotals(s.keys[key], windows: windows, now: now) }
+    }
+
+    /// Totals per model of every key's calls together, for each trailing window (`GET /admin/usage`
+    /// without a key). Keys evicted by the `maxKeys` cap still count here.
+    public func totalsForEveryone(windows: [Double], now: Double) -> [UsageWindowTotals] {
+        state.withLock { s in windowTotals(s.everyone, windows: windows, now: now) }
+    }
+
+    private func windowTotals(_ history: UsageHistory?, windows: [Double], now: Double) -> [UsageWindowTotals] {
+        windows.map { window in
+            var perModel: [String: UsageTotals] = [:]
+            for bucket in history?.inWindow(window, now: now, bucketSeconds: bucketSeconds) ?? [] {
+                for (model, t) in bucket.models { perModel[model, default: UsageTotals()].add(t) }
             }
+            return UsageWindowTotals(window: window, perModel: perModel)
         }
     }
 
