@@ -189,6 +189,8 @@ let documentedMetrics: [String: String] = [
         // A replay drains the journal and is counted.
         let saves = try rampart.admin("GET", "/admin/saves").json["saves"] as? [[String: Any]] ?? []
         let id = try #require(saves.first?["id"] as? String)
+        let one = try rampart.admin("GET", "/admin/saves/\(id)")
+        #expect(one.status == 200 && (one.json["content"] as? String)?.isEmpty == false, "ops can read the content before replaying")
         #expect(try rampart.admin("POST", "/admin/saves/\(id)/replay").status == 200)
         let replayed = try MetricsScrape.take(rampart)
         #expect(replayed.value("rampart_stream_saves_total", ["result": "replayed"]) == 1)
