@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// The keel, seen from a client: real rampart, real demo app, real sockets.
@@ -33,6 +34,47 @@ import Testing
         #expect(generated.count == 26 && !generated.contains(" "))
         let upstreamSaw = (r2.json["headers"] as? [[String]] ?? []).first { $0[0].lowercased() == "x-request-id" }?[1]
         #expect(upstreamSaw == generated)
+    }
+
+    /// Upstreams named by host (the app in compose or Kubernetes) go through the native client
+    /// too: the name is resolved off the loop and cached; a name that does not resolve is a 502.
+    @Test func hostNameUpstreamsResolveOffTheLoop() throws {
+        let app = try DemoApp()
+        let config = """
+        {
+          "server": {"listen": "127.0.0.1:0", "workers": 2},
+          "admin": {"listen": "127.0.0.1:0", "token_env": "RAMPART_ADMIN_TOKEN"},
+          "upstreams": {"app": {"url": "http://localhost:\(app.port)"},
+                        "gone": {"url": "http://no-such-host.invalid:80", "timeouts": {"connect": "10s"}}},
+          "routes": [{"name": "gone", "match": {"path_prefix": "/gone"}, "upstream": "gone"},
+                     {"name": "default", "match": {"path_prefix": "/"}, "upstream": "app"}]
+        }
+        """
+        let rampart = try RampartProcess(config: config)
+        let status = try rampart.admin("GET", "/admin/status").json
+        let upstreams = status["upstreams"] as? [String: [String: Any]] ?? [:]
+        #expect(upstreams["app"]?["transport"] as? String == "http1", "\(upstreams)")
+        for i in 0..<20 {
+            let r = try HTTPClient.request(port: rampart.port, path: "/echo?n=\(i)")
+            #expect(r.status == 200 && r.json["target"] as? String == "/echo?n=\(i)")
+        }
+        // Several requests at once while the name is first resolved on a second process start:
+        // they queue behind one lookup and all get through.
+        let fresh = try RampartProcess(config: config)
+        let group = DispatchGroup()
+        let ok = Mutex(0)
+        for _ in 0..<8 {
+            DispatchQueue.global().async(group: group) {
+                if (try? HTTPClient.request(port: fresh.port, path: "/echo"))?.status == 200 { ok.withLock { $0 += 1 } }
+            }
+        }
+        group.wait()
+        #expect(ok.withLock { $0 } == 8)
+
+        let gone = try HTTPClient.request(port: rampart.port, path: "/gone")
+        #expect(gone.status == 502)
+        #expect((gone.json["error"] as? [String: Any])?["code"] as? String == "UPSTREAM_ERROR")
+        _ = try rampart.child.waitForLine(containing: "no-such-host.invalid")
     }
 
     @Test func keepAliveAndPipelinedRequestsAnswerInOrder() throws {

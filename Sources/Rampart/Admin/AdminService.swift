@@ -102,7 +102,9 @@ final class AdminService: RequestService {
         let upstreams = config.upstreams.keys.sorted().map { name -> (String, String) in
             let u = config.upstreams[name]!
             let breaker = context.state.breakers.snapshot(upstream: name, now: Date().timeIntervalSince1970)?.state
-            return (name, JSONText.object([("url", JSONText.quote(u.url)), ("breaker", breaker.map(JSONText.quote) ?? "null")]))
+            return (name, JSONText.object([("url", JSONText.quote(u.url)),
+                                           ("transport", JSONText.quote(u.usesNativeClient ? "http1" : "curl")),
+                                           ("breaker", breaker.map(JSONText.quote) ?? "null")]))
         }
         return JSONText.object([
             ("version", JSONText.quote(RampartVersion.version)),

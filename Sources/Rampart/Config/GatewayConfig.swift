@@ -148,6 +148,9 @@ public struct UpstreamConfig: Sendable {
     /// `auto`: Rampart's own HTTP/1.1 client for http://, libcurl for https://. `curl`: libcurl always.
     public var transport: Transport = .auto
     public enum Transport: String, Sendable, CaseIterable { case auto, curl }
+    /// The host as a socket address when it is an IP literal (parsed once, not per request);
+    /// nil for a host name, which the native client resolves off the loop.
+    var numericAddress: SocketAddressBytes?
 }
 
 public struct HeadersConfig: Sendable {

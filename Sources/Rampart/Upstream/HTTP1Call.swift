@@ -11,7 +11,13 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
     private unowned let transport: HTTP1Transport
     private let request: UpstreamRequest
     private var handler: UpstreamResponseHandler?
-    private let key: String
+    /// `host:port` as configured.
+    private let name: String
+    /// The pool key: `name` for an IP address; `name#generation` for a host name, so a changed
+    /// DNS answer stops the reuse of connections to the old addresses.
+    private var key: String
+    /// The numeric address when the host is one; nil for a host name (`HostCache` resolves it).
+    private let numeric: SocketAddressBytes?
     private var socket: UpstreamSocket?
     private var selfRetain: HTTP1Call?
 
@@ -43,7 +49,9 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
 
     init(transport: HTTP1Transport, request: UpstreamRequest, handler: UpstreamResponseHandler) {
         self.transport = transport; self.request = request; self.handler = handler
-        key = "\(request.upstream.host):\(request.upstream.port)"
+        name = "\(request.upstream.host):\(request.upstream.port)"
+        key = name
+        numeric = request.upstream.numericAddress
         bodyEnded = request.body == .none
         chunkedUpload = request.body == .streamed
         selfRetain = self
@@ -51,7 +59,26 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
 
     func begin() {
         writeHead()
+        if numeric != nil { attach(transport.takeIdle(key)); return }
+        switch transport.lookup(name, host: request.upstream.host, port: request.upstream.port, for: self) {
+        case .ready(let generation, _): hostReady(generation: generation)
+        case .wait: connecting = true; armConnectTimer()   // the connect timeout covers the lookup
+        case .failed(let error): transport.loop.deferToEndOfIteration { [self] in fail(.connectFailed(error)) }
+        }
+    }
+
+    static func poolKey(_ name: String, generation: Int) -> String { "\(name)#\(generation)" }
+
+    /// The host name has addresses (at once, or after a lookup this call waited for).
+    func hostReady(generation: Int) {
+        guard !finished else { return }
+        key = Self.poolKey(name, generation: generation)
         attach(transport.takeIdle(key))
+    }
+
+    /// The host name did not resolve.
+    func hostFailed(_ error: String) {
+        fail(.connectFailed(error))
     }
 
     private func writeHead() {
@@ -80,11 +107,17 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
             socket = pooled
             pooled.reused = true
             pooled.owner = self
+            connecting = false   // a call that waited for a lookup may find a pooled connection after all
+            transport.loop.cancel(connectTimer); connectTimer = nil
             pooled.setInterest(read: true, write: !out.isEmpty)
             scheduleFlush()
             return
         }
-        guard let s = UpstreamSocket.connect(host: request.upstream.host, port: request.upstream.port, loop: transport.loop) else {
+        guard let address = numeric ?? transport.nextAddress(name) else {
+            transport.loop.deferToEndOfIteration { [self] in fail(.connectFailed("\(name): no address")) }
+            return
+        }
+        guard let s = UpstreamSocket.connect(to: address, loop: transport.loop) else {
             let e = errno
             transport.loop.deferToEndOfIteration { [self] in fail(.connectFailed(String(cString: strerror(e)))) }
             return
@@ -92,6 +125,11 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         socket = s
         s.owner = self
         connecting = true
+        armConnectTimer()
+    }
+
+    private func armConnectTimer() {
+        guard connectTimer == nil else { return }
         connectTimer = transport.loop.schedule(afterMs: request.connectTimeoutMs) { [self] in
             connectTimer = nil
             fail(.connectTimeout)

@@ -1,14 +1,17 @@
 import CLinux
 import Glibc
+import Foundation
 import RampartHTTP
 
 /// Rampart's own HTTP/1.1 client for plain `http://` upstreams, on the loop's sockets: no URL
 /// parsing, header re-formatting or general-purpose machinery per request (measured: libcurl alone
-/// costs about 20 µs of CPU per request). Keep-alive pool per upstream address. libcurl remains the
-/// transport for `https://` and HTTP/2.
+/// costs about 20 µs of CPU per request). Keep-alive pool per upstream address. Host names are
+/// resolved on helper threads and cached per loop (`HostCache`). libcurl remains the transport
+/// for `https://` and HTTP/2.
 public final class HTTP1Transport: UpstreamTransport {
     let loop: EventLoop
     private var idle: [String: [UpstreamSocket]] = [:]
+    private var hosts = HostCache<HTTP1Call>()
     static let maxIdlePerUpstream = 256
     static let idleTimeoutMs = 60_000
 
@@ -18,6 +21,46 @@ public final class HTTP1Transport: UpstreamTransport {
         let call = HTTP1Call(transport: self, request: request, handler: handler)
         call.begin()
         return call
+    }
+
+    // MARK: Host names
+
+    /// Where a call to a host name stands: `name` is `host:port`.
+    func lookup(_ name: String, host: String, port: UInt16, for call: HTTP1Call) -> HostCache<HTTP1Call>.Lookup {
+        let decision = hosts.lookup(name, nowMs: rampart_monotonic_ns() / 1_000_000, waiter: call)
+        switch decision {
+        case .ready(_, refresh: true), .wait(resolve: true): resolveInBackground(name, host: host, port: port)
+        default: break
+        }
+        return decision
+    }
+
+    func nextAddress(_ name: String) -> SocketAddressBytes? { hosts.nextAddress(name) }
+
+    /// getaddrinfo on a short-lived thread (a lookup per name per refresh period, so rare), then
+    /// back on this loop with the answer.
+    private func resolveInBackground(_ name: String, host: String, port: UInt16) {
+        let back = LoopConfined(self)
+        let loop = self.loop
+        let thread = Thread {
+            let result = SocketAddressBytes.resolveAll(host: host, port: port)
+            loop.execute { back.value.resolved(name, result) }
+        }
+        thread.name = "rampart-upstream-dns"
+        thread.start()
+    }
+
+    private func resolved(_ name: String, _ result: Result<[SocketAddressBytes], ResolveError>) {
+        let outcome = hosts.resolved(name, result, nowMs: rampart_monotonic_ns() / 1_000_000)
+        if let old = outcome.retiredGeneration {
+            for s in idle.removeValue(forKey: HTTP1Call.poolKey(name, generation: old)) ?? [] {
+                loop.cancel(s.idleTimer); s.idleTimer = nil
+                s.close()
+            }
+        }
+        for call in outcome.waiters {
+            if let error = outcome.error { call.hostFailed(error) } else { call.hostReady(generation: outcome.generation) }
+        }
     }
 
     // MARK: Pool
@@ -72,25 +115,17 @@ final class UpstreamSocket: EventHandler {
         loop.register(fd: fd, events: interest, handler: self)
     }
 
-    /// Opens a non-blocking connection; completion is signalled by writability.
-    static func connect(host: String, port: UInt16, loop: EventLoop) -> UpstreamSocket? {
-        let v6 = host.contains(":")
-        let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    /// Opens a non-blocking connection; completion is signalled by writability. nil with errno set
+    /// when the connect fails at once.
+    static func connect(to address: SocketAddressBytes, loop: EventLoop) -> UpstreamSocket? {
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        let name = host == "localhost" ? "127.0.0.1" : host
-        var rc: Int32 = -1
-        if v6 {
-            var sa = sockaddr_in6(); sa.sin6_family = sa_family_t(AF_INET6); sa.sin6_port = port.bigEndian
-            guard inet_pton(AF_INET6, name, &sa.sin6_addr) == 1 else { Glibc.close(fd); return nil }
-            rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-        } else {
-            var sa = sockaddr_in(); sa.sin_family = sa_family_t(AF_INET); sa.sin_port = port.bigEndian
-            guard inet_pton(AF_INET, name, &sa.sin_addr) == 1 else { Glibc.close(fd); return nil }
-            rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let rc = address.bytes.withUnsafeBytes { raw in
+            Glibc.connect(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
         }
-        if rc != 0 && errno != EINPROGRESS { Glibc.close(fd); return nil }
+        if rc != 0 && errno != EINPROGRESS { let e = errno; Glibc.close(fd); errno = e; return nil }
         return UpstreamSocket(fd: fd, loop: loop)
     }
 

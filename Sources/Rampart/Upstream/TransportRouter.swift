@@ -10,16 +10,11 @@ final class TransportRouter: UpstreamTransport {
     }
 
     func start(_ request: UpstreamRequest, handler: UpstreamResponseHandler) -> UpstreamCall {
-        // The native client connects to addresses, not names (getaddrinfo would block the loop);
-        // libcurl resolves host names on its own resolver threads.
-        if request.upstream.scheme == "http" && request.upstream.transport == .auto && request.upstream.hostIsAddress {
-            return native.start(request, handler: handler)
-        }
-        return curl.start(request, handler: handler)
+        request.upstream.usesNativeClient ? native.start(request, handler: handler) : curl.start(request, handler: handler)
     }
 }
 
 extension UpstreamConfig {
-    /// An IPv4/IPv6 literal or localhost: something to connect to without a DNS lookup.
-    var hostIsAddress: Bool { host == "localhost" || Socket.parseIP(host) != nil }
+    /// Plain http with the default transport goes through Rampart's own HTTP/1.1 client.
+    var usesNativeClient: Bool { scheme == "http" && transport == .auto }
 }

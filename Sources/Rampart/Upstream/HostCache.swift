@@ -1,0 +1,107 @@
+/// The addresses of upstream host names, as one event loop knows them. getaddrinfo blocks, so the
+/// loop never calls it: this cache says when to resolve (on a helper thread) and what to connect
+/// to meanwhile. Like Envoy's strict DNS: names are re-resolved in the background every
+/// `refreshMs` while requests keep using the last good answer, and a failed lookup keeps the
+/// old addresses (a DNS hiccup must not take the app down). A value type that returns decisions,
+/// with the time passed in, so every rule is tested without a resolver or a clock.
+struct HostCache<Waiter> {
+    /// How long an answer is used before it is refreshed in the background.
+    let refreshMs: UInt64
+    /// After a failed lookup, how long before the next try (and how long a name that never
+    /// resolved fails at once, instead of queueing every request behind another lookup).
+    let retryMs: UInt64
+
+    struct Entry {
+        var addresses: [SocketAddressBytes] = []
+        /// Bumped whenever the set of addresses changes: pooled connections carry it in their key,
+        /// so connections to an address DNS no longer returns are not reused.
+        var generation = 0
+        var refreshAtMs: UInt64 = 0
+        var resolving = false
+        var lastError: String?
+        var waiters: [Waiter] = []
+        var next = 0
+    }
+    private(set) var entries: [String: Entry] = [:]
+
+    init(refreshMs: UInt64 = 10_000, retryMs: UInt64 = 1_000) {
+        self.refreshMs = refreshMs; self.retryMs = retryMs
+    }
+
+    enum Lookup: Equatable {
+        /// Connect (or reuse a pooled connection of this generation); `refresh` asks the caller to
+        /// start a background lookup.
+        case ready(generation: Int, refresh: Bool)
+        /// No address yet: the waiter was queued; `resolve` asks the caller to start the lookup.
+        case wait(resolve: Bool)
+        /// The name did not resolve moments ago.
+        case failed(String)
+    }
+
+    mutating func lookup(_ name: String, nowMs: UInt64, waiter: Waiter) -> Lookup {
+        var e = entries[name] ?? Entry()
+        defer { entries[name] = e }
+        let due = nowMs >= e.refreshAtMs && !e.resolving
+        if !e.addresses.isEmpty {
+            if due { e.resolving = true }
+            return .ready(generation: e.generation, refresh: due)
+        }
+        if let error = e.lastError, nowMs < e.refreshAtMs { return .failed(error) }
+        e.waiters.append(waiter)
+        if due { e.resolving = true }
+        return .wait(resolve: due)
+    }
+
+    /// The next address to connect to, round robin over what the name resolved to.
+    mutating func nextAddress(_ name: String) -> SocketAddressBytes? {
+        guard var e = entries[name], !e.addresses.isEmpty else { return nil }
+        let a = e.addresses[e.next % e.addresses.count]
+        e.next &+= 1
+        entries[name] = e
+        return a
+    }
+
+    struct Outcome {
+        /// Queued requests: connect them with this generation, or fail them with `error`.
+        var waiters: [Waiter] = []
+        var generation = 0
+        var error: String?
+        /// Set when the addresses changed: pooled connections of that generation should go.
+        var retiredGeneration: Int?
+    }
+
+    mutating func resolved(_ name: String, _ result: Result<[SocketAddressBytes], ResolveError>, nowMs: UInt64) -> Outcome {
+        var e = entries[name] ?? Entry()
+        defer { entries[name] = e }
+        e.resolving = false
+        var outcome = Outcome()
+        outcome.waiters = e.waiters
+        e.waiters = []
+        switch result {
+        case .success(let addresses) where !addresses.isEmpty:
+            if addresses != e.addresses {
+                if !e.addresses.isEmpty { outcome.retiredGeneration = e.generation }
+                e.generation += 1
+                e.addresses = addresses
+                e.next = 0
+            }
+            e.lastError = nil
+            e.refreshAtMs = nowMs + refreshMs
+        case .success:
+            e.lastError = "resolve \(name): no address"
+            e.refreshAtMs = nowMs + retryMs
+        case .failure(let error):
+            e.lastError = error.message
+            e.refreshAtMs = nowMs + retryMs
+        }
+        outcome.generation = e.generation
+        // Old addresses outlive a failed refresh; only a name that never resolved fails its waiters.
+        if e.addresses.isEmpty { outcome.error = e.lastError }
+        return outcome
+    }
+}
+
+/// Why a host name did not resolve, in getaddrinfo's words.
+struct ResolveError: Error, Equatable, Sendable {
+    var message: String
+}
