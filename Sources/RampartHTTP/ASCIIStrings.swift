@@ -2,14 +2,42 @@
 // (header names are ASCII tokens; Unicode case folding would be wrong here).
 
 extension String {
-    /// ASCII-only case-insensitive equality; non-ASCII bytes must match exactly.
-    func asciiCaseInsensitiveEquals(_ other: String) -> Bool {
+    /// ASCII-only case-insensitive equality; non-ASCII bytes must match exactly. Header lookups
+    /// run it many times per request, so it works on the contiguous bytes (native strings, small
+    /// ones included, always have them) and stops at the first differing length or byte.
+    @inlinable
+    public func asciiCaseInsensitiveEquals(_ other: String) -> Bool {
         let a = utf8, b = other.utf8
         guard a.count == b.count else { return false }
-        var ia = a.makeIterator(), ib = b.makeIterator()
-        while let x = ia.next(), let y = ib.next() {
-            if x != y && ByteClass.lower(x) != ByteClass.lower(y) { return false }
+        if let r = a.withContiguousStorageIfAvailable({ pa in
+            b.withContiguousStorageIfAvailable { pb in Self.asciiCaseInsensitiveEquals(pa, pb) }
+        }), let equal = r {
+            return equal
+        }
+        return zip(a, b).allSatisfy { x, y in x == y || Self.asciiLower(x) == Self.asciiLower(y) }
+    }
+
+    /// The same against a literal (header names known at compile time), with no String made.
+    @inlinable
+    public func asciiCaseInsensitiveEquals(_ literal: StaticString) -> Bool {
+        literal.withUTF8Buffer { lit in
+            guard utf8.count == lit.count else { return false }
+            return utf8.withContiguousStorageIfAvailable { Self.asciiCaseInsensitiveEquals($0, lit) }
+                ?? zip(utf8, lit).allSatisfy { x, y in x == y || Self.asciiLower(x) == Self.asciiLower(y) }
+        }
+    }
+
+    @inlinable
+    static func asciiCaseInsensitiveEquals(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        while i < a.count {
+            let x = a[i], y = b[i]
+            if x != y && asciiLower(x) != asciiLower(y) { return false }
+            i &+= 1
         }
         return true
     }
+
+    @inlinable @inline(__always)
+    static func asciiLower(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }
 }

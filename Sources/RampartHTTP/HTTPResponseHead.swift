@@ -28,7 +28,7 @@ public struct HTTPResponseHead: Sendable, Equatable {
         out.append(LF)
         for field in headers.fields {
             guard Self.isToken(field.name) else { continue }
-            Self.appendSanitized(field.name, to: &out)
+            out.appendUTF8(field.name)
             out.append(COLON)
             out.append(SP)
             Self.appendSanitized(field.value, to: &out)
@@ -50,27 +50,28 @@ public struct HTTPResponseHead: Sendable, Equatable {
     static let http10: [UInt8] = Array("HTTP/1.0 ".utf8)
     static let http11: [UInt8] = Array("HTTP/1.1 ".utf8)
 
+    /// A field name that is a token; anything else is not written (it could split the head).
     static func isToken(_ s: String) -> Bool {
-        if let r = s.utf8.withContiguousStorageIfAvailable({ !$0.isEmpty && $0.allSatisfy(ByteClass.isTChar) }) { return r }
-        return !s.isEmpty && s.utf8.allSatisfy(ByteClass.isTChar)
+        var s = s
+        return s.withUTF8 { buf in
+            guard !buf.isEmpty else { return false }
+            for b in buf where !ByteClass.isTChar(b) { return false }
+            return true
+        }
     }
 
+    /// Appends a field value or reason, with any byte that could end or split the head (CR, LF,
+    /// other controls) turned into a space. Values are clean almost always: one scan, one copy.
     static func appendSanitized(_ s: String, to out: inout [UInt8]) {
-        let done: Bool? = s.utf8.withContiguousStorageIfAvailable { buf in
+        var s = s
+        s.withUTF8 { buf in
             var clean = true
-            for b in buf where !ByteClass.isFieldValueByte(b) {
-                clean = false
-                break
-            }
+            for b in buf where !ByteClass.isFieldValueByte(b) { clean = false; break }
             if clean {
                 out.append(contentsOf: buf)
             } else {
                 for b in buf { out.append(ByteClass.isFieldValueByte(b) ? b : SP) }
             }
-            return true
-        }
-        if done == nil {
-            for b in s.utf8 { out.append(ByteClass.isFieldValueByte(b) ? b : SP) }
         }
     }
 }

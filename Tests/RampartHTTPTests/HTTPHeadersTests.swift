@@ -17,6 +17,25 @@ import Testing
         #expect(!headers.contains("x-traceX"))
     }
 
+    @Test func connectionFieldNamesAreSplitOnBytesAndLowercased() {
+        let h: HTTPHeaders = ["Connection": "keep-alive", "connection": " X-Secret ,close,\tUpgrade-Me ", "CONNECTION": ",,"]
+        #expect(h.connectionFieldNames() == ["x-secret", "upgrade-me"])
+        #expect((["Connection": "Close"] as HTTPHeaders).connectionFieldNames().isEmpty)
+        #expect(HTTPHeaders().connectionFieldNames().isEmpty)
+    }
+
+    @Test func caseInsensitiveEqualityOnBytes() {
+        #expect("Content-Length".asciiCaseInsensitiveEquals("content-LENGTH"))
+        #expect("x-a".asciiCaseInsensitiveEquals("X-A" as StaticString))
+        #expect(!"x-a".asciiCaseInsensitiveEquals("x-b" as StaticString))
+        #expect(!"x-a".asciiCaseInsensitiveEquals("x-ab"))
+        #expect(!"é".asciiCaseInsensitiveEquals("É"), "only ASCII folds")
+        var out: [UInt8] = [0x41]
+        out.appendUTF8("bé")
+        out.appendUTF8(String(repeating: "z", count: 40))
+        #expect(out == [0x41] + Array("bé".utf8) + Array(repeating: 0x7A, count: 40))
+    }
+
     @Test func addKeepsDuplicates() {
         var h = headers
         h.add("X-Trace", "u")

@@ -73,3 +73,24 @@ import Testing
         if case .success = SocketAddressBytes.resolveAll(host: "no-such-host.invalid", port: 80) { Issue.record(".invalid resolved") }
     }
 }
+
+/// The proxy hop's field roles, told from name bytes.
+@Suite struct ForwardingRoleTests {
+    @Test func everyHopByHopNameIsKnownInAnyCase() {
+        for name in ["Connection", "KEEP-ALIVE", "proxy-connection", "TE", "Trailer", "transfer-encoding", "Upgrade",
+                     "Proxy-Authenticate", "proxy-authorization"] {
+            #expect(ForwardingHeaders.role(name) == .hopByHop, "\(name)")
+        }
+        #expect(ForwardingHeaders.role("Content-Length") == .contentLength)
+        #expect(ForwardingHeaders.role("x-request-id") == .requestID)
+        #expect(ForwardingHeaders.role("VIA") == .via)
+        #expect(ForwardingHeaders.role("Expect") == .expect)
+        #expect(ForwardingHeaders.role("X-Forwarded-For") == .forwardedFor)
+        #expect(ForwardingHeaders.role("x-forwarded-proto") == .forwardedProto)
+        #expect(ForwardingHeaders.role("X-Forwarded-Host") == .forwardedHost)
+        #expect(ForwardingHeaders.role("host") == .host)
+        for name in ["Hos", "Hosts", "te2", "Content-Type", "X-Forwarded-Fox", "", "Cookie"] {
+            #expect(ForwardingHeaders.role(name) == .other, "\(name)")
+        }
+    }
+}

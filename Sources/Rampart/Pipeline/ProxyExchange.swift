@@ -67,8 +67,10 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var completed = false
 
     var hasBody: Bool { connection.requestHead.map { $0.framing != .none } ?? false }
-    var head: HTTPRequestHead { ctx.head }
-    var route: RouteConfig { ctx.route }
+    // Borrowed, not copied: a copy of a route or head retains each of its fields, and these are
+    // read many times per request.
+    var head: HTTPRequestHead { _read { yield ctx.head } }
+    var route: RouteConfig { _read { yield ctx.route } }
     var requestID: String { ctx.requestID }
 
     init(ctx: RequestContext, connection: HTTPConnection, policies: RoutePolicies, upstream: UpstreamConfig,

@@ -84,12 +84,12 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
     private func writeHead() {
         var h = scratch
         h.removeAll(keepingCapacity: true)
-        h.append(contentsOf: request.method.utf8); h.append(0x20)
-        h.append(contentsOf: request.target.utf8)
+        h.appendUTF8(request.method); h.append(0x20)
+        h.appendUTF8(request.target)
         h.append(contentsOf: " HTTP/1.1\r\n".utf8)
         for f in request.headers.fields {
-            h.append(contentsOf: f.name.utf8); h.append(0x3A); h.append(0x20)
-            h.append(contentsOf: f.value.utf8); h.append(0x0D); h.append(0x0A)
+            h.appendUTF8(f.name); h.append(0x3A); h.append(0x20)
+            h.appendUTF8(f.value); h.append(0x0D); h.append(0x0A)
         }
         switch request.body {
         case .none: break
