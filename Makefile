@@ -5,7 +5,7 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl python3 python3-venv redis-server \
                 wrk chromium chromium-driver
-BENCH_PACKAGES := nginx-light
+BENCH_PACKAGES := nginx-light wrk valgrind
 export RAMPART_ADMIN_TOKEN ?= dev-admin-token
 
 .PHONY: deps build release run test bench clean venv

@@ -12,8 +12,8 @@ import Testing
         #expect(cache.lookup("app:80", nowMs: 0, waiter: 1) == .wait(resolve: true))
         #expect(cache.lookup("app:80", nowMs: 5, waiter: 2) == .wait(resolve: false), "one lookup for everyone")
         let out = cache.resolved("app:80", .success([a]), nowMs: 10)
-        #expect(out.waiters == [1, 2] && out.error == nil && out.retiredGeneration == nil)
-        #expect(cache.lookup("app:80", nowMs: 20, waiter: 3) == .ready(generation: out.generation, refresh: false))
+        #expect(out.waiters == [1, 2] && out.error == nil && out.retiredPoolKey == nil && out.poolKey == "app:80#1")
+        #expect(cache.lookup("app:80", nowMs: 20, waiter: 3) == .ready(poolKey: out.poolKey, refresh: false))
         #expect(cache.nextAddress("app:80") == a)
     }
 
@@ -21,16 +21,16 @@ import Testing
         var cache = HostCache<Int>(refreshMs: 10_000)
         _ = cache.lookup("app:80", nowMs: 0, waiter: 1)
         let first = cache.resolved("app:80", .success([a]), nowMs: 0)
-        #expect(cache.lookup("app:80", nowMs: 9_999, waiter: 2) == .ready(generation: first.generation, refresh: false))
-        #expect(cache.lookup("app:80", nowMs: 10_000, waiter: 3) == .ready(generation: first.generation, refresh: true))
-        #expect(cache.lookup("app:80", nowMs: 10_001, waiter: 4) == .ready(generation: first.generation, refresh: false))
+        #expect(cache.lookup("app:80", nowMs: 9_999, waiter: 2) == .ready(poolKey: first.poolKey, refresh: false))
+        #expect(cache.lookup("app:80", nowMs: 10_000, waiter: 3) == .ready(poolKey: first.poolKey, refresh: true))
+        #expect(cache.lookup("app:80", nowMs: 10_001, waiter: 4) == .ready(poolKey: first.poolKey, refresh: false))
         // The same answer: same generation, pooled connections stay.
         let same = cache.resolved("app:80", .success([a]), nowMs: 10_050)
-        #expect(same.generation == first.generation && same.retiredGeneration == nil && same.waiters.isEmpty)
+        #expect(same.poolKey == first.poolKey && same.retiredPoolKey == nil && same.waiters.isEmpty)
         // A new answer retires the old generation's pooled connections.
         _ = cache.lookup("app:80", nowMs: 20_050, waiter: 5)
         let moved = cache.resolved("app:80", .success([b]), nowMs: 20_060)
-        #expect(moved.generation != first.generation && moved.retiredGeneration == first.generation)
+        #expect(moved.poolKey != first.poolKey && moved.retiredPoolKey == first.poolKey)
         #expect(cache.nextAddress("app:80") == b)
     }
 
@@ -40,9 +40,9 @@ import Testing
         let good = cache.resolved("app:80", .success([a]), nowMs: 0)
         _ = cache.lookup("app:80", nowMs: 10_000, waiter: 2)
         let failed = cache.resolved("app:80", .failure(ResolveError(message: "resolve app: temporary failure")), nowMs: 10_010)
-        #expect(failed.error == nil && failed.generation == good.generation && failed.retiredGeneration == nil)
-        #expect(cache.lookup("app:80", nowMs: 10_500, waiter: 3) == .ready(generation: good.generation, refresh: false))
-        #expect(cache.lookup("app:80", nowMs: 11_010, waiter: 4) == .ready(generation: good.generation, refresh: true), "retried a second later")
+        #expect(failed.error == nil && failed.poolKey == good.poolKey && failed.retiredPoolKey == nil)
+        #expect(cache.lookup("app:80", nowMs: 10_500, waiter: 3) == .ready(poolKey: good.poolKey, refresh: false))
+        #expect(cache.lookup("app:80", nowMs: 11_010, waiter: 4) == .ready(poolKey: good.poolKey, refresh: true), "retried a second later")
         #expect(cache.nextAddress("app:80") == a)
     }
 

@@ -19,6 +19,7 @@ extension ConfigDecoder {
             }
             var upstream = UpstreamConfig(name: name, url: url.text, scheme: url.scheme, host: url.host, port: url.port,
                                           basePath: url.basePath, timeouts: TimeoutsConfig(), retry: nil, circuitBreaker: nil)
+            upstream.madeEndpoint = "\(url.host):\(url.port)"
             if Socket.parseIP(url.host) != nil { upstream.numericAddress = SocketAddressBytes.numeric(host: url.host, port: url.port) }
             if let t = r["timeouts"] { upstream.timeouts = decodeTimeouts(t, base: TimeoutsConfig()) }
             if let rf = r["retry"] { upstream.retry = decodeRetry(rf, base: RetryConfig()) }

@@ -151,6 +151,9 @@ public struct UpstreamConfig: Sendable {
     /// The host as a socket address when it is an IP literal (parsed once, not per request);
     /// nil for a host name, which the native client resolves off the loop.
     var numericAddress: SocketAddressBytes?
+    /// `host:port`, the native client's pool and DNS cache key (made once, not per request).
+    var endpoint: String { madeEndpoint ?? "\(host):\(port)" }
+    var madeEndpoint: String?
 }
 
 public struct HeadersConfig: Sendable {

@@ -49,7 +49,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
 
     init(transport: HTTP1Transport, request: UpstreamRequest, handler: UpstreamResponseHandler) {
         self.transport = transport; self.request = request; self.handler = handler
-        name = "\(request.upstream.host):\(request.upstream.port)"
+        name = request.upstream.endpoint
         key = name
         numeric = request.upstream.numericAddress
         bodyEnded = request.body == .none
@@ -61,18 +61,16 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         writeHead()
         if numeric != nil { attach(transport.takeIdle(key)); return }
         switch transport.lookup(name, host: request.upstream.host, port: request.upstream.port, for: self) {
-        case .ready(let generation, _): hostReady(generation: generation)
+        case .ready(let poolKey, _): hostReady(poolKey: poolKey)
         case .wait: connecting = true; armConnectTimer()   // the connect timeout covers the lookup
         case .failed(let error): transport.loop.deferToEndOfIteration { [self] in fail(.connectFailed(error)) }
         }
     }
 
-    static func poolKey(_ name: String, generation: Int) -> String { "\(name)#\(generation)" }
-
     /// The host name has addresses (at once, or after a lookup this call waited for).
-    func hostReady(generation: Int) {
+    func hostReady(poolKey: String) {
         guard !finished else { return }
-        key = Self.poolKey(name, generation: generation)
+        key = poolKey
         attach(transport.takeIdle(key))
     }
 

@@ -52,14 +52,14 @@ public final class HTTP1Transport: UpstreamTransport {
 
     private func resolved(_ name: String, _ result: Result<[SocketAddressBytes], ResolveError>) {
         let outcome = hosts.resolved(name, result, nowMs: rampart_monotonic_ns() / 1_000_000)
-        if let old = outcome.retiredGeneration {
-            for s in idle.removeValue(forKey: HTTP1Call.poolKey(name, generation: old)) ?? [] {
+        if let old = outcome.retiredPoolKey {
+            for s in idle.removeValue(forKey: old) ?? [] {
                 loop.cancel(s.idleTimer); s.idleTimer = nil
                 s.close()
             }
         }
         for call in outcome.waiters {
-            if let error = outcome.error { call.hostFailed(error) } else { call.hostReady(generation: outcome.generation) }
+            if let error = outcome.error { call.hostFailed(error) } else { call.hostReady(poolKey: outcome.poolKey) }
         }
     }
 

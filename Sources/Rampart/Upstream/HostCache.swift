@@ -13,9 +13,11 @@ struct HostCache<Waiter> {
 
     struct Entry {
         var addresses: [SocketAddressBytes] = []
-        /// Bumped whenever the set of addresses changes: pooled connections carry it in their key,
-        /// so connections to an address DNS no longer returns are not reused.
+        /// Bumped whenever the set of addresses changes; pooled connections are keyed by
+        /// `poolKey` (`name#generation`), so connections to an address DNS no longer returns
+        /// are not reused. Kept here so no request builds the key.
         var generation = 0
+        var poolKey = ""
         var refreshAtMs: UInt64 = 0
         var resolving = false
         var lastError: String?
@@ -29,9 +31,9 @@ struct HostCache<Waiter> {
     }
 
     enum Lookup: Equatable {
-        /// Connect (or reuse a pooled connection of this generation); `refresh` asks the caller to
+        /// Connect (or reuse a pooled connection under this key); `refresh` asks the caller to
         /// start a background lookup.
-        case ready(generation: Int, refresh: Bool)
+        case ready(poolKey: String, refresh: Bool)
         /// No address yet: the waiter was queued; `resolve` asks the caller to start the lookup.
         case wait(resolve: Bool)
         /// The name did not resolve moments ago.
@@ -44,7 +46,7 @@ struct HostCache<Waiter> {
         let due = nowMs >= e.refreshAtMs && !e.resolving
         if !e.addresses.isEmpty {
             if due { e.resolving = true }
-            return .ready(generation: e.generation, refresh: due)
+            return .ready(poolKey: e.poolKey, refresh: due)
         }
         if let error = e.lastError, nowMs < e.refreshAtMs { return .failed(error) }
         e.waiters.append(waiter)
@@ -62,12 +64,12 @@ struct HostCache<Waiter> {
     }
 
     struct Outcome {
-        /// Queued requests: connect them with this generation, or fail them with `error`.
+        /// Queued requests: connect them under this pool key, or fail them with `error`.
         var waiters: [Waiter] = []
-        var generation = 0
+        var poolKey = ""
         var error: String?
-        /// Set when the addresses changed: pooled connections of that generation should go.
-        var retiredGeneration: Int?
+        /// Set when the addresses changed: pooled connections under that key should go.
+        var retiredPoolKey: String?
     }
 
     mutating func resolved(_ name: String, _ result: Result<[SocketAddressBytes], ResolveError>, nowMs: UInt64) -> Outcome {
@@ -80,8 +82,9 @@ struct HostCache<Waiter> {
         switch result {
         case .success(let addresses) where !addresses.isEmpty:
             if addresses != e.addresses {
-                if !e.addresses.isEmpty { outcome.retiredGeneration = e.generation }
+                if !e.addresses.isEmpty { outcome.retiredPoolKey = e.poolKey }
                 e.generation += 1
+                e.poolKey = "\(name)#\(e.generation)"
                 e.addresses = addresses
                 e.next = 0
             }
@@ -94,7 +97,7 @@ struct HostCache<Waiter> {
             e.lastError = error.message
             e.refreshAtMs = nowMs + retryMs
         }
-        outcome.generation = e.generation
+        outcome.poolKey = e.poolKey
         // Old addresses outlive a failed refresh; only a name that never resolved fails its waiters.
         if e.addresses.isEmpty { outcome.error = e.lastError }
         return outcome
