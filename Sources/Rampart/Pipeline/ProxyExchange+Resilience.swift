@@ -34,12 +34,12 @@ extension ProxyExchange {
         call?.cancel(); call = nil
         retries += 1
         context.metrics.retry(upstream: upstream.name)
-        context.loop.cancel(timeoutTimer); timeoutTimer = nil
-        timeoutTimer = context.loop.schedule(at: started &+ route.timeouts.total.nanoseconds) { [self] in checkTimeout() }
+        disarmTimeout()
+        armTimer(at: started &+ route.timeouts.total.nanoseconds)
         retryTimer = context.loop.schedule(afterMs: Int(delay * 1000)) { [self] in
             retryTimer = nil
             guard stage == .proxying else { return }
-            context.loop.cancel(timeoutTimer); timeoutTimer = nil
+            disarmTimeout()
             lastUpstreamActivity = context.loop.now
             launchAttempt(body: hasBody ? replayBody : nil)
         }

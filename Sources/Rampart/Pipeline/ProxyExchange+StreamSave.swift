@@ -10,7 +10,7 @@ extension ProxyExchange {
         guard let ss = route.streamSave, let tap = saveTap else { return }
         stage = .saving
         call?.cancel(); call = nil
-        context.loop.cancel(timeoutTimer); timeoutTimer = nil
+        disarmTimeout()
         let template = makeTemplate(content: tap.content)
         saveURL = template.renderURL(ss.save.url)
         let body = ss.save.body.map { template.renderBody($0) } ?? .object([("content", .string(tap.content))])

@@ -30,6 +30,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var upstreamHeadAt: UInt64?
     var responseStarted = false
     var isEventStream = false
+    /// The exchange's one timeout timer, made on first use and re-armed, never re-made.
     var timeoutTimer: LoopTimer?
     var lastUpstreamActivity: UInt64 = 0
     var awaitingHead = true
@@ -236,7 +237,6 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         upstreamStatus = upstreamHead.status
         lastUpstreamActivity = now
         awaitingHead = false
-        context.loop.cancel(timeoutTimer)
         armTimeout()   // the idle limit replaces first_byte from here on
         context.metrics.recordUpstream(upstream.name, seconds: Double(now &- started) / 1e9)
         recordOutcome(upstreamHead.status >= 500 ? .failure : .success)
@@ -349,7 +349,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     // MARK: Timeouts
 
-    /// One timer per exchange, re-armed lazily: activity only moves a timestamp (cheap per chunk).
+    /// One timer per exchange, re-armed lazily: activity only moves a timestamp (cheap per chunk),
+    /// and a deadline that moved later lets the timer fire early and re-arm (`checkTimeout`).
     func armTimeout() {
         let now = context.loop.now
         let t = route.timeouts
@@ -357,16 +358,28 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         let phaseDeadline = lastUpstreamActivity &+ (awaitingHead ? t.firstByte : t.idle).nanoseconds
         let deadline = min(totalDeadline, phaseDeadline)
         if deadline <= now { timedOut(); return }
-        // A strong capture: complete() always cancels the timer, which drops the closure.
-        timeoutTimer = context.loop.schedule(at: deadline) { [self] in checkTimeout() }
+        armTimer(at: deadline)
+    }
+
+    /// Arms the timeout timer for `deadline` unless it is already due no later.
+    func armTimer(at deadline: UInt64) {
+        guard !completed else { return }
+        if let t = timeoutTimer, t.isScheduled, t.scheduledAt <= deadline { return }
+        // A strong capture: complete() cancels the timer, which drops the closure.
+        if timeoutTimer == nil { timeoutTimer = context.loop.makeTimer { [self] in checkTimeout() } }
+        context.loop.arm(timeoutTimer!, at: deadline)
+    }
+
+    /// Takes the timeout timer out of the heap while no upstream phase runs (it stays made).
+    func disarmTimeout() {
+        if let t = timeoutTimer { context.loop.disarm(t) }
     }
 
     func checkTimeout() {
-        timeoutTimer = nil
         guard stage == .proxying || stage == .scrubbing else { return }
         // Between attempts only the total deadline applies (the backoff is ours, not the upstream's).
         if retryTimer != nil && context.loop.now &- started < route.timeouts.total.nanoseconds {
-            timeoutTimer = context.loop.schedule(at: started &+ route.timeouts.total.nanoseconds) { [self] in checkTimeout() }
+            armTimer(at: started &+ route.timeouts.total.nanoseconds)
             return
         }
         armTimeout()

@@ -13,7 +13,12 @@ public final class HTTP1Transport: UpstreamTransport {
     private var idle: [String: [UpstreamSocket]] = [:]
     private var hosts = HostCache<HTTP1Call>()
     static let maxIdlePerUpstream = 256
-    static let idleTimeoutMs = 60_000
+    static let idleTimeoutNs: UInt64 = 60_000_000_000
+    /// Idle connections are swept on one timer instead of one timer each: a request that returns
+    /// its connection to the pool then schedules nothing. A connection goes 60–65 s after its
+    /// last use (or at once when the upstream closes it).
+    static let sweepEveryNs: UInt64 = 5_000_000_000
+    private lazy var sweepTimer: LoopTimer = loop.makeTimer { [unowned self] in sweepIdle() }
 
     public init(loop: EventLoop) { self.loop = loop }
 
@@ -53,10 +58,7 @@ public final class HTTP1Transport: UpstreamTransport {
     private func resolved(_ name: String, _ result: Result<[SocketAddressBytes], ResolveError>) {
         let outcome = hosts.resolved(name, result, nowMs: rampart_monotonic_ns() / 1_000_000)
         if let old = outcome.retiredPoolKey {
-            for s in idle.removeValue(forKey: old) ?? [] {
-                loop.cancel(s.idleTimer); s.idleTimer = nil
-                s.close()
-            }
+            for s in idle.removeValue(forKey: old) ?? [] { s.close() }
         }
         for call in outcome.waiters {
             if let error = outcome.error { call.hostFailed(error) } else { call.hostReady(poolKey: outcome.poolKey) }
@@ -67,7 +69,6 @@ public final class HTTP1Transport: UpstreamTransport {
 
     func takeIdle(_ key: String) -> UpstreamSocket? {
         while let s = idle[key]?.popLast() {
-            loop.cancel(s.idleTimer); s.idleTimer = nil
             if s.isUsable { return s }
             s.close()
         }
@@ -81,16 +82,32 @@ public final class HTTP1Transport: UpstreamTransport {
         socket.poolKey = key
         socket.pool = self
         socket.watchWhileIdle()
-        // Strong captures: the timer is cancelled when the socket leaves the pool, dropping them.
-        socket.idleTimer = loop.schedule(afterMs: Self.idleTimeoutMs) { [self, socket] in dropIdle(socket, key: key) }
+        socket.idleSince = loop.now
         list.append(socket)
         idle[key] = list
+        if !sweepTimer.isScheduled { loop.arm(sweepTimer, at: loop.now &+ Self.sweepEveryNs) }
     }
 
     func dropIdle(_ socket: UpstreamSocket, key: String) {
         idle[key]?.removeAll { $0 === socket }
-        loop.cancel(socket.idleTimer); socket.idleTimer = nil
         socket.close()
+    }
+
+    /// Closes connections idle for longer than the limit; runs while the pool holds any.
+    private func sweepIdle() {
+        let cutoff = loop.now &- Self.idleTimeoutNs
+        var left = 0
+        for key in Array(idle.keys) {
+            guard var list = idle[key] else { continue }
+            // Oldest first: the pool is a stack, so the long-idle ones sit at the bottom.
+            list.removeAll { s in
+                guard s.idleSince <= cutoff else { return false }
+                s.close()
+                return true
+            }
+            if list.isEmpty { idle.removeValue(forKey: key) } else { idle[key] = list; left += list.count }
+        }
+        if left > 0 { loop.arm(sweepTimer, at: loop.now &+ Self.sweepEveryNs) }
     }
 }
 
@@ -102,7 +119,8 @@ final class UpstreamSocket: EventHandler {
     /// The call using the socket. unowned(unsafe): a call always clears it (pool return or close)
     /// before it goes away, and a weak reference would slow every retain of the call.
     unowned(unsafe) var owner: HTTP1Call?
-    var idleTimer: LoopTimer?
+    /// When the socket last went back to the pool (loop clock).
+    var idleSince: UInt64 = 0
     unowned(unsafe) var pool: HTTP1Transport?
     var poolKey: String?
     var reused = false
@@ -164,7 +182,6 @@ final class UpstreamSocket: EventHandler {
         guard !closed else { return }
         closed = true
         owner = nil; poolKey = nil
-        loop.cancel(idleTimer); idleTimer = nil
         loop.unregister(fd: fd)
         Glibc.close(fd)
     }
