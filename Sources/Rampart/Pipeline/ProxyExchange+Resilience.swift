@@ -6,7 +6,7 @@ extension ProxyExchange {
     func recordOutcome(_ outcome: CircuitBreaker.Outcome) {
         guard !outcomeRecorded else { return }
         outcomeRecorded = true
-        context.state.breakers.record(upstream: route.breakerName, outcome: outcome, probe: isProbe, now: Date().timeIntervalSince1970)
+        context.state.breakers.record(upstream: breakerName, outcome: outcome, probe: isProbe, now: Date().timeIntervalSince1970)
         isProbe = false
     }
 
@@ -23,7 +23,7 @@ extension ProxyExchange {
         guard case .retry(let delay) = RetrySchedule.shouldRetry(attempt, config: retry, random: ThreadRandom.unit(),
                                                                  now: Date().timeIntervalSince1970) else { return false }
         // A breaker that opened meanwhile wins over our retry.
-        if case .rejected = context.state.breakers.admit(upstream: route.breakerName, now: Date().timeIntervalSince1970) { return false }
+        if case .rejected = context.state.breakers.admit(upstream: breakerName, now: Date().timeIntervalSince1970) { return false }
         let budget = context.state.retryBudget(upstream: upstream.name)
         if holdsRetrySlot { budget.releaseRetry(); holdsRetrySlot = false }
         guard budget.tryAcquireRetry(now: Date().timeIntervalSince1970) else {

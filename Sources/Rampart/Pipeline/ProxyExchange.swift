@@ -13,10 +13,10 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     /// Strong: with `continue_on_disconnect` the exchange outlives the client; a closed
     /// connection turns every send into a no-op. The connection drops its exchange when done.
     let connection: HTTPConnection
-    let policies: RoutePolicies
-    let upstream: UpstreamConfig
-    let headersConfig: HeadersConfig
-    let bodyLimit: Int
+    var policies: RoutePolicies { ctx.plan.policies }
+    var upstream: UpstreamConfig { _read { yield ctx.plan.upstream } }
+    var headersConfig: HeadersConfig { _read { yield ctx.plan.headers } }
+    var bodyLimit: Int { ctx.plan.bodyLimit }
     let started: UInt64
 
     enum Stage { case policies, bufferingBody, idempotencyCheck, proxying, scrubbing, saving, done }
@@ -73,11 +73,10 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var head: HTTPRequestHead { _read { yield ctx.head } }
     var route: RouteConfig { _read { yield ctx.route } }
     var requestID: String { ctx.requestID }
+    var breakerName: String { ctx.plan.breakerName }
 
-    init(ctx: RequestContext, connection: HTTPConnection, policies: RoutePolicies, upstream: UpstreamConfig,
-         headersConfig: HeadersConfig, bodyLimit: Int, started: UInt64) {
-        self.ctx = ctx; self.context = ctx.server; self.connection = connection; self.policies = policies
-        self.upstream = upstream; self.headersConfig = headersConfig; self.bodyLimit = bodyLimit; self.started = started
+    init(ctx: RequestContext, connection: HTTPConnection, started: UInt64) {
+        self.ctx = ctx; self.context = ctx.server; self.connection = connection; self.started = started
     }
 
     func start() {
@@ -141,7 +140,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     /// upstream traffic at all.
     func startTransport(body: [UInt8]?) {
         let now = Date().timeIntervalSince1970
-        switch context.state.breakers.admit(upstream: route.breakerName, now: now) {
+        switch context.state.breakers.admit(upstream: breakerName, now: now) {
         case .rejected(let retryAfter):
             respondWithError(GatewayError(status: 503, code: "CIRCUIT_OPEN",
                                           message: "The upstream \(upstream.name) is failing; requests are paused",
@@ -458,7 +457,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         context.loop.cancel(retryTimer); retryTimer = nil
         settleIdempotency(success: false)   // no-op when already settled after a complete response
         recordUsage()
-        if isProbe { context.state.breakers.releaseProbe(upstream: route.breakerName); isProbe = false }
+        if isProbe { context.state.breakers.releaseProbe(upstream: breakerName); isProbe = false }
         if holdsRetrySlot { context.state.retryBudget(upstream: upstream.name).releaseRetry(); holdsRetrySlot = false }
         inFlightSlot?.release(); inFlightSlot = nil
         context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
@@ -469,7 +468,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             requestID: requestID, method: head.method, path: head.path, route: route.name, user: ctx.user,
             status: status, upstreamStatus: upstreamStatus, bytesIn: bodyBytesIn, bytesOut: bodyBytesOut,
             durationMs: seconds * 1000, upstreamMs: upstreamHeadAt.map { Double($0 &- started) / 1e6 },
-            retries: retries, breaker: context.state.breakers.snapshot(upstream: route.breakerName, now: Date().timeIntervalSince1970)?.state,
+            retries: retries, breaker: context.state.breakers.snapshot(upstream: breakerName, now: Date().timeIntervalSince1970)?.state,
             quotaRemaining: ctx.quotaRemaining, truncated: ctx.truncated, error: error, peer: connection.peerText))
     }
 }

@@ -23,24 +23,19 @@ final class ProxyService: RequestService {
         guard let hit = active.routes.match(method: head.method, path: head.path) else {
             return reject(.notFound(), head: head, connection: connection, requestID: requestID, route: nil, started: started)
         }
-        let route = hit.route
-        guard let upstream = config.upstreams[route.upstream] else {
-            return reject(.badGateway("Route has no upstream"), head: head, connection: connection, requestID: requestID, route: route.name, started: started)
-        }
-
-        let bodyLimit = route.bodyLimit ?? config.server.limits.bodyBytes
+        let plan = active.plans[hit.index]
+        let bodyLimit = plan.bodyLimit
         if case .contentLength(let n) = head.framing, n > bodyLimit {
             return reject(GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "Request body over \(bodyLimit) bytes"),
-                          head: head, connection: connection, requestID: requestID, route: route.name, started: started)
+                          head: head, connection: connection, requestID: requestID, route: plan.route.name, started: started)
         }
 
         // The route's stages (CORS, identity, quotas, validation, truncation) run inside the
         // exchange, so a stage that waits (Redis) never blocks the loop.
-        let ctx = RequestContext(head: head, route: route, config: config, requestID: requestID,
+        let ctx = RequestContext(head: head, plan: plan, config: config, requestID: requestID,
                                  peerIP: connection.peerIP, peerText: connection.peerText, server: context)
         ctx.params = hit.params
-        let exchange = ProxyExchange(ctx: ctx, connection: connection, policies: active.policies[hit.index], upstream: upstream,
-                                     headersConfig: route.headers ?? config.headers, bodyLimit: bodyLimit, started: started)
+        let exchange = ProxyExchange(ctx: ctx, connection: connection, started: started)
         exchange.start()
         return exchange
     }

@@ -3,7 +3,9 @@ import RampartHTTP
 /// What the request stages know and decide about one request. Lives on the request's loop.
 public final class RequestContext {
     public let head: HTTPRequestHead
-    public let route: RouteConfig
+    /// The matched route with what is resolved for it once per config.
+    public let plan: RoutePlan
+    public var route: RouteConfig { _read { yield plan.route } }
     public let config: GatewayConfig
     public let requestID: String
     public let peerIP: [UInt8]
@@ -25,9 +27,9 @@ public final class RequestContext {
     /// Request headers a stage decided the upstream must not see (a spoofed identity header).
     public var stripUpstreamHeaders: [String] = []
 
-    init(head: HTTPRequestHead, route: RouteConfig, config: GatewayConfig, requestID: String,
+    init(head: HTTPRequestHead, plan: RoutePlan, config: GatewayConfig, requestID: String,
          peerIP: [UInt8], peerText: String, server: ServerContext) {
-        self.head = head; self.route = route; self.config = config; self.requestID = requestID
+        self.head = head; self.plan = plan; self.config = config; self.requestID = requestID
         self.peerIP = peerIP; self.peerText = peerText; self.server = server
         self.clientIP = ClientAddress.resolve(peerIP: peerIP, peerText: peerText, head: head,
                                               trustedProxies: config.server.trustedProxies)

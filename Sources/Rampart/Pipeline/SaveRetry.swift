@@ -15,10 +15,10 @@ enum SaveRetry {
               let index = active.config.routes.firstIndex(where: { $0.name == routeName }) else {
             return LocalExchange.error(connection, notFound, requestID: requestID, headers: headers)
         }
-        let ctx = RequestContext(head: head, route: active.config.routes[index], config: active.config, requestID: requestID,
+        let ctx = RequestContext(head: head, plan: active.plans[index], config: active.config, requestID: requestID,
                                  peerIP: connection.peerIP, peerText: connection.peerText, server: context)
         let exchange = DeferredExchange(connection: connection)
-        let identify = active.policies[index].request.first { $0 is IdentityPolicy }
+        let identify = active.plans[index].policies.request.first { $0 is IdentityPolicy }
         func proceed() {
             guard ctx.identityKey == owner else { exchange.answerError(notFound, requestID: requestID, headers: headers); return }
             SaveReplay.run(id: id, context: context) { ok, status in

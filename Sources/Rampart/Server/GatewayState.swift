@@ -5,8 +5,8 @@ import Synchronization
 public final class ActiveConfig: Sendable {
     public let config: GatewayConfig
     public let routes: RouteTable
-    /// Per route index: its request and body stages.
-    public let policies: [RoutePolicies]
+    /// Per route index: its resolved upstream, headers, limits and stages.
+    public let plans: [RoutePlan]
     /// The server certificate, loaded with the config so a reload picks up a renewed one.
     public let tls: TLSContext?
     /// Admin bearer tokens, re-read with each config so a token rotates with a reload.
@@ -27,7 +27,16 @@ public final class ActiveConfig: Sendable {
             catch { throw ActivationError(path: "identity.jwt", message: error.description) }
         }
         self.routes = RouteTable(config.routes)
-        self.policies = config.routes.map { RoutePolicies.build(for: $0, config: config, services: services) }
+        var plans: [RoutePlan] = []
+        for (i, route) in config.routes.enumerated() {
+            // The loader resolves every route's upstream; a miss here is a loader bug, not a 502 later.
+            guard let upstream = config.upstreams[route.upstream] else {
+                throw ActivationError(path: "routes[\(i)].upstream", message: "names no upstream")
+            }
+            plans.append(RoutePlan(route: route, upstream: upstream, config: config,
+                                   policies: RoutePolicies.build(for: route, config: config, services: services)))
+        }
+        self.plans = plans
     }
 }
 

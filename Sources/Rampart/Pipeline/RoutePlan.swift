@@ -1,0 +1,22 @@
+/// What every request on one route shares, resolved once per config: the route, its upstream,
+/// the headers section it answers with, its body limit, its breaker and its stages. A request
+/// holds one reference to its plan instead of copying these structs (each copy retains every
+/// field of each, per request).
+public final class RoutePlan: Sendable {
+    public let route: RouteConfig
+    public let upstream: UpstreamConfig
+    public let headers: HeadersConfig
+    public let bodyLimit: Int
+    /// The breaker guarding the route's traffic: the upstream's, or the route's own.
+    public let breakerName: String
+    public let policies: RoutePolicies
+
+    init(route: RouteConfig, upstream: UpstreamConfig, config: GatewayConfig, policies: RoutePolicies) {
+        self.route = route
+        self.upstream = upstream
+        headers = route.headers ?? config.headers
+        bodyLimit = route.bodyLimit ?? config.server.limits.bodyBytes
+        breakerName = route.breakerName
+        self.policies = policies
+    }
+}
