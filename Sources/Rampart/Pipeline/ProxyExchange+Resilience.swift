@@ -15,7 +15,7 @@ extension ProxyExchange {
     /// time left, and room in the retry budget. Returns true when a retry is scheduled.
     func retryIfAllowed(_ outcome: AttemptOutcome, retryAfter: String?) -> Bool {
         guard let retry = route.retry, retry.attempts > 1, !responseStarted else { return false }
-        let remaining = Double(Int64(started &+ route.timeouts.total.nanoseconds) - Int64(context.loop.now)) / 1e9
+        let remaining = Double(Int64(started &+ ctx.plan.deadlines.totalNs) - Int64(context.loop.now)) / 1e9
         let attempt = FailedAttempt(method: head.method, hasIdempotencyKey: head.headers.contains("Idempotency-Key"),
                                     outcome: outcome, responseStarted: false,
                                     bodyReplayable: !hasBody || (bodyEnded && replayBody != nil),
@@ -35,7 +35,7 @@ extension ProxyExchange {
         retries += 1
         context.metrics.retry(upstream: upstream.name)
         disarmTimeout()
-        armTimer(at: started &+ route.timeouts.total.nanoseconds)
+        armTimer(at: started &+ ctx.plan.deadlines.totalNs)
         retryTimer = context.loop.schedule(afterMs: Int(delay * 1000)) { [self] in
             retryTimer = nil
             guard stage == .proxying else { return }

@@ -181,7 +181,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             requestID: requestID, upstream: upstream, tls: connection.isTLS)
         for name in ctx.stripUpstreamHeaders { headers.remove(name) }
         let request = UpstreamRequest(upstream: upstream, method: head.method, target: upstream.basePath + head.target,
-                                      headers: headers, body: length, connectTimeoutMs: route.timeouts.connect.milliseconds)
+                                      headers: headers, body: length, connectTimeoutMs: ctx.plan.deadlines.connectMs)
         lastUpstreamActivity = context.loop.now
         armTimeout()
         let call = context.transport.start(request, handler: self)
@@ -352,9 +352,9 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     /// and a deadline that moved later lets the timer fire early and re-arm (`checkTimeout`).
     func armTimeout() {
         let now = context.loop.now
-        let t = route.timeouts
-        let totalDeadline = started &+ t.total.nanoseconds
-        let phaseDeadline = lastUpstreamActivity &+ (awaitingHead ? t.firstByte : t.idle).nanoseconds
+        let t = ctx.plan.deadlines
+        let totalDeadline = started &+ t.totalNs
+        let phaseDeadline = lastUpstreamActivity &+ (awaitingHead ? t.firstByteNs : t.idleNs)
         let deadline = min(totalDeadline, phaseDeadline)
         if deadline <= now { timedOut(); return }
         armTimer(at: deadline)
@@ -377,8 +377,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     func checkTimeout() {
         guard stage == .proxying || stage == .scrubbing else { return }
         // Between attempts only the total deadline applies (the backoff is ours, not the upstream's).
-        if retryTimer != nil && context.loop.now &- started < route.timeouts.total.nanoseconds {
-            armTimer(at: started &+ route.timeouts.total.nanoseconds)
+        if retryTimer != nil && context.loop.now &- started < ctx.plan.deadlines.totalNs {
+            armTimer(at: started &+ ctx.plan.deadlines.totalNs)
             return
         }
         armTimeout()

@@ -10,6 +10,16 @@ public final class RoutePlan: Sendable {
     /// The breaker guarding the route's traffic: the upstream's, or the route's own.
     public let breakerName: String
     public let policies: RoutePolicies
+    /// The route's timeouts on the loop's clock (Duration's arithmetic is too slow to redo for
+    /// every request).
+    public let deadlines: Deadlines
+
+    public struct Deadlines: Sendable {
+        public let connectMs: Int
+        public let firstByteNs: UInt64
+        public let idleNs: UInt64
+        public let totalNs: UInt64
+    }
 
     init(route: RouteConfig, upstream: UpstreamConfig, config: GatewayConfig, policies: RoutePolicies) {
         self.route = route
@@ -17,6 +27,9 @@ public final class RoutePlan: Sendable {
         headers = route.headers ?? config.headers
         bodyLimit = route.bodyLimit ?? config.server.limits.bodyBytes
         breakerName = route.breakerName
+        let t = route.timeouts
+        deadlines = Deadlines(connectMs: t.connect.milliseconds, firstByteNs: t.firstByte.nanoseconds,
+                              idleNs: t.idle.nanoseconds, totalNs: t.total.nanoseconds)
         self.policies = policies
     }
 }
