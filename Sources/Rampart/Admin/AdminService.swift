@@ -50,7 +50,31 @@ final class AdminService: RequestService {
         }
         if head.path == "/admin/usage" && head.method == "GET" { respond(AdminUsage.handle(head, state: context.state)); return }
         if head.path.hasPrefix("/admin/saves"), AdminSaves.handle(head, context: context, respond: respond) { return }
+        if head.path == "/admin/reload" && head.method == "POST" { reloadOffTheLoop(respond: respond); return }
         respond(handleNow(head, body: body))
+    }
+
+    /// A reload reads the config file, certificates and keys: blocking file I/O that must not
+    /// stall this loop's traffic. It runs on a helper thread and is answered back on the loop.
+    private func reloadOffTheLoop(respond: @escaping (Answer) -> Void) {
+        let gateway = LoopConfined(self.gateway), loop = context.loop
+        let back = LoopConfined((service: self, respond: respond))
+        let thread = Thread {
+            let outcome = gateway.value.reload()
+            loop.execute { back.value.respond(back.value.service.reloadAnswer(outcome)) }
+        }
+        thread.name = "rampart-reload"
+        thread.start()
+    }
+
+    private func reloadAnswer(_ outcome: Gateway.ReloadOutcome) -> Answer {
+        switch outcome {
+        case .reloaded(let hash):
+            return (200, JSONText.object([("reloaded", "true"), ("config_hash", JSONText.quote(hash))]), "application/json")
+        case .rejected(let errors):
+            return (400, JSONText.object([("reloaded", "false"), ("config_hash", JSONText.quote(context.state.current.config.hash)),
+                                          ("errors", JSONText.array(errors.map { errorJSON($0) }))]), "application/json")
+        }
     }
 
     private func handleNow(_ head: HTTPRequestHead, body: [UInt8]) -> Answer {
@@ -64,14 +88,6 @@ final class AdminService: RequestService {
                 return (200, JSONText.object([("valid", "true"), ("config_hash", JSONText.quote(c.hash)), ("errors", "[]")]), "application/json")
             } catch {
                 return (400, validationBody(error.errors), "application/json")
-            }
-        case ("POST", "/admin/reload"):
-            switch gateway.reload() {
-            case .reloaded(let hash):
-                return (200, JSONText.object([("reloaded", "true"), ("config_hash", JSONText.quote(hash))]), "application/json")
-            case .rejected(let errors):
-                return (400, JSONText.object([("reloaded", "false"), ("config_hash", JSONText.quote(context.state.current.config.hash)),
-                                              ("errors", JSONText.array(errors.map { errorJSON($0) }))]), "application/json")
             }
         case ("GET", "/metrics"), ("GET", "/admin/metrics"):
             return (200, context.state.metrics.render() + AdminBreakers.gauge(state: context.state) + AdminUsage.metrics(state: context.state)

@@ -251,7 +251,7 @@ public final class EventLoop: @unchecked Sendable {
 
 /// Carries an object a loop owns through a `@Sendable` closure (a helper thread's work) back to
 /// that loop. Unwrap it only on the owning loop, inside `loop.execute`.
-struct LoopConfined<Value: AnyObject>: @unchecked Sendable {
+struct LoopConfined<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }

@@ -96,7 +96,7 @@ public final class Gateway: @unchecked Sendable {
 
     // MARK: Reload
 
-    public enum ReloadOutcome { case reloaded(hash: String), rejected([ConfigError]) }
+    public enum ReloadOutcome: Sendable { case reloaded(hash: String), rejected([ConfigError]) }
 
     /// Validates the config file, then swaps it in atomically. In-flight requests keep the config
     /// they started with; an invalid file leaves the running config untouched.
