@@ -7,29 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}; UPHOST=${2:-127.0.0.1}
-SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-for tool in nginx wrk valgrind; do
-  command -v $tool >/dev/null || { $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light wrk valgrind; break; }
-done
-swift build -c release --product rampart >/dev/null
-BIN=$(swift build -c release --show-bin-path)/rampart
+source bench/lib.sh
+need nginx wrk valgrind
+BIN=$(release_bin)
 OUT=$(mktemp -d /tmp/rampart-instr.XXXXXX)
 UP=18390; RMP=18391; ADM=18392
-cat > $OUT/upstream.conf <<NGINX
-worker_processes 1; daemon off; pid $OUT/upstream.pid; error_log $OUT/upstream.err;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$UP; location / { default_type text/plain; return 200 "$(printf 'x%.0s' $(seq 1 100))"; } } }
-NGINX
-cat > $OUT/gateway.json <<JSON
-{ "server": {"listen": "127.0.0.1:$RMP", "workers": 1}, "admin": {"listen": "127.0.0.1:$ADM"},
-  "upstreams": {"app": {"url": "http://$UPHOST:$UP"}},
-  "headers": {"set": {"Content-Security-Policy": "default-src 'self'", "X-Frame-Options": "DENY",
-     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "origin-when-cross-origin",
-     "Permissions-Policy": "camera=(), microphone=(), geolocation=()"}},
-  "routes": [{"name": "default", "match": {"path_prefix": "/"}}],
-  "logging": {"access_log": false} }
-JSON
+upstream_conf $OUT $UP "$(printf 'x%.0s' $(seq 1 100))"
+proxy_gateway_json $RMP '"127.0.0.1:'$ADM'"' http://$UPHOST:$UP > $OUT/gateway.json
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -INT $p 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT

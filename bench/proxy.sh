@@ -8,24 +8,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}; CONNS=${2:-50}; ROUNDS=${3:-2}
-SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-for tool in nginx wrk; do
-  command -v $tool >/dev/null || { $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light wrk; break; }
-done
+source bench/lib.sh
+need nginx wrk
 NGINX=$(command -v nginx)
-swift build -c release --product rampart >/dev/null
-BIN=$(swift build -c release --show-bin-path)
+RAMPART=$(release_bin)
 OUT=$(mktemp -d /tmp/rampart-bench.XXXXXX)
 UP=18090; NGX=18091; RMP=18092
 BODY=$(printf 'x%.0s' $(seq 1 100))
 HEADERS_NGX='add_header Content-Security-Policy "default-src '"'"'self'"'"'" always; add_header X-Frame-Options DENY always; add_header X-Content-Type-Options nosniff always; add_header Referrer-Policy origin-when-cross-origin always; add_header Permissions-Policy "camera=(), microphone=(), geolocation=()" always;'
 
-cat > $OUT/upstream.conf <<NGINX
-worker_processes 1; daemon off; pid $OUT/upstream.pid; error_log $OUT/upstream.err;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$UP; location / { default_type text/plain; return 200 "$BODY"; } } }
-NGINX
+upstream_conf $OUT $UP "$BODY"
 cat > $OUT/proxy.conf <<NGINX
 worker_processes 1; daemon off; pid $OUT/proxy.pid; error_log $OUT/proxy.err;
 events { worker_connections 4096; }
@@ -35,22 +27,14 @@ http { access_log off; keepalive_requests 1000000;
     location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection "";
                  proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; $HEADERS_NGX } } }
 NGINX
-cat > $OUT/gateway.json <<JSON
-{ "server": {"listen": "127.0.0.1:$RMP", "workers": 1},
-  "upstreams": {"app": {"url": "http://127.0.0.1:$UP"}},
-  "headers": {"set": {"Content-Security-Policy": "default-src 'self'", "X-Frame-Options": "DENY",
-     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "origin-when-cross-origin",
-     "Permissions-Policy": "camera=(), microphone=(), geolocation=()"}},
-  "routes": [{"name": "default", "match": {"path_prefix": "/"}}],
-  "logging": {"access_log": false} }
-JSON
+proxy_gateway_json $RMP null http://127.0.0.1:$UP > $OUT/gateway.json
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 taskset -c 1 $NGINX -c $OUT/upstream.conf -p $OUT & pids+=($!)
 taskset -c 0 $NGINX -c $OUT/proxy.conf -p $OUT & pids+=($!)
-taskset -c 0 $BIN/rampart serve --config $OUT/gateway.json > $OUT/rampart.log 2>&1 & pids+=($!)
+taskset -c 0 $RAMPART serve --config $OUT/gateway.json > $OUT/rampart.log 2>&1 & pids+=($!)
 for p in $UP $NGX $RMP; do
   for i in $(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:$p/ && break; sleep 0.1; done
 done

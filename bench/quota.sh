@@ -7,21 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}; CONNS=${2:-50}
-SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-for tool in nginx wrk redis-server; do
-  command -v $tool >/dev/null || { $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light wrk redis-server; break; }
-done
-swift build -c release --product rampart >/dev/null
-BIN=$(swift build -c release --show-bin-path)
+source bench/lib.sh
+need nginx wrk redis-server
+RAMPART=$(release_bin)
 OUT=$(mktemp -d /tmp/rampart-quota-bench.XXXXXX)
 UP=18190; RP=18191; REDIS=18192
 
-cat > $OUT/upstream.conf <<NGINX
-worker_processes 1; daemon off; pid $OUT/upstream.pid; error_log $OUT/upstream.err;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$UP; location / { default_type text/plain; return 200 "ok"; } } }
-NGINX
+upstream_conf $OUT $UP ok
 cat > $OUT/users.lua <<'LUA'
 request = function()
   return wrk.format("GET", "/", {["X-User-Id"] = "u" .. math.random(1, 10000)})
@@ -50,7 +42,7 @@ taskset -c 1 redis-server --port $REDIS --save '' --appendonly no --daemonize no
 sleep 0.5
 
 run() { # name
-  taskset -c 0 $BIN/rampart serve --config $OUT/$1.json > $OUT/$1.log 2>&1 & local pid=$!
+  taskset -c 0 $RAMPART serve --config $OUT/$1.json > $OUT/$1.log 2>&1 & local pid=$!
   for i in $(seq 1 100); do curl -sf -o /dev/null -H 'X-User-Id: warm' http://127.0.0.1:$RP/ && break; sleep 0.1; done
   taskset -c 1 wrk -t1 -c$CONNS -d${DUR}s --latency -s $OUT/users.lua http://127.0.0.1:$RP/ > $OUT/$1.txt 2>&1
   kill $pid; wait $pid 2>/dev/null || true
