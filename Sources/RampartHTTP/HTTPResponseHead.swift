@@ -27,8 +27,7 @@ public struct HTTPResponseHead: Sendable, Equatable {
         out.append(CR)
         out.append(LF)
         for field in headers.fields {
-            guard Self.isToken(field.name) else { continue }
-            out.appendUTF8(field.name)
+            guard Self.appendToken(field.name, to: &out) else { continue }
             out.append(COLON)
             out.append(SP)
             Self.appendSanitized(field.value, to: &out)
@@ -50,12 +49,14 @@ public struct HTTPResponseHead: Sendable, Equatable {
     static let http10: [UInt8] = Array("HTTP/1.0 ".utf8)
     static let http11: [UInt8] = Array("HTTP/1.1 ".utf8)
 
-    /// A field name that is a token; anything else is not written (it could split the head).
-    static func isToken(_ s: String) -> Bool {
+    /// Appends a field name when it is a token, in one pass over its bytes; false (and nothing
+    /// appended) otherwise.
+    static func appendToken(_ s: String, to out: inout [UInt8]) -> Bool {
         var s = s
         return s.withUTF8 { buf in
             guard !buf.isEmpty else { return false }
             for b in buf where !ByteClass.isTChar(b) { return false }
+            out.append(contentsOf: buf)
             return true
         }
     }
