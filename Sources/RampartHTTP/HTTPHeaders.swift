@@ -34,43 +34,29 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence {
 
     /// Replaces all `name` fields by one, at the position of the first (appended when absent).
     public mutating func set(_ name: String, _ value: String) {
-        var i = 0
-        let n = fields.count
-        while i < n, !fields[i].name.asciiCaseInsensitiveEquals(name) { i += 1 }
-        guard i < n else { add(name, value); return }
-        fields[i].value = value
-        // Later duplicates go (rare: scan first, mutate only when one exists).
-        var j = i + 1
-        while j < n, !fields[j].name.asciiCaseInsensitiveEquals(name) { j += 1 }
-        if j < n {
-            let first = i
-            var k = fields.count - 1
-            while k > first {
-                if fields[k].name.asciiCaseInsensitiveEquals(name) { fields.remove(at: k) }
-                k -= 1
-            }
+        var first = 0
+        while first < fields.count, !fields[first].name.asciiCaseInsensitiveEquals(name) { first += 1 }
+        guard first < fields.count else { add(name, value); return }
+        fields[first].value = value
+        var i = fields.count - 1
+        while i > first {
+            if fields[i].name.asciiCaseInsensitiveEquals(name) { fields.remove(at: i) }
+            i -= 1
         }
     }
 
     /// Names of other fields the Connection header(s) list as hop-by-hop (RFC 9110 §7.6.1),
-    /// lowercased, split on the bytes. `close` and `keep-alive` are left out: they name no field
-    /// a proxy must drop beyond the hop-by-hop set, and they are what almost every response sends.
+    /// lowercased, split by the parser's own token splitter. `close` and `keep-alive` are left
+    /// out: they name no field a proxy must drop beyond the hop-by-hop set, and they are what
+    /// almost every response sends.
     public func connectionFieldNames() -> [String] {
         var names: [String] = []
         for f in fields where f.name.asciiCaseInsensitiveEquals("connection" as StaticString) {
             if f.value.asciiCaseInsensitiveEquals("keep-alive" as StaticString) || f.value.asciiCaseInsensitiveEquals("close" as StaticString) { continue }
-            var token: [UInt8] = []
-            func flush() {
-                if !token.isEmpty, !token.elementsEqual("close".utf8), !token.elementsEqual("keep-alive".utf8) {
-                    names.append(String(decoding: token, as: UTF8.self))
-                }
-                token.removeAll(keepingCapacity: true)
-            }
-            for b in f.value.utf8 {
-                if b == 0x2C { flush() } else if b != SP && b != HTAB { token.append(String.asciiLower(b)) }
-            }
-            flush()
+            var value = f.value
+            value.withUTF8 { _ = HeaderFieldsParser.appendTokens(UnsafeRawBufferPointer($0), 0..<$0.count, &names) }
         }
+        names.removeAll { $0 == "close" || $0 == "keep-alive" }
         return names
     }
 

@@ -66,10 +66,9 @@ import Testing
         #expect(cache.nextAddress("other:80") == nil)
     }
 
-    @Test func resolvingPrefersIPv4AndDescribesAddresses() throws {
+    @Test func resolvingPrefersIPv4() throws {
         let all = try SocketAddressBytes.resolveAll(host: "localhost", port: 8080).get()
-        #expect(all.allSatisfy { $0.family == AF_INET } && all.contains { $0.description == "127.0.0.1:8080" })
-        #expect(SocketAddressBytes.numeric(host: "::1", port: 9)?.description == "[::1]:9")
+        #expect(all.allSatisfy { $0.family == AF_INET } && all.contains(SocketAddressBytes.numeric(host: "127.0.0.1", port: 8080)!))
         if case .success = SocketAddressBytes.resolveAll(host: "no-such-host.invalid", port: 80) { Issue.record(".invalid resolved") }
     }
 }

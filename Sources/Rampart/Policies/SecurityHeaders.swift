@@ -15,7 +15,7 @@ public enum SecurityHeaders {
                 name = "Content-Security-Policy-Report-Only"
             }
             // Never two CSP headers: report-only mode replaces an enforcing one from upstream too.
-            if name.utf8.count == 35 && name == "Content-Security-Policy-Report-Only" { headers.remove("Content-Security-Policy") }
+            if name == "Content-Security-Policy-Report-Only" { headers.remove("Content-Security-Policy") }
             switch config.mode {
             case .override: headers.set(name, field.value)
             case .ifAbsent: if !headers.contains(name) { headers.add(name, field.value) }

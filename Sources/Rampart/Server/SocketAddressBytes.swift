@@ -65,20 +65,4 @@ struct SocketAddressBytes: Sendable, Hashable {
         let chosen = v4.isEmpty ? v6 : v4
         return chosen.isEmpty ? .failure(ResolveError(message: "resolve \(host): no IPv4/IPv6 address")) : .success(chosen)
     }
-
-    /// `1.2.3.4:80` or `[::1]:80`, for logs and the admin status.
-    var description: String {
-        var host = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-        func text() -> String { String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-        return bytes.withUnsafeBytes { raw -> String in
-            if family == AF_INET {
-                var sa = raw.loadUnaligned(as: sockaddr_in.self)
-                inet_ntop(AF_INET, &sa.sin_addr, &host, socklen_t(host.count))
-                return "\(text()):\(UInt16(bigEndian: sa.sin_port))"
-            }
-            var sa = raw.loadUnaligned(as: sockaddr_in6.self)
-            inet_ntop(AF_INET6, &sa.sin6_addr, &host, socklen_t(host.count))
-            return "[\(text())]:\(UInt16(bigEndian: sa.sin6_port))"
-        }
-    }
 }

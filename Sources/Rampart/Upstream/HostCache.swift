@@ -40,9 +40,12 @@ struct HostCache<Waiter> {
         case failed(String)
     }
 
+    /// Runs per request: the entry is changed in place, not copied out and written back.
     mutating func lookup(_ name: String, nowMs: UInt64, waiter: Waiter) -> Lookup {
-        var e = entries[name] ?? Entry()
-        defer { entries[name] = e }
+        Self.lookup(&entries[name, default: Entry()], nowMs: nowMs, waiter: waiter)
+    }
+
+    private static func lookup(_ e: inout Entry, nowMs: UInt64, waiter: Waiter) -> Lookup {
         let due = nowMs >= e.refreshAtMs && !e.resolving
         if !e.addresses.isEmpty {
             if due { e.resolving = true }
@@ -56,11 +59,13 @@ struct HostCache<Waiter> {
 
     /// The next address to connect to, round robin over what the name resolved to.
     mutating func nextAddress(_ name: String) -> SocketAddressBytes? {
-        guard var e = entries[name], !e.addresses.isEmpty else { return nil }
-        let a = e.addresses[e.next % e.addresses.count]
-        e.next &+= 1
-        entries[name] = e
-        return a
+        guard entries[name]?.addresses.isEmpty == false else { return nil }
+        return Self.next(&entries[name]!)
+    }
+
+    private static func next(_ e: inout Entry) -> SocketAddressBytes {
+        defer { e.next &+= 1 }
+        return e.addresses[e.next % e.addresses.count]
     }
 
     struct Outcome {
