@@ -3,16 +3,17 @@
 #   make test  installs what is missing, builds, runs every test
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl python3 python3-venv redis-server \
-                wrk chromium chromium-driver
+# What building and running need; what only the tests need on top (Redis, the ops-test tools,
+# systemd-analyze for the unit file); what only the benchmarks need.
+RUN_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
+TEST_PACKAGES := python3 python3-venv redis-server wrk chromium chromium-driver systemd
 BENCH_PACKAGES := nginx-light wrk valgrind
-export RAMPART_ADMIN_TOKEN ?= dev-admin-token
 
 .PHONY: deps build release run test bench clean venv
 
 # Installs only the Debian packages that are missing (apt-get update once, only when needed).
 deps:
-	@missing=""; for p in $(APT_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(RUN_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
@@ -51,12 +52,14 @@ run: release
 VENV_STAMP := .venv/.installed-redbot-pyyaml-anthropic-httpx-sse-selenium-prometheus
 venv: $(VENV_STAMP)
 $(VENV_STAMP):
+	$(MAKE) deps EXTRA_PACKAGES="$(TEST_PACKAGES)"
 	python3 -m venv .venv
 	.venv/bin/pip install -q --disable-pip-version-check redbot pyyaml anthropic httpx httpx-sse selenium prometheus-client
 	touch $@
 
 # Unit tests and integration tests (the latter start the real binaries on 127.0.0.1).
-test: deps venv
+test: venv
+	$(MAKE) deps EXTRA_PACKAGES="$(TEST_PACKAGES)"
 	swift build
 	RAMPART_BIN_DIR=$$(swift build --show-bin-path) swift test --no-parallel 2>&1 | tee .build/test-output.txt; \
 	exit $${PIPESTATUS[0]}

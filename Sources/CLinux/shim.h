@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <signal.h>
+#include <poll.h>
 #include <unistd.h>
 #include <fcntl.h>
 #include <errno.h>
@@ -67,6 +68,13 @@ static inline int rampart_signalfd_read(int fd) {
     ssize_t n = read(fd, &info, sizeof(info));
     if (n != sizeof(info)) return -1;
     return (int)info.ssi_signo;
+}
+
+/// Waits up to `timeout_ms` for a signal on a signalfd; returns its number, or -1 when none came.
+static inline int rampart_signalfd_poll(int fd, int timeout_ms) {
+    struct pollfd p = { .fd = fd, .events = POLLIN, .revents = 0 };
+    if (poll(&p, 1, timeout_ms) != 1) return -1;
+    return rampart_signalfd_read(fd);
 }
 
 static inline void rampart_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }

@@ -15,21 +15,47 @@ final class AdminService: RequestService {
         let requestID = RequestIDs.make()
         // The dashboard page holds no data, so it needs no token (its API calls do).
         if let page = AdminDashboard.answer(head, connection: connection, requestID: requestID) { return page }
-        guard authorized(head) else {
-            var e = GatewayError(status: 401, code: "UNAUTHENTICATED", message: "Admin calls need Authorization: Bearer <token>")
-            if head.headers["Authorization"] != nil { e = GatewayError(status: 403, code: "FORBIDDEN", message: "Admin token is wrong") }
+        let caller: String
+        switch authorize(head) {
+        case .allowed(let id): caller = id
+        case .refused(let error):
+            var e = error
             e.extraHeaders = [HTTPField(name: "WWW-Authenticate", value: "Bearer realm=\"rampart-admin\"")]
+            if head.method != "GET" { audit(head, caller: nil, peer: connection.peerText, requestID: requestID, status: e.status, result: e.message) }
             return LocalExchange.error(connection, e, requestID: requestID, headers: nil)
         }
-        return AdminExchange(service: self, connection: connection, head: head, requestID: requestID)
+        return AdminExchange(service: self, connection: connection, head: head, requestID: requestID, caller: caller)
     }
 
-    /// The tokens come with the running config, so a reload that changes `admin.token_file` takes effect for the next call.
-    private func authorized(_ head: HTTPRequestHead) -> Bool {
-        let tokens = context.state.current.adminTokens
-        guard !tokens.isEmpty else { return true }   // loopback listener without a token (config check allows only that)
-        guard let auth = head.headers["Authorization"], auth.count > 7, auth.prefix(7).lowercased() == "bearer " else { return false }
-        return tokens.accepts(Array(auth.utf8.dropFirst(7)))
+    enum Authorization { case allowed(caller: String), refused(GatewayError) }
+
+    /// The tokens come with the running config, so a reload that changes `admin.token_file` takes
+    /// effect for the next call. No token configured refuses everything (an SSRF through a
+    /// URL-fetching AI tool must not reach an open admin API) unless `insecure_no_auth` is set.
+    private func authorize(_ head: HTTPRequestHead) -> Authorization {
+        let active = context.state.current
+        let tokens = active.adminTokens
+        if tokens.isEmpty {
+            if active.config.admin.insecureNoAuth { return .allowed(caller: "insecure_no_auth") }
+            return .refused(GatewayError(status: 401, code: "UNAUTHENTICATED",
+                                         message: "The admin API has no token configured, so every call is refused. Set admin.token_env or admin.token_file."))
+        }
+        guard let auth = head.headers["Authorization"] else {
+            return .refused(GatewayError(status: 401, code: "UNAUTHENTICATED", message: "Admin calls need an Authorization: Bearer <token> header."))
+        }
+        guard auth.utf8.count > 7, auth.prefix(7).lowercased() == "bearer ", let id = tokens.match(Array(auth.utf8.dropFirst(7))) else {
+            return .refused(GatewayError(status: 403, code: "FORBIDDEN", message: "The admin token is wrong."))
+        }
+        return .allowed(caller: id)
+    }
+
+    /// One line per mutating call (every method but GET), refused ones included: who (the token's
+    /// non-secret id), what, and how it ended. Deleting a journaled save destroys its last copy.
+    func audit(_ head: HTTPRequestHead, caller: String?, peer: String, requestID: String, status: Int, result: String?) {
+        context.accessLog.audit([
+            ("request_id", JSONText.quote(requestID)), ("method", JSONText.quote(head.method)), ("path", JSONText.quote(head.path)),
+            ("query", head.query.map(JSONText.quote) ?? "null"), ("token_id", caller.map(JSONText.quote) ?? "null"),
+            ("peer", JSONText.quote(peer)), ("status", String(status)), ("result", result.map(JSONText.quote) ?? "null")])
     }
 
     typealias Answer = (status: Int, json: String, contentType: String)
@@ -90,8 +116,7 @@ final class AdminService: RequestService {
                 return (400, validationBody(error.errors), "application/json")
             }
         case ("GET", "/metrics"), ("GET", "/admin/metrics"):
-            return (200, context.state.metrics.render() + AdminBreakers.gauge(state: context.state) + AdminUsage.metrics(state: context.state)
-                + "# HELP rampart_save_journal_depth Journaled saves waiting for a replay.\n# TYPE rampart_save_journal_depth gauge\nrampart_save_journal_depth \(context.state.journal.depth)\n", "text/plain; version=0.0.4; charset=utf-8")
+            return (200, MetricsService.exposition(context.state), MetricsService.contentType)
         default:
             let known = ["/admin/status", "/admin/config", "/admin/config/validate", "/admin/reload", "/metrics", "/admin/quotas",
                          "/admin/quotas/top", "/admin/breakers", "/admin/usage", "/admin/saves"]
@@ -152,11 +177,13 @@ final class AdminExchange: ServerExchange {
     private unowned let connection: HTTPConnection
     private let head: HTTPRequestHead
     private let requestID: String
+    /// The token's audit id (or `insecure_no_auth`).
+    private let caller: String
     private var body: [UInt8] = []
     private var tooLarge = false
 
-    init(service: AdminService, connection: HTTPConnection, head: HTTPRequestHead, requestID: String) {
-        self.service = service; self.connection = connection; self.head = head; self.requestID = requestID
+    init(service: AdminService, connection: HTTPConnection, head: HTTPRequestHead, requestID: String, caller: String) {
+        self.service = service; self.connection = connection; self.head = head; self.requestID = requestID; self.caller = caller
     }
 
     func requestBody(_ bytes: UnsafeRawBufferPointer) {
@@ -175,6 +202,9 @@ final class AdminExchange: ServerExchange {
 
     private func send(_ answer: AdminService.Answer) {
         let (status, text, type) = answer
+        if head.method != "GET" {
+            service.audit(head, caller: caller, peer: connection.peerText, requestID: requestID, status: status, result: Self.summary(text, status: status))
+        }
         let bytes = Array((text.hasSuffix("\n") ? text : text + "\n").utf8)
         var h = HTTPHeaders()
         h.add("Content-Type", type)
@@ -189,6 +219,16 @@ final class AdminExchange: ServerExchange {
 
     func responseWritable() {}
     func connectionClosed() {}
+
+    /// What the audit line records of an answer: its error message, or "ok".
+    static func summary(_ json: String, status: Int) -> String {
+        guard status >= 400 else { return "ok" }
+        if case .object(let top)? = try? JSONValue.parse(json), let err = top.first(where: { $0.key == "error" })?.value,
+           case .object(let fields) = err, case .string(let message)? = fields.first(where: { $0.key == "message" })?.value {
+            return message
+        }
+        return String(json.prefix(200))
+    }
 }
 
 extension GatewayError {

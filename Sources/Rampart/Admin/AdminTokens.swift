@@ -6,12 +6,25 @@ import Foundation
 /// reload, move the clients over, remove the old one, reload. The file is read with each config.
 public struct AdminTokens: Sendable {
     private let tokens: [[UInt8]]
+    /// A non-secret name per token for audit lines: `sha256:` and the first 12 hex digits of its
+    /// hash, which ops can compute from the token they hold and which reveals nothing usable.
+    private let ids: [String]
 
-    /// No token configured: only allowed on a loopback admin listener (the config check ensures it).
+    /// No token configured: every admin call is refused unless `admin.insecure_no_auth` is set.
     public var isEmpty: Bool { tokens.isEmpty }
     public var count: Int { tokens.count }
 
-    public init(_ tokens: [String]) { self.tokens = tokens.map { Array($0.utf8) } }
+    public init(_ tokens: [String]) {
+        self.tokens = tokens.map { Array($0.utf8) }
+        self.ids = tokens.map { "sha256:" + SHA256.hex(Array($0.utf8)).prefix(12) }
+    }
+
+    /// The audit id of the token `given` matches, or nil; constant time like `accepts`.
+    public func match(_ given: [UInt8]) -> String? {
+        var found: Int?
+        for (i, t) in tokens.enumerated() where Self.constantTimeEqual(given, t) && found == nil { found = i }
+        return found.map { ids[$0] }
+    }
 
     public static func load(_ admin: AdminConfig, environment: [String: String]) throws(ActivationError) -> AdminTokens {
         var all: [String] = []

@@ -21,8 +21,29 @@ public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
 /// Collects errors while decoding; a class so every section decoder appends to the same list.
 final class Diagnostics {
     private(set) var errors: [ConfigError] = []
+    /// Every environment variable and secret file the config names, set or not.
+    private(set) var secrets: [SecretReference] = []
+    /// `rampart serve` and reloads require each secret now; `rampart check` only lists them, so a
+    /// config can be checked on a machine that holds none of them.
+    let requireSecrets: Bool
+
+    init(requireSecrets: Bool = true) { self.requireSecrets = requireSecrets }
 
     func error(_ path: String, _ message: String) { errors.append(ConfigError(path: path, message: message)) }
+    func secret(_ reference: SecretReference) { secrets.append(reference) }
+}
+
+/// A secret the config refers to: an environment variable (`*_env` keys) or a file only the
+/// running gateway reads (admin tokens, TLS keys). `rampart check` lists them for the deployer.
+public struct SecretReference: Sendable, Equatable {
+    public enum Kind: String, Sendable { case env, file }
+    public var kind: Kind
+    /// The variable's name or the file's path.
+    public var name: String
+    /// The config key that names it, e.g. `admin.token_env`.
+    public var path: String
+    /// Whether it is set (env) or readable (file) where the config was loaded.
+    public var present: Bool
 }
 
 /// Builds the JSON paths used in error messages.

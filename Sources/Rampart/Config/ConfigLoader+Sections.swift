@@ -17,11 +17,12 @@ extension ConfigDecoder {
         var server = ServerConfig(listen: Self.defaultListen, tls: nil, workers: 0, maxConnections: 10_000,
                                   trustedProxies: [], drainTimeoutMs: 15_000, limits: LimitsConfig())
         guard let field, let r = field.object(keys: ["listen", "tls", "workers", "max_connections", "trusted_proxies",
-                                                      "drain_timeout_ms", "limits"]) else { return server }
+                                                      "drain_timeout_ms", "drain_delay", "limits"]) else { return server }
         if let f = r["listen"], let v = listenAddress(f) { server.listen = v }
         if let f = r["tls"], let t = f.object(keys: ["cert_file", "key_file"]) {
-            let cert = checkFileExists(t.required("cert_file"))
-            let key = checkFileExists(t.required("key_file"))
+            // Deploy-time files: `serve` needs them, `check` only lists them.
+            let cert = checkSecretFile(t.required("cert_file"))
+            let key = checkSecretFile(t.required("key_file"))
             if let cert, let key { server.tls = TLSConfig(certFile: cert, keyFile: key) }
         }
         if let v = r["workers"]?.int(min: 0, max: 4096) { server.workers = v }
@@ -35,6 +36,7 @@ extension ConfigDecoder {
             }
         }
         if let v = r["drain_timeout_ms"]?.int(min: 0) { server.drainTimeoutMs = v }
+        if let v = r["drain_delay"]?.duration(allowZero: true) { server.drainDelayMs = Int(v.configMilliseconds) }
         if let f = r["limits"], let l = f.object(keys: ["header_bytes", "body_bytes", "url_bytes", "header_timeout_ms",
                                                          "body_timeout_ms", "keepalive_timeout_ms"]) {
             if let v = l["header_bytes"]?.int(min: 1) { server.limits.headerBytes = v }
@@ -47,26 +49,31 @@ extension ConfigDecoder {
         return server
     }
 
-    /// Loopback by default; `"listen": null` disables the admin listener. A listener reachable
-    /// from the network without a token is refused (SPEC §6.7).
+    /// Loopback by default; `"listen": null` disables the admin listener. Without a token every
+    /// admin call is refused, unless `insecure_no_auth` says otherwise (loopback only). A listener
+    /// reachable from the network without a token is refused outright.
     func decodeAdmin(_ field: Field?) -> AdminConfig {
         var admin = AdminConfig(listen: Self.defaultAdminListen, tokenEnv: nil)
-        guard let field, let r = field.object(keys: ["listen", "token_env", "token_file"]) else { return admin }
+        guard let field, let r = field.object(keys: ["listen", "token_env", "token_file", "insecure_no_auth", "metrics_listen"]) else { return admin }
         if let f = r["listen"] {
             if case .null = f.value { admin.listen = nil } else { admin.listen = listenAddress(f) ?? admin.listen }
         }
         admin.tokenEnv = checkSecretEnv(r["token_env"])
-        if let f = r["token_file"], let path = f.nonEmptyString {
-            admin.tokenFile = path
-            if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-                if AdminTokens.lines(text).isEmpty { f.fail("\(path) holds no token (one per line)") }
-            } else {
-                f.fail("cannot read \(path)")
-            }
+        admin.tokenFile = checkSecretFile(r["token_file"]) { text in
+            AdminTokens.lines(text).isEmpty ? "the file holds no token (one per line)" : nil
         }
-        if let listen = admin.listen, !listen.isLoopback, !r.has("token_env"), !r.has("token_file") {
+        if let v = r["insecure_no_auth"]?.bool { admin.insecureNoAuth = v }
+        if let f = r["metrics_listen"], let v = listenAddress(f) { admin.metricsListen = v }
+        let hasToken = r.has("token_env") || r.has("token_file")
+        if let listen = admin.listen, !listen.isLoopback, !hasToken {
             diag.error(ConfigPath.key(field.path, "listen"),
                        "\(listen) is not a loopback address; set admin.token_env or admin.token_file so the admin API requires a token")
+        }
+        if admin.insecureNoAuth && hasToken {
+            diag.error(ConfigPath.key(field.path, "insecure_no_auth"), "cannot be set together with a token; remove one of them")
+        }
+        if let listen = admin.listen, let metrics = admin.metricsListen, listen == metrics {
+            diag.error(ConfigPath.key(field.path, "metrics_listen"), "must differ from admin.listen (\(listen))")
         }
         return admin
     }
@@ -155,9 +162,10 @@ extension ConfigDecoder {
 
     func decodeLogging(_ field: Field?) -> LoggingConfig {
         var logging = LoggingConfig()
-        guard let field, let r = field.object(keys: ["level", "access_log"]) else { return logging }
+        guard let field, let r = field.object(keys: ["level", "access_log", "redact_query_params"]) else { return logging }
         if let v = r["level"]?.oneOf(LoggingConfig.Level.self) { logging.level = v }
         if let v = r["access_log"]?.bool { logging.accessLog = v }
+        if let items = r["redact_query_params"]?.elements { logging.redactQueryParams = items.compactMap { $0.nonEmptyString } }
         return logging
     }
 }

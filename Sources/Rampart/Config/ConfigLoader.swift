@@ -3,8 +3,11 @@ import Foundation
 /// Turns gateway.json into a validated `GatewayConfig`. Every problem is collected and reported
 /// with its JSON path in one go, so `rampart check` and `POST /admin/reload` show the full list.
 public enum ConfigLoader {
+    /// `requireSecrets: false` (for `rampart check`) lists unset variables and missing secret
+    /// files in `GatewayConfig.secrets` instead of failing on them.
     public static func load(path: String,
-                            environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigErrors) -> GatewayConfig {
+                            environment: [String: String] = ProcessInfo.processInfo.environment,
+                            requireSecrets: Bool = true) throws(ConfigErrors) -> GatewayConfig {
         let bytes: [UInt8]
         do {
             bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
@@ -12,11 +15,12 @@ public enum ConfigLoader {
             let reason = FileManager.default.fileExists(atPath: path) ? "permission denied or not a file" : "no such file"
             throw ConfigErrors([ConfigError(path: "", message: "cannot read \(path): \(reason)")])
         }
-        return try parse(bytes: bytes, environment: environment)
+        return try parse(bytes: bytes, environment: environment, requireSecrets: requireSecrets)
     }
 
     public static func parse(bytes: [UInt8],
-                             environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigErrors) -> GatewayConfig {
+                             environment: [String: String] = ProcessInfo.processInfo.environment,
+                             requireSecrets: Bool = true) throws(ConfigErrors) -> GatewayConfig {
         var parser = JSONParser(bytes: bytes, rejectDuplicates: false)
         let root: JSONValue
         do throws(JSONSyntaxError) {
@@ -24,7 +28,7 @@ public enum ConfigLoader {
         } catch {
             throw ConfigErrors([ConfigError(path: "", message: "invalid JSON at line \(error.line), column \(error.column): \(error.message)")])
         }
-        let diag = Diagnostics()
+        let diag = Diagnostics(requireSecrets: requireSecrets)
         for dup in parser.duplicates {
             diag.error(dup.path, "duplicate key (line \(dup.line), column \(dup.column)); each key may appear once")
         }
@@ -66,7 +70,8 @@ struct ConfigDecoder {
         let usage = decodeUsage(top["usage"])
         let logging = decodeLogging(top["logging"])
         return GatewayConfig(server: server, admin: admin, store: store, identity: identity, upstreams: upstreams,
-                             headers: headers, routes: routes, usage: usage, logging: logging, hash: hash, source: root)
+                             headers: headers, routes: routes, usage: usage, logging: logging, hash: hash, source: root,
+                             secrets: diag.secrets)
     }
 
     // MARK: - Shared checks
@@ -89,8 +94,24 @@ struct ConfigDecoder {
             field.fail("\(JSONValue.string(name).jsonText()) is not an environment variable name")
             return nil
         }
-        if (environment[name] ?? "").isEmpty { field.fail("environment variable \(name) is not set") }
+        let present = !(environment[name] ?? "").isEmpty
+        diag.secret(SecretReference(kind: .env, name: name, path: field.path, present: present))
+        if !present && diag.requireSecrets { field.fail("environment variable \(name) is not set") }
         return name
+    }
+
+    /// A file only the running gateway reads (TLS key, admin tokens): required to be readable by
+    /// `serve`, only listed by `check`. `validate` checks its content when it can be read.
+    func checkSecretFile(_ field: Field?, validate: (String) -> String? = { _ in nil }) -> String? {
+        guard let field, let file = field.nonEmptyString else { return nil }
+        let text = try? String(contentsOfFile: file, encoding: .utf8)
+        diag.secret(SecretReference(kind: .file, name: file, path: field.path, present: text != nil))
+        if let text {
+            if let problem = validate(text) { field.fail(problem) }
+        } else if diag.requireSecrets {
+            field.fail("cannot read \(JSONValue.string(file).jsonText()) (relative to \(FileManager.default.currentDirectoryPath))")
+        }
+        return file
     }
 
     private func isEnvName(_ s: String) -> Bool {

@@ -10,6 +10,8 @@ public final class GatewayConfig: Sendable {
     public let routes: [RouteConfig]
     public let usage: UsageConfig
     public let logging: LoggingConfig
+    /// The environment variables and secret files this config names (what `serve` will need).
+    public let secrets: [SecretReference]
     /// sha256 (hex) of the file's bytes; shown by /admin/status so ops can tell which config runs.
     public let hash: String
     /// The source document, kept for /admin/config (secrets are never in it: they live in env vars).
@@ -17,7 +19,8 @@ public final class GatewayConfig: Sendable {
 
     public init(server: ServerConfig, admin: AdminConfig, store: StoreConfig, identity: IdentityConfig,
                 upstreams: [String: UpstreamConfig], headers: HeadersConfig, routes: [RouteConfig],
-                usage: UsageConfig, logging: LoggingConfig, hash: String, source: JSONValue) {
+                usage: UsageConfig, logging: LoggingConfig, hash: String, source: JSONValue, secrets: [SecretReference] = []) {
+        self.secrets = secrets
         self.server = server; self.admin = admin; self.store = store; self.identity = identity
         self.upstreams = upstreams; self.headers = headers; self.routes = routes; self.usage = usage
         self.logging = logging; self.hash = hash; self.source = source
@@ -58,6 +61,9 @@ public struct ServerConfig: Sendable {
     public var trustedProxies: [CIDR]
     public var drainTimeoutMs: Int
     public var limits: LimitsConfig
+    /// After SIGTERM: readiness fails at once, but the listener keeps accepting this long, so load
+    /// balancers (Kubernetes endpoints) stop sending before connections are refused.
+    public var drainDelayMs: Int = 5_000
 }
 
 public struct TLSConfig: Sendable { public var certFile: String; public var keyFile: String }
@@ -75,6 +81,10 @@ public struct AdminConfig: Sendable {
     public var listen: SocketAddress?    // nil = no admin listener
     public var tokenEnv: String?         // env var holding the bearer token
     public var tokenFile: String?        // file with one accepted token per line (rotation)
+    /// No token and still answering: an explicit opt-out, loopback only, warned about at every start.
+    public var insecureNoAuth = false
+    /// A listener that serves only `GET /metrics`, without a token, for Prometheus.
+    public var metricsListen: SocketAddress?
 }
 
 public struct StoreConfig: Sendable {
@@ -280,4 +290,8 @@ public struct LoggingConfig: Sendable {
     }
     public var level: Level = .info
     public var accessLog: Bool = true
+    /// Query parameters whose values the access log replaces with `[redacted]` (case-insensitive).
+    public var redactQueryParams: [String] = LoggingConfig.defaultRedactedParams
+    public static let defaultRedactedParams = ["token", "access_token", "refresh_token", "id_token", "api_key", "apikey", "key",
+                                               "code", "password", "secret", "client_secret", "signature", "sig", "auth", "jwt", "session"]
 }

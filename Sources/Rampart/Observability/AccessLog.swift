@@ -65,6 +65,14 @@ public final class AccessLog {
         append(line)
     }
 
+    /// An admin action (SPEC §9 audit trail): written whatever `access_log` and `level` say.
+    public func audit(_ fields: [(String, String)]) {
+        var line = "{\"time\":\"\(Self.timestamp())\",\"type\":\"audit\""
+        for (k, v) in fields { line += ",\(JSONText.quote(k)):\(v)" }
+        line += "}\n"
+        append(line)
+    }
+
     private func append(_ line: String) {
         guard let loop else { Self.writeAll(Array(line.utf8)); return }
         buffer.append(contentsOf: line.utf8)

@@ -50,6 +50,7 @@ extension ProxyExchange {
         let t = route.timeouts
         let kind = context.loop.now &- started >= t.total.nanoseconds ? "total" : (awaitingHead ? "first_byte" : "idle")
         context.metrics.timeout(kind: kind)
+        context.metrics.upstreamError(upstream.name, kind: kind)   // per attempt, as timeouts are
         call?.cancel(); call = nil
         if stage == .scrubbing { finishScrubbing(); return }
         if awaitingHead {

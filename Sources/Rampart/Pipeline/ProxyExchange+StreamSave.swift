@@ -129,7 +129,7 @@ extension ProxyExchange {
     }
 
     /// `wait` ran out: tell the client the save is pending and let it go; the save goes on.
-    private func sendPending() {
+    func sendPending() {
         saveWaitTimer = nil
         guard stage == .saving, !pendingSent else { return }
         pendingSent = true

@@ -317,6 +317,9 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             finishScrubbing()
         case .proxying:
             if let failure {
+                // Counted per attempt, like timeouts, so a retried failure shows once per try in both.
+                context.metrics.upstreamError(upstream.name, kind: failure.metricKind)
+                if failure == .connectTimeout { context.metrics.timeout(kind: "connect") }
                 if awaitingHead {
                     recordOutcome(.failure)
                     if retryIfAllowed(failure.isTimeout ? .timeout : .connectError, retryAfter: nil) { return }
@@ -338,12 +341,29 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         if stage == .saving || (stage == .proxying && saveTap != nil && route.streamSave?.continueOnDisconnect == true) {
             // The generated content is still saved; the client just will not hear about it.
             clientGone = true
+            context.detach(self)
             call?.resume()
             return
         }
         stage = .done
         call?.cancel(); call = nil
         complete(status: responseStarted ? (upstreamStatus ?? 499) : 499, error: "client_closed")
+    }
+
+    /// Shutdown's deadline: a request still waiting gets 503; a started stream gets its format's
+    /// error event and a clean end (a save route journals what streamed); a save still running
+    /// is journaled as pending, to be resumed at the next start.
+    func drainDeadlineReached() {
+        switch stage {
+        case .done: return
+        case .saving: sendPending()
+        case .scrubbing: finishScrubbing()
+        case .policies, .bufferingBody, .idempotencyCheck, .proxying:
+            context.loop.cancel(retryTimer); retryTimer = nil
+            respondWithError(GatewayError(status: 503, code: "SHUTTING_DOWN",
+                                          message: "Rampart is shutting down and cut this request at its drain deadline. Retry it.",
+                                          retryAfterSeconds: 1), cause: nil)
+        }
     }
 
     // MARK: Timeouts
@@ -395,32 +415,23 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             context.accessLog.event(.warn, "upstream exchange failed", [
                 ("request_id", JSONText.quote(requestID)), ("upstream", JSONText.quote(upstream.name)),
                 ("error", JSONText.quote(cause.description)), ("response_started", responseStarted ? "true" : "false")])
-            context.metrics.upstreamError(upstream.name, kind: cause.metricKind)
-            if cause == .connectTimeout { context.metrics.timeout(kind: "connect") }
         }
         let error = gatewayError ?? (cause?.isTimeout == true ? .gatewayTimeout() : .badGateway())
         if !responseStarted {
             sendError(error, logStatus: error.status, upstreamNote: cause?.description ?? error.code)
             return
         }
-        if saveTap != nil && isEventStream {
-            context.metrics.streamError()
-            let data = JSONText.object([("type", "\"error\""), ("error", JSONText.object([
-                ("code", JSONText.quote(error.code)), ("message", JSONText.quote(error.message)),
-                ("request_id", JSONText.quote(requestID))]))])
-            _ = connection.sendBody(SSEEncoder.encode(event: "error", data: data))
-            finishStreamSave(clean: false)
-            return
-        }
-        stage = .done
-        context.metrics.streamError()
         if isEventStream {
-            let data = JSONText.object([("type", "\"error\""), ("error", JSONText.object([
-                ("code", JSONText.quote(error.code)), ("message", JSONText.quote(error.message)),
-                ("request_id", JSONText.quote(requestID))]))])
-            _ = connection.sendBody(SSEEncoder.encode(event: "error", data: data))
+            context.metrics.streamError()
+            let event = StreamErrorEvent.bytes(error, dialect: StreamErrorEvent.dialect(of: route), requestID: requestID)
+            bodyBytesOut += event.count
+            _ = connection.sendBody(event)
+            if saveTap != nil { finishStreamSave(clean: false); return }
+            stage = .done
             connection.endResponse()
         } else {
+            stage = .done
+            context.metrics.streamError()
             connection.abortResponse()
         }
         complete(status: upstreamStatus ?? error.status, error: cause?.description ?? error.code)
@@ -453,6 +464,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     func complete(status: Int, error: String?) {
         guard !completed else { return }
         completed = true
+        if clientGone { context.reattachEnded(self) }
         context.loop.cancel(timeoutTimer); timeoutTimer = nil
         context.loop.cancel(retryTimer); retryTimer = nil
         settleIdempotency(success: false)   // no-op when already settled after a complete response

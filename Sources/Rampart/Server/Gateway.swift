@@ -18,6 +18,7 @@ public final class Gateway: @unchecked Sendable {
     private var memoryQuotas: MemoryQuotaStore?
     private let persistLock = Mutex<Void>(())
     public private(set) var adminPort: UInt16?
+    public private(set) var metricsPort: UInt16?
 
     public init(config: GatewayConfig, configPath: String) throws(ActivationError) {
         let workers = config.server.workers > 0 ? config.server.workers : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
@@ -63,20 +64,28 @@ public final class Gateway: @unchecked Sendable {
             loops.append(loop); contexts.append(ctx)
         }
         if let memoryQuotas { startPersisting(memoryQuotas) }
-        // The first socket picks the port (":0" in tests); the others join it with SO_REUSEPORT.
+        // The port is tried once without SO_REUSEPORT, so a second gateway on the same port fails
+        // here instead of silently splitting the traffic. The first socket picks the port (":0" in
+        // tests); the others join it with SO_REUSEPORT.
         var address = config.server.listen
+        try Self.listening("server.listen", address) { () throws(Socket.SystemError) in try Socket.ensureFree(address) }
         for ctx in contexts {
-            let fd = try Socket.listen(address, reusePort: true)
+            let fd = try Self.listening("server.listen", address) { () throws(Socket.SystemError) in try Socket.listen(address, reusePort: true) }
             if address.port == 0 { address.port = Socket.boundPort(fd) }
-            listeners.append(Listener(fd: fd, context: ctx, enforceMaxConnections: true) { ProxyService(context: $0) })
+            listeners.append(Listener(fd: fd, context: ctx, role: .main) { ProxyService(context: $0) })
         }
         mainPort = address.port
         if let adminAddress = config.admin.listen {
-            let fd = try Socket.listen(adminAddress, reusePort: false)
+            let fd = try Self.listening("admin.listen", adminAddress) { () throws(Socket.SystemError) in try Socket.listen(adminAddress, reusePort: false) }
             adminPort = Socket.boundPort(fd)
-            listeners.append(Listener(fd: fd, context: contexts[0], enforceMaxConnections: false) { [unowned self] ctx in
+            listeners.append(Listener(fd: fd, context: contexts[0], role: .admin) { [unowned self] ctx in
                 AdminService(context: ctx, gateway: self)
             })
+        }
+        if let metricsAddress = config.admin.metricsListen {
+            let fd = try Self.listening("admin.metrics_listen", metricsAddress) { () throws(Socket.SystemError) in try Socket.listen(metricsAddress, reusePort: false) }
+            metricsPort = Socket.boundPort(fd)
+            listeners.append(Listener(fd: fd, context: contexts[0], role: .metrics) { MetricsService(context: $0) })
         }
         for loop in loops {
             let t = Thread { loop.run(); self.stoppedCount.add(1, ordering: .relaxed) }
@@ -86,12 +95,39 @@ public final class Gateway: @unchecked Sendable {
             t.start()
         }
         resumePendingSaves()
-        contexts[0].accessLog.event(.info, "rampart listening", [
+        let log = AccessLog(loop: nil, enabled: true, level: .info)
+        log.event(.info, "rampart listening", [
             ("listen", JSONText.quote(SocketAddress(host: config.server.listen.host, port: mainPort).description)),
             ("admin", adminPort.map { JSONText.quote(SocketAddress(host: config.admin.listen!.host, port: $0).description) } ?? "null"),
-            ("workers", String(state.workerCount)), ("config_hash", JSONText.quote(config.hash)),
+            ("metrics", metricsPort.map { JSONText.quote(SocketAddress(host: config.admin.metricsListen!.host, port: $0).description) } ?? "null"),
+            ("workers", String(state.workerCount)), ("config_hash", JSONText.quote(config.hash)), ("version", JSONText.quote(RampartVersion.version)),
         ])
-        contexts[0].accessLog.flush()
+        for warning in Self.adminWarnings(config, tokens: state.current.adminTokens) { log.event(.warn, warning) }
+    }
+
+    /// A bind failure names the config key and the address, so a port held by another process
+    /// (or a second rampart) is obvious from the first line.
+    static func listening<T>(_ key: String, _ address: SocketAddress, _ body: () throws(Socket.SystemError) -> T) throws(StartError) -> T {
+        do { return try body() } catch {
+            let held = error.errno == EADDRINUSE ? "; another process is already listening on port \(address.port)" : ""
+            throw StartError(message: "cannot listen on \(address) (\(key)): \(String(cString: strerror(error.errno)))\(held)")
+        }
+    }
+
+    /// What an operator must hear at every start: an admin API that refuses everything or accepts
+    /// anyone, and admin tokens crossing a network in clear text.
+    static func adminWarnings(_ config: GatewayConfig, tokens: AdminTokens) -> [String] {
+        guard let listen = config.admin.listen else { return [] }
+        var out: [String] = []
+        if config.admin.insecureNoAuth {
+            out.append("INSECURE: admin.insecure_no_auth is set; the admin API on \(listen) answers anyone who can reach it, including requests forged through an app's URL-fetching tools")
+        } else if tokens.isEmpty {
+            out.append("the admin API on \(listen) has no token configured and refuses every call; set admin.token_env or admin.token_file")
+        }
+        if !listen.isLoopback {
+            out.append("the admin listener \(listen) is not on loopback and speaks plain HTTP: admin tokens cross the network in clear text; bind it to 127.0.0.1 and reach it through a tunnel or port-forward")
+        }
+        return out
     }
 
     // MARK: Reload
@@ -119,6 +155,9 @@ public final class Gateway: @unchecked Sendable {
         var notes: [ConfigError] = []
         if fresh.server.listen != old.server.listen { notes.append(ConfigError(path: "server.listen", message: "a new listen address needs a restart")) }
         if fresh.admin.listen != old.admin.listen { notes.append(ConfigError(path: "admin.listen", message: "a new admin address needs a restart")) }
+        if fresh.admin.metricsListen != old.admin.metricsListen {
+            notes.append(ConfigError(path: "admin.metrics_listen", message: "a new metrics address needs a restart"))
+        }
         if fresh.store.kind != old.store.kind || fresh.store.url != old.store.url || fresh.store.dir != old.store.dir {
             notes.append(ConfigError(path: "store", message: "a different store needs a restart"))
         }
@@ -144,26 +183,43 @@ public final class Gateway: @unchecked Sendable {
 
     // MARK: Shutdown
 
-    /// Stops accepting, lets in-flight requests finish (up to `drain_timeout_ms`), stops the loops.
-    /// Returns true when everything drained in time.
-    public func drainAndStop() -> Bool {
+    /// Graceful stop (SPEC §2, §11.12), in the order a load balancer needs:
+    ///   1. readiness answers 503 at once, every response says `Connection: close`, and the
+    ///      listener keeps accepting for `delayMs` while endpoints propagate;
+    ///   2. the listener closes; idle connections close, busy ones after their response;
+    ///   3. in-flight requests and streams get `drain_timeout_ms` to finish;
+    ///   4. what still runs is cut: streams end with their error event and a clean end, saves are
+    ///      journaled. Admin and metrics stay up throughout. `hurry` (a second signal) skips ahead.
+    /// Returns true when everything finished before the deadline.
+    public func drainAndStop(reason: String, delayMs: Int, hurry: () -> Bool = { false }) -> Bool {
+        let timeoutMs = state.current.config.server.drainTimeoutMs
+        let log = AccessLog(loop: nil, enabled: true, level: .info)
+        log.event(.info, "\(reason) received; draining", [
+            ("drain_delay_ms", String(delayMs)), ("drain_timeout_ms", String(timeoutMs)),
+            ("in_flight", String(state.metrics.inFlight.load(ordering: .relaxed))),
+            ("connections", String(state.metrics.activeConnections.load(ordering: .relaxed)))])
         state.draining.store(true, ordering: .relaxed)
+        let hurried = wait(ms: delayMs, until: { false }, hurry: hurry) == .hurried
+
         let ls = listeners
         for ctx in contexts {
             ctx.loop.execute {
-                for l in ls where l.belongs(to: ctx) { l.close() }
+                for l in ls where l.role == .main && l.belongs(to: ctx) { l.close() }
                 ctx.drainConnections()
             }
         }
-        let deadline = ContinuousClock.now + .milliseconds(state.current.config.server.drainTimeoutMs)
-        var drained = false
-        while ContinuousClock.now < deadline {
-            if state.metrics.inFlight.load(ordering: .relaxed) == 0 && state.metrics.activeConnections.load(ordering: .relaxed) == 0 { drained = true; break }
-            usleep(20_000)
-            for ctx in contexts { ctx.loop.execute { ctx.drainConnections() } }
+        log.event(.info, "stopped accepting; waiting for in-flight requests", [("in_flight", String(state.metrics.inFlight.load(ordering: .relaxed)))])
+        let idle = { [state] in state.metrics.inFlight.load(ordering: .relaxed) == 0 && state.metrics.activeConnections.load(ordering: .relaxed) == 0 }
+        let drained = hurried ? idle() : wait(ms: timeoutMs, until: idle, hurry: hurry) == .done
+        if !drained {
+            let cut = state.metrics.inFlight.load(ordering: .relaxed)
+            for ctx in contexts { ctx.loop.execute { ctx.cutAtDrainDeadline() } }
+            // The cut writes final events, journal entries and log lines: give the loops a moment.
+            _ = wait(ms: 2000, until: idle, hurry: { false })
+            log.event(.warn, "drain deadline reached; cut the requests still running", [("cut", String(cut))])
+        } else {
+            log.event(.info, "drained; exiting")
         }
-        AccessLog(loop: nil, enabled: true, level: .info).event(.info, drained ? "drained; exiting" : "drain timeout; exiting with requests in flight",
-                                                               [("in_flight", String(state.metrics.inFlight.load(ordering: .relaxed)))])
         for ctx in contexts { ctx.loop.execute { ctx.accessLog.flush() } }
         persistQuotas()
         for loop in loops { loop.stop() }
@@ -171,6 +227,25 @@ public final class Gateway: @unchecked Sendable {
         while stoppedCount.load(ordering: .relaxed) < loops.count && ContinuousClock.now < stopDeadline { usleep(5_000) }
         return drained
     }
+
+    private enum WaitEnd { case done, elapsed, hurried }
+
+    /// Sleeps in 20 ms steps until `until` holds, `ms` pass, or `hurry` says to stop waiting.
+    private func wait(ms: Int, until: () -> Bool, hurry: () -> Bool) -> WaitEnd {
+        let deadline = ContinuousClock.now + .milliseconds(ms)
+        while ContinuousClock.now < deadline {
+            if until() { return .done }
+            if hurry() { return .hurried }
+            usleep(20_000)
+        }
+        return until() ? .done : .elapsed
+    }
+}
+
+/// The gateway could not start (a port taken, a bad address); the message names the config key.
+public struct StartError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }
 
 extension Gateway {

@@ -182,16 +182,28 @@ public final class ServerContext: @unchecked Sendable {
 
     func connectionOpened(_ c: HTTPConnection) {
         connections[ObjectIdentifier(c)] = c
-        state.metrics.activeConnections.add(1, ordering: .relaxed)
+        if c.clientFacing { state.metrics.activeConnections.add(1, ordering: .relaxed) }
     }
 
     func connectionClosed(_ c: HTTPConnection) {
-        if connections.removeValue(forKey: ObjectIdentifier(c)) != nil {
+        if connections.removeValue(forKey: ObjectIdentifier(c)) != nil, c.clientFacing {
             state.metrics.activeConnections.subtract(1, ordering: .relaxed)
         }
     }
 
-    /// Graceful shutdown: idle connections close now, busy ones after their current response.
-    func drainConnections() { for c in Array(connections.values) { c.drain() } }
+    /// Exchanges that outlive their client (`continue_on_disconnect` saves): still in flight, so
+    /// the drain deadline must reach them too.
+    private var detached: [ObjectIdentifier: ServerExchange] = [:]
+    func detach(_ e: ServerExchange) { detached[ObjectIdentifier(e)] = e }
+    func reattachEnded(_ e: ServerExchange) { detached.removeValue(forKey: ObjectIdentifier(e)) }
+
+    /// Graceful shutdown: idle client connections close now, busy ones after their current response.
+    func drainConnections() { for c in Array(connections.values) where c.clientFacing { c.drain() } }
+
+    /// The drain deadline: every running exchange ends now, in a way its client can tell from success.
+    func cutAtDrainDeadline() {
+        for c in Array(connections.values) where c.clientFacing { c.drainDeadlineReached() }
+        for e in Array(detached.values) { e.drainDeadlineReached() }
+    }
     var connectionCount: Int { connections.count }
 }

@@ -55,10 +55,13 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
     /// Pipelined bytes we accept while a response is pending before we stop reading.
     static let maxPipelinedBytes = 64 * 1024
 
+    /// A connection of the main listener (counted in `max_connections` and the drain), not admin.
+    let clientFacing: Bool
+
     init(fd: Int32, peerIP: [UInt8], peerText: String, loop: EventLoop, context: ServerContext,
-         service: RequestService, limits: LimitsConfig, tls: TLSSession? = nil) {
+         service: RequestService, limits: LimitsConfig, tls: TLSSession? = nil, clientFacing: Bool = true) {
         self.fd = fd; self.peerIP = peerIP; self.peerText = peerText; self.loop = loop; self.tls = tls
-        self.context = context; self.service = service; self.limits = limits
+        self.context = context; self.service = service; self.limits = limits; self.clientFacing = clientFacing
     }
 
     func start() {
@@ -279,7 +282,9 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
             // Answering before the body arrived (an early error): only safe if we stop reusing the connection.
             keepAlive = false
         }
-        if draining { keepAlive = false }
+        // From SIGTERM on, every response asks the client to reconnect, so keep-alive clients move
+        // to other replicas while this one still accepts (Envoy's drain does the same).
+        if draining || context.state.draining.load(ordering: .relaxed) { keepAlive = false }
         if !keepAlive { head.headers.set("Connection", "close") }
         else if request?.versionMinor == 0 { head.headers.set("Connection", "keep-alive") }
         head.versionMinor = 1
@@ -463,6 +468,16 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
     }
 
     var isIdle: Bool { state == .awaitingHead && readBuffer.isEmpty }
+
+    /// The drain deadline passed: the exchange ends its response now (a stream gets its error
+    /// event and a clean end); a connection with no exchange closes.
+    func drainDeadlineReached() {
+        guard state != .closed else { return }
+        draining = true
+        keepAlive = false
+        if let ex = exchange { ex.drainDeadlineReached(); return }
+        if writeBuffer.isEmpty { close() } else { closeAfterFlush = true; scheduleFlush() }
+    }
 
     private func finishClose() {
         // Unread request bytes would make the kernel send RST and destroy the response in flight:

@@ -6,13 +6,17 @@ final class Listener: EventHandler, @unchecked Sendable {
     private let context: ServerContext
     private let makeService: (ServerContext) -> RequestService
     private lazy var service: RequestService = makeService(context)
-    private let enforceMaxConnections: Bool
-    /// The main listener terminates TLS when `server.tls` is set; the admin listener never does.
-    private var terminatesTLS: Bool { enforceMaxConnections }
+    /// The main listener serves clients: it terminates TLS when `server.tls` is set, counts toward
+    /// `max_connections` and closes when a drain stops accepting. The admin and metrics listeners
+    /// stay open until the process exits, so ops can watch a drain.
+    enum Role { case main, admin, metrics }
+    let role: Role
+    private var enforceMaxConnections: Bool { role == .main }
+    private var terminatesTLS: Bool { role == .main }
     private(set) var isOpen = true
 
-    init(fd: Int32, context: ServerContext, enforceMaxConnections: Bool, makeService: @escaping (ServerContext) -> RequestService) {
-        self.fd = fd; self.context = context; self.enforceMaxConnections = enforceMaxConnections; self.makeService = makeService
+    init(fd: Int32, context: ServerContext, role: Role, makeService: @escaping (ServerContext) -> RequestService) {
+        self.fd = fd; self.context = context; self.role = role; self.makeService = makeService
         context.loop.register(fd: fd, events: Epoll.input, handler: self)
     }
 
@@ -27,7 +31,7 @@ final class Listener: EventHandler, @unchecked Sendable {
             }
             let tls = terminatesTLS ? context.active.tls.flatMap { TLSSession(context: $0, fd: cfd) } : nil
             let conn = HTTPConnection(fd: cfd, peerIP: ip, peerText: text, loop: context.loop, context: context,
-                                      service: service, limits: config.server.limits, tls: tls)
+                                      service: service, limits: config.server.limits, tls: tls, clientFacing: role == .main)
             conn.start()
         }
     }

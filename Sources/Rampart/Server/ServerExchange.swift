@@ -17,4 +17,11 @@ public protocol ServerExchange: AnyObject {
     func responseWritable()
     /// The client went away or the connection failed before the response ended.
     func connectionClosed()
+    /// Shutdown's drain deadline passed with this exchange still running: end it now.
+    func drainDeadlineReached()
+}
+
+extension ServerExchange {
+    /// Local and admin answers are sent whole at once; there is nothing to cut.
+    public func drainDeadlineReached() {}
 }

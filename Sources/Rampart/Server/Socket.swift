@@ -12,6 +12,20 @@ public enum Socket {
     /// A non-blocking listening socket. `reusePort` lets every worker loop own a socket on the same
     /// address so the kernel spreads connections across loops without a shared accept lock.
     public static func listen(_ address: SocketAddress, reusePort: Bool, backlog: Int32 = 1024) throws(SystemError) -> Int32 {
+        let fd = try bound(address, reusePort: reusePort)
+        guard Glibc.listen(fd, backlog) == 0 else { let e = errno; close(fd); throw SystemError(call: "listen", errno: e) }
+        return fd
+    }
+
+    /// Fails with EADDRINUSE when another process listens on `address`. SO_REUSEPORT would let a
+    /// second gateway bind the port silently and split the traffic with the first, so the
+    /// port is tried once without it (a listening socket refuses that bind) before the loops bind it.
+    public static func ensureFree(_ address: SocketAddress) throws(SystemError) {
+        guard address.port != 0 else { return }
+        close(try bound(address, reusePort: false))
+    }
+
+    private static func bound(_ address: SocketAddress, reusePort: Bool) throws(SystemError) -> Int32 {
         let host = address.host == "localhost" ? "127.0.0.1" : address.host
         let v6 = host.contains(":")
         let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -34,7 +48,6 @@ public enum Socket {
             rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         }
         guard rc == 0 else { let e = errno; close(fd); throw SystemError(call: "bind \(address)", errno: e) }
-        guard Glibc.listen(fd, backlog) == 0 else { let e = errno; close(fd); throw SystemError(call: "listen", errno: e) }
         return fd
     }
 
