@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # What building and running need; what only the tests need on top (Redis, the ops-test tools,
 # systemd-analyze for the unit file); what only the benchmarks need.
 RUN_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
-TEST_PACKAGES := python3 python3-venv redis-server wrk chromium chromium-driver systemd
+TEST_PACKAGES := python3 python3-venv redis-server wrk chromium chromium-driver systemd binutils
 BENCH_PACKAGES := nginx-light wrk valgrind
 
 .PHONY: deps build release run test bench clean venv
@@ -26,8 +26,11 @@ build: deps
 release: deps
 	swift build -c release
 
+# The admin token lives in var/rampart/admin-token (0600, made once with a random value), so
+# the walkthrough's admin commands work from any terminal in this folder: $(cat var/rampart/admin-token).
 run: release
 	@mkdir -p var/rampart
+	@[ -s var/rampart/admin-token ] || (umask 077; openssl rand -hex 24 > var/rampart/admin-token)
 	@BIN=$$(swift build -c release --show-bin-path); \
 	$$BIN/rampart check --config gateway.json || exit 1; \
 	$$BIN/rampart-demo-app --port 3000 & DEMO=$$!; \
@@ -35,13 +38,14 @@ run: release
 	for i in $$(seq 1 50); do curl -sf http://127.0.0.1:3000/healthz >/dev/null && break; sleep 0.1; done; \
 	echo; \
 	echo "Rampart on http://127.0.0.1:8080 in front of the demo app on http://127.0.0.1:3000"; \
-	echo "Admin on http://127.0.0.1:9901, dashboard at http://127.0.0.1:9901/admin/ (token: $$RAMPART_ADMIN_TOKEN). Try:"; \
+	echo "Admin on http://127.0.0.1:9901 (dashboard: /admin/), metrics without a token on http://127.0.0.1:9902/metrics"; \
+	echo "Admin token: var/rampart/admin-token. In another terminal, in this folder:"; \
 	echo "  curl -i http://127.0.0.1:8080/                                  # demo page, with security headers"; \
 	echo "  curl -N -X POST http://127.0.0.1:8080/api/ai/generate/chapter -H 'Content-Type: application/json' -d '{\"chapterId\":\"c42\"}'"; \
 	echo "  curl -i http://127.0.0.1:8080/boom                              # upstream 500 + stack trace -> scrubbed 502"; \
-	echo "  curl -i 'http://127.0.0.1:8080/slow?ms=40000'                   # first_byte timeout -> 504"; \
-	echo "  curl -s -H \"Authorization: Bearer $$RAMPART_ADMIN_TOKEN\" http://127.0.0.1:9901/admin/status"; \
-	echo "  curl -s -H \"Authorization: Bearer $$RAMPART_ADMIN_TOKEN\" http://127.0.0.1:9901/metrics"; \
+	echo "  curl -i 'http://127.0.0.1:8080/slow?ms=40000'                   # first_byte timeout -> 504 after 30 s"; \
+	echo '  curl -s -H "Authorization: Bearer $$(cat var/rampart/admin-token)" http://127.0.0.1:9901/admin/status'; \
+	echo "  curl -s http://127.0.0.1:9902/metrics"; \
 	echo; \
 	$$BIN/rampart serve --config gateway.json
 

@@ -1,5 +1,6 @@
 """Parses a Prometheus text exposition from stdin with prometheus_client's own parser and checks
-the naming rules Rampart promises: `rampart_` prefix, `_total` counters, `_seconds` histograms,
+the naming rules Rampart promises: `rampart_` prefix (or the standard `process_` family every
+Prometheus client exports), `_total` counters, `_seconds` histograms,
 HELP on every family, and no label that could carry a user id. Prints one JSON object:
 {"types": {family: type}, "samples": [[name, {labels}, value], ...]}; exits 1 on any violation."""
 import json
@@ -21,7 +22,7 @@ except Exception as e:  # the parser's own message names the bad line
 
 for fam in families:
     types[fam.name] = fam.type
-    if not fam.name.startswith("rampart_"):
+    if not fam.name.startswith(("rampart_", "process_")):
         problems.append(f"{fam.name}: missing the rampart_ prefix")
     if not fam.documentation:
         problems.append(f"{fam.name}: no HELP text")

@@ -17,12 +17,16 @@ struct MetricsScrape {
     static func take(_ rampart: RampartProcess) throws -> MetricsScrape {
         let r = try rampart.admin("GET", "/metrics")
         guard r.status == 200 else { throw TestFailure("/metrics answered \(r.status)") }
-        let (status, out) = try runPython(Binaries.repoRoot + "/Tests/Fixtures/metrics_parse.py", stdin: r.text)
+        return try parse(r.text)
+    }
+
+    static func parse(_ text: String) throws -> MetricsScrape {
+        let (status, out) = try runPython(Binaries.repoRoot + "/Tests/Fixtures/metrics_parse.py", stdin: text)
         guard status == 0, let json = try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any] else {
-            throw TestFailure("the scrape does not parse as Prometheus text: \(out)\n--- scrape ---\n\(r.text)")
+            throw TestFailure("the scrape does not parse as Prometheus text: \(out)\n--- scrape ---\n\(text)")
         }
         let raw = json["samples"] as? [[Any]] ?? []
-        return MetricsScrape(text: r.text, types: json["types"] as? [String: String] ?? [:], samples: raw.compactMap { s in
+        return MetricsScrape(text: text, types: json["types"] as? [String: String] ?? [:], samples: raw.compactMap { s in
             guard s.count == 3, let name = s[0] as? String, let labels = s[1] as? [String: String], let value = s[2] as? Double else { return nil }
             return (name, labels, value)
         })

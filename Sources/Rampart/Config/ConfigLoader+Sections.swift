@@ -72,7 +72,7 @@ extension ConfigDecoder {
         if admin.insecureNoAuth && hasToken {
             diag.error(ConfigPath.key(field.path, "insecure_no_auth"), "cannot be set together with a token; remove one of them")
         }
-        if let listen = admin.listen, let metrics = admin.metricsListen, listen == metrics {
+        if let listen = admin.listen, let metrics = admin.metricsListen, listen == metrics, listen.port != 0 {
             diag.error(ConfigPath.key(field.path, "metrics_listen"), "must differ from admin.listen (\(listen))")
         }
         return admin

@@ -41,8 +41,9 @@ public enum ConfigLoader {
 
     /// Convenience for tests and `POST /admin/config/validate` bodies held as text.
     public static func parse(json: String,
-                             environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigErrors) -> GatewayConfig {
-        try parse(bytes: Array(json.utf8), environment: environment)
+                             environment: [String: String] = ProcessInfo.processInfo.environment,
+                             requireSecrets: Bool = true) throws(ConfigErrors) -> GatewayConfig {
+        try parse(bytes: Array(json.utf8), environment: environment, requireSecrets: requireSecrets)
     }
 }
 
@@ -109,7 +110,9 @@ struct ConfigDecoder {
         if let text {
             if let problem = validate(text) { field.fail(problem) }
         } else if diag.requireSecrets {
-            field.fail("cannot read \(JSONValue.string(file).jsonText()) (relative to \(FileManager.default.currentDirectoryPath))")
+            let quoted = JSONValue.string(file).jsonText(), cwd = FileManager.default.currentDirectoryPath
+            field.fail(FileManager.default.fileExists(atPath: file) ? "cannot read \(quoted) (permission denied or not a file)"
+                                                                    : "file \(quoted) not found (relative to \(cwd))")
         }
         return file
     }

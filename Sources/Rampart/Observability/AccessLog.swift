@@ -1,15 +1,21 @@
+import Foundation
 import Glibc
 
-/// One access-log record (SPEC §9). Fields that belong to later capabilities stay nil until then.
+/// One access-log record (SPEC §9). Every kind of response (proxied, Rampart's own error, a
+/// request the parser refused) writes the same fields, null where they do not apply, so a log
+/// pipeline needs one schema.
 public struct AccessRecord {
     public var requestID: String
-    public var method: String
-    public var path: String
+    public var method: String?
+    public var path: String?
+    /// The raw query string; written with the values of `logging.redact_query_params` masked.
+    public var query: String? = nil
     public var route: String?
     public var user: String?
     public var status: Int
     public var upstreamStatus: Int?
     public var bytesIn: Int
+    /// Body bytes sent to the client, Rampart's own error bodies and final events included.
     public var bytesOut: Int
     public var durationMs: Double
     public var upstreamMs: Double?
@@ -17,7 +23,12 @@ public struct AccessRecord {
     public var breaker: String?
     public var quotaRemaining: Int?
     public var truncated: String?
+    /// A confirmed save's outcome as a JSON object (`result`, `attempts`, `reason`), else nil.
+    public var save: String? = nil
+    /// The error code (Rampart's) or the upstream failure.
     public var error: String?
+    /// Why, in words: a 401's verification failure, the message of Rampart's own error reply.
+    public var reason: String? = nil
     public var peer: String
 }
 
@@ -37,23 +48,45 @@ public final class AccessLog {
     public func log(_ r: AccessRecord) {
         guard enabled else { return }
         var line = "{\"time\":\"\(Self.timestamp())\",\"type\":\"access\",\"request_id\":\(JSONText.quote(r.requestID))"
-        line += ",\"method\":\(JSONText.quote(r.method)),\"path\":\(JSONText.quote(r.path))"
+        line += ",\"method\":" + (r.method.map(JSONText.quote) ?? "null") + ",\"path\":" + (r.path.map(JSONText.quote) ?? "null")
+        line += ",\"query\":" + (r.query.map { JSONText.quote(Self.redact($0, redactedParams)) } ?? "null")
         line += ",\"route\":" + (r.route.map(JSONText.quote) ?? "null")
         line += ",\"user\":" + (r.user.map(JSONText.quote) ?? "null")
         line += ",\"status\":\(r.status),\"upstream_status\":" + (r.upstreamStatus.map(String.init) ?? "null")
         line += ",\"bytes_in\":\(r.bytesIn),\"bytes_out\":\(r.bytesOut)"
         line += ",\"duration_ms\":\(Self.ms(r.durationMs)),\"upstream_ms\":" + (r.upstreamMs.map(Self.ms) ?? "null")
-        line += ",\"retries\":\(r.retries),\"breaker\":" + (r.breaker.map(JSONText.quote) ?? "null") + ",\"quota_remaining\":" + (r.quotaRemaining.map(String.init) ?? "null") + ",\"truncated\":" + (r.truncated.map(JSONText.quote) ?? "null") + ",\"save\":null"
+        line += ",\"retries\":\(r.retries),\"breaker\":" + (r.breaker.map(JSONText.quote) ?? "null")
+        line += ",\"quota_remaining\":" + (r.quotaRemaining.map(String.init) ?? "null")
+        line += ",\"truncated\":" + (r.truncated.map(JSONText.quote) ?? "null") + ",\"save\":" + (r.save ?? "null")
         line += ",\"peer\":\(JSONText.quote(r.peer))"
-        if let e = r.error { line += ",\"error\":\(JSONText.quote(e))" }
+        line += ",\"error\":" + (r.error.map(JSONText.quote) ?? "null") + ",\"reason\":" + (r.reason.map(JSONText.quote) ?? "null")
         line += "}\n"
         append(line)
     }
 
-    /// A request that never became a request (malformed, timed out): still one line, for ops.
-    public func logConnectionError(status: Int, code: String, peer: String, requestID: String) {
-        guard enabled else { return }
-        append("{\"time\":\"\(Self.timestamp())\",\"type\":\"access\",\"request_id\":\(JSONText.quote(requestID)),\"status\":\(status),\"error\":\(JSONText.quote(code)),\"peer\":\(JSONText.quote(peer))}\n")
+    /// A request that never became a request (malformed, timed out): the same line, with what is known.
+    public func logConnectionError(status: Int, code: String, message: String, peer: String, requestID: String, bytesOut: Int,
+                                   head: (method: String, path: String, query: String?)? = nil) {
+        log(AccessRecord(requestID: requestID, method: head?.method, path: head?.path, query: head?.query, route: nil, user: nil,
+                         status: status, upstreamStatus: nil, bytesIn: 0, bytesOut: bytesOut, durationMs: 0, upstreamMs: nil,
+                         error: code, reason: message, peer: peer))
+    }
+
+    /// Lowercased names from `logging.redact_query_params`.
+    public var redactedParams: Set<String> = Set(LoggingConfig.defaultRedactedParams)
+
+    /// `a=1&token=abc` → `a=1&token=[redacted]`: names compared case-insensitively after
+    /// percent-decoding, so `Token` or `%74oken` hide their value too.
+    static func redact(_ query: String, _ names: Set<String>) -> String {
+        guard !names.isEmpty else { return query }
+        var out = ""
+        for (i, pair) in query.split(separator: "&", omittingEmptySubsequences: false).enumerated() {
+            if i > 0 { out += "&" }
+            let name = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let plain = (name.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? name).lowercased()
+            out += names.contains(plain) && pair.contains("=") ? name + "=[redacted]" : String(pair)
+        }
+        return out
     }
 
     /// An operational event (reload, drain, upstream error detail) at `level`.

@@ -3,7 +3,11 @@ import RampartHTTP
 /// A response Rampart produces itself and sends at once (errors, health checks). Any request body
 /// is ignored: the connection closes after answering if the body was not read.
 final class LocalExchange: ServerExchange {
+    /// The body's length, for the access log's `bytes_out`.
+    let bytesOut: Int
+
     init(connection: HTTPConnection, head: HTTPResponseHead, body: [UInt8]) {
+        bytesOut = body.count
         connection.sendHead(head)
         _ = connection.sendBody(body)
         connection.endResponse()
@@ -23,14 +27,14 @@ final class LocalExchange: ServerExchange {
         h.add("Content-Length", String(bytes.count))
         h.add("X-Request-Id", requestID)
         for f in extra { h.add(f.name, f.value) }
-        if let headers { SecurityHeaders.apply(headers, to: &h) }
+        if let headers { SecurityHeaders.apply(headers, to: &h, tls: connection.isTLS) }
         return LocalExchange(connection: connection, head: HTTPResponseHead(status: status, headers: h), body: bytes)
     }
 
     static func error(_ connection: HTTPConnection, _ error: GatewayError, requestID: String, headers: HeadersConfig?) -> LocalExchange {
         let body = error.body(requestID: requestID)
         return LocalExchange(connection: connection,
-                             head: error.responseHead(requestID: requestID, headersConfig: headers, bodyLength: body.count),
+                             head: error.responseHead(requestID: requestID, headersConfig: headers, bodyLength: body.count, tls: connection.isTLS),
                              body: body)
     }
 }

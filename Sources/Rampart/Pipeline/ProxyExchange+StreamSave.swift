@@ -40,6 +40,7 @@ extension ProxyExchange {
             if (200..<300).contains(status), let doc = try? JSONValue.parse(body), case .string(let stored)? = doc.at(pointer: verify.pointer),
                SHA256.hex(Array(stored.utf8)) == expected {
                 context.metrics.saveOutcome("verified")
+                recordSave("verified")
                 report(["\"type\":\"save_status\"", "\"success\":true", "\"verified\":true", "\"saved\":false", "\"attempts\":0"])
                 return
             }
@@ -92,6 +93,7 @@ extension ProxyExchange {
         guard stage == .saving, let ss = route.streamSave else { return }
         if ok {
             context.metrics.saveOutcome("ok")
+            recordSave("saved")
             if pendingSent { context.state.journal.remove(requestID) }   // it was journaled as pending
             var fields = ["\"type\":\"save_status\"", "\"success\":true", "\"attempts\":\(saveAttempts)"]
             if verifiedMismatch { fields += ["\"verified\":false", "\"saved\":true"] }
@@ -111,6 +113,7 @@ extension ProxyExchange {
     private func journalAndReport(reason: String) {
         let ok = journal(reason: reason)
         context.metrics.saveOutcome(ok ? "journaled" : "journal_failed")
+        recordSave(ok ? "journaled" : "journal_failed", reason: reason)
         context.accessLog.event(.error, "stream save not confirmed", [
             ("request_id", JSONText.quote(requestID)), ("route", JSONText.quote(route.name)),
             ("reason", JSONText.quote(reason)), ("journaled", ok ? "true" : "false")])
@@ -136,15 +139,22 @@ extension ProxyExchange {
         // The client is told `save_id` now, so the content must survive a crash: journal it as
         // pending (resumed at start); a later success removes it.
         _ = journal(reason: "pending")
+        recordSave("pending")
         sendEvent(["\"type\":\"save_status\"", "\"success\":null", "\"pending\":true", "\"save_id\":\(JSONText.quote(requestID))"])
-        complete(status: upstreamStatus ?? 200, error: nil)
+        complete(status: upstreamStatus ?? 200, error: cutError)
+    }
+
+    /// The access log's `save` field: what became of the content, after how many attempts.
+    private func recordSave(_ result: String, reason: String? = nil) {
+        saveResult = JSONText.object([("result", JSONText.quote(result)), ("attempts", String(saveAttempts)),
+                                      ("reason", reason.map(JSONText.quote) ?? "null"), ("save_id", JSONText.quote(requestID))])
     }
 
     private func report(_ fields: [String]) {
         context.loop.cancel(saveWaitTimer); saveWaitTimer = nil
         stage = .done
         if !pendingSent { sendEvent(fields) }
-        complete(status: upstreamStatus ?? 200, error: clientGone ? "client_closed" : nil)
+        complete(status: upstreamStatus ?? 200, error: cutError ?? (clientGone ? "client_closed" : nil))
     }
 
     /// The final event, with the route's `echo` fields, then the end of the stream.

@@ -66,6 +66,12 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var pendingSent = false
     var verifiedMismatch = false
     var completed = false
+    /// The confirmed save's outcome for the access log (a JSON object), once known.
+    var saveResult: String?
+    /// The message of Rampart's own error reply, for the access log's `reason`; and what cut a
+    /// started stream (its `error`), kept for the save that still follows the cut.
+    var errorMessage: String?
+    var cutError: String?
 
     var hasBody: Bool { connection.requestHead.map { $0.framing != .none } ?? false }
     // Borrowed, not copied: a copy of a route or head retains each of its fields, and these are
@@ -421,6 +427,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             sendError(error, logStatus: error.status, upstreamNote: cause?.description ?? error.code)
             return
         }
+        errorMessage = error.message
+        cutError = cause?.description ?? error.code
         if isEventStream {
             context.metrics.streamError()
             let event = StreamErrorEvent.bytes(error, dialect: StreamErrorEvent.dialect(of: route), requestID: requestID)
@@ -442,6 +450,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         var error = error
         error.extraHeaders += ctx.responseHeaders
         let body = error.body(requestID: requestID)
+        bodyBytesOut += body.count
+        errorMessage = error.message
         connection.sendHead(error.responseHead(requestID: requestID, headersConfig: headersConfig, bodyLength: body.count, tls: connection.isTLS))
         _ = connection.sendBody(body)
         connection.endResponse()
@@ -477,11 +487,12 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         let seconds = Double(rampart_monotonic_ns() &- started) / 1e9
         context.metrics.recordRequest(route: route.name, status: status, seconds: seconds)
         context.accessLog.log(AccessRecord(
-            requestID: requestID, method: head.method, path: head.path, route: route.name, user: ctx.user,
+            requestID: requestID, method: head.method, path: head.path, query: head.query, route: route.name, user: ctx.user,
             status: status, upstreamStatus: upstreamStatus, bytesIn: bodyBytesIn, bytesOut: bodyBytesOut,
             durationMs: seconds * 1000, upstreamMs: upstreamHeadAt.map { Double($0 &- started) / 1e6 },
             retries: retries, breaker: context.state.breakers.snapshot(upstream: breakerName, now: Date().timeIntervalSince1970)?.state,
-            quotaRemaining: ctx.quotaRemaining, truncated: ctx.truncated, error: error, peer: connection.peerText))
+            quotaRemaining: ctx.quotaRemaining, truncated: ctx.truncated, save: saveResult, error: error,
+            reason: ctx.logReason ?? errorMessage, peer: connection.peerText))
     }
 }
 

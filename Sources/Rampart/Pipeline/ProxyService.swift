@@ -46,9 +46,10 @@ final class ProxyService: RequestService {
         let local = LocalExchange.error(connection, error, requestID: requestID, headers: headers)
         let seconds = Double(rampart_monotonic_ns() &- started) / 1e9
         context.metrics.recordRequest(route: route ?? "-", status: error.status, seconds: seconds)
-        context.accessLog.log(AccessRecord(requestID: requestID, method: head.method, path: head.path, route: route, user: nil,
-                                           status: error.status, upstreamStatus: nil, bytesIn: 0, bytesOut: 0,
-                                           durationMs: seconds * 1000, upstreamMs: nil, error: error.code, peer: connection.peerText))
+        context.accessLog.log(AccessRecord(requestID: requestID, method: head.method, path: head.path, query: head.query, route: route, user: nil,
+                                           status: error.status, upstreamStatus: nil, bytesIn: 0, bytesOut: local.bytesOut,
+                                           durationMs: seconds * 1000, upstreamMs: nil, error: error.code, reason: error.message,
+                                           peer: connection.peerText))
         return local
     }
 }

@@ -24,6 +24,8 @@ public final class RequestContext {
     public var params: [(name: String, value: String)] = []
     /// What truncation did (`dropped=N; tokens=A->B`), for the access log.
     public var truncated: String?
+    /// Why a stage refused the request, in more detail than the client is told (the access log's `reason`).
+    public var logReason: String?
     /// Request headers a stage decided the upstream must not see (a spoofed identity header).
     public var stripUpstreamHeaders: [String] = []
 

@@ -19,7 +19,8 @@ struct IdentityPolicy: RequestPolicy {
                 ctx.user = verified.user
                 done(.proceed)
             case .failure(let error):
-                done(.reject(Self.unauthenticated("Invalid token: \(error.reason.rawValue)", invalidToken: true)))
+                ctx.logReason = "invalid token: \(error.description)"
+                done(.reject(Self.unauthenticated(error.reason.sentence, invalidToken: true)))
             }
             return
         }
@@ -34,7 +35,9 @@ struct IdentityPolicy: RequestPolicy {
             if !peerTrusted { ctx.stripUpstreamHeaders.append(header) }
         }
         if auth == .required || identity.anonymous == .reject {
-            done(.reject(Self.unauthenticated("Authentication required", invalidToken: false)))
+            ctx.logReason = identity.jwt == nil && identity.trustedHeader == nil ? "no identity source is configured and the route requires one"
+                : "no credentials: no token" + (identity.trustedHeader.map { " and no \($0) header from a trusted proxy" } ?? "")
+            done(.reject(Self.unauthenticated("This route requires you to sign in.", invalidToken: false)))
             return
         }
         done(.proceed)

@@ -170,6 +170,7 @@ public final class ServerContext: @unchecked Sendable {
         let active = state.current
         self.active = active
         accessLog = AccessLog(loop: loop, enabled: active.config.logging.accessLog, level: active.config.logging.level)
+        accessLog.redactedParams = Set(active.config.logging.redactQueryParams.map { $0.lowercased() })
     }
 
     public var currentConfig: GatewayConfig { active.config }
@@ -177,6 +178,7 @@ public final class ServerContext: @unchecked Sendable {
     func adopt(_ fresh: ActiveConfig) {
         active = fresh
         accessLog.enabled = fresh.config.logging.accessLog
+        accessLog.redactedParams = Set(fresh.config.logging.redactQueryParams.map { $0.lowercased() })
         accessLog.level = fresh.config.logging.level
     }
 

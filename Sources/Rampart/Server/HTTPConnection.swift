@@ -360,10 +360,13 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
         keepAlive = false
         state = .awaitingResponse
         let requestID = RequestIDs.make()
-        sendHead(error.responseHead(requestID: requestID, headersConfig: context.currentConfig.headers))
-        _ = sendBody(error.body(requestID: requestID))
+        let body = error.body(requestID: requestID)
+        sendHead(error.responseHead(requestID: requestID, headersConfig: context.currentConfig.headers, bodyLength: body.count, tls: isTLS))
+        _ = sendBody(body)
         endResponse()
-        context.accessLog.logConnectionError(status: error.status, code: error.code, peer: peerText, requestID: requestID)
+        context.accessLog.logConnectionError(status: error.status, code: error.code, message: error.message, peer: peerText,
+                                             requestID: requestID, bytesOut: body.count,
+                                             head: request.map { ($0.method, $0.path, $0.query) })
         context.metrics.recordRequest(route: "-", status: error.status, seconds: 0)
     }
 

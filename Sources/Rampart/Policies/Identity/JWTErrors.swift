@@ -28,6 +28,23 @@ public struct JWTError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(reason.rawValue): \(message)" }
 }
 
+extension JWTError.Reason {
+    /// What the client is told: a sentence, without the key ids, claims or values the log holds.
+    public var sentence: String {
+        switch self {
+        case .malformed: return "The token is not a well-formed JWT."
+        case .unsupportedAlgorithm: return "The token is signed with an algorithm this service does not accept."
+        case .badSignature: return "The token's signature does not verify."
+        case .expired: return "The token has expired; sign in again."
+        case .notYetValid: return "The token is not valid yet."
+        case .wrongIssuer: return "The token comes from an issuer this service does not trust."
+        case .wrongAudience: return "The token is meant for another service."
+        case .unknownKey: return "The token is signed with a key this service does not know."
+        case .missingUserClaim: return "The token does not name a user."
+        }
+    }
+}
+
 /// A key source that cannot be used; raised at startup/reload so a bad deploy fails fast.
 public struct JWTSetupError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
