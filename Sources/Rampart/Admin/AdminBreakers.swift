@@ -15,7 +15,7 @@ enum AdminBreakers {
         guard parts.count >= 5, parts[1] == "admin", parts[2] == "breakers", let action = parts.last,
               ["open", "close", "reset"].contains(action) else { return nil }
         guard head.method == "POST" else {
-            return (405, GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "Breaker actions are POST only").bodyText, "application/json")
+            return (405, GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "Breaker actions are POST only.").bodyText, "application/json")
         }
         let upstream = parts[3..<(parts.count - 1)].joined(separator: "/")
         let done: Bool
@@ -26,7 +26,7 @@ enum AdminBreakers {
         default: return nil
         }
         guard done, let s = state.breakers.snapshot(upstream: upstream, now: now) else {
-            return (404, GatewayError(status: 404, code: "NOT_FOUND", message: "No circuit breaker for upstream \(upstream)").bodyText, "application/json")
+            return (404, GatewayError(status: 404, code: "NOT_FOUND", message: "There is no circuit breaker for upstream \(upstream).").bodyText, "application/json")
         }
         return (200, JSONText.object([("upstream", JSONText.quote(upstream)), ("breaker", render(s))]), "application/json")
     }

@@ -37,7 +37,7 @@ enum AdminDashboard {
     static func answer(_ head: HTTPRequestHead, connection: HTTPConnection, requestID: String) -> ServerExchange? {
         guard head.path == path || head.path == "/admin" else { return nil }
         guard head.method == "GET" || head.method == "HEAD" else {
-            var e = GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "\(head.method) is not allowed on \(head.path)")
+            var e = GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "\(head.method) is not allowed on \(head.path).")
             e.extraHeaders = [HTTPField(name: "Allow", value: "GET, HEAD")]
             return LocalExchange.error(connection, e, requestID: requestID, headers: nil)
         }

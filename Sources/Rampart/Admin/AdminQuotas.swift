@@ -9,7 +9,7 @@ struct AdminQuotas {
     func handle(_ head: HTTPRequestHead, respond: @escaping (AdminService.Answer) -> Void) {
         let query = Self.parseQuery(head.query ?? "")
         guard let key = query["key"], !key.isEmpty else {
-            respond((400, GatewayError(status: 400, code: "BAD_REQUEST", message: "Give ?key=user:<id>, ip:<addr> or route").bodyText, "application/json"))
+            respond((400, GatewayError(status: 400, code: "BAD_REQUEST", message: "Give ?key=user:<id>, ip:<addr> or route.").bodyText, "application/json"))
             return
         }
         let route = query["route"]
@@ -18,7 +18,7 @@ struct AdminQuotas {
             context.quotas.reset(identity: key, route: route) { result in
                 switch result {
                 case .success: respond((200, JSONText.object([("key", JSONText.quote(key)), ("route", route.map(JSONText.quote) ?? "null"), ("reset", "true")]), "application/json"))
-                case .failure(let e): respond((503, GatewayError(status: 503, code: "OVERLOADED", message: "Quota store unavailable: \(e.reason)").bodyText, "application/json"))
+                case .failure(let e): respond((503, GatewayError(status: 503, code: "OVERLOADED", message: "The quota store is unavailable (\(e.reason)).").bodyText, "application/json"))
                 }
             }
             return
@@ -51,7 +51,7 @@ struct AdminQuotas {
                 }
                 respond((200, JSONText.object([("key", JSONText.quote(key)), ("quotas", JSONText.array(items))]), "application/json"))
             case .failure(let e):
-                respond((503, GatewayError(status: 503, code: "OVERLOADED", message: "Quota store unavailable: \(e.reason)").bodyText, "application/json"))
+                respond((503, GatewayError(status: 503, code: "OVERLOADED", message: "The quota store is unavailable (\(e.reason)).").bodyText, "application/json"))
             }
         }
     }

@@ -28,7 +28,7 @@ enum AdminQuotasTop {
                 respond((200, JSONText.object([("top", JSONText.array(items)), ("scanned_keys", String(top.scannedKeys)),
                                                ("complete", top.complete ? "true" : "false")]), "application/json"))
             case .failure(let e):
-                respond((503, GatewayError(status: 503, code: "OVERLOADED", message: "Quota store unavailable: \(e.reason)").bodyText, "application/json"))
+                respond((503, GatewayError(status: 503, code: "OVERLOADED", message: "The quota store is unavailable (\(e.reason)).").bodyText, "application/json"))
             }
         }
     }

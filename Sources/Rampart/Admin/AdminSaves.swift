@@ -24,11 +24,11 @@ enum AdminSaves {
         guard parts.count >= 4, parts[1] == "admin", parts[2] == "saves" else { return false }
         let id = String(parts[3])
         let notAllowed = { (allowed: String) in
-            respond((405, GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "\(head.method) is not allowed on \(head.path); use \(allowed)").bodyText, "application/json"))
+            respond((405, GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "\(head.method) is not allowed on \(head.path); use \(allowed).").bodyText, "application/json"))
         }
         if parts.count == 4 && head.method == "GET" {
             guard let entry = journal.entry(id) else {
-                respond((404, GatewayError(status: 404, code: "NOT_FOUND", message: "No journaled save \(id)").bodyText, "application/json"))
+                respond((404, GatewayError(status: 404, code: "NOT_FOUND", message: "There is no journaled save \(id).").bodyText, "application/json"))
                 return true
             }
             respond((200, entry.jsonText(), "application/json"))
@@ -39,13 +39,13 @@ enum AdminSaves {
         if parts.count == 4 && head.method == "DELETE" {
             let removed = journal.remove(id)
             respond(removed ? (200, JSONText.object([("deleted", JSONText.quote(id))]), "application/json")
-                            : (404, GatewayError(status: 404, code: "NOT_FOUND", message: "No journaled save \(id)").bodyText, "application/json"))
+                            : (404, GatewayError(status: 404, code: "NOT_FOUND", message: "There is no journaled save \(id).").bodyText, "application/json"))
             return true
         }
         if parts.count == 5 && parts[4] == "replay" && head.method == "POST" {
             SaveReplay.run(id: id, context: context) { ok, status in
                 if status == 404 && !ok && journal.entry(id) == nil {
-                    respond((404, GatewayError(status: 404, code: "NOT_FOUND", message: "No journaled save \(id)").bodyText, "application/json"))
+                    respond((404, GatewayError(status: 404, code: "NOT_FOUND", message: "There is no journaled save \(id).").bodyText, "application/json"))
                 } else {
                     respond((ok ? 200 : 502, JSONText.object([("id", JSONText.quote(id)), ("replayed", ok ? "true" : "false"),
                                                               ("upstream_status", String(status))]), "application/json"))

@@ -121,9 +121,9 @@ final class AdminService: RequestService {
             let known = ["/admin/status", "/admin/config", "/admin/config/validate", "/admin/reload", "/metrics", "/admin/quotas",
                          "/admin/quotas/top", "/admin/breakers", "/admin/usage", "/admin/saves"]
             if known.contains(head.path) {
-                return (405, GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "\(m) is not allowed on \(head.path)").bodyText, "application/json")
+                return (405, GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "\(m) is not allowed on \(head.path).").bodyText, "application/json")
             }
-            return (404, GatewayError(status: 404, code: "NOT_FOUND", message: "No admin endpoint \(head.path)").bodyText, "application/json")
+            return (404, GatewayError(status: 404, code: "NOT_FOUND", message: "There is no admin endpoint \(head.path).").bodyText, "application/json")
         }
     }
 
@@ -193,7 +193,7 @@ final class AdminExchange: ServerExchange {
 
     func requestBodyEnded() {
         if tooLarge {
-            _ = LocalExchange.error(connection, GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "Admin bodies are limited to 1 MiB"),
+            _ = LocalExchange.error(connection, GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "Admin request bodies are limited to 1 MiB."),
                                     requestID: requestID, headers: nil)
             return
         }

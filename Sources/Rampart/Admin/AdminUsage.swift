@@ -9,7 +9,7 @@ enum AdminUsage {
         let query = AdminQuotas.parseQuery(head.query ?? "")
         guard let key = query["key"] else { return everyone(state: state) }
         guard !key.isEmpty else {
-            return (400, GatewayError(status: 400, code: "BAD_REQUEST", message: "Give ?key=user:<id>, ip:<addr> or route:<name>, or no key for everyone").bodyText, "application/json")
+            return (400, GatewayError(status: 400, code: "BAD_REQUEST", message: "Give ?key=user:<id>, ip:<addr> or route:<name>, or no key for everyone.").bodyText, "application/json")
         }
         let config = state.current.config
         var windows: [Double] = [3600, 86_400]

@@ -14,14 +14,14 @@ public struct GatewayError: Error, Sendable {
         self.status = status; self.code = code; self.message = message; self.retryAfterSeconds = retryAfterSeconds
     }
 
-    public static func badGateway(_ message: String = "The upstream service failed") -> GatewayError {
+    public static func badGateway(_ message: String = "The upstream service failed.") -> GatewayError {
         GatewayError(status: 502, code: "UPSTREAM_ERROR", message: message)
     }
-    public static func gatewayTimeout(_ message: String = "The upstream service did not answer in time") -> GatewayError {
+    public static func gatewayTimeout(_ message: String = "The upstream service did not answer in time.") -> GatewayError {
         GatewayError(status: 504, code: "UPSTREAM_TIMEOUT", message: message)
     }
     public static func notFound() -> GatewayError {
-        GatewayError(status: 404, code: "NOT_FOUND", message: "No route matches this request")
+        GatewayError(status: 404, code: "NOT_FOUND", message: "No route matches this request.")
     }
 
     public func body(requestID: String) -> [UInt8] {

@@ -27,15 +27,15 @@ extension ProxyExchange {
                 replay(stored)
             case .success(.inProgress):
                 respondWithError(GatewayError(status: 409, code: "IDEMPOTENCY_IN_PROGRESS",
-                                              message: "A request with this Idempotency-Key is still running", retryAfterSeconds: 1), cause: nil)
+                                              message: "A request with this Idempotency-Key is still running; retry when it has finished.", retryAfterSeconds: 1), cause: nil)
             case .success(.mismatch):
                 respondWithError(GatewayError(status: 422, code: "IDEMPOTENCY_MISMATCH",
-                                              message: "This Idempotency-Key was used with a different request"), cause: nil)
+                                              message: "This Idempotency-Key was used with a different request."), cause: nil)
             case .failure(let e):
                 context.metrics.storeError(kind: "idempotency")
                 context.accessLog.event(.warn, "idempotency store unavailable", [("request_id", JSONText.quote(requestID)), ("reason", JSONText.quote(e.reason))])
                 if ctx.config.store.onUnavailable == .allow { stage = .proxying; startTransport(body: body) }
-                else { respondWithError(GatewayError(status: 503, code: "OVERLOADED", message: "Idempotency store unavailable; try again shortly", retryAfterSeconds: 1), cause: nil) }
+                else { respondWithError(GatewayError(status: 503, code: "OVERLOADED", message: "The idempotency store is unavailable; try again shortly.", retryAfterSeconds: 1), cause: nil) }
             }
         }
     }

@@ -110,7 +110,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     func afterRequestPolicies() {
         guard stage == .policies else { return }
         if let key = idempotencyKey, key.isEmpty || key.utf8.count > 255 {
-            respondWithError(GatewayError(status: 400, code: "BAD_REQUEST", message: "Idempotency keys are 1 to 255 characters"), cause: nil)
+            respondWithError(GatewayError(status: 400, code: "BAD_REQUEST", message: "Idempotency keys are 1 to 255 characters long."), cause: nil)
             return
         }
         // An idempotent request is fingerprinted with its body, so the body is read first.
@@ -149,7 +149,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         switch context.state.breakers.admit(upstream: breakerName, now: now) {
         case .rejected(let retryAfter):
             respondWithError(GatewayError(status: 503, code: "CIRCUIT_OPEN",
-                                          message: "The upstream \(upstream.name) is failing; requests are paused",
+                                          message: "The upstream \(upstream.name) is failing; requests are paused.",
                                           retryAfterSeconds: max(1, Int(retryAfter.rounded(.up)))), cause: nil)
             return
         case .probe: isProbe = true
@@ -161,7 +161,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         guard counter.acquire(limit: upstream.maxInFlight) else {
             context.metrics.upstreamError(upstream.name, kind: "overloaded")
             respondWithError(GatewayError(status: 503, code: "OVERLOADED",
-                                          message: "Too many requests in flight to \(upstream.name); try again shortly",
+                                          message: "Too many requests are in flight to \(upstream.name); try again shortly.",
                                           retryAfterSeconds: 1), cause: nil)
             return
         }
@@ -205,7 +205,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     func requestBody(_ bytes: UnsafeRawBufferPointer) {
         bodyBytesIn += bytes.count
         if bodyBytesIn > bodyLimit {
-            respondWithError(GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "Request body over \(bodyLimit) bytes"), cause: nil)
+            respondWithError(GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "The request body is over \(bodyLimit) bytes."), cause: nil)
             return
         }
         switch stage {

@@ -9,7 +9,7 @@ enum SaveRetry {
         let headers = active.config.headers
         let parts = head.path.split(separator: "/")
         let id = parts.count == 4 ? String(parts[2]) : ""
-        let notFound = GatewayError(status: 404, code: "NOT_FOUND", message: "No save \(id) for you")
+        let notFound = GatewayError(status: 404, code: "NOT_FOUND", message: "There is no save \(id) for you.")
         guard let entry = context.state.journal.entry(id), case .string(let owner)? = entry["identity"],
               case .string(let routeName)? = entry["route"],
               let index = active.config.routes.firstIndex(where: { $0.name == routeName }) else {

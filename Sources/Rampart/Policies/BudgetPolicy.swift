@@ -42,7 +42,7 @@ struct BudgetPolicy: RequestPolicy {
             case .failure:
                 ctx.server.metrics.storeError(kind: "budget")
                 if ctx.config.store.onUnavailable == .allow { checkShared(redis, index: index + 1, ctx: ctx, now: now, done) }
-                else { done(.reject(GatewayError(status: 503, code: "OVERLOADED", message: "Budget store unavailable; try again shortly", retryAfterSeconds: 1))) }
+                else { done(.reject(GatewayError(status: 503, code: "OVERLOADED", message: "The budget store is unavailable; try again shortly.", retryAfterSeconds: 1))) }
             }
         }
     }

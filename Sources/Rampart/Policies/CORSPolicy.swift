@@ -13,7 +13,7 @@ struct CORSPolicy: RequestPolicy {
         if !preflight, isSameOrigin(origin, host: ctx.head.headers["Host"]) { done(.proceed); return }
         let wildcard = cors.allowOrigins.contains("*")
         guard wildcard || cors.allowOrigins.contains(origin) else {
-            done(.reject(GatewayError(status: 403, code: "FORBIDDEN", message: "Origin \(origin) is not allowed")))
+            done(.reject(GatewayError(status: 403, code: "FORBIDDEN", message: "The origin \(origin) is not allowed.")))
             return
         }
         var fields: [HTTPField] = [HTTPField(name: "Access-Control-Allow-Origin", value: wildcard && !cors.allowCredentials ? "*" : origin)]
@@ -21,7 +21,7 @@ struct CORSPolicy: RequestPolicy {
         if preflight {
             let method = ctx.head.headers["Access-Control-Request-Method"] ?? ""
             guard cors.allowMethods.contains(method) || ["GET", "HEAD", "POST"].contains(method) else {
-                done(.reject(GatewayError(status: 403, code: "FORBIDDEN", message: "Method \(method) is not allowed for cross-origin requests")))
+                done(.reject(GatewayError(status: 403, code: "FORBIDDEN", message: "The method \(method) is not allowed for cross-origin requests.")))
                 return
             }
             fields.append(HTTPField(name: "Access-Control-Allow-Methods", value: cors.allowMethods.joined(separator: ", ")))

@@ -35,7 +35,7 @@ struct QuotaPolicy: RequestPolicy {
                     ("request_id", JSONText.quote(ctx.requestID)), ("reason", JSONText.quote(unavailable.reason)),
                     ("on_unavailable", JSONText.quote(onUnavailable.rawValue))])
                 if onUnavailable == .allow { done(.proceed); return }
-                done(.reject(GatewayError(status: 503, code: "OVERLOADED", message: "Quota store unavailable; try again shortly",
+                done(.reject(GatewayError(status: 503, code: "OVERLOADED", message: "The quota store is unavailable; try again shortly.",
                                           retryAfterSeconds: 1)))
             }
         }

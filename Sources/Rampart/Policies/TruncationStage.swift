@@ -18,13 +18,13 @@ struct TruncationStage: BodyPolicy {
             return .success(r.body)
         case .failure(.contextTooLarge(let tokens, let budget)):
             return .failure(GatewayError(status: 413, code: "CONTEXT_TOO_LARGE",
-                                         message: "The newest message alone is about \(tokens) tokens; the budget is \(budget)"))
+                                         message: "The newest message alone is about \(tokens) tokens; the budget is \(budget)."))
         case .failure(.notJSON(let why)):
-            return .failure(GatewayError(status: 400, code: "BAD_REQUEST", message: "Body must be valid JSON: \(why)"))
+            return .failure(GatewayError(status: 400, code: "BAD_REQUEST", message: "The request body must be valid JSON (\(why))."))
         case .failure(.messagesNotArray(let why)):
-            return .failure(GatewayError(status: 400, code: "BAD_REQUEST", message: "Expected a messages array: \(why)"))
+            return .failure(GatewayError(status: 400, code: "BAD_REQUEST", message: "The request body needs a messages array (\(why))."))
         case .failure(.tooDeep):
-            return .failure(GatewayError(status: 400, code: "BAD_REQUEST", message: "JSON nested too deeply"))
+            return .failure(GatewayError(status: 400, code: "BAD_REQUEST", message: "The JSON is nested too deeply."))
         }
     }
 }

@@ -11,7 +11,7 @@ struct ValidationStage: BodyPolicy {
             return .success(forwarded)
         case .failure(let failure):
             var error = GatewayError(status: 400, code: failure.notJSON ? "BAD_REQUEST" : "VALIDATION_ERROR",
-                                     message: failure.notJSON ? "Body must be valid JSON" : "Request body is invalid: \(failure.summary)")
+                                     message: failure.notJSON ? "The request body must be valid JSON." : "The request body is invalid: \(failure.summary).")
             error.details = failure.details.map { (field: $0.field, message: $0.message) }
             return .failure(error)
         }

@@ -157,7 +157,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
                     return
                 case .failure(let e):
                     context.metrics.parseError()
-                    respondAndClose(GatewayError(status: e.status, code: e.code, message: e.message))
+                    respondAndClose(GatewayError(status: e.status, code: e.code, message: Self.sentence(e.message)))
                     return
                 case .complete(let head, let consumed):
                     readBuffer.consume(consumed)
@@ -212,7 +212,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
             if let failure {
                 exchange = nil
                 ex.connectionClosed()
-                respondAndClose(GatewayError(status: failure.status, code: failure.code, message: failure.message), force: true)
+                respondAndClose(GatewayError(status: failure.status, code: failure.code, message: Self.sentence(failure.message)), force: true)
                 return
             }
             readBuffer.consume(consumed)
@@ -370,6 +370,14 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
         context.metrics.recordRequest(route: "-", status: error.status, seconds: 0)
     }
 
+    /// The wire parser names a problem in a few words ("Multiple Host headers"); a client reads
+    /// a sentence: "The request was refused: multiple Host headers."
+    static func sentence(_ phrase: String) -> String {
+        guard let first = phrase.first else { return "The request was refused." }
+        let lowered = phrase.dropFirst().first?.isUppercase == true ? phrase : first.lowercased() + phrase.dropFirst()
+        return "The request was refused: " + lowered + (phrase.hasSuffix(".") ? "" : ".")
+    }
+
     // MARK: Writing
 
     private func scheduleFlush() {
@@ -450,7 +458,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
         guard state == .awaitingHead else { return }
         if readBuffer.isEmpty { close(); return }
         context.metrics.timeout(kind: "header")
-        respondAndClose(GatewayError(status: 408, code: "REQUEST_TIMEOUT", message: "Request head not received in time"))
+        respondAndClose(GatewayError(status: 408, code: "REQUEST_TIMEOUT", message: "The request head did not arrive in time."))
     }
 
     private func bodyTimedOut() {
@@ -458,7 +466,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
         context.metrics.timeout(kind: "body")
         let ex = exchange; exchange = nil
         ex?.connectionClosed()
-        respondAndClose(GatewayError(status: 408, code: "REQUEST_TIMEOUT", message: "Request body not received in time"))
+        respondAndClose(GatewayError(status: 408, code: "REQUEST_TIMEOUT", message: "The request body did not arrive in time."))
     }
 
     // MARK: Closing
