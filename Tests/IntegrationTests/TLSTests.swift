@@ -3,7 +3,7 @@ import Glibc
 import Testing
 
 /// Makes a self-signed certificate for 127.0.0.1 with the openssl CLI.
-private func makeCertificate(in dir: String) throws -> (cert: String, key: String) {
+func makeCertificate(in dir: String) throws -> (cert: String, key: String) {
     let cert = dir + "/cert.pem", key = dir + "/key.pem"
     let p = try ChildProcess("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
                                                  "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
@@ -24,7 +24,7 @@ private func tlsConfig(upstream: String, cert: String, key: String, extraServer:
     """
 }
 
-private func curl(_ args: [String]) throws -> (status: Int32, output: String) {
+func curl(_ args: [String]) throws -> (status: Int32, output: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
     p.arguments = ["--max-time", "20"] + args

@@ -33,8 +33,8 @@ extension ProxyExchange {
         let request = UpstreamRequest(upstream: upstream, method: "GET", target: upstream.basePath + template.renderURL(verify.url),
                                       headers: headers, body: .none, connectTimeoutMs: route.timeouts.connect.milliseconds)
         let expected = SHA256.hex(Array(content.utf8))
+        // A verify that fails or times out (status 0) counts as a mismatch: the text is saved.
         let collector = BodyCollector(limit: 8 << 20) { [self] status, body in
-            context.loop.cancel(saveTimer); saveTimer = nil
             saveCall = nil
             guard stage == .saving else { return }
             if (200..<300).contains(status), let doc = try? JSONValue.parse(body), case .string(let stored)? = doc.at(pointer: verify.pointer),
@@ -47,14 +47,9 @@ extension ProxyExchange {
             verifiedMismatch = true
             attemptSave()
         }
-        let call = context.transport.start(request, handler: collector)
+        let call = DeadlineCall.start(request, handler: collector, transport: context.transport, loop: context.loop, deadlines: ctx.plan.deadlines)
         saveCall = call
         call.endBody()
-        saveTimer = context.loop.schedule(afterMs: route.timeouts.firstByte.milliseconds) { [self] in
-            saveCall?.cancel(); saveCall = nil
-            verifiedMismatch = true
-            attemptSave()
-        }
     }
 
     private func makeTemplate(content: String) -> SaveTemplate {
@@ -76,15 +71,11 @@ extension ProxyExchange {
         let request = UpstreamRequest(upstream: upstream, method: ss.save.method, target: upstream.basePath + saveURL,
                                       headers: headers, body: .known(saveBody.count), connectTimeoutMs: route.timeouts.connect.milliseconds)
         let receiver = StatusOnly({ _ in }, finished: { [self] ok in saveAttemptFinished(ok) })
-        let call = context.transport.start(request, handler: receiver)
+        // A save that hangs fails its attempt at the route's deadlines.
+        let call = DeadlineCall.start(request, handler: receiver, transport: context.transport, loop: context.loop, deadlines: ctx.plan.deadlines)
         saveCall = call
         _ = saveBody.withUnsafeBytes { call.appendBody($0) }
         call.endBody()
-        // A save that hangs counts as a failed attempt after first_byte.
-        saveTimer = context.loop.schedule(afterMs: route.timeouts.firstByte.milliseconds) { [self] in
-            saveCall?.cancel(); saveCall = nil
-            saveAttemptFinished(false)
-        }
     }
 
     private func saveAttemptFinished(_ ok: Bool) {

@@ -257,6 +257,9 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         var headers = ForwardingHeaders.clientResponseHeaders(upstreamHead.headers, requestID: requestID)
         if let type = headers["Content-Type"], type.lowercased().hasPrefix("text/event-stream") {
             isEventStream = true
+            // Rampart may add events (save_status, an error event): the response is re-framed
+            // (chunked) rather than written past the upstream's Content-Length.
+            headers.remove("Content-Length")
             context.state.metrics.activeStreams.add(1, ordering: .relaxed)   // subtracted in complete()
             headers.set("X-Accel-Buffering", "no")
             if let ss = route.streamSave, (200..<300).contains(upstreamHead.status) { saveTap = StreamSaveTap(format: ss.format) }

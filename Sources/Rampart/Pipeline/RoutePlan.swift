@@ -19,6 +19,13 @@ public final class RoutePlan: Sendable {
         public let firstByteNs: UInt64
         public let idleNs: UInt64
         public let totalNs: UInt64
+
+        public init(_ t: TimeoutsConfig) {
+            connectMs = t.connect.milliseconds
+            firstByteNs = t.firstByte.nanoseconds
+            idleNs = t.idle.nanoseconds
+            totalNs = t.total.nanoseconds
+        }
     }
 
     init(route: RouteConfig, upstream: UpstreamConfig, config: GatewayConfig, policies: RoutePolicies) {
@@ -27,9 +34,7 @@ public final class RoutePlan: Sendable {
         headers = route.headers ?? config.headers
         bodyLimit = route.bodyLimit ?? config.server.limits.bodyBytes
         breakerName = route.breakerName
-        let t = route.timeouts
-        deadlines = Deadlines(connectMs: t.connect.milliseconds, firstByteNs: t.firstByte.nanoseconds,
-                              idleNs: t.idle.nanoseconds, totalNs: t.total.nanoseconds)
+        deadlines = Deadlines(route.timeouts)
         self.policies = policies
     }
 }

@@ -3,7 +3,8 @@ import RampartHTTP
 
 /// Replays a journaled save (ops via the admin API, or its user via `retry_url`): the same
 /// method, URL and body to the route's upstream, with `Idempotency-Key: <save_id>` so the app
-/// can tell a replay from a new save. Success (2xx) removes the entry from the journal.
+/// can tell a replay from a new save. Success (2xx) removes the entry from the journal. The route's
+/// deadlines bound it, so a hung app fails the replay instead of holding it.
 enum SaveReplay {
     static func run(id: String, context: ServerContext, _ done: @escaping (_ ok: Bool, _ status: Int) -> Void) {
         let config = context.active.config
@@ -25,7 +26,8 @@ enum SaveReplay {
             if ok { context.state.journal.remove(id); context.metrics.saveOutcome("replayed") }
             done(ok, status)
         }
-        let call = context.transport.start(request, handler: receiver)
+        let call = DeadlineCall.start(request, handler: receiver, transport: context.transport, loop: context.loop,
+                                      deadlines: RoutePlan.Deadlines(route.timeouts))
         _ = bytes.withUnsafeBytes { call.appendBody($0) }
         call.endBody()
     }

@@ -53,10 +53,12 @@ public final class Gateway: @unchecked Sendable {
                 let client = RedisClient(url: redisURL, loop: loop)
                 let store = RedisQuotaStore(client: client)
                 let idem = RedisIdempotencyStore(client: client)
-                loop.execute { store.start(); idem.start() }
+                let budget = RedisBudgetStore(client: client)
+                let confinedBudget = LoopConfined(budget)   // used only on `loop` from here on
+                loop.execute { store.start(); idem.start(); confinedBudget.value.loadScripts() }
                 redis = store
                 idempotency = idem
-                budgets = RedisBudgetStore(client: client)
+                budgets = budget
             }
             let ctx = ServerContext(loop: loop, state: state, transport: TransportRouter(loop: loop),
                                     quotas: LoopQuotas(memory: memoryQuotas, redis: redis), idempotency: idempotency,

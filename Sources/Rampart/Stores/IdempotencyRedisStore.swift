@@ -14,12 +14,8 @@ public final class RedisIdempotencyStore: IdempotencyStore, @unchecked Sendable 
     /// How long an in-flight record lives (if the ttl is not shorter) before a crashed request's key frees itself.
     public let inFlightTimeout: Double
 
-    private struct Script {
-        let source: String
-        var sha: String?
-    }
-    private var beginScript = Script(source: IdempotencyRedisScripts.begin)
-    private var abandonScript = Script(source: IdempotencyRedisScripts.abandon)
+    private let beginScript = RedisScript(IdempotencyRedisScripts.begin)
+    private let abandonScript = RedisScript(IdempotencyRedisScripts.abandon)
 
     public init(client: RedisClient, maxBodyBytes: Int = 8 << 20, inFlightTimeout: Double = 300) {
         self.client = client; self.maxBodyBytes = maxBodyBytes; self.inFlightTimeout = inFlightTimeout
@@ -29,18 +25,7 @@ public final class RedisIdempotencyStore: IdempotencyStore, @unchecked Sendable 
     /// command connects and scripts run with EVAL. `completion` reports whether both loaded.
     public func start(completion: ((Result<Void, RedisError>) -> Void)? = nil) {
         client.start()
-        var waiting = 2
-        var failure: RedisError?
-        func loaded(_ r: Result<RESPValue, RedisError>, _ script: ReferenceWritableKeyPath<RedisIdempotencyStore, Script>) {
-            switch r {
-            case .success(let v): self[keyPath: script].sha = v.string
-            case .failure(let e): failure = e
-            }
-            waiting -= 1
-            if waiting == 0 { completion?(failure.map { .failure($0) } ?? .success(())) }
-        }
-        client.send(["SCRIPT", "LOAD", beginScript.source]) { r in loaded(r, \.beginScript) }
-        client.send(["SCRIPT", "LOAD", abandonScript.source]) { r in loaded(r, \.abandonScript) }
+        RedisScript.loadAll([beginScript, abandonScript], on: client, completion: completion)
     }
 
     public var scriptsLoaded: Bool { beginScript.sha != nil && abandonScript.sha != nil }
@@ -52,7 +37,7 @@ public final class RedisIdempotencyStore: IdempotencyStore, @unchecked Sendable 
                       completion: @escaping (Result<IdempotencyBegin, IdempotencyStoreError>) -> Void) {
         let record = IdempotencyRecord.inFlight(fingerprint: fingerprint).encoded()
         let px = IdempotencyRedisScripts.milliseconds(min(ttl, inFlightTimeout))
-        eval(\.beginScript, key: IdempotencyRedisScripts.key(identity: identity, key: key), args: [record, Array(px.utf8)]) { r in
+        eval(beginScript, key: IdempotencyRedisScripts.key(identity: identity, key: key), args: [record, Array(px.utf8)]) { r in
             switch r {
             case .failure(let e):
                 completion(.failure(IdempotencyStoreError(e.description)))
@@ -88,24 +73,15 @@ public final class RedisIdempotencyStore: IdempotencyStore, @unchecked Sendable 
 
     /// `abandon` with an acknowledgement.
     public func abandon(identity: String, key: String, done: ((Result<Void, IdempotencyStoreError>) -> Void)?) {
-        eval(\.abandonScript, key: IdempotencyRedisScripts.key(identity: identity, key: key), args: []) { r in
+        eval(abandonScript, key: IdempotencyRedisScripts.key(identity: identity, key: key), args: []) { r in
             done?(r.map { _ in () }.mapError { IdempotencyStoreError($0.description) })
         }
     }
 
     // MARK: Internals
 
-    /// EVALSHA when the script's SHA1 is known, EVAL otherwise or on NOSCRIPT. Arguments are bytes
-    /// because records are binary.
-    private func eval(_ script: ReferenceWritableKeyPath<RedisIdempotencyStore, Script>, key: String, args: [[UInt8]],
-                      completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
-        let tail: [[UInt8]] = [Array("1".utf8), Array(key.utf8)] + args
-        let source = self[keyPath: script].source
-        let client = self.client
-        let viaSource: () -> Void = { client.send(bytes: [Array("EVAL".utf8), Array(source.utf8)] + tail, completion: completion) }
-        guard let sha = self[keyPath: script].sha else { viaSource(); return }
-        client.send(bytes: [Array("EVALSHA".utf8), Array(sha.utf8)] + tail) { r in
-            if case .failure(.server(let m)) = r, m.hasPrefix("NOSCRIPT") { viaSource() } else { completion(r) }
-        }
+    /// One key; arguments are bytes because records are binary.
+    private func eval(_ script: RedisScript, key: String, args: [[UInt8]], completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
+        script.run(on: client, keys: [Array(key.utf8)], args: args, completion: completion)
     }
 }

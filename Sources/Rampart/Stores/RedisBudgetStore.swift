@@ -6,7 +6,15 @@ public final class RedisBudgetStore {
     public let client: RedisClient
     private var nonce: UInt64 = 0
 
+    private let record = RedisScript(RedisBudgetStore.recordScript)
+    private let check = RedisScript(RedisBudgetStore.checkScript)
+
     public init(client: RedisClient) { self.client = client }
+
+    /// SCRIPT LOAD both scripts (loop thread); until then, and after a Redis restart, they run with EVAL.
+    public func loadScripts(completion: ((Result<Void, RedisError>) -> Void)? = nil) {
+        RedisScript.loadAll([record, check], on: client, completion: completion)
+    }
 
     static func key(_ identity: String) -> String { "rampart:{\(identity)}:spend" }
 
@@ -41,15 +49,14 @@ public final class RedisBudgetStore {
         guard usd > 0 else { return }
         nonce &+= 1
         let ms = Int64((now * 1000).rounded())
-        client.send(["EVAL", Self.recordScript, "1", Self.key(identity), String(ms), String(nonce), String(usd),
-                     String(Int64(horizon * 1000))]) { _ in }
+        record.run(on: client, keys: [Self.key(identity)], args: [String(ms), String(nonce), String(usd), String(Int64(horizon * 1000))]) { _ in }
     }
 
     /// Seconds until `identity` is back under `limit` dollars for `window` seconds (nil = under budget).
     public func retryAfter(identity: String, window: Double, limit: Double, now: Double,
                            completion: @escaping (Result<Int?, RedisError>) -> Void) {
         let ms = Int64((now * 1000).rounded())
-        client.send(["EVAL", Self.checkScript, "1", Self.key(identity), String(ms), String(Int64(window * 1000)), String(limit)]) { r in
+        check.run(on: client, keys: [Self.key(identity)], args: [String(ms), String(Int64(window * 1000)), String(limit)]) { r in
             completion(r.flatMap { v in
                 guard let items = v.array, items.count == 2, let waitMs = items[1].int else {
                     return .failure(.unexpectedReply("budget script: \(v)"))

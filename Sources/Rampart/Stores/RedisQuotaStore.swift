@@ -12,13 +12,9 @@ public final class RedisQuotaStore: @unchecked Sendable {
     public let client: RedisClient
     public var loop: EventLoop { client.loop }
 
-    private struct Script {
-        let source: String
-        var sha: String?
-    }
-    private var acquireScript = Script(source: RedisQuotaScripts.acquire)
-    private var entriesScript = Script(source: RedisQuotaScripts.entries)
-    private var resetScript = Script(source: RedisQuotaScripts.reset)
+    private let acquireScript = RedisScript(RedisQuotaScripts.acquire)
+    private let entriesScript = RedisScript(RedisQuotaScripts.entries)
+    private let resetScript = RedisScript(RedisQuotaScripts.reset)
 
     /// Unique hit members: a random per-store token plus a counter.
     private let token: String
@@ -41,19 +37,7 @@ public final class RedisQuotaStore: @unchecked Sendable {
 
     /// SCRIPT LOAD for every script; the SHA1s come back from Redis.
     public func loadScripts(completion: ((Result<Void, RedisError>) -> Void)? = nil) {
-        var waiting = 3
-        var failure: RedisError?
-        func loaded(_ r: Result<RESPValue, RedisError>, _ script: ReferenceWritableKeyPath<RedisQuotaStore, Script>) {
-            switch r {
-            case .success(let v): self[keyPath: script].sha = v.string
-            case .failure(let e): failure = e
-            }
-            waiting -= 1
-            if waiting == 0 { completion?(failure.map { .failure($0) } ?? .success(())) }
-        }
-        client.send(["SCRIPT", "LOAD", acquireScript.source]) { [weak self] r in if self != nil { loaded(r, \.acquireScript) } }
-        client.send(["SCRIPT", "LOAD", entriesScript.source]) { [weak self] r in if self != nil { loaded(r, \.entriesScript) } }
-        client.send(["SCRIPT", "LOAD", resetScript.source]) { [weak self] r in if self != nil { loaded(r, \.resetScript) } }
+        RedisScript.loadAll([acquireScript, entriesScript, resetScript], on: client, completion: completion)
     }
 
     /// True once every script's SHA1 is known (EVALSHA is used from then on).
@@ -82,7 +66,7 @@ public final class RedisQuotaStore: @unchecked Sendable {
     /// (DELETE /admin/quotas). Answers the number of quota keys deleted.
     public func reset(identity: String, route: String?, completion: @escaping (Result<Int, RedisError>) -> Void) {
         let prefix = route.map { QuotaKey(identity: identity, route: $0, index: 0).description.dropLast(1) }.map(String.init) ?? ""
-        eval(\.resetScript, keys: [RedisQuotaScripts.indexKey(identity: identity)], args: [prefix]) { r in
+        resetScript.run(on: client, keys: [RedisQuotaScripts.indexKey(identity: identity)], args: [prefix]) { r in
             completion(r.flatMap { v in
                 guard let n = v.int else { return .failure(.unexpectedReply("reset script: \(v)")) }
                 return .success(Int(n))
@@ -95,7 +79,7 @@ public final class RedisQuotaStore: @unchecked Sendable {
                         completion: @escaping (Result<[(route: String, index: Int, used: Int)], RedisError>) -> Void) {
         let nowMs = QuotaSlidingWindow.milliseconds(now)
         let prefix = "rampart:{\(identity)}:"
-        eval(\.entriesScript, keys: [RedisQuotaScripts.indexKey(identity: identity)], args: [String(nowMs)]) { r in
+        entriesScript.run(on: client, keys: [RedisQuotaScripts.indexKey(identity: identity)], args: [String(nowMs)]) { r in
             completion(r.flatMap { v in
                 guard let items = v.array, items.count % 2 == 0 else { return .failure(.unexpectedReply("entries script: \(v)")) }
                 var found: [(route: String, index: Int, used: Int)] = []
@@ -125,7 +109,7 @@ public final class RedisQuotaStore: @unchecked Sendable {
             args.append(String(QuotaSlidingWindow.windowMs(rule)))
             args.append(String(rule.limit))
         }
-        eval(\.acquireScript, keys: keys, args: args) { r in
+        acquireScript.run(on: client, keys: keys, args: args) { r in
             switch r {
             case .failure(let e): completion(.failure(e))
             case .success(let v):
@@ -137,28 +121,6 @@ public final class RedisQuotaStore: @unchecked Sendable {
                 }
             }
         }
-    }
-
-    /// EVALSHA when the script's SHA1 is known, EVAL otherwise or on NOSCRIPT.
-    private func eval(_ script: ReferenceWritableKeyPath<RedisQuotaStore, Script>, keys: [String], args: [String],
-                      completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
-        let tail = [String(keys.count)] + keys + args
-        guard let sha = self[keyPath: script].sha else {
-            evalSource(script, tail: tail, completion: completion)
-            return
-        }
-        client.send(["EVALSHA", sha] + tail) { [weak self] r in
-            if case .failure(.server(let m)) = r, m.hasPrefix("NOSCRIPT"), let self {
-                self.evalSource(script, tail: tail, completion: completion)
-            } else {
-                completion(r)
-            }
-        }
-    }
-
-    private func evalSource(_ script: ReferenceWritableKeyPath<RedisQuotaStore, Script>, tail: [String],
-                            completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
-        client.send(["EVAL", self[keyPath: script].source] + tail, completion: completion)
     }
 
     /// One log per key: a caller listing a key twice gets it counted once (as `MemoryQuotaStore`).
