@@ -67,24 +67,4 @@ extension ProxyExchange {
             context.idempotency.abandon(identity: identity, key: key)
         }
     }
-
-    /// Charges what the response reported (a stream cut short still spent its tokens).
-    func recordUsage() {
-        guard var tap = usageTap, let usage = tap.finish() else { return }
-        usageTap = nil
-        let cost = UsageCost.cost(usage, prices: ctx.config.usage.prices)
-        let now = Date().timeIntervalSince1970
-        context.state.usage.record(key: ctx.identityKey, route: route.name, model: usage.model ?? "unknown",
-                                   usage: usage, cost: cost, now: now)
-        // With Redis, charge every budget's key there so all replicas share one spend.
-        if let redis = context.redisBudgets, let cost, cost > 0 {
-            let budgets = ctx.config.usage.budgets
-            let horizon = budgets.map { Double($0.per.configMilliseconds) / 1000 }.max() ?? 86_400
-            var charged = Set<String>()
-            for b in budgets {
-                let key = BudgetPolicy.key(b.key, ctx)
-                if charged.insert(key).inserted { redis.record(identity: key, usd: cost, now: now, horizon: horizon) }
-            }
-        }
-    }
 }

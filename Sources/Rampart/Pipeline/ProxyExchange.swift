@@ -52,8 +52,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var idempotencyHeld = false
     var idempotencyFingerprint = ""
     var captured: StoredResponse?
-    /// Reads token usage from the response as it streams past (SPEC §8.3), never buffering it.
-    var usageTap: UsageTap?
+    /// The route's response filters for this request (usage), made when the response head arrives.
+    var responseFilters: [any ResponseFilter] = []
     /// Confirmed saves (SPEC §8.2): the text accumulated from the stream, the save's progress.
     var saveTap: StreamSaveTap?
     var clientGone = false
@@ -264,9 +264,9 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             headers.set("X-Accel-Buffering", "no")
             if let ss = route.streamSave, (200..<300).contains(upstreamHead.status) { saveTap = StreamSaveTap(format: ss.format) }
         }
-        if upstreamHead.status < 400 && (!ctx.config.usage.prices.isEmpty || !ctx.config.usage.budgets.isEmpty) {
-            let type = headers["Content-Type"]?.lowercased() ?? ""
-            if type.hasPrefix("text/event-stream") || type.contains("json") { usageTap = UsageTap(contentType: type) }
+        if !policies.response.isEmpty {
+            responseFilters = policies.response.compactMap { $0.make(for: ctx) }
+            for f in responseFilters { f.responseHead(status: upstreamHead.status, headers: headers) }
         }
         if captured != nil {
             // Stored without per-request fields; a replay adds fresh ones.
@@ -285,7 +285,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         switch stage {
         case .proxying:
             bodyBytesOut += bytes.count
-            usageTap?.feed(bytes)
+            for f in responseFilters { f.responseBody(bytes) }
             saveTap?.feed(bytes)
             if clientGone { return true }   // continue_on_disconnect: keep reading for the save
             if captured != nil, let limit = route.idempotency?.maxBodyBytes {
@@ -481,7 +481,11 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         context.loop.cancel(timeoutTimer); timeoutTimer = nil
         context.loop.cancel(retryTimer); retryTimer = nil
         settleIdempotency(success: false)   // no-op when already settled after a complete response
-        recordUsage()
+        if !responseFilters.isEmpty {
+            let ending: ExchangeEnding = error == nil ? .complete : clientGone || error == "client_closed" ? .clientGone : .cut(error!)
+            for f in responseFilters { f.completed(ending) }
+            responseFilters = []
+        }
         if isProbe { context.state.breakers.releaseProbe(upstream: breakerName); isProbe = false }
         if holdsRetrySlot { context.state.retryBudget(upstream: upstream.name).releaseRetry(); holdsRetrySlot = false }
         inFlightSlot?.release(); inFlightSlot = nil

@@ -1,11 +1,15 @@
 /// The stages of each route, built once per config so a reload swaps them with the config.
 /// Order matters and is the order a reader expects: CORS (a preflight needs no identity) →
-/// identity → quotas; then the body stages: validation → truncation.
+/// identity → quotas → budgets; then the body stages: validation → truncation; then the
+/// response filters, which see the response as it streams and how the exchange ended: usage.
 public final class RoutePolicies: Sendable {
     public let request: [any RequestPolicy]
     public let body: [any BodyPolicy]
+    let response: [any ResponseFilterMaker]
 
-    init(request: [any RequestPolicy], body: [any BodyPolicy]) { self.request = request; self.body = body }
+    init(request: [any RequestPolicy], body: [any BodyPolicy], response: [any ResponseFilterMaker] = []) {
+        self.request = request; self.body = body; self.response = response
+    }
 
     static func build(for route: RouteConfig, config: GatewayConfig, services: RouteServices) -> RoutePolicies {
         var request: [any RequestPolicy] = []
@@ -20,7 +24,9 @@ public final class RoutePolicies: Sendable {
         var body: [any BodyPolicy] = []
         if let validate = route.validate { body.append(ValidationStage(validate)) }
         if let truncate = route.truncate { body.append(TruncationStage(truncate)) }
-        return RoutePolicies(request: request, body: body)
+        var response: [any ResponseFilterMaker] = []
+        if !config.usage.prices.isEmpty || !config.usage.budgets.isEmpty { response.append(UsageCounting()) }
+        return RoutePolicies(request: request, body: body, response: response)
     }
 }
 
