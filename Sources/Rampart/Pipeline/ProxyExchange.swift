@@ -54,20 +54,12 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var captured: StoredResponse?
     /// The route's response filters for this request (usage), made when the response head arrives.
     var responseFilters: [any ResponseFilter] = []
-    /// Confirmed saves (SPEC §8.2): the text accumulated from the stream, the save's progress.
-    var saveTap: StreamSaveTap?
+    /// A confirmed save (SPEC §8.2) on a 2xx event stream of a `stream_save` route: it taps the
+    /// stream and takes over the end of the response (stage `.saving`).
+    var save: ConfirmedSave?
+    /// `continue_on_disconnect`: the client left but the save goes on.
     var clientGone = false
-    var saveAttempts = 0
-    var saveURL = ""
-    var saveBody: [UInt8] = []
-    var saveCall: UpstreamCall?
-    var saveTimer: LoopTimer?
-    var saveWaitTimer: LoopTimer?
-    var pendingSent = false
-    var verifiedMismatch = false
     var completed = false
-    /// The confirmed save's outcome for the access log (a JSON object), once known.
-    var saveResult: String?
     /// The message of Rampart's own error reply, for the access log's `reason`; and what cut a
     /// started stream (its `error`), kept for the save that still follows the cut.
     var errorMessage: String?
@@ -262,10 +254,11 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             headers.remove("Content-Length")
             context.state.metrics.activeStreams.add(1, ordering: .relaxed)   // subtracted in complete()
             headers.set("X-Accel-Buffering", "no")
-            if let ss = route.streamSave, (200..<300).contains(upstreamHead.status) { saveTap = StreamSaveTap(format: ss.format) }
+            if let ss = route.streamSave, (200..<300).contains(upstreamHead.status) { save = ConfirmedSave(ss, ctx: ctx) }
         }
-        if !policies.response.isEmpty {
+        if !policies.response.isEmpty || save != nil {
             responseFilters = policies.response.compactMap { $0.make(for: ctx) }
+            if let save { responseFilters.append(save) }
             for f in responseFilters { f.responseHead(status: upstreamHead.status, headers: headers) }
         }
         if captured != nil {
@@ -286,7 +279,6 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         case .proxying:
             bodyBytesOut += bytes.count
             for f in responseFilters { f.responseBody(bytes) }
-            saveTap?.feed(bytes)
             if clientGone { return true }   // continue_on_disconnect: keep reading for the save
             if captured != nil, let limit = route.idempotency?.maxBodyBytes {
                 if captured!.body.count + bytes.count <= limit { captured!.body.append(contentsOf: bytes) } else { captured = nil }
@@ -335,7 +327,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
                 }
                 respondWithError(nil, cause: failure); return
             }
-            if saveTap != nil { finishStreamSave(clean: true); return }
+            if save != nil { handOverToSave(clean: true); return }
             stage = .done
             settleIdempotency(success: true)
             connection.endResponse()
@@ -347,7 +339,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     func connectionClosed() {
         guard stage != .done else { return }
-        if stage == .saving || (stage == .proxying && saveTap != nil && route.streamSave?.continueOnDisconnect == true) {
+        if stage == .saving || (stage == .proxying && save?.continuesWithoutClient == true) {
             // The generated content is still saved; the client just will not hear about it.
             clientGone = true
             context.detach(self)
@@ -365,7 +357,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     func drainDeadlineReached() {
         switch stage {
         case .done: return
-        case .saving: sendPending()
+        case .saving: save?.drainDeadlineReached()
         case .scrubbing: finishScrubbing()
         case .policies, .bufferingBody, .idempotencyCheck, .proxying:
             context.loop.cancel(retryTimer); retryTimer = nil
@@ -437,7 +429,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             let event = StreamErrorEvent.bytes(error, dialect: StreamErrorEvent.dialect(of: route), requestID: requestID)
             bodyBytesOut += event.count
             _ = connection.sendBody(event)
-            if saveTap != nil { finishStreamSave(clean: false); return }
+            if save != nil { handOverToSave(clean: false); return }
             stage = .done
             connection.endResponse()
         } else {
@@ -498,7 +490,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             status: status, upstreamStatus: upstreamStatus, bytesIn: bodyBytesIn, bytesOut: bodyBytesOut,
             durationMs: seconds * 1000, upstreamMs: upstreamHeadAt.map { Double($0 &- started) / 1e6 },
             retries: retries, breaker: context.state.breakers.snapshot(upstream: breakerName, now: Date().timeIntervalSince1970)?.state,
-            quotaRemaining: ctx.quotaRemaining, truncated: ctx.truncated, save: saveResult, error: error,
+            quotaRemaining: ctx.quotaRemaining, truncated: ctx.truncated, save: save?.logRecord, error: error,
             reason: ctx.logReason ?? errorMessage, peer: connection.peerText))
     }
 }
