@@ -1,0 +1,109 @@
+import CLinux
+import Foundation
+import RampartHTTP
+
+/// How an exchange ends: Rampart's own replies (errors, local answers), a stream cut mid-way, the
+/// drain deadline, and `complete`, the one place that settles counters and writes the log line.
+extension ProxyExchange {
+    /// Shutdown's deadline: a request still waiting gets 503; a started stream gets its format's
+    /// error event and a clean end (a save route journals what streamed); a save still running
+    /// is journaled as pending, to be resumed at the next start.
+    func drainDeadlineReached() {
+        switch stage {
+        case .done: return
+        case .saving: save?.drainDeadlineReached()
+        case .scrubbing: finishScrubbing()
+        case .policies, .bufferingBody, .idempotencyCheck, .proxying:
+            context.loop.cancel(retryTimer); retryTimer = nil
+            respondWithError(GatewayError(status: 503, code: "SHUTTING_DOWN",
+                                          message: "Rampart is shutting down and cut this request at its drain deadline. Retry it.",
+                                          retryAfterSeconds: 1), cause: nil)
+        }
+    }
+
+    /// Before the response started: a JSON error. After: SSE gets an `event: error`; other bodies
+    /// are cut so the client sees a truncated message, never a clean end.
+    func respondWithError(_ gatewayError: GatewayError?, cause: UpstreamFailure?) {
+        guard stage != .done else { return }
+        call?.cancel(); call = nil
+        if let cause {
+            context.accessLog.event(.warn, "upstream exchange failed", [
+                ("request_id", JSONText.quote(requestID)), ("upstream", JSONText.quote(upstream.name)),
+                ("error", JSONText.quote(cause.description)), ("response_started", responseStarted ? "true" : "false")])
+        }
+        let error = gatewayError ?? (cause?.isTimeout == true ? .gatewayTimeout() : .badGateway())
+        if !responseStarted {
+            sendError(error, logStatus: error.status, upstreamNote: cause?.description ?? error.code)
+            return
+        }
+        errorMessage = error.message
+        cutError = cause?.description ?? error.code
+        if isEventStream {
+            context.metrics.streamError()
+            let event = StreamErrorEvent.bytes(error, dialect: StreamErrorEvent.dialect(of: route), requestID: requestID)
+            bodyBytesOut += event.count
+            _ = connection.sendBody(event)
+            if save != nil { handOverToSave(clean: false); return }
+            stage = .done
+            connection.endResponse()
+        } else {
+            stage = .done
+            context.metrics.streamError()
+            connection.abortResponse()
+        }
+        complete(status: upstreamStatus ?? error.status, error: cause?.description ?? error.code)
+    }
+
+    func sendError(_ error: GatewayError, logStatus: Int, upstreamNote: String) {
+        stage = .done
+        var error = error
+        error.extraHeaders += ctx.responseHeaders
+        let body = error.body(requestID: requestID)
+        bodyBytesOut += body.count
+        errorMessage = error.message
+        connection.sendHead(error.responseHead(requestID: requestID, headersConfig: headersConfig, bodyLength: body.count, tls: connection.isTLS))
+        _ = connection.sendBody(body)
+        connection.endResponse()
+        complete(status: logStatus, error: upstreamNote)
+    }
+
+    /// A success Rampart gives itself (a CORS preflight): no body, the stage's headers.
+    func answerLocally(status: Int, headers extra: [HTTPField]) {
+        stage = .done
+        var h = HTTPHeaders()
+        h.add("Content-Length", "0")
+        h.add("X-Request-Id", requestID)
+        for f in ctx.responseHeaders + extra { h.add(f.name, f.value) }
+        SecurityHeaders.apply(headersConfig, to: &h, tls: connection.isTLS)
+        connection.sendHead(HTTPResponseHead(status: status, headers: h))
+        connection.endResponse()
+        complete(status: status, error: nil)
+    }
+
+    func complete(status: Int, error: String?) {
+        guard !completed else { return }
+        completed = true
+        if clientGone { context.reattachEnded(self) }
+        context.loop.cancel(timeoutTimer); timeoutTimer = nil
+        context.loop.cancel(retryTimer); retryTimer = nil
+        settleIdempotency(success: false)   // no-op when already settled after a complete response
+        if !responseFilters.isEmpty {
+            let ending: ExchangeEnding = error == nil ? .complete : clientGone || error == "client_closed" ? .clientGone : .cut(error!)
+            for f in responseFilters { f.completed(ending) }
+            responseFilters = []
+        }
+        if isProbe { context.state.breakers.releaseProbe(upstream: breakerName); isProbe = false }
+        if holdsRetrySlot { context.state.retryBudget(upstream: upstream.name).releaseRetry(); holdsRetrySlot = false }
+        inFlightSlot?.release(); inFlightSlot = nil
+        context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
+        if isEventStream { context.state.metrics.activeStreams.subtract(1, ordering: .relaxed) }
+        let seconds = Double(rampart_monotonic_ns() &- started) / 1e9
+        context.metrics.recordRequest(route: route.name, status: status, seconds: seconds)
+        context.accessLog.log(AccessRecord(
+            requestID: requestID, method: head.method, path: head.path, query: head.query, route: route.name, user: ctx.user,
+            status: status, upstreamStatus: upstreamStatus, bytesIn: bodyBytesIn, bytesOut: bodyBytesOut,
+            durationMs: seconds * 1000, upstreamMs: upstreamHeadAt.map { Double($0 &- started) / 1e6 },
+            retries: retries, breaker: context.state.breakers.snapshot(upstream: breakerName, now: Date().timeIntervalSince1970)?.state,
+            quotaRemaining: ctx.quotaRemaining, truncated: ctx.truncated, save: save?.logRecord, error: error,
+            reason: ctx.logReason ?? errorMessage, peer: connection.peerText))
+    }}
