@@ -83,10 +83,10 @@ final class AdminService: RequestService {
     /// A reload reads the config file, certificates and keys: blocking file I/O that must not
     /// stall this loop's traffic. It runs on a helper thread and is answered back on the loop.
     private func reloadOffTheLoop(respond: @escaping (Answer) -> Void) {
-        let gateway = LoopConfined(self.gateway), loop = context.loop
-        let back = LoopConfined((service: self, respond: respond))
+        let gateway = self.gateway, loop = context.loop   // Gateway is Sendable: reloads are serialised inside
+        let back = LoopBound((service: self, respond: respond), on: loop)
         let thread = Thread {
-            let outcome = gateway.value.reload()
+            let outcome = gateway.reload()
             loop.execute { back.value.respond(back.value.service.reloadAnswer(outcome)) }
         }
         thread.name = "rampart-reload"

@@ -54,6 +54,23 @@ public final class EventLoop: @unchecked Sendable {
     private var running = true
     /// Cached monotonic time of the current iteration; good enough for timeouts and logs.
     public private(set) var now: UInt64 = rampart_monotonic_ns()
+    /// The thread inside `run()`, 0 while none is: set-up before the loop starts (and tests after
+    /// it stopped) may touch it from the thread that owns it then.
+    private let owner = Atomic<UInt>(0)
+
+    /// True on the loop's own thread, or while no thread runs it.
+    public var inLoop: Bool {
+        let o = owner.load(ordering: .relaxed)
+        return o == 0 || o == UInt(pthread_self())
+    }
+
+    /// Loop confinement, checked rather than promised: in debug builds every call that touches
+    /// the loop's state (fds, timers, deferred work) traps when made from another thread.
+    @inline(__always) public func assertInLoop(_ what: StaticString = #function) {
+        #if DEBUG
+        if !inLoop { preconditionFailure("EventLoop \(index): \(what) called from another thread; use execute(_:)") }
+        #endif
+    }
 
     public init(index: Int) {
         self.index = index
@@ -66,6 +83,7 @@ public final class EventLoop: @unchecked Sendable {
     // MARK: File descriptors
 
     public func register(fd: Int32, events: UInt32, handler: EventHandler) {
+        assertInLoop()
         let i = Int(fd)
         if i >= handlers.count { handlers.append(contentsOf: repeatElement(nil, count: i - handlers.count + 1)) }
         handlers[i] = handler
@@ -73,11 +91,13 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     public func modify(fd: Int32, events: UInt32) {
+        assertInLoop()
         _ = rampart_epoll_ctl(epfd, EPOLL_CTL_MOD, fd, events, UInt64(fd))
     }
 
     /// Removes the fd from epoll. The caller still owns (and closes) the fd.
     public func unregister(fd: Int32) {
+        assertInLoop()
         _ = rampart_epoll_ctl(epfd, EPOLL_CTL_DEL, fd, 0, 0)
         if Int(fd) < handlers.count { handlers[Int(fd)] = nil }
     }
@@ -91,6 +111,7 @@ public final class EventLoop: @unchecked Sendable {
 
     @discardableResult
     public func schedule(at deadline: UInt64, _ action: @escaping () -> Void) -> LoopTimer {
+        assertInLoop()
         let t = LoopTimer(deadline: deadline, action: action)
         t.heapIndex = timerHeap.count
         timerHeap.append(t)
@@ -105,6 +126,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// (Re)schedules a persistent timer, moving it within the heap if already scheduled.
     public func arm(_ timer: LoopTimer, at deadline: UInt64) {
+        assertInLoop()
         if timer.heapIndex >= 0 {
             let earlier = deadline < timer.deadline
             timer.deadline = deadline
@@ -117,19 +139,20 @@ public final class EventLoop: @unchecked Sendable {
         }
     }
 
-    public func disarm(_ timer: LoopTimer) { removeFromHeap(timer) }
+    public func disarm(_ timer: LoopTimer) { assertInLoop(); removeFromHeap(timer) }
 
     public func cancel(_ timer: LoopTimer?) {
         guard let timer, timer.action != nil else { return }
+        assertInLoop()
         timer.action = nil
         removeFromHeap(timer)
     }
 
     /// Runs `work` at the end of this iteration, after all ready events.
-    public func deferToEndOfIteration(_ work: @escaping () -> Void) { deferred.append(work) }
+    public func deferToEndOfIteration(_ work: @escaping () -> Void) { assertInLoop(); deferred.append(work) }
 
     /// Calls `target.flushDeferred()` at the end of this iteration (the caller dedupes).
-    public func scheduleFlush(_ target: DeferredFlush) { flushQueue.append(target) }
+    public func scheduleFlush(_ target: DeferredFlush) { assertInLoop(); flushQueue.append(target) }
 
     // MARK: Cross-thread
 
@@ -145,6 +168,8 @@ public final class EventLoop: @unchecked Sendable {
     // MARK: Run
 
     public func run() {
+        owner.store(UInt(pthread_self()), ordering: .relaxed)
+        defer { owner.store(0, ordering: .relaxed) }
         var events = [UInt32](repeating: 0, count: 256)
         var datas = [UInt64](repeating: 0, count: 256)
         while running {
@@ -249,9 +274,11 @@ public final class EventLoop: @unchecked Sendable {
     }
 }
 
-/// Carries an object a loop owns through a `@Sendable` closure (a helper thread's work) back to
-/// that loop. Unwrap it only on the owning loop, inside `loop.execute`.
-struct LoopConfined<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
+/// Carries a value a loop owns through a `@Sendable` closure (a helper thread's work) back to
+/// that loop (SwiftNIO's `NIOLoopBound`): reading it anywhere else traps in debug builds.
+struct LoopBound<Value>: @unchecked Sendable {
+    private let wrapped: Value
+    let loop: EventLoop
+    init(_ value: Value, on loop: EventLoop) { self.wrapped = value; self.loop = loop }
+    var value: Value { loop.assertInLoop("LoopBound.value"); return wrapped }
 }

@@ -54,7 +54,7 @@ public final class Gateway: @unchecked Sendable {
                 let store = RedisQuotaStore(client: client)
                 let idem = RedisIdempotencyStore(client: client)
                 let budget = RedisBudgetStore(client: client)
-                let confinedBudget = LoopConfined(budget)   // used only on `loop` from here on
+                let confinedBudget = LoopBound(budget, on: loop)   // used only on `loop` from here on
                 loop.execute { store.start(); idem.start(); confinedBudget.value.loadScripts() }
                 redis = store
                 idempotency = idem

@@ -45,7 +45,7 @@ public final class HTTP1Transport: UpstreamTransport {
     /// getaddrinfo on a short-lived thread (a lookup per name per refresh period, so rare), then
     /// back on this loop with the answer.
     private func resolveInBackground(_ name: String, host: String, port: UInt16) {
-        let back = LoopConfined(self)
+        let back = LoopBound(self, on: loop)
         let loop = self.loop
         let thread = Thread {
             let result = SocketAddressBytes.resolveAll(host: host, port: port)
