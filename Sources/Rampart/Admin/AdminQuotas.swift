@@ -41,7 +41,7 @@ struct AdminQuotas {
                 names.append((r.name, i, formatDuration(q.per)))
             }
         }
-        context.quotas.peek(rules, now: Date().timeIntervalSince1970) { result in
+        context.quotas.peek(rules, now: context.state.clock.now()) { result in
             switch result {
             case .success(let statuses):
                 let items = zip(names, statuses).map { n, s in

@@ -14,7 +14,7 @@ enum AdminUsage {
         let config = state.current.config
         var windows: [Double] = [3600, 86_400]
         for b in config.usage.budgets { let w = Double(b.per.configMilliseconds) / 1000; if !windows.contains(w) { windows.append(w) } }
-        let now = Date().timeIntervalSince1970
+        let now = state.clock.now()
         let totals = state.usage.totals(key: key, windows: windows, now: now)
         let items = totals.map(renderWindow)
         let budgets = config.usage.budgets.map { b -> String in
@@ -27,7 +27,7 @@ enum AdminUsage {
 
     /// Usage by model of every caller in this process: the last hour and day, and since start.
     private static func everyone(state: GatewayState) -> AdminService.Answer {
-        let totals = state.usage.totalsForEveryone(windows: [3600, 86_400], now: Date().timeIntervalSince1970)
+        let totals = state.usage.totalsForEveryone(windows: [3600, 86_400], now: state.clock.now())
         var sinceStart: [String: UsageTotals] = [:]
         for c in state.usage.snapshotCounters() { sinceStart[c.model, default: UsageTotals()].add(c.totals) }
         let all = UsageWindowTotals(window: (ContinuousClock.now - state.startedAt).resilienceSeconds, perModel: sinceStart)

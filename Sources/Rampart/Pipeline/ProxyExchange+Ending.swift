@@ -103,7 +103,7 @@ extension ProxyExchange {
             requestID: requestID, method: head.method, path: head.path, query: head.query, route: route.name, user: ctx.user,
             status: status, upstreamStatus: upstreamStatus, bytesIn: bodyBytesIn, bytesOut: bodyBytesOut,
             durationMs: seconds * 1000, upstreamMs: upstreamHeadAt.map { Double($0 &- started) / 1e6 },
-            retries: retries, breaker: context.state.breakers.snapshot(upstream: breakerName, now: Date().timeIntervalSince1970)?.state,
+            retries: retries, breaker: context.state.breakers.snapshot(upstream: breakerName, now: context.state.clock.now())?.state,
             quotaRemaining: ctx.quotaRemaining, truncated: ctx.truncated, save: save?.logRecord, error: error,
             reason: ctx.logReason ?? errorMessage, peer: connection.peerText))
     }}

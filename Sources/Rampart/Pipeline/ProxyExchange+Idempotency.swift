@@ -12,7 +12,7 @@ extension ProxyExchange {
         idempotencyFingerprint = IdempotencyFingerprint.of(method: head.method, path: head.target, body: body)
         let identity = ctx.identityKey
         context.idempotency.begin(identity: identity, key: key, fingerprint: idempotencyFingerprint,
-                                  ttl: Double(config.ttl.milliseconds) / 1000, now: Date().timeIntervalSince1970) { [self] result in
+                                  ttl: Double(config.ttl.milliseconds) / 1000, now: context.state.clock.now()) { [self] result in
             guard stage == .idempotencyCheck else {
                 if case .success(.proceed) = result { context.idempotency.abandon(identity: identity, key: key) }
                 return
@@ -62,7 +62,7 @@ extension ProxyExchange {
         let identity = ctx.identityKey
         if success, let response = captured, response.status > 0, response.status < 500, response.body.count <= config.maxBodyBytes {
             context.idempotency.complete(identity: identity, key: key, fingerprint: idempotencyFingerprint, response: response,
-                                         ttl: Double(config.ttl.milliseconds) / 1000, now: Date().timeIntervalSince1970)
+                                         ttl: Double(config.ttl.milliseconds) / 1000, now: context.state.clock.now())
         } else {
             context.idempotency.abandon(identity: identity, key: key)
         }

@@ -6,7 +6,7 @@ extension ProxyExchange {
     func recordOutcome(_ outcome: CircuitBreaker.Outcome) {
         guard !outcomeRecorded else { return }
         outcomeRecorded = true
-        context.state.breakers.record(upstream: breakerName, outcome: outcome, probe: isProbe, now: Date().timeIntervalSince1970)
+        context.state.breakers.record(upstream: breakerName, outcome: outcome, probe: isProbe, now: context.state.clock.now())
         isProbe = false
     }
 
@@ -21,12 +21,12 @@ extension ProxyExchange {
                                     bodyReplayable: !hasBody || (bodyEnded && replayBody != nil),
                                     attemptsSoFar: retries + 1, remainingTotal: remaining, retryAfter: retryAfter)
         guard case .retry(let delay) = RetrySchedule.shouldRetry(attempt, config: retry, random: ThreadRandom.unit(),
-                                                                 now: Date().timeIntervalSince1970) else { return false }
+                                                                 now: context.state.clock.now()) else { return false }
         // A breaker that opened meanwhile wins over our retry.
-        if case .rejected = context.state.breakers.admit(upstream: breakerName, now: Date().timeIntervalSince1970) { return false }
+        if case .rejected = context.state.breakers.admit(upstream: breakerName, now: context.state.clock.now()) { return false }
         let budget = context.state.retryBudget(upstream: upstream.name)
         if holdsRetrySlot { budget.releaseRetry(); holdsRetrySlot = false }
-        guard budget.tryAcquireRetry(now: Date().timeIntervalSince1970) else {
+        guard budget.tryAcquireRetry(now: context.state.clock.now()) else {
             context.metrics.upstreamError(upstream.name, kind: "retry_budget_exhausted")
             return false
         }

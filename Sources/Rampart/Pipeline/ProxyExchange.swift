@@ -137,7 +137,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     /// body stage rewrote it. The circuit breaker is asked first: open → 503 CIRCUIT_OPEN, no
     /// upstream traffic at all.
     func startTransport(body: [UInt8]?) {
-        let now = Date().timeIntervalSince1970
+        let now = context.state.clock.now()
         switch context.state.breakers.admit(upstream: breakerName, now: now) {
         case .rejected(let retryAfter):
             respondWithError(GatewayError(status: 503, code: "CIRCUIT_OPEN",

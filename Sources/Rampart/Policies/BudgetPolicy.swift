@@ -8,7 +8,7 @@ struct BudgetPolicy: RequestPolicy {
     let ledger: UsageLedger
 
     func evaluate(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
-        let now = Date().timeIntervalSince1970
+        let now = ctx.server.state.clock.now()
         if let redis = ctx.server.redisBudgets { checkShared(redis, index: 0, ctx: ctx, now: now, done); return }
         for budget in budgets {
             let key = Self.key(budget.key, ctx)

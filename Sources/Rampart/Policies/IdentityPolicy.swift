@@ -14,7 +14,7 @@ struct IdentityPolicy: RequestPolicy {
         if let verifier, let jwt = identity.jwt,
            let token = JWTVerifier.token(fromAuthorization: ctx.head.headers[jwt.header],
                                          cookieHeader: ctx.head.headers["Cookie"], cookieName: jwt.cookie) {
-            switch verifier.verify(token, now: Date().timeIntervalSince1970) {
+            switch verifier.verify(token, now: ctx.server.state.clock.now()) {
             case .success(let verified):
                 ctx.user = verified.user
                 done(.proceed)

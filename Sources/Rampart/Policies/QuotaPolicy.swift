@@ -12,7 +12,7 @@ struct QuotaPolicy: RequestPolicy {
         let route = ctx.route.name
         let rules = QuotaRule.rules(for: quotas, route: route, user: ctx.user, ip: ctx.clientIP)
         let server = ctx.server
-        server.quotas.acquire(rules, now: Date().timeIntervalSince1970) { result in
+        server.quotas.acquire(rules, now: server.state.clock.now()) { result in
             switch result {
             case .success(let decision):
                 let statuses = decision.statuses

@@ -20,11 +20,12 @@ public final class Gateway: @unchecked Sendable {
     public private(set) var adminPort: UInt16?
     public private(set) var metricsPort: UInt16?
 
-    public init(config: GatewayConfig, configPath: String) throws(ActivationError) {
+    /// `clock` is the wall time every policy reads (windows, breakers, budgets, token expiry); tests inject one.
+    public init(config: GatewayConfig, configPath: String, clock: any Clock = SystemClock()) throws(ActivationError) {
         let workers = config.server.workers > 0 ? config.server.workers : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         let usage = UsageLedger()
         state = GatewayState(config: try ActiveConfig(config, usage: usage), configPath: configPath, workerCount: workers,
-                             startedAtUnix: Date().timeIntervalSince1970, usage: usage)
+                             startedAtUnix: clock.now(), usage: usage, clock: clock)
     }
 
     public func start() throws {
@@ -257,7 +258,7 @@ extension Gateway {
     /// are taken, each claimed first, so a save another live replica is running is left to it.
     fileprivate func resumePendingSaves() {
         let ctx = contexts[0]
-        let pending = state.journal.pendingToResume(now: Date().timeIntervalSince1970)
+        let pending = state.journal.pendingToResume(now: state.clock.now())
         guard !pending.isEmpty else { return }
         ctx.loop.execute {
             for id in pending {

@@ -103,7 +103,13 @@ public final class GatewayState: Sendable {
         }
     }
 
-    public init(config: ActiveConfig, configPath: String, workerCount: Int, startedAtUnix: Double, usage: UsageLedger = UsageLedger()) {
+    /// Wall time for everything that is not a duration: quota windows, breakers, budgets, journal
+    /// entries, token expiry. One injected source, so all of them can be driven by a test clock.
+    public let clock: any Clock
+
+    public init(config: ActiveConfig, configPath: String, workerCount: Int, startedAtUnix: Double, usage: UsageLedger = UsageLedger(),
+                clock: any Clock = SystemClock()) {
+        self.clock = clock
         active = Mutex(config)
         self.usage = usage
         let store = config.config.store

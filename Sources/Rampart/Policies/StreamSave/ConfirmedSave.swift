@@ -156,7 +156,7 @@ final class ConfirmedSave: ResponseFilter {
     private func journal(reason: String) -> Bool {
         server.state.journal.append(SaveJournalEntry(
             id: requestID, identity: ctx.identityKey, user: ctx.user, route: ctx.route.name, reason: reason, method: config.save.method,
-            url: url, body: String(decoding: body, as: UTF8.self), content: tap.content), now: Date().timeIntervalSince1970)
+            url: url, body: String(decoding: body, as: UTF8.self), content: tap.content), now: server.state.clock.now())
     }
 
     /// `wait` ran out (or the drain deadline came): tell the client the save is pending and let it

@@ -28,7 +28,7 @@ final class UsageFilter: ResponseFilter {
         tap = nil
         let server = ctx.server, config = ctx.config
         let cost = UsageCost.cost(usage, prices: config.usage.prices)
-        let now = Date().timeIntervalSince1970
+        let now = server.state.clock.now()
         server.state.usage.record(key: ctx.identityKey, route: ctx.route.name, model: usage.model ?? "unknown",
                                   usage: usage, cost: cost, now: now)
         if let redis = server.redisBudgets, let cost, cost > 0 {
