@@ -12,7 +12,9 @@ extension ProxyExchange {
         switch stage {
         case .done: return
         case .saving: save?.drainDeadlineReached()
-        case .scrubbing: finishScrubbing()
+        case .intercepted:
+            call?.cancel(); call = nil
+            interceptor?.interceptedBodyEnded(.cancelled)
         case .policies, .bufferingBody, .idempotencyCheck, .proxying:
             context.loop.cancel(retryTimer); retryTimer = nil
             respondWithError(GatewayError(status: 503, code: "SHUTTING_DOWN",

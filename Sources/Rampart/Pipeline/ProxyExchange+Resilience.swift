@@ -52,7 +52,7 @@ extension ProxyExchange {
         context.metrics.timeout(kind: kind)
         context.metrics.upstreamError(upstream.name, kind: kind)   // per attempt, as timeouts are
         call?.cancel(); call = nil
-        if stage == .scrubbing { finishScrubbing(); return }
+        if stage == .intercepted { interceptor?.interceptedBodyEnded(.timeout(kind)); return }
         if awaitingHead {
             recordOutcome(.failure)
             if kind == "first_byte" && retryIfAllowed(.timeout, retryAfter: nil) { return }

@@ -19,7 +19,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var bodyLimit: Int { ctx.plan.bodyLimit }
     let started: UInt64
 
-    enum Stage { case policies, bufferingBody, idempotencyCheck, proxying, scrubbing, saving, done }
+    enum Stage { case policies, bufferingBody, idempotencyCheck, proxying, intercepted, saving, done }
     var stage = Stage.policies
     var call: UpstreamCall?
     var bodyEnded = false
@@ -34,7 +34,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var timeoutTimer: LoopTimer?
     var lastUpstreamActivity: UInt64 = 0
     var awaitingHead = true
-    var scrubbedBody: [UInt8] = []
+    /// The response filter that keeps the upstream's response from the client (error scrubbing).
+    var interceptor: ResponseFilter?
     /// Held while the upstream exchange runs (`max_in_flight`).
     var inFlightSlot: InFlightCounter?
     /// Resilience: the request body kept for a retry (nil once it cannot be replayed), the retries
@@ -239,10 +240,15 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         recordOutcome(upstreamHead.status >= 500 ? .failure : .success)
         if retryIfAllowed(.status(upstreamHead.status), retryAfter: upstreamHead.headers["Retry-After"]) { return }
 
-        // Error scrubbing: a 5xx body (stack traces, internal hosts) never reaches the client.
-        if upstreamHead.status >= 500 && route.scrubErrors {
-            stage = .scrubbing
-            return
+        // Response filters, in the route's order; one may intercept the response (error scrubbing:
+        // a 5xx body with its stack traces never reaches the client).
+        if !policies.response.isEmpty {
+            responseFilters = policies.response.compactMap { $0.make(for: ctx, status: upstreamHead.status, tail: self) }
+            for f in responseFilters where f.responseHead(status: upstreamHead.status, headers: upstreamHead.headers) == .intercept {
+                interceptor = f
+                stage = .intercepted
+                return
+            }
         }
         // Response stages: hop-by-hop hygiene, Via and id, SSE hints, CORS and rate-limit
         // headers, then the security headers last so they win.
@@ -254,12 +260,11 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             headers.remove("Content-Length")
             context.state.metrics.activeStreams.add(1, ordering: .relaxed)   // subtracted in complete()
             headers.set("X-Accel-Buffering", "no")
-            if let ss = route.streamSave, (200..<300).contains(upstreamHead.status) { save = ConfirmedSave(ss, ctx: ctx) }
-        }
-        if !policies.response.isEmpty || save != nil {
-            responseFilters = policies.response.compactMap { $0.make(for: ctx) }
-            if let save { responseFilters.append(save) }
-            for f in responseFilters { f.responseHead(status: upstreamHead.status, headers: headers) }
+            if let ss = route.streamSave, (200..<300).contains(upstreamHead.status) {
+                let save = ConfirmedSave(ss, ctx: ctx)
+                self.save = save
+                responseFilters.append(save)
+            }
         }
         if captured != nil {
             // Stored without per-request fields; a replay adds fresh ones.
@@ -284,29 +289,12 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
                 if captured!.body.count + bytes.count <= limit { captured!.body.append(contentsOf: bytes) } else { captured = nil }
             }
             return connection.sendBody(bytes)
-        case .scrubbing:
-            // Keep the start of the body for the log, with the request id; drop the rest.
-            let room = Self.scrubLogBytes - scrubbedBody.count
-            if room > 0 { scrubbedBody.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes.prefix(room))) }
-            if scrubbedBody.count >= Self.scrubLogBytes { finishScrubbing() }
+        case .intercepted:
+            interceptor?.responseBody(bytes)
             return true
         default:
             return true
         }
-    }
-
-    static let scrubLogBytes = 2048
-
-    func finishScrubbing() {
-        guard stage == .scrubbing else { return }
-        call?.cancel(); call = nil
-        context.accessLog.event(.error, "upstream error body scrubbed", [
-            ("request_id", JSONText.quote(requestID)), ("upstream", JSONText.quote(upstream.name)),
-            ("status", String(upstreamStatus ?? 0)),
-            ("body", JSONText.quote(String(decoding: scrubbedBody, as: UTF8.self))),
-            ("truncated", scrubbedBody.count >= Self.scrubLogBytes ? "true" : "false")])
-        context.metrics.upstreamError(upstream.name, kind: "status_5xx")
-        sendError(.badGateway(), logStatus: 502, upstreamNote: "upstream \(upstreamStatus ?? 0) scrubbed")
     }
 
     func responseWritable() { call?.resume() }
@@ -314,8 +302,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     func upstreamFinished(_ failure: UpstreamFailure?) {
         call = nil
         switch stage {
-        case .scrubbing:
-            finishScrubbing()
+        case .intercepted:
+            interceptor?.interceptedBodyEnded(failure)
         case .proxying:
             if let failure {
                 // Counted per attempt, like timeouts, so a retried failure shows once per try in both.
@@ -380,7 +368,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     }
 
     func checkTimeout() {
-        guard stage == .proxying || stage == .scrubbing else { return }
+        guard stage == .proxying || stage == .intercepted else { return }
         // Between attempts only the total deadline applies (the backoff is ours, not the upstream's).
         if retryTimer != nil && context.loop.now &- started < ctx.plan.deadlines.totalNs {
             armTimer(at: started &+ ctx.plan.deadlines.totalNs)

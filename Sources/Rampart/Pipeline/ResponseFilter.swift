@@ -10,17 +10,33 @@ enum ExchangeEnding: Equatable {
     case clientGone
 }
 
+/// What a filter decides about the upstream's response head.
+enum HeadVerdict {
+    case pass
+    /// Keep the response from the client: its body comes to this filter alone, which answers
+    /// through `ResponseTail.replaceResponse` (Envoy's `sendLocalReply`). Error scrubbing does this.
+    case intercept
+}
+
 /// The response half of a policy. It sees the upstream's response head and every body chunk as
 /// it passes to the client (the core never buffers for it), then how the exchange ended. One
-/// instance per request, made by the route's chain, so it owns its per-request state.
+/// instance per request, made by the route's chain when the response head arrives, so it owns its
+/// per-request state.
 protocol ResponseFilter: AnyObject {
-    func responseHead(status: Int, headers: HTTPHeaders)
+    func responseHead(status: Int, headers: HTTPHeaders) -> HeadVerdict
     func responseBody(_ bytes: UnsafeRawBufferPointer)
+    /// The upstream's body ended (nil) or failed, while this filter intercepts the response.
+    func interceptedBodyEnded(_ failure: UpstreamFailure?)
     func completed(_ ending: ExchangeEnding)
 }
 
-/// Makes a route's response filter for one request (nil when it has nothing to do for it).
-/// Built once per config into the route's chain (`RoutePolicies.build`), like the request stages.
+extension ResponseFilter {
+    func interceptedBodyEnded(_ failure: UpstreamFailure?) {}
+}
+
+/// Makes a route's response filter for one response, or nil when it has nothing to do for it
+/// (so a plain 200 allocates nothing). Built once per config into the route's chain
+/// (`RoutePolicies.build`), like the request stages.
 protocol ResponseFilterMaker: Sendable {
-    func make(for ctx: RequestContext) -> ResponseFilter?
+    func make(for ctx: RequestContext, status: Int, tail: ResponseTail) -> ResponseFilter?
 }

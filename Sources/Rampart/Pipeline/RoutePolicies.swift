@@ -1,7 +1,8 @@
 /// The stages of each route, built once per config so a reload swaps them with the config.
 /// Order matters and is the order a reader expects: CORS (a preflight needs no identity) →
 /// identity → quotas → budgets; then the body stages: validation → truncation; then the
-/// response filters, which see the response as it streams and how the exchange ended: usage.
+/// response filters, which see the response as it streams and how the exchange ended: error
+/// scrubbing (which intercepts a 5xx) → usage.
 public final class RoutePolicies: Sendable {
     public let request: [any RequestPolicy]
     public let body: [any BodyPolicy]
@@ -25,6 +26,7 @@ public final class RoutePolicies: Sendable {
         if let validate = route.validate { body.append(ValidationStage(validate)) }
         if let truncate = route.truncate { body.append(TruncationStage(truncate)) }
         var response: [any ResponseFilterMaker] = []
+        if route.scrubErrors { response.append(ErrorScrubbing()) }
         if !config.usage.prices.isEmpty || !config.usage.budgets.isEmpty { response.append(UsageCounting()) }
         return RoutePolicies(request: request, body: body, response: response)
     }

@@ -8,6 +8,9 @@ protocol ResponseTail: AnyObject {
     func appendToResponse(_ bytes: [UInt8])
     /// Ends the response cleanly, then the exchange; `error` is what the access log records.
     func finishResponse(error: String?)
+    /// Answers with Rampart's own error instead of the upstream's response (not started yet);
+    /// `note` is what the access log records as the upstream's part.
+    func replaceResponse(with error: GatewayError, note: String)
     /// The request body as sent upstream, for templates (`{body.chapterId}`); nil if not kept.
     var requestBodyForTemplates: [UInt8]? { get }
 }
@@ -44,7 +47,7 @@ final class ConfirmedSave: ResponseFilter {
     /// With `continue_on_disconnect`, the save goes on after the client left.
     var continuesWithoutClient: Bool { config.continueOnDisconnect }
 
-    func responseHead(status: Int, headers: HTTPHeaders) {}
+    func responseHead(status: Int, headers: HTTPHeaders) -> HeadVerdict { .pass }
     func responseBody(_ bytes: UnsafeRawBufferPointer) { tap.feed(bytes) }
     func completed(_ ending: ExchangeEnding) {}
 

@@ -5,7 +5,7 @@ import RampartHTTP
 /// into the ledger, and with the Redis store a charge to every budget's key so all replicas share
 /// one spend. Read from the stream as it passes (SSE events or a JSON body), never buffered.
 struct UsageCounting: ResponseFilterMaker {
-    func make(for ctx: RequestContext) -> ResponseFilter? { UsageFilter(ctx) }
+    func make(for ctx: RequestContext, status: Int, tail: ResponseTail) -> ResponseFilter? { status < 400 ? UsageFilter(ctx) : nil }
 }
 
 final class UsageFilter: ResponseFilter {
@@ -14,10 +14,10 @@ final class UsageFilter: ResponseFilter {
 
     init(_ ctx: RequestContext) { self.ctx = ctx }
 
-    func responseHead(status: Int, headers: HTTPHeaders) {
-        guard status < 400 else { return }
+    func responseHead(status: Int, headers: HTTPHeaders) -> HeadVerdict {
         let type = headers["Content-Type"]?.lowercased() ?? ""
         if type.hasPrefix("text/event-stream") || type.contains("json") { tap = UsageTap(contentType: type) }
+        return .pass
     }
 
     func responseBody(_ bytes: UnsafeRawBufferPointer) { tap?.feed(bytes) }

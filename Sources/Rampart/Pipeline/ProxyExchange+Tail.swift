@@ -1,6 +1,13 @@
-/// The end of a confirmed-save stream: the upstream is done, the save takes over the end of the
-/// response (`ConfirmedSave`), and calls back here to add its event and finish.
+/// The response as response filters drive it. A confirmed save takes over the end of a stream
+/// (`ConfirmedSave`) and calls back here to add its event and finish; an intercepting filter
+/// (error scrubbing) replaces the response with Rampart's own.
 extension ProxyExchange: ResponseTail {
+    func replaceResponse(with error: GatewayError, note: String) {
+        guard stage == .intercepted else { return }
+        call?.cancel(); call = nil
+        sendError(error, logStatus: error.status, upstreamNote: note)
+    }
+
     func handOverToSave(clean: Bool) {
         guard let save else { return }
         stage = .saving
