@@ -11,7 +11,7 @@ extension ProxyExchange {
     func drainDeadlineReached() {
         switch stage {
         case .done: return
-        case .saving: save?.drainDeadlineReached()
+        case .saving: endHolder?.drainDeadlineReached()
         case .intercepted:
             call?.cancel(); call = nil
             interceptor?.interceptedBodyEnded(.cancelled)
@@ -45,7 +45,7 @@ extension ProxyExchange {
             let event = StreamErrorEvent.bytes(error, dialect: StreamErrorEvent.dialect(of: route), requestID: requestID)
             bodyBytesOut += event.count
             _ = connection.sendBody(event)
-            if save != nil { handOverToSave(clean: false); return }
+            if endHolder != nil { handOverEnd(clean: false); return }
             stage = .done
             connection.endResponse()
         } else {
@@ -106,6 +106,6 @@ extension ProxyExchange {
             status: status, upstreamStatus: upstreamStatus, bytesIn: bodyBytesIn, bytesOut: bodyBytesOut,
             durationMs: seconds * 1000, upstreamMs: upstreamHeadAt.map { Double($0 &- started) / 1e6 },
             retries: retries, breaker: context.state.breakers.snapshot(upstream: breakerName, now: context.state.clock.now())?.state,
-            quotaRemaining: ctx.quotaRemaining, truncated: ctx.truncated, save: save?.logRecord, error: error,
+            quotaRemaining: ctx.quotaRemaining, truncated: ctx.truncated, save: endHolder?.accessLogSave, error: error,
             reason: ctx.logReason ?? errorMessage, peer: connection.peerText))
     }}

@@ -8,12 +8,13 @@ extension ProxyExchange: ResponseTail {
         sendError(error, logStatus: error.status, upstreamNote: note)
     }
 
-    func handOverToSave(clean: Bool) {
-        guard let save else { return }
+    /// The upstream's body ended or was cut: the filter that holds the end takes over.
+    func handOverEnd(clean: Bool) {
+        guard let endHolder else { return }
         stage = .saving
         call?.cancel(); call = nil
         disarmTimeout()
-        save.responseEnded(clean: clean, cutError: cutError, tail: self)
+        endHolder.responseEnded(clean: clean, cutError: cutError)
     }
 
     func appendToResponse(_ bytes: [UInt8]) {

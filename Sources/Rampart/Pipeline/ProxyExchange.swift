@@ -55,9 +55,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var captured: StoredResponse?
     /// The route's response filters for this request (usage), made when the response head arrives.
     var responseFilters: [any ResponseFilter] = []
-    /// A confirmed save (SPEC §8.2) on a 2xx event stream of a `stream_save` route: it taps the
-    /// stream and takes over the end of the response (stage `.saving`).
-    var save: ConfirmedSave?
+    /// The response filter that holds the end of the response (a confirmed save, stage `.saving`).
+    var endHolder: ResponseFilter?
     /// `continue_on_disconnect`: the client left but the save goes on.
     var clientGone = false
     var completed = false
@@ -243,12 +242,13 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         // Response filters, in the route's order; one may intercept the response (error scrubbing:
         // a 5xx body with its stack traces never reaches the client).
         if !policies.response.isEmpty {
-            responseFilters = policies.response.compactMap { $0.make(for: ctx, status: upstreamHead.status, tail: self) }
+            responseFilters = policies.response.compactMap { $0.make(for: ctx, head: upstreamHead, tail: self) }
             for f in responseFilters where f.responseHead(status: upstreamHead.status, headers: upstreamHead.headers) == .intercept {
                 interceptor = f
                 stage = .intercepted
                 return
             }
+            endHolder = responseFilters.first { $0.holdsEnd }
         }
         // Response stages: hop-by-hop hygiene, Via and id, SSE hints, CORS and rate-limit
         // headers, then the security headers last so they win.
@@ -260,11 +260,6 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             headers.remove("Content-Length")
             context.state.metrics.activeStreams.add(1, ordering: .relaxed)   // subtracted in complete()
             headers.set("X-Accel-Buffering", "no")
-            if let ss = route.streamSave, (200..<300).contains(upstreamHead.status) {
-                let save = ConfirmedSave(ss, ctx: ctx)
-                self.save = save
-                responseFilters.append(save)
-            }
         }
         if captured != nil {
             // Stored without per-request fields; a replay adds fresh ones.
@@ -315,7 +310,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
                 }
                 respondWithError(nil, cause: failure); return
             }
-            if save != nil { handOverToSave(clean: true); return }
+            if endHolder != nil { handOverEnd(clean: true); return }
             stage = .done
             settleIdempotency(success: true)
             connection.endResponse()
@@ -327,7 +322,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     func connectionClosed() {
         guard stage != .done else { return }
-        if stage == .saving || (stage == .proxying && save?.continuesWithoutClient == true) {
+        if stage == .saving || (stage == .proxying && endHolder?.continuesWithoutClient == true) {
             // The generated content is still saved; the client just will not hear about it.
             clientGone = true
             context.detach(self)

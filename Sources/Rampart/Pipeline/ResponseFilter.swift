@@ -28,15 +28,32 @@ protocol ResponseFilter: AnyObject {
     /// The upstream's body ended (nil) or failed, while this filter intercepts the response.
     func interceptedBodyEnded(_ failure: UpstreamFailure?)
     func completed(_ ending: ExchangeEnding)
+
+    /// True when this filter holds the end of the response: when the upstream's body ends or is
+    /// cut (`responseEnded`), it adds to the response and finishes it through its `ResponseTail`
+    /// (a confirmed save sends `save_status` once the app has stored the text).
+    var holdsEnd: Bool { get }
+    func responseEnded(clean: Bool, cutError: String?)
+    /// While it holds the end: whether it goes on after the client left (`continue_on_disconnect`).
+    var continuesWithoutClient: Bool { get }
+    /// Shutdown's deadline came while it holds the end.
+    func drainDeadlineReached()
+    /// What it adds to the access line (`save`), as JSON.
+    var accessLogSave: String? { get }
 }
 
 extension ResponseFilter {
     func interceptedBodyEnded(_ failure: UpstreamFailure?) {}
+    var holdsEnd: Bool { false }
+    func responseEnded(clean: Bool, cutError: String?) {}
+    var continuesWithoutClient: Bool { false }
+    func drainDeadlineReached() {}
+    var accessLogSave: String? { nil }
 }
 
 /// Makes a route's response filter for one response, or nil when it has nothing to do for it
 /// (so a plain 200 allocates nothing). Built once per config into the route's chain
 /// (`RoutePolicies.build`), like the request stages.
 protocol ResponseFilterMaker: Sendable {
-    func make(for ctx: RequestContext, status: Int, tail: ResponseTail) -> ResponseFilter?
+    func make(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter?
 }

@@ -5,8 +5,8 @@ import RampartHTTP
 /// `UPSTREAM_ERROR`; the start of the upstream's body goes to the log with the request id, so
 /// whoever debugs it still has it.
 struct ErrorScrubbing: ResponseFilterMaker {
-    func make(for ctx: RequestContext, status: Int, tail: ResponseTail) -> ResponseFilter? {
-        status >= 500 ? ErrorScrubber(ctx, status: status, tail: tail) : nil
+    func make(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? {
+        head.status >= 500 ? ErrorScrubber(ctx, status: head.status, tail: tail) : nil
     }
 }
 

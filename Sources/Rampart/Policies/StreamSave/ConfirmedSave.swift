@@ -20,6 +20,15 @@ protocol ResponseTail: AnyObject {
 /// the app (retried with backoff, bounded by the route's deadlines), and closes the stream with
 /// `event: save_status`. What cannot be confirmed is journaled durably first (fsync'd file or
 /// Redis), and the event carries its `save_id`. One instance per request.
+/// On a `stream_save` route, for a 2xx event stream.
+struct ConfirmedSaving: ResponseFilterMaker {
+    let config: StreamSaveConfig
+    func make(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? {
+        guard (200..<300).contains(head.status), head.headers["Content-Type"]?.lowercased().hasPrefix("text/event-stream") == true else { return nil }
+        return ConfirmedSave(config, ctx: ctx, tail: tail)
+    }
+}
+
 final class ConfirmedSave: ResponseFilter {
     private let config: StreamSaveConfig
     private let ctx: RequestContext
@@ -36,11 +45,13 @@ final class ConfirmedSave: ResponseFilter {
     private var cutError: String?
     private weak var tail: ResponseTail?
     /// The outcome for the access log's `save` field (a JSON object), once known.
-    private(set) var logRecord: String?
+    private(set) var accessLogSave: String?
 
-    init(_ config: StreamSaveConfig, ctx: RequestContext) {
-        self.config = config; self.ctx = ctx; self.tap = StreamSaveTap(format: config.format)
+    init(_ config: StreamSaveConfig, ctx: RequestContext, tail: ResponseTail) {
+        self.config = config; self.ctx = ctx; self.tail = tail; self.tap = StreamSaveTap(format: config.format)
     }
+
+    var holdsEnd: Bool { true }
 
     private var server: ServerContext { ctx.server }
     private var requestID: String { ctx.requestID }
@@ -52,8 +63,7 @@ final class ConfirmedSave: ResponseFilter {
     func completed(_ ending: ExchangeEnding) {}
 
     /// The upstream's body ended (`clean`) or was cut (`cutError`): save, or journal what streamed.
-    func responseEnded(clean: Bool, cutError: String?, tail: ResponseTail) {
-        self.tail = tail
+    func responseEnded(clean: Bool, cutError: String?) {
         self.cutError = cutError
         let template = makeTemplate()
         url = template.renderURL(config.save.url)
@@ -183,7 +193,7 @@ final class ConfirmedSave: ResponseFilter {
     }
 
     private func record(_ result: String, reason: String? = nil) {
-        logRecord = JSONText.object([("result", JSONText.quote(result)), ("attempts", String(attempts)),
+        accessLogSave = JSONText.object([("result", JSONText.quote(result)), ("attempts", String(attempts)),
                                      ("reason", reason.map(JSONText.quote) ?? "null"), ("save_id", JSONText.quote(requestID))])
     }
 

@@ -5,7 +5,7 @@ import RampartHTTP
 /// into the ledger, and with the Redis store a charge to every budget's key so all replicas share
 /// one spend. Read from the stream as it passes (SSE events or a JSON body), never buffered.
 struct UsageCounting: ResponseFilterMaker {
-    func make(for ctx: RequestContext, status: Int, tail: ResponseTail) -> ResponseFilter? { status < 400 ? UsageFilter(ctx) : nil }
+    func make(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? { head.status < 400 ? UsageFilter(ctx) : nil }
 }
 
 final class UsageFilter: ResponseFilter {
