@@ -88,12 +88,12 @@ extension ProxyExchange {
         if clientGone { context.reattachEnded(self) }
         context.loop.cancel(timeoutTimer); timeoutTimer = nil
         context.loop.cancel(retryTimer); retryTimer = nil
-        settleIdempotency(success: false)   // no-op when already settled after a complete response
         if !responseFilters.isEmpty {
             let ending: ExchangeEnding = error == nil ? .complete : clientGone || error == "client_closed" ? .clientGone : .cut(error!)
             for f in responseFilters { f.completed(ending) }
             responseFilters = []
         }
+        releaseIdempotency()   // a key no filter stored is freed
         if isProbe { context.state.breakers.releaseProbe(upstream: breakerName); isProbe = false }
         if holdsRetrySlot { context.state.retryBudget(upstream: upstream.name).releaseRetry(); holdsRetrySlot = false }
         inFlightSlot?.release(); inFlightSlot = nil

@@ -1,4 +1,3 @@
-import Foundation
 import RampartHTTP
 
 /// Idempotency keys (SPEC §7.4) in the request's story: after the body stages, before the transport.
@@ -9,9 +8,9 @@ extension ProxyExchange {
     func checkIdempotency(key: String, body: [UInt8]) {
         guard let config = route.idempotency else { return }
         stage = .idempotencyCheck
-        idempotencyFingerprint = IdempotencyFingerprint.of(method: head.method, path: head.target, body: body)
+        let fingerprint = IdempotencyFingerprint.of(method: head.method, path: head.target, body: body)
         let identity = ctx.identityKey
-        context.idempotency.begin(identity: identity, key: key, fingerprint: idempotencyFingerprint,
+        context.idempotency.begin(identity: identity, key: key, fingerprint: fingerprint,
                                   ttl: Double(config.ttl.milliseconds) / 1000, now: context.state.clock.now()) { [self] result in
             guard stage == .idempotencyCheck else {
                 if case .success(.proceed) = result { context.idempotency.abandon(identity: identity, key: key) }
@@ -19,8 +18,7 @@ extension ProxyExchange {
             }
             switch result {
             case .success(.proceed):
-                idempotencyHeld = true
-                captured = StoredResponse(status: 0, headers: [], body: [])
+                ctx.idempotencyHold = (key, fingerprint)   // the route's IdempotencyCapture stores or frees it
                 stage = .proxying
                 startTransport(body: body)
             case .success(.replay(let stored)):
@@ -55,16 +53,11 @@ extension ProxyExchange {
         complete(status: stored.status, error: nil)
     }
 
-    /// After the response: keep it for replays (non-5xx, small enough), or free the key.
-    func settleIdempotency(success: Bool) {
-        guard idempotencyHeld, let key = idempotencyKey, let config = route.idempotency else { return }
-        idempotencyHeld = false
-        let identity = ctx.identityKey
-        if success, let response = captured, response.status > 0, response.status < 500, response.body.count <= config.maxBodyBytes {
-            context.idempotency.complete(identity: identity, key: key, fingerprint: idempotencyFingerprint, response: response,
-                                         ttl: Double(config.ttl.milliseconds) / 1000, now: context.state.clock.now())
-        } else {
-            context.idempotency.abandon(identity: identity, key: key)
-        }
+    /// The request ended without a response filter taking the key (no response head: an error,
+    /// a timeout, the client gone): free it so a retry can run.
+    func releaseIdempotency() {
+        guard let hold = ctx.idempotencyHold else { return }
+        ctx.idempotencyHold = nil
+        context.idempotency.abandon(identity: ctx.identityKey, key: hold.key)
     }
 }

@@ -47,12 +47,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var retryTimer: LoopTimer?
     var outcomeRecorded = false
     static let replayLimit = 1 << 20
-    /// Idempotency (SPEC §7.4): the client's key on a route that honours them, and the response
-    /// being captured for replay (nil once it is too large to keep).
+    /// Idempotency (SPEC §7.4): the client's key on a route that honours them.
     lazy var idempotencyKey: String? = route.idempotency.flatMap { head.headers[$0.header] }
-    var idempotencyHeld = false
-    var idempotencyFingerprint = ""
-    var captured: StoredResponse?
     /// The route's response filters for this request (usage), made when the response head arrives.
     var responseFilters: [any ResponseFilter] = []
     /// The response filter that holds the end of the response (a confirmed save, stage `.saving`).
@@ -261,12 +257,6 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             context.state.metrics.activeStreams.add(1, ordering: .relaxed)   // subtracted in complete()
             headers.set("X-Accel-Buffering", "no")
         }
-        if captured != nil {
-            // Stored without per-request fields; a replay adds fresh ones.
-            var kept = headers
-            for name in ["X-Request-Id", "Via", "Content-Length", "Transfer-Encoding", "Date"] { kept.remove(name) }
-            captured = StoredResponse(status: upstreamHead.status, headers: kept.fields, body: [])
-        }
         for f in ctx.responseHeaders { headers.add(f.name, f.value) }
         SecurityHeaders.apply(headersConfig, to: &headers, tls: connection.isTLS)
         responseStarted = true
@@ -280,9 +270,6 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             bodyBytesOut += bytes.count
             for f in responseFilters { f.responseBody(bytes) }
             if clientGone { return true }   // continue_on_disconnect: keep reading for the save
-            if captured != nil, let limit = route.idempotency?.maxBodyBytes {
-                if captured!.body.count + bytes.count <= limit { captured!.body.append(contentsOf: bytes) } else { captured = nil }
-            }
             return connection.sendBody(bytes)
         case .intercepted:
             interceptor?.responseBody(bytes)
@@ -312,7 +299,6 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             }
             if endHolder != nil { handOverEnd(clean: true); return }
             stage = .done
-            settleIdempotency(success: true)
             connection.endResponse()
             complete(status: upstreamStatus ?? 502, error: nil)
         default:

@@ -28,6 +28,9 @@ public final class RequestContext {
     public var logReason: String?
     /// Request headers a stage decided the upstream must not see (a spoofed identity header).
     public var stripUpstreamHeaders: [String] = []
+    /// The idempotency key this request holds while it runs (set when the check said proceed);
+    /// whoever ends the request stores the response under it or frees it.
+    var idempotencyHold: (key: String, fingerprint: String)?
 
     init(head: HTTPRequestHead, plan: RoutePlan, config: GatewayConfig, requestID: String,
          peerIP: [UInt8], peerText: String, server: ServerContext) {

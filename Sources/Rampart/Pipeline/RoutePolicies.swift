@@ -2,7 +2,8 @@
 /// Order matters and is the order a reader expects: CORS (a preflight needs no identity) →
 /// identity → quotas → budgets; then the body stages: validation → truncation; then the
 /// response filters, which see the response as it streams and how the exchange ended: error
-/// scrubbing (which intercepts a 5xx) → usage → confirmed saves (which hold the end of a stream).
+/// scrubbing (which intercepts a 5xx) → usage → confirmed saves (which hold the end of a stream)
+/// → idempotency capture.
 public final class RoutePolicies: Sendable {
     public let request: [any RequestPolicy]
     public let body: [any BodyPolicy]
@@ -29,6 +30,7 @@ public final class RoutePolicies: Sendable {
         if route.scrubErrors { response.append(ErrorScrubbing()) }
         if !config.usage.prices.isEmpty || !config.usage.budgets.isEmpty { response.append(UsageCounting()) }
         if let save = route.streamSave { response.append(ConfirmedSaving(config: save)) }
+        if let idempotency = route.idempotency { response.append(IdempotencyCapturing(config: idempotency)) }
         return RoutePolicies(request: request, body: body, response: response)
     }
 }
