@@ -1,4 +1,6 @@
+import CLinux
 import Foundation
+import Synchronization
 import Testing
 @testable import Rampart
 
@@ -23,4 +25,31 @@ import Testing
         }
     }
     #endif
+}
+
+/// A timer compares its deadline with the loop's clock: when the loop spent time on events
+/// before firing timers, `now` must have moved, or a timer that re-arms "until its deadline has
+/// come" (as every exchange and save deadline does) fires again at the same instant forever.
+@Suite struct LoopTimerClockTests {
+    @Test func aTimerDueAfterSlowEventsSeesItsDeadlineAsCome() throws {
+        let loop = EventLoop(index: 3)
+        let fired = Mutex<(count: Int, late: Bool)>((0, false))
+        let thread = Thread { loop.run() }
+        thread.start()
+        loop.execute {
+            let deadline = rampart_monotonic_ns() + 2_000_000
+            var timer: LoopTimer?
+            timer = loop.makeTimer {
+                let n = fired.withLock { f -> Int in f.count += 1; return f.count }
+                if loop.now < deadline && n < 50 { loop.arm(timer!, at: deadline) }   // "not yet": re-arm
+                else { fired.withLock { $0.late = loop.now >= deadline }; loop.stop() }
+            }
+            loop.arm(timer!, at: deadline)
+            usleep(10_000)   // this iteration's events take longer than the timer's delay
+        }
+        let until = Date().addingTimeInterval(10)
+        while fired.withLock({ !$0.late && $0.count < 50 }) && Date() < until { usleep(1_000) }
+        let result = fired.withLock { $0 }
+        #expect(result.count == 1 && result.late, "fired \(result.count) times before its deadline counted as come")
+    }
 }

@@ -54,6 +54,8 @@ final class AdminService: RequestService {
     func audit(_ head: HTTPRequestHead, caller: String?, peer: String, requestID: String, status: Int, result: String?) {
         context.accessLog.audit([
             ("request_id", JSONText.quote(requestID)), ("method", JSONText.quote(head.method)), ("path", JSONText.quote(head.path)),
+            // Raw: admin parameters carry no secrets (the token is a header), and `key=user:u1`
+            // is exactly what an audit must show.
             ("query", head.query.map(JSONText.quote) ?? "null"), ("token_id", caller.map(JSONText.quote) ?? "null"),
             ("peer", JSONText.quote(peer)), ("status", String(status)), ("result", result.map(JSONText.quote) ?? "null")])
     }
@@ -193,18 +195,24 @@ final class AdminExchange: ServerExchange {
 
     func requestBodyEnded() {
         if tooLarge {
-            _ = LocalExchange.error(connection, GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "Admin request bodies are limited to 1 MiB."),
-                                    requestID: requestID, headers: nil)
+            let e = GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "Admin request bodies are limited to 1 MiB.")
+            if head.method != "GET" { service.audit(head, caller: caller, peer: connection.peerText, requestID: requestID, status: 413, result: e.message) }
+            _ = LocalExchange.error(connection, e, requestID: requestID, headers: nil)
             return
         }
-        service.handle(head, body: body) { [weak self] answer in self?.send(answer) }
+        // The audit line is written when the action ends, even if the caller hung up before the
+        // answer (a slow reload or replay still happened).
+        let (service, head, caller, requestID, peer) = (self.service, self.head, self.caller, self.requestID, connection.peerText)
+        service.handle(head, body: body) { [weak self] answer in
+            if head.method != "GET" {
+                service.audit(head, caller: caller, peer: peer, requestID: requestID, status: answer.status, result: Self.summary(answer.json, status: answer.status))
+            }
+            self?.send(answer)
+        }
     }
 
     private func send(_ answer: AdminService.Answer) {
         let (status, text, type) = answer
-        if head.method != "GET" {
-            service.audit(head, caller: caller, peer: connection.peerText, requestID: requestID, status: status, result: Self.summary(text, status: status))
-        }
         let bytes = Array((text.hasSuffix("\n") ? text : text + "\n").utf8)
         var h = HTTPHeaders()
         h.add("Content-Type", type)

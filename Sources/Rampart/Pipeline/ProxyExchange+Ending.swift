@@ -16,17 +16,31 @@ extension ProxyExchange {
             call?.cancel(); call = nil
             interceptor?.interceptedBodyEnded(.cancelled)
         case .policies, .bufferingBody, .idempotencyCheck, .proxying:
+            // Between attempts (a retry's backoff) nothing is in flight upstream either.
+            let sentUpstream = stage == .proxying && call != nil
             context.loop.cancel(retryTimer); retryTimer = nil
-            respondWithError(GatewayError(status: 503, code: "SHUTTING_DOWN",
-                                          message: "Rampart is shutting down and cut this request at its drain deadline. Retry it.",
-                                          retryAfterSeconds: 1), cause: nil)
+            if sentUpstream {
+                // The upstream may already have acted on it (a billed AI call, a write): say so,
+                // and keep an idempotency key held, so a retry with it is not run twice (a
+                // shared store expires the in-flight record by itself).
+                ctx.idempotencyHold = nil
+                respondWithError(GatewayError(status: 503, code: "SHUTTING_DOWN",
+                                              message: "Rampart is shutting down and cut this request at its drain deadline after it reached the upstream, which may have acted on it. Retry only if the request is safe to repeat."),
+                                 cause: nil)
+            } else {
+                respondWithError(GatewayError(status: 503, code: "SHUTTING_DOWN",
+                                              message: "Rampart is shutting down and cut this request before it reached the upstream. Retry it.",
+                                              retryAfterSeconds: 1), cause: nil)
+            }
         }
     }
 
     /// Before the response started: a JSON error. After: SSE gets an `event: error`; other bodies
     /// are cut so the client sees a truncated message, never a clean end.
     func respondWithError(_ gatewayError: GatewayError?, cause: UpstreamFailure?) {
-        guard stage != .done else { return }
+        // A save holds the end of the response from `.saving` on: nothing may end it twice
+        // (say, a chunked upload crossing the body limit after the stream has ended).
+        guard stage != .done, stage != .saving else { return }
         call?.cancel(); call = nil
         if let cause {
             context.accessLog.event(.warn, "upstream exchange failed", [

@@ -10,7 +10,7 @@ extension ProxyExchange: ResponseTail {
 
     /// The upstream's body ended or was cut: the filter that holds the end takes over.
     func handOverEnd(clean: Bool) {
-        guard let endHolder else { return }
+        guard let endHolder, stage == .proxying else { return }
         stage = .saving
         call?.cancel(); call = nil
         disarmTimeout()

@@ -224,6 +224,10 @@ public final class EventLoop: @unchecked Sendable {
 
     private func fireTimers() {
         let t = rampart_monotonic_ns()
+        // Timers compare their deadlines with `now`: it must be the time they fire at, or a
+        // timer due between epoll_wait's return and here would re-arm itself at the same
+        // deadline and fire again forever.
+        now = t
         while let first = timerHeap.first, first.deadline <= t {
             removeFromHeap(first)
             if let action = first.action {

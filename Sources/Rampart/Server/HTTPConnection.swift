@@ -39,6 +39,8 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
     private var keepAlive = true
     private var closeAfterFlush = false
     private var draining = false
+    /// A connection accepted but not yet asked anything still gets its one request during a drain.
+    private var hasServedARequest = false
 
     /// One deadline at a time (the states never need two) on one reusable timer. Moving the
     /// deadline later only updates a field; the timer fires early and re-arms itself.
@@ -122,7 +124,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
 
     private var wantsToRead: Bool {
         switch state {
-        case .awaitingHead: return !draining || !readBuffer.isEmpty
+        case .awaitingHead: return !draining || !readBuffer.isEmpty || !hasServedARequest
         case .readingBody: return !readingPaused
         case .awaitingResponse: return readBuffer.readableCount < Self.maxPipelinedBytes
         case .lingering: return true
@@ -177,6 +179,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
 
     private func beginRequest(_ head: HTTPRequestHead) {
         request = head
+        hasServedARequest = true
         keepAlive = head.keepAlive && !draining
         responseStarted = false; responseEnded = false; waitingForWritable = false; readingPaused = false
         switch head.framing {
@@ -474,8 +477,10 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
     /// Stop reusing this connection; close it now when idle (graceful shutdown).
     func drain() {
         draining = true
-        if state == .awaitingHead && readBuffer.isEmpty && writeBuffer.isEmpty { close() }
-        else { keepAlive = false }
+        keepAlive = false
+        guard state == .awaitingHead && readBuffer.isEmpty else { return }   // busy: closes after its response
+        if !hasServedARequest { return }                        // just accepted: serve its one request
+        if writeBuffer.isEmpty { close() } else { closeAfterFlush = true; scheduleFlush() }
     }
 
     var isIdle: Bool { state == .awaitingHead && readBuffer.isEmpty }

@@ -20,9 +20,14 @@ final class Listener: EventHandler, @unchecked Sendable {
         context.loop.register(fd: fd, events: Epoll.input, handler: self)
     }
 
-    func handleEvents(_ events: UInt32) {
-        for _ in 0..<64 {
-            guard let (cfd, ip, text) = Socket.accept(fd) else { return }
+    func handleEvents(_ events: UInt32) { _ = acceptPending(max: 64) }
+
+    /// Accepts up to `max` queued connections; returns how many it took.
+    private func acceptPending(max: Int) -> Int {
+        var taken = 0
+        for _ in 0..<max {
+            guard let (cfd, ip, text) = Socket.accept(fd) else { return taken }
+            taken += 1
             let config = context.currentConfig
             if enforceMaxConnections && context.state.metrics.activeConnections.load(ordering: .relaxed) >= config.server.maxConnections {
                 // Over the cap: shed at once, like nginx's worker_connections, rather than queue unboundedly.
@@ -34,12 +39,17 @@ final class Listener: EventHandler, @unchecked Sendable {
                                       service: service, limits: config.server.limits, tls: tls, clientFacing: role == .main)
             conn.start()
         }
+        return taken
     }
 
     var contextIdentity: ObjectIdentifier { ObjectIdentifier(context) }
 
+    /// Stops accepting. Connections already in this socket's accept queue (each SO_REUSEPORT
+    /// socket has its own) are taken first, so closing it resets none of them; they get their
+    /// one request answered with `Connection: close`.
     func close() {
         guard isOpen else { return }
+        while acceptPending(max: 64) == 64 {}
         isOpen = false
         context.loop.unregister(fd: fd)
         Glibc.close(fd)
