@@ -41,23 +41,18 @@ enum AdminDashboard {
             e.extraHeaders = [HTTPField(name: "Allow", value: "GET, HEAD")]
             return LocalExchange.error(connection, e, requestID: requestID, headers: nil)
         }
-        var h = HTTPHeaders()
-        h.add("X-Request-Id", requestID)
-        h.add("Cache-Control", "no-store")
-        h.add("X-Content-Type-Options", "nosniff")
-        h.add("X-Frame-Options", "DENY")
-        h.add("Referrer-Policy", "no-referrer")
+        var fields = AdminService.fixedFields + [HTTPField(name: "X-Frame-Options", value: "DENY"), HTTPField(name: "Referrer-Policy", value: "no-referrer")]
         if head.path == "/admin" {
-            h.add("Location", path)
-            h.add("Content-Length", "0")
-            return LocalExchange(connection: connection, head: HTTPResponseHead(status: 308, headers: h), body: [])
+            fields.append(HTTPField(name: "Location", value: path))
+            return LocalExchange(connection: connection, head: LocalReply.head(status: 308, contentType: nil, bodyLength: 0, requestID: requestID,
+                                                                               extra: fields, headersConfig: nil, tls: false), body: [])
         }
-        h.add("Content-Type", "text/html; charset=utf-8")
-        h.add("Content-Security-Policy", contentSecurityPolicy)
-        h.add("Cross-Origin-Opener-Policy", "same-origin")
-        h.add("Cross-Origin-Resource-Policy", "same-origin")
-        h.add("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-        h.add("Content-Length", String(page.count))
-        return LocalExchange(connection: connection, head: HTTPResponseHead(status: 200, headers: h), body: page)
+        // The page's own strict policy: script and style by hash, nothing from elsewhere.
+        fields += [HTTPField(name: "Content-Security-Policy", value: contentSecurityPolicy),
+                   HTTPField(name: "Cross-Origin-Opener-Policy", value: "same-origin"),
+                   HTTPField(name: "Cross-Origin-Resource-Policy", value: "same-origin"),
+                   HTTPField(name: "Permissions-Policy", value: "camera=(), microphone=(), geolocation=(), payment=()")]
+        return LocalExchange(connection: connection, head: LocalReply.head(status: 200, contentType: "text/html; charset=utf-8", bodyLength: page.count,
+                                                                           requestID: requestID, extra: fields, headersConfig: nil, tls: false), body: page)
     }
 }

@@ -62,6 +62,9 @@ final class AdminService: RequestService {
 
     typealias Answer = (status: Int, json: String, contentType: String)
 
+    /// What every admin and metrics answer carries besides the id: ops tools read them, no page embeds them.
+    static let fixedFields = [HTTPField(name: "X-Content-Type-Options", value: "nosniff")]
+
     /// Routes one admin call; store-backed answers may come later (Redis). Mutations are POST/DELETE only.
     func handle(_ head: HTTPRequestHead, body: [UInt8], respond: @escaping (Answer) -> Void) {
         if head.path == "/admin/quotas/top" && head.method == "GET" {
@@ -214,13 +217,8 @@ final class AdminExchange: ServerExchange {
     private func send(_ answer: AdminService.Answer) {
         let (status, text, type) = answer
         let bytes = Array((text.hasSuffix("\n") ? text : text + "\n").utf8)
-        var h = HTTPHeaders()
-        h.add("Content-Type", type)
-        h.add("Cache-Control", "no-store")
-        h.add("Content-Length", String(bytes.count))
-        h.add("X-Request-Id", requestID)
-        h.add("X-Content-Type-Options", "nosniff")
-        connection.sendHead(HTTPResponseHead(status: status, headers: h))
+        connection.sendHead(LocalReply.head(status: status, contentType: type, bodyLength: bytes.count, requestID: requestID,
+                                            extra: AdminService.fixedFields, headersConfig: nil, tls: false))
         _ = connection.sendBody(bytes)
         connection.endResponse()
     }

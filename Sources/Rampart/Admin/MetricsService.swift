@@ -29,12 +29,9 @@ final class MetricsService: RequestService {
             return LocalExchange.error(connection, e, requestID: requestID, headers: nil)
         }
         let body = Array(Self.exposition(context.state).utf8)
-        var h = HTTPHeaders()
-        h.add("Content-Type", Self.contentType)
-        h.add("Cache-Control", "no-store")
-        h.add("Content-Length", String(body.count))
-        h.add("X-Request-Id", requestID)
-        h.add("X-Content-Type-Options", "nosniff")
-        return LocalExchange(connection: connection, head: HTTPResponseHead(status: 200, headers: h), body: body)
+        return LocalExchange(connection: connection,
+                             head: LocalReply.head(status: 200, contentType: Self.contentType, bodyLength: body.count, requestID: requestID,
+                                                   extra: AdminService.fixedFields, headersConfig: nil, tls: false),
+                             body: body)
     }
 }

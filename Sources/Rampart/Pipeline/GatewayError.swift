@@ -32,17 +32,4 @@ public struct GatewayError: Error, Sendable {
         ])
         return Array((JSONText.object([("error", error)]) + "\n").utf8)
     }
-
-    /// The head of the error response, security headers included (errors are responses too).
-    public func responseHead(requestID: String, headersConfig: HeadersConfig?, bodyLength: Int? = nil, tls: Bool = false) -> HTTPResponseHead {
-        var h = HTTPHeaders()
-        h.add("Content-Type", "application/json")
-        h.add("Cache-Control", "no-store")
-        h.add("X-Request-Id", requestID)
-        if let retryAfterSeconds { h.add("Retry-After", String(max(1, retryAfterSeconds))) }
-        for f in extraHeaders { h.add(f.name, f.value) }
-        h.add("Content-Length", String(bodyLength ?? body(requestID: requestID).count))
-        if let headersConfig { SecurityHeaders.apply(headersConfig, to: &h, tls: tls) }
-        return HTTPResponseHead(status: status, headers: h)
-    }
 }

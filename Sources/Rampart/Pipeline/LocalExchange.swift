@@ -21,20 +21,14 @@ final class LocalExchange: ServerExchange {
     static func json(_ connection: HTTPConnection, status: Int, body: String, requestID: String,
                      headers: HeadersConfig?, extra: [HTTPField] = []) -> LocalExchange {
         let bytes = Array(body.utf8)
-        var h = HTTPHeaders()
-        h.add("Content-Type", "application/json")
-        h.add("Cache-Control", "no-store")
-        h.add("Content-Length", String(bytes.count))
-        h.add("X-Request-Id", requestID)
-        for f in extra { h.add(f.name, f.value) }
-        if let headers { SecurityHeaders.apply(headers, to: &h, tls: connection.isTLS) }
-        return LocalExchange(connection: connection, head: HTTPResponseHead(status: status, headers: h), body: bytes)
+        return LocalExchange(connection: connection,
+                             head: LocalReply.head(status: status, contentType: "application/json", bodyLength: bytes.count, requestID: requestID,
+                                                   extra: extra, headersConfig: headers, tls: connection.isTLS),
+                             body: bytes)
     }
 
     static func error(_ connection: HTTPConnection, _ error: GatewayError, requestID: String, headers: HeadersConfig?) -> LocalExchange {
-        let body = error.body(requestID: requestID)
-        return LocalExchange(connection: connection,
-                             head: error.responseHead(requestID: requestID, headersConfig: headers, bodyLength: body.count, tls: connection.isTLS),
-                             body: body)
+        let (head, body) = LocalReply.error(error, requestID: requestID, headersConfig: headers, tls: connection.isTLS)
+        return LocalExchange(connection: connection, head: head, body: body)
     }
 }

@@ -72,12 +72,11 @@ extension ProxyExchange {
 
     func sendError(_ error: GatewayError, logStatus: Int, upstreamNote: String) {
         stage = .done
-        var error = error
-        error.extraHeaders += ctx.responseHeaders
-        let body = error.body(requestID: requestID)
+        let (head, body) = LocalReply.error(error, requestID: requestID, stageFields: ctx.responseHeaders, headersConfig: headersConfig,
+                                            tls: connection.isTLS)
         bodyBytesOut += body.count
         errorMessage = error.message
-        connection.sendHead(error.responseHead(requestID: requestID, headersConfig: headersConfig, bodyLength: body.count, tls: connection.isTLS))
+        connection.sendHead(head)
         _ = connection.sendBody(body)
         connection.endResponse()
         complete(status: logStatus, error: upstreamNote)
@@ -86,12 +85,8 @@ extension ProxyExchange {
     /// A success Rampart gives itself (a CORS preflight): no body, the stage's headers.
     func answerLocally(status: Int, headers extra: [HTTPField]) {
         stage = .done
-        var h = HTTPHeaders()
-        h.add("Content-Length", "0")
-        h.add("X-Request-Id", requestID)
-        for f in ctx.responseHeaders + extra { h.add(f.name, f.value) }
-        SecurityHeaders.apply(headersConfig, to: &h, tls: connection.isTLS)
-        connection.sendHead(HTTPResponseHead(status: status, headers: h))
+        connection.sendHead(LocalReply.head(status: status, contentType: nil, bodyLength: 0, requestID: requestID,
+                                            stageFields: ctx.responseHeaders + extra, headersConfig: headersConfig, tls: connection.isTLS))
         connection.endResponse()
         complete(status: status, error: nil)
     }

@@ -42,10 +42,8 @@ extension ProxyExchange {
         stage = .done
         var h = HTTPHeaders(stored.headers)
         h.set("Content-Length", String(stored.body.count))
-        h.set("X-Request-Id", requestID)
         h.set("Idempotent-Replayed", "true")
-        for f in ctx.responseHeaders { h.add(f.name, f.value) }
-        SecurityHeaders.apply(headersConfig, to: &h, tls: connection.isTLS)
+        ResponseFinish.apply(&h, requestID: requestID, stageFields: ctx.responseHeaders, headersConfig: headersConfig, tls: connection.isTLS)
         upstreamStatus = stored.status
         connection.sendHead(HTTPResponseHead(status: stored.status, headers: h))
         _ = connection.sendBody(stored.body)

@@ -257,8 +257,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             context.state.metrics.activeStreams.add(1, ordering: .relaxed)   // subtracted in complete()
             headers.set("X-Accel-Buffering", "no")
         }
-        for f in ctx.responseHeaders { headers.add(f.name, f.value) }
-        SecurityHeaders.apply(headersConfig, to: &headers, tls: connection.isTLS)
+        ResponseFinish.apply(&headers, requestID: nil, stageFields: ctx.responseHeaders, headersConfig: headersConfig, tls: connection.isTLS)
         responseStarted = true
         connection.sendHead(HTTPResponseHead(status: upstreamHead.status, headers: headers))
     }

@@ -48,13 +48,8 @@ final class DeferredExchange: ServerExchange {
         guard !answered else { return }
         answered = true
         let bytes = Array((body + "\n").utf8)
-        var h = HTTPHeaders()
-        h.add("Content-Type", "application/json")
-        h.add("Cache-Control", "no-store")
-        h.add("Content-Length", String(bytes.count))
-        h.add("X-Request-Id", requestID)
-        if let headers { SecurityHeaders.apply(headers, to: &h, tls: connection.isTLS) }
-        connection.sendHead(HTTPResponseHead(status: status, headers: h))
+        connection.sendHead(LocalReply.head(status: status, contentType: "application/json", bodyLength: bytes.count, requestID: requestID,
+                                            headersConfig: headers, tls: connection.isTLS))
         _ = connection.sendBody(bytes)
         connection.endResponse()
     }
@@ -62,8 +57,8 @@ final class DeferredExchange: ServerExchange {
     func answerError(_ error: GatewayError, requestID: String, headers: HeadersConfig?) {
         guard !answered else { return }
         answered = true
-        let body = error.body(requestID: requestID)
-        connection.sendHead(error.responseHead(requestID: requestID, headersConfig: headers, bodyLength: body.count, tls: connection.isTLS))
+        let (head, body) = LocalReply.error(error, requestID: requestID, headersConfig: headers, tls: connection.isTLS)
+        connection.sendHead(head)
         _ = connection.sendBody(body)
         connection.endResponse()
     }

@@ -363,8 +363,8 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
         keepAlive = false
         state = .awaitingResponse
         let requestID = RequestIDs.make()
-        let body = error.body(requestID: requestID)
-        sendHead(error.responseHead(requestID: requestID, headersConfig: context.currentConfig.headers, bodyLength: body.count, tls: isTLS))
+        let (head, body) = LocalReply.error(error, requestID: requestID, headersConfig: context.currentConfig.headers, tls: isTLS)
+        sendHead(head)
         _ = sendBody(body)
         endResponse()
         context.accessLog.logConnectionError(status: error.status, code: error.code, message: error.message, peer: peerText,
