@@ -19,7 +19,9 @@ public struct AdminTokens: Sendable {
         self.ids = tokens.map { "sha256:" + SHA256.hex(Array($0.utf8)).prefix(12) }
     }
 
-    /// The audit id of the token `given` matches, or nil; constant time like `accepts`.
+    /// The audit id of the token `given` matches, or nil. Compares against every token without
+    /// stopping early, each in constant time, so neither the match position nor a common prefix
+    /// shows in the timing.
     public func match(_ given: [UInt8]) -> String? {
         var found: Int?
         for (i, t) in tokens.enumerated() where Self.constantTimeEqual(given, t) && found == nil { found = i }
@@ -47,13 +49,8 @@ public struct AdminTokens: Sendable {
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
 
-    /// Compares against every token without stopping early, each in constant time, so neither
-    /// the match position nor a common prefix shows in the timing.
-    public func accepts(_ given: [UInt8]) -> Bool {
-        var matched = false
-        for t in tokens { matched = Self.constantTimeEqual(given, t) || matched }
-        return matched
-    }
+    /// Whether any token matches (see `match`).
+    public func accepts(_ given: [UInt8]) -> Bool { match(given) != nil }
 
     /// CRYPTO_memcmp over equal lengths; a length mismatch still does the full comparison work.
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

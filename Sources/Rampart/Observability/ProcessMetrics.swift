@@ -13,17 +13,17 @@ enum ProcessMetrics {
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             if fields.count > 22, let utime = Double(fields[11]), let stime = Double(fields[12]), let vsize = Double(fields[20]),
                let rssPages = Double(fields[21]) {
-                out += gauge("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter", (utime + stime) / ticks)
-                out += gauge("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", rssPages * Double(sysconf(Int32(_SC_PAGESIZE))))
-                out += gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge", vsize)
+                out += family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter", (utime + stime) / ticks)
+                out += family("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", rssPages * Double(sysconf(Int32(_SC_PAGESIZE))))
+                out += family("process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge", vsize)
             }
         }
-        out += gauge("process_open_fds", "Number of open file descriptors.", "gauge", Double(openDescriptors()))
+        out += family("process_open_fds", "Number of open file descriptors.", "gauge", Double(openDescriptors()))
         var limit = rlimit()
         if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
-            out += gauge("process_max_fds", "Maximum number of open file descriptors.", "gauge", Double(limit.rlim_cur))
+            out += family("process_max_fds", "Maximum number of open file descriptors.", "gauge", Double(limit.rlim_cur))
         }
-        out += gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", "gauge", startedAtUnix)
+        out += family("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", "gauge", startedAtUnix)
         out += "# HELP rampart_build_info The running build: Rampart's version and the libcurl and OpenSSL it links.\n"
         out += "# TYPE rampart_build_info gauge\n"
         out += "rampart_build_info{version=\"\(RampartVersion.version)\",libcurl=\"\(label(libcurlVersion))\",openssl=\"\(label(opensslVersion))\"} 1\n"
@@ -40,7 +40,7 @@ enum ProcessMetrics {
         return words.count > 1 ? String(words[1]) : words.first.map(String.init) ?? ""
     }()
 
-    private static func gauge(_ name: String, _ help: String, _ type: String, _ value: Double) -> String {
+    private static func family(_ name: String, _ help: String, _ type: String, _ value: Double) -> String {
         "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(JSONText.number(value))\n"
     }
 

@@ -9,47 +9,47 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
     public let loop: EventLoop
     public let peerIP: [UInt8]
     public let peerText: String
-    private let tls: TLSSession?
+    let tls: TLSSession?
     public var isTLS: Bool { tls != nil }
     let context: ServerContext
     private let service: RequestService
     private let limits: LimitsConfig
 
-    private enum State { case awaitingHead, readingBody, awaitingResponse, lingering, closed }
-    private enum ResponseFraming { case none, identity, chunked, closeDelimited }
+    enum State { case awaitingHead, readingBody, awaitingResponse, lingering, closed }
+    enum ResponseFraming { case none, identity, chunked, closeDelimited }
 
-    private var state = State.awaitingHead
-    private let readBuffer = ByteBuffer(capacity: 16 * 1024)
-    private let writeBuffer = ByteBuffer(capacity: 16 * 1024)
+    var state = State.awaitingHead
+    let readBuffer = ByteBuffer(capacity: 16 * 1024)
+    let writeBuffer = ByteBuffer(capacity: 16 * 1024)
     /// Serialization scratch for heads and chunk headers (ByteBuffer takes bytes, not inout arrays).
     private var scratch = [UInt8]()
-    private var interest: UInt32 = 0
-    private var flushScheduled = false
+    var interest: UInt32 = 0
+    var flushScheduled = false
 
-    private var exchange: ServerExchange?
-    private var request: HTTPRequestHead?
+    var exchange: ServerExchange?
+    var request: HTTPRequestHead?
     private var bodyRemaining = 0
     private var chunked: ChunkedDecoder?
     private var readingPaused = false
-    private var waitingForWritable = false
+    var waitingForWritable = false
 
     private var responseStarted = false
     private var responseEnded = false
     private var responseFraming = ResponseFraming.none
-    private var keepAlive = true
-    private var closeAfterFlush = false
-    private var draining = false
+    var keepAlive = true
+    var closeAfterFlush = false
+    var draining = false
     /// A connection accepted but not yet asked anything still gets its one request during a drain.
-    private var hasServedARequest = false
+    var hasServedARequest = false
 
     /// One deadline at a time (the states never need two) on one reusable timer. Moving the
     /// deadline later only updates a field; the timer fires early and re-arms itself.
-    private enum Deadline { case none, head, idle, body, linger }
-    private var deadlineKind = Deadline.none
-    private var deadlineAt: UInt64 = 0
+    enum Deadline { case none, head, idle, body, linger }
+    var deadlineKind = Deadline.none
+    var deadlineAt: UInt64 = 0
     // unowned(unsafe): the connection disarms the timer in close(), and it is retained by its
     // ServerContext until then, so the timer never outlives it (and no weak side table is made).
-    private lazy var timer: LoopTimer = loop.makeTimer { [unowned(unsafe) self] in self.deadlineReached() }
+    lazy var timer: LoopTimer = loop.makeTimer { [unowned(unsafe) self] in self.deadlineReached() }
 
     /// Bytes in the send buffer above which producers are asked to pause (backpressure).
     static let highWatermark = 256 * 1024
@@ -81,7 +81,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
         if events & (Epoll.input | Epoll.readHangup | Epoll.hangup | Epoll.error) != 0 { readAvailable() }
     }
 
-    private func readAvailable() {
+    func readAvailable() {
         if state == .lingering { discardForLinger(); return }
         var sawEOF = false
         // Read while the state machine wants bytes; bounded so one client cannot starve the loop.
@@ -122,7 +122,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
         updateInterest()
     }
 
-    private var wantsToRead: Bool {
+    var wantsToRead: Bool {
         switch state {
         case .awaitingHead: return !draining || !readBuffer.isEmpty || !hasServedARequest
         case .readingBody: return !readingPaused
@@ -132,7 +132,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
         }
     }
 
-    private var closedByPeer = false
+    var closedByPeer = false
 
     private func peerClosed() {
         closedByPeer = true
@@ -379,155 +379,5 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
         guard let first = phrase.first else { return "The request was refused." }
         let lowered = phrase.dropFirst().first?.isUppercase == true ? phrase : first.lowercased() + phrase.dropFirst()
         return "The request was refused: " + lowered + (phrase.hasSuffix(".") ? "" : ".")
-    }
-
-    // MARK: Writing
-
-    private func scheduleFlush() {
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        loop.scheduleFlush(self)
-    }
-
-    public func flushDeferred() { flush() }
-
-    private func flush() {
-        flushScheduled = false
-        guard state != .closed else { return }
-        if let tls, tls.readWantsWrite { tls.readWantsWrite = false; readAvailable(); guard state != .closed else { return } }
-        while !writeBuffer.isEmpty {
-            var n: Int
-            if let tls {
-                switch tls.write(writeBuffer.readable.baseAddress!, count: writeBuffer.readableCount) {
-                case .bytes(let k): n = k
-                case .wouldBlock: n = -2
-                case .closed: n = -1
-                }
-                if n == -2 { break }
-            } else {
-                n = Glibc.write(fd, writeBuffer.readable.baseAddress!, writeBuffer.readableCount)
-            }
-            if n > 0 { writeBuffer.consume(n); context.metrics.bytesOut(n); continue }
-            if n < 0 && tls == nil && errno == EINTR { continue }
-            if n < 0 && tls == nil && errno == EAGAIN { break }
-            // EPIPE / ECONNRESET: the client is gone.
-            let ex = exchange; exchange = nil
-            close(); ex?.connectionClosed(); return
-        }
-        if writeBuffer.isEmpty {
-            // Give a big buffer back only between requests: shrinking mid-stream would regrow it
-            // on every burst (allocator churn and fragmentation).
-            if state == .awaitingHead { writeBuffer.shrinkIfIdle() }
-            if closeAfterFlush { finishClose(); return }
-        }
-        if waitingForWritable && writeBuffer.readableCount <= Self.lowWatermark {
-            waitingForWritable = false
-            exchange?.responseWritable()
-        }
-        updateInterest()
-    }
-
-    private func updateInterest() {
-        guard state != .closed else { return }
-        var want = Epoll.readHangup
-        if wantsToRead { want |= Epoll.input }
-        if !writeBuffer.isEmpty || tls?.readWantsWrite == true { want |= Epoll.output }
-        if state == .awaitingResponse && !wantsToRead { want = !writeBuffer.isEmpty ? Epoll.output : 0 }
-        if want != interest { interest = want; loop.modify(fd: fd, events: want) }
-    }
-
-    // MARK: Timers
-
-    private func setDeadline(_ kind: Deadline, afterMs ms: Int) {
-        deadlineKind = kind
-        deadlineAt = rampart_monotonic_ns() &+ UInt64(max(0, ms)) &* 1_000_000
-        if !timer.isScheduled || timer.scheduledAt > deadlineAt { loop.arm(timer, at: deadlineAt) }
-    }
-
-    private func deadlineReached() {
-        guard deadlineKind != .none, state != .closed else { return }
-        if rampart_monotonic_ns() < deadlineAt { loop.arm(timer, at: deadlineAt); return }
-        let kind = deadlineKind
-        deadlineKind = .none
-        switch kind {
-        case .head: headTimedOut()
-        case .body: bodyTimedOut()
-        case .idle, .linger: close()
-        case .none: break
-        }
-    }
-
-    private func headTimedOut() {
-        guard state == .awaitingHead else { return }
-        if readBuffer.isEmpty { close(); return }
-        context.metrics.timeout(kind: "header")
-        respondAndClose(GatewayError(status: 408, code: "REQUEST_TIMEOUT", message: "The request head did not arrive in time."))
-    }
-
-    private func bodyTimedOut() {
-        guard state == .readingBody else { return }
-        context.metrics.timeout(kind: "body")
-        let ex = exchange; exchange = nil
-        ex?.connectionClosed()
-        respondAndClose(GatewayError(status: 408, code: "REQUEST_TIMEOUT", message: "The request body did not arrive in time."))
-    }
-
-    // MARK: Closing
-
-    /// Stop reusing this connection; close it now when idle (graceful shutdown).
-    func drain() {
-        draining = true
-        keepAlive = false
-        guard state == .awaitingHead && readBuffer.isEmpty else { return }   // busy: closes after its response
-        if !hasServedARequest { return }                        // just accepted: serve its one request
-        if writeBuffer.isEmpty { close() } else { closeAfterFlush = true; scheduleFlush() }
-    }
-
-    var isIdle: Bool { state == .awaitingHead && readBuffer.isEmpty }
-
-    /// The drain deadline passed: the exchange ends its response now (a stream gets its error
-    /// event and a clean end); a connection with no exchange closes.
-    func drainDeadlineReached() {
-        guard state != .closed else { return }
-        draining = true
-        keepAlive = false
-        if let ex = exchange { ex.drainDeadlineReached(); return }
-        if writeBuffer.isEmpty { close() } else { closeAfterFlush = true; scheduleFlush() }
-    }
-
-    private func finishClose() {
-        // Unread request bytes would make the kernel send RST and destroy the response in flight:
-        // half-close and drain for a while (nginx's lingering close).
-        if state == .readingBody || !readBuffer.isEmpty || request != nil && state != .awaitingHead {
-            state = .lingering
-            tls?.shutdown()
-            shutdown(fd, Int32(SHUT_WR))
-            setDeadline(.linger, afterMs: 2000)
-            interest = Epoll.input | Epoll.readHangup
-            loop.modify(fd: fd, events: interest)
-            discardForLinger()
-        } else {
-            close()
-        }
-    }
-
-    private func discardForLinger() {
-        var sink = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-        while true {
-            let n = withUnsafeMutableBytes(of: &sink) { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            if n > 0 { continue }
-            if n < 0 && errno == EAGAIN { return }
-            close(); return
-        }
-    }
-
-    func close() {
-        guard state != .closed else { return }
-        state = .closed
-        loop.disarm(timer)
-        loop.unregister(fd: fd)
-        if let tls, !closedByPeer { tls.shutdown() }
-        Glibc.close(fd)
-        context.connectionClosed(self)
     }
 }

@@ -72,9 +72,9 @@ public final class RedisClient: EventHandler, @unchecked Sendable {
 
     public typealias Completion = (Result<RESPValue, RedisError>) -> Void
 
-    private enum State { case idle, resolving, connecting, handshaking, ready, backoff, closed }
+    enum State { case idle, resolving, connecting, handshaking, ready, backoff, closed }
 
-    private struct Pending {
+    struct Pending {
         var deadline: UInt64
         var completion: Completion
     }
@@ -83,30 +83,30 @@ public final class RedisClient: EventHandler, @unchecked Sendable {
     public let loop: EventLoop
     public let options: Options
 
-    private var state = State.idle
-    private var fd: Int32 = -1
+    var state = State.idle
+    var fd: Int32 = -1
     /// Bumped on every connection attempt so late DNS results and callbacks of old connections are ignored.
-    private var generation: UInt64 = 0
+    var generation: UInt64 = 0
     /// True from a failure until the next successful handshake: commands then fail fast instead of
     /// queueing behind a connection attempt that will probably fail too.
     private var failedSinceReady = false
     private var backoffMs: Int
-    private var pending: [Pending] = []
-    private var pendingHead = 0
+    var pending: [Pending] = []
+    var pendingHead = 0
     /// Handshake replies (AUTH, SELECT) still expected at the head of the FIFO.
     private var handshakeRemaining = 0
-    private var out: [UInt8] = []
-    private var outOffset = 0
-    private var flushScheduled = false
-    private var interest: UInt32 = 0
-    private var decoder = RESPDecoder()
-    private var readScratch = [UInt8](repeating: 0, count: 64 * 1024)
+    var out: [UInt8] = []
+    var outOffset = 0
+    var flushScheduled = false
+    var interest: UInt32 = 0
+    var decoder = RESPDecoder()
+    var readScratch = [UInt8](repeating: 0, count: 64 * 1024)
     private var connectTimer: LoopTimer?
     private var reconnectTimer: LoopTimer?
-    private var deadlineTimer: LoopTimer?
+    var deadlineTimer: LoopTimer?
 
     private let healthy = Atomic<Bool>(false)
-    private let shared = Mutex<(lastError: String?, stats: Stats)>((nil, Stats()))
+    let shared = Mutex<(lastError: String?, stats: Stats)>((nil, Stats()))
 
     public init(url: RedisURL, loop: EventLoop, options: Options = Options()) {
         self.url = url; self.loop = loop; self.options = options
@@ -243,7 +243,7 @@ public final class RedisClient: EventHandler, @unchecked Sendable {
         loop.register(fd: s, events: interest, handler: self)
     }
 
-    private func connected() {
+    func connected() {
         loop.cancel(connectTimer); connectTimer = nil
         if interest == 0 {
             interest = Epoll.input | Epoll.readHangup
@@ -298,7 +298,7 @@ public final class RedisClient: EventHandler, @unchecked Sendable {
     }
 
     /// Any failure of the connection: fail everything in flight, reconnect later.
-    private func connectionFailed(_ message: String, pendingError: RedisError? = nil) {
+    func connectionFailed(_ message: String, pendingError: RedisError? = nil) {
         guard state != .closed, state != .backoff, state != .idle else { return }
         let wasConnected = state == .ready || state == .handshaking
         teardown()
@@ -343,143 +343,5 @@ public final class RedisClient: EventHandler, @unchecked Sendable {
         pending = []; pendingHead = 0
         shared.withLock { $0.stats.failedCommands += victims.count }
         for p in victims { p.completion(.failure(error)) }
-    }
-
-    // MARK: Timeouts
-
-    private func armDeadlineTimer() {
-        loop.cancel(deadlineTimer); deadlineTimer = nil
-        guard pendingHead < pending.count else { return }
-        let gen = generation
-        deadlineTimer = loop.schedule(at: pending[pendingHead].deadline) { [weak self] in
-            guard let self, self.generation == gen else { return }
-            self.deadlineTimer = nil
-            self.checkDeadlines()
-        }
-    }
-
-    private func checkDeadlines() {
-        guard pendingHead < pending.count else { return }
-        if pending[pendingHead].deadline > rampart_monotonic_ns() { armDeadlineTimer(); return }
-        // The oldest command timed out: its reply may still come, so the FIFO can no longer be trusted.
-        let head = pending[pendingHead]
-        pendingHead += 1
-        shared.withLock { $0.stats.timeouts += 1; $0.stats.failedCommands += 1 }
-        let message = "no reply within \(options.commandTimeoutMs) ms; connection reset"
-        if state == .ready || state == .handshaking {
-            connectionFailed(message, pendingError: .connectionLost(message))
-        } else {
-            connectionFailed("connect to \(url.host):\(url.port) timed out", pendingError: .timeout)
-        }
-        head.completion(.failure(.timeout))
-    }
-
-    // MARK: I/O
-
-    private func scheduleFlush() {
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        let gen = generation
-        loop.deferToEndOfIteration { [weak self] in
-            guard let self, self.generation == gen else { return }
-            self.flushScheduled = false
-            self.flush()
-        }
-    }
-
-    private func flush() {
-        guard fd >= 0, state == .ready || state == .handshaking else { return }
-        while outOffset < out.count {
-            let n = out.withUnsafeBytes { raw in
-                Glibc.send(fd, raw.baseAddress! + outOffset, raw.count - outOffset, Int32(MSG_NOSIGNAL))
-            }
-            if n > 0 { outOffset += n; continue }
-            let e = errno
-            if n < 0 && e == EINTR { continue }
-            if n < 0 && (e == EAGAIN || e == EWOULDBLOCK) { break }
-            connectionFailed("write to redis: \(String(cString: strerror(e)))")
-            return
-        }
-        if outOffset == out.count {
-            out.removeAll(keepingCapacity: out.capacity <= 1 << 20); outOffset = 0
-        } else if outOffset > 64 * 1024 && outOffset * 2 > out.count {
-            out.removeSubrange(0..<outOffset); outOffset = 0
-        }
-        updateInterest()
-    }
-
-    private func updateInterest() {
-        guard fd >= 0, state == .ready || state == .handshaking else { return }
-        let want = Epoll.input | Epoll.readHangup | (outOffset < out.count ? Epoll.output : 0)
-        if want != interest { interest = want; loop.modify(fd: fd, events: want) }
-    }
-
-    public func handleEvents(_ events: UInt32) {
-        if state == .connecting {
-            var err: Int32 = 0
-            var len = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
-            if err != 0 || events & (Epoll.error | Epoll.hangup) != 0 {
-                connectionFailed("connect to \(url.host):\(url.port): \(String(cString: strerror(err != 0 ? err : ECONNREFUSED)))")
-                return
-            }
-            guard events & Epoll.output != 0 else { return }
-            interest = Epoll.input | Epoll.readHangup
-            loop.modify(fd: fd, events: interest)
-            connected()
-            return
-        }
-        guard state == .ready || state == .handshaking else { return }
-        if events & Epoll.output != 0 { flush() }
-        if events & (Epoll.input | Epoll.readHangup | Epoll.hangup | Epoll.error) != 0 { readAvailable() }
-    }
-
-    private func readAvailable() {
-        let gen = generation
-        for _ in 0..<16 {
-            let n = readScratch.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            if n > 0 {
-                readScratch.withUnsafeBytes { decoder.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                deliverReplies()
-                guard generation == gen else { return }
-                if n < readScratch.count { return }
-                continue
-            }
-            if n == 0 { connectionFailed("connection closed by redis"); return }
-            let e = errno
-            if e == EINTR { continue }
-            if e == EAGAIN || e == EWOULDBLOCK { return }
-            connectionFailed("read from redis: \(String(cString: strerror(e)))")
-            return
-        }
-    }
-
-    private func deliverReplies() {
-        let gen = generation
-        while generation == gen {
-            let value: RESPValue?
-            do { value = try decoder.next() } catch {
-                connectionFailed(error.description)
-                return
-            }
-            guard let value else { break }
-            guard pendingHead < pending.count else {
-                connectionFailed("reply without a pending command: \(value)")
-                return
-            }
-            let p = pending[pendingHead]
-            pendingHead += 1
-            if pendingHead == pending.count {
-                pending.removeAll(keepingCapacity: true); pendingHead = 0
-            } else if pendingHead >= 1024 && pendingHead * 2 >= pending.count {
-                pending.removeSubrange(0..<pendingHead); pendingHead = 0
-            }
-            if case .error(let message) = value { p.completion(.failure(.server(message))) } else { p.completion(.success(value)) }
-        }
-        // The head changed: re-aim the timeout at the new oldest command.
-        if generation == gen {
-            if pendingHead < pending.count { if deadlineTimer == nil || !(deadlineTimer!.isActive) { armDeadlineTimer() } }
-            else { loop.cancel(deadlineTimer); deadlineTimer = nil }
-        }
     }
 }
