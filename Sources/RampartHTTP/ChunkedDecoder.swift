@@ -11,6 +11,15 @@ public enum ChunkedDecodeResult: Sendable, Equatable {
     case failure(HTTPParseError)
 }
 
+/// One step of `ChunkedDecoder.next`: a run of payload, or where the framing stands.
+public enum ChunkedStep: Sendable, Equatable {
+    /// Payload bytes `input[range]`; framing before them is consumed with them.
+    case data(Range<Int>)
+    case needMore(consumed: Int)
+    case finished(consumed: Int)
+    case failure(HTTPParseError)
+}
+
 public struct ChunkedDecoder: Sendable {
     enum State: Sendable {
         case sizeStart, sizeDigits, sizeBWS
@@ -64,6 +73,29 @@ public struct ChunkedDecoder: Sendable {
                 continue
             }
             if let e = step(input[i]) { return fail(e) }
+            i += 1
+            if case .finished = state { return .finished(consumed: i) }
+        }
+        return .needMore(consumed: n)
+    }
+
+    /// Decodes up to the next run of payload and stops there, so a caller that hands each run to
+    /// code which may call back into it (a connection's state machine) holds no access meanwhile.
+    /// After `.data(r)` the caller consumes through `r.upperBound` and calls again.
+    public mutating func next(_ input: UnsafeRawBufferPointer) -> ChunkedStep {
+        if case .finished = state { return .finished(consumed: 0) }
+        if let error { return .failure(error) }
+        let n = input.count
+        var i = 0
+        while i < n {
+            if case .data = state {
+                let take = min(remaining, n - i)
+                remaining -= take
+                payloadBytes += take
+                if remaining == 0 { state = .dataCR }
+                return .data(i..<(i + take))
+            }
+            if let e = step(input[i]) { state = .failed; error = e; return .failure(e) }
             i += 1
             if case .finished = state { return .finished(consumed: i) }
         }

@@ -42,12 +42,9 @@ extension HTTPConnection {
             // Give a big buffer back only between requests: shrinking mid-stream would regrow it
             // on every burst (allocator churn and fragmentation).
             if state == .awaitingHead { writeBuffer.shrinkIfIdle() }
-            if closeAfterFlush { finishClose(); return }
+            if machine.closeAfterFlush { finishClose(); return }
         }
-        if waitingForWritable && writeBuffer.readableCount <= Self.lowWatermark {
-            waitingForWritable = false
-            exchange?.responseWritable()
-        }
+        if machine.flushed(buffered: writeBuffer.readableCount) { exchange?.responseWritable() }
         updateInterest()
     }
 
@@ -62,76 +59,66 @@ extension HTTPConnection {
 
     // MARK: Timers
 
-    func setDeadline(_ kind: Deadline, afterMs ms: Int) {
-        deadlineKind = kind
-        deadlineAt = rampart_monotonic_ns() &+ UInt64(max(0, ms)) &* 1_000_000
-        if !timer.isScheduled || timer.scheduledAt > deadlineAt { loop.arm(timer, at: deadlineAt) }
+    /// Arms the one timer for the machine's deadline when it is due earlier than the timer; a
+    /// deadline that moved later only lets the timer fire early and re-arm (`deadlineReached`).
+    func syncTimer() {
+        guard machine.deadline != .none else { return }
+        let at = machine.deadlineAt
+        if !timer.isScheduled || timer.scheduledAt > at { loop.arm(timer, at: at) }
     }
 
     func deadlineReached() {
-        guard deadlineKind != .none, state != .closed else { return }
-        if rampart_monotonic_ns() < deadlineAt { loop.arm(timer, at: deadlineAt); return }
-        let kind = deadlineKind
-        deadlineKind = .none
-        switch kind {
-        case .head: headTimedOut()
-        case .body: bodyTimedOut()
-        case .idle, .linger: close()
+        switch machine.deadlineReached(now: loop.now, buffered: readBuffer.readableCount) {
         case .none: break
+        case .rearm: loop.arm(timer, at: machine.deadlineAt)
+        case .close: close()
+        case .headTimedOut:
+            context.metrics.timeout(kind: "header")
+            respondAndClose(GatewayError(status: 408, code: "REQUEST_TIMEOUT", message: "The request head did not arrive in time."))
+        case .bodyTimedOut:
+            context.metrics.timeout(kind: "body")
+            let ex = exchange; exchange = nil
+            ex?.connectionClosed()
+            respondAndClose(GatewayError(status: 408, code: "REQUEST_TIMEOUT", message: "The request body did not arrive in time."))
         }
-    }
-
-    private func headTimedOut() {
-        guard state == .awaitingHead else { return }
-        if readBuffer.isEmpty { close(); return }
-        context.metrics.timeout(kind: "header")
-        respondAndClose(GatewayError(status: 408, code: "REQUEST_TIMEOUT", message: "The request head did not arrive in time."))
-    }
-
-    private func bodyTimedOut() {
-        guard state == .readingBody else { return }
-        context.metrics.timeout(kind: "body")
-        let ex = exchange; exchange = nil
-        ex?.connectionClosed()
-        respondAndClose(GatewayError(status: 408, code: "REQUEST_TIMEOUT", message: "The request body did not arrive in time."))
     }
 
     // MARK: Closing
 
     /// Stop reusing this connection; close it now when idle (graceful shutdown).
     func drain() {
-        draining = true
-        keepAlive = false
-        guard state == .awaitingHead && readBuffer.isEmpty else { return }   // busy: closes after its response
-        if !hasServedARequest { return }                        // just accepted: serve its one request
-        if writeBuffer.isEmpty { close() } else { closeAfterFlush = true; scheduleFlush() }
+        perform(machine.drain(buffered: readBuffer.readableCount, writePending: !writeBuffer.isEmpty))
     }
 
-    var isIdle: Bool { state == .awaitingHead && readBuffer.isEmpty }
+    var isIdle: Bool { machine.isIdle(buffered: readBuffer.readableCount) }
 
     /// The drain deadline passed: the exchange ends its response now (a stream gets its error
     /// event and a clean end); a connection with no exchange closes.
     func drainDeadlineReached() {
         guard state != .closed else { return }
-        draining = true
-        keepAlive = false
-        if let ex = exchange { ex.drainDeadlineReached(); return }
-        if writeBuffer.isEmpty { close() } else { closeAfterFlush = true; scheduleFlush() }
+        if let ex = exchange { machine.markDraining(); ex.drainDeadlineReached(); return }
+        perform(machine.shutDown(writePending: !writeBuffer.isEmpty))
+    }
+
+    private func perform(_ action: HTTP1ServerMachine.DrainAction) {
+        switch action {
+        case .none: break
+        case .close: close()
+        case .closeAfterFlush: scheduleFlush()
+        }
     }
 
     private func finishClose() {
-        // Unread request bytes would make the kernel send RST and destroy the response in flight:
-        // half-close and drain for a while (nginx's lingering close).
-        if state == .readingBody || !readBuffer.isEmpty || request != nil && state != .awaitingHead {
-            state = .lingering
+        switch machine.written(buffered: readBuffer.readableCount, now: loop.now) {
+        case .close:
+            close()
+        case .linger:
             tls?.shutdown()
             shutdown(fd, Int32(SHUT_WR))
-            setDeadline(.linger, afterMs: 2000)
+            syncTimer()
             interest = Epoll.input | Epoll.readHangup
             loop.modify(fd: fd, events: interest)
             discardForLinger()
-        } else {
-            close()
         }
     }
 
@@ -147,7 +134,7 @@ extension HTTPConnection {
 
     func close() {
         guard state != .closed else { return }
-        state = .closed
+        machine.closed()
         loop.disarm(timer)
         loop.unregister(fd: fd)
         if let tls, !closedByPeer { tls.shutdown() }

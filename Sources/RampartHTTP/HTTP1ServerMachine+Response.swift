@@ -1,0 +1,182 @@
+/// The response half of the connection's state machine, and its deadlines and closing.
+extension HTTP1ServerMachine {
+    // MARK: Response
+
+    /// Chooses the response's framing from its status, the method and the client's version, and
+    /// sets its connection headers. False: nothing may be sent (closed, or a head already went out).
+    /// `shuttingDown`: the process drains, so every response asks the client to reconnect elsewhere.
+    public mutating func responseHead(_ head: inout HTTPResponseHead, shuttingDown: Bool) -> Bool {
+        guard state != .closed, !responseStarted else { return false }
+        responseStarted = true
+        if head.status == 101 {
+            responseFraming = .none
+            state = .tunnel
+            deadline = .none
+            return true
+        }
+        let noBody = request?.method == "HEAD" || head.status == 204 || head.status == 304 || (100..<200).contains(head.status)
+        if noBody {
+            responseFraming = .none
+            if head.status == 204 || head.status == 304 { head.headers.remove("Transfer-Encoding") }
+        } else if head.headers.contains("Content-Length") {
+            responseFraming = .identity
+        } else if (request?.versionMinor ?? 1) >= 1 {
+            head.headers.add("Transfer-Encoding", "chunked")
+            responseFraming = .chunked
+        } else {
+            responseFraming = .closeDelimited
+            keepAlive = false
+        }
+        // Answering before the body arrived (an early error) is only safe if the connection is not reused.
+        if state == .readingBody && !closeAfterFlush { keepAlive = false }
+        if draining || shuttingDown { keepAlive = false }
+        if !keepAlive { head.headers.set("Connection", "close") }
+        else if request?.versionMinor == 0 { head.headers.set("Connection", "keep-alive") }
+        head.versionMinor = 1
+        return true
+    }
+
+    /// Body bytes may be sent now.
+    public var canSendBody: Bool { state != .closed && responseStarted && !responseEnded }
+
+    /// After body bytes were queued: false asks the producer to pause until `flushed` says go on.
+    public mutating func bodyQueued(buffered: Int) -> Bool {
+        if buffered >= settings.highWatermark { waitingForWritable = true; return false }
+        return true
+    }
+
+    /// After a write to the socket: true when a paused producer may go on.
+    public mutating func flushed(buffered: Int) -> Bool {
+        guard waitingForWritable, buffered <= settings.lowWatermark else { return false }
+        waitingForWritable = false
+        return true
+    }
+
+    public enum EndAction: Sendable, Equatable {
+        /// No response to end (none started, already ended, closed).
+        case ignored
+        /// Keep-alive: serve the next request (pipelined bytes first, when the shell holds some).
+        case nextRequest
+        /// Close once the send buffer is empty.
+        case close
+    }
+
+    /// The response ended cleanly (the shell has queued a chunked body's last chunk).
+    public mutating func endResponse(buffered: Int, now: UInt64) -> EndAction {
+        guard state != .closed, responseStarted, !responseEnded else { return .ignored }
+        responseEnded = true
+        if responseFraming == .closeDelimited { keepAlive = false }
+        if keepAlive && state == .awaitingResponse {
+            state = .awaitingHead
+            request = nil
+            if buffered == 0 { setDeadline(.idle, at: now &+ settings.keepaliveTimeoutNs) }
+            else { setDeadline(.head, at: now &+ settings.headerTimeoutNs) }
+            return .nextRequest
+        }
+        closeAfterFlush = true
+        return .close
+    }
+
+    /// A response that cannot be completed (the upstream failed mid-body): the client must see a
+    /// truncated message, never a clean end, so the connection closes without a terminating chunk.
+    public mutating func abortResponse() -> Bool {
+        guard state != .closed else { return false }
+        responseEnded = true
+        keepAlive = false
+        closeAfterFlush = true
+        return true
+    }
+
+    /// Rampart answers itself and closes (a malformed request, a timeout). False when a response
+    /// already started: it was aborted instead.
+    public mutating func beginLocalReplyAndClose() -> Bool {
+        guard state != .closed else { return false }
+        if responseStarted { _ = abortResponse(); return false }
+        keepAlive = false
+        state = .awaitingResponse
+        return true
+    }
+
+    // MARK: Deadlines
+
+    public enum DeadlineAction: Sendable, Equatable {
+        case none
+        /// The deadline moved later since the timer was armed: arm it again for `deadlineAt`.
+        case rearm
+        case close
+        /// The head did not arrive in time (some of it did): 408, then close.
+        case headTimedOut
+        /// The body did not arrive in time: the exchange is gone, 408, then close.
+        case bodyTimedOut
+    }
+
+    public mutating func deadlineReached(now: UInt64, buffered: Int) -> DeadlineAction {
+        guard deadline != .none, state != .closed else { return .none }
+        if now < deadlineAt { return .rearm }
+        let kind = deadline
+        deadline = .none
+        switch kind {
+        case .head:
+            guard state == .awaitingHead else { return .none }
+            return buffered == 0 ? .close : .headTimedOut
+        case .body:
+            return state == .readingBody ? .bodyTimedOut : .none
+        case .idle, .linger:
+            return .close
+        case .none:
+            return .none
+        }
+    }
+
+    // MARK: Closing
+
+    public enum DrainAction: Sendable, Equatable { case none, close, closeAfterFlush }
+
+    /// Stop reusing this connection; close it now when idle (graceful shutdown). A busy one closes
+    /// after its response; one just accepted still gets its one request.
+    public mutating func drain(buffered: Int, writePending: Bool) -> DrainAction {
+        draining = true
+        keepAlive = false
+        guard state == .awaitingHead && buffered == 0, hasServedARequest else { return .none }
+        return closeWhenWritten(writePending)
+    }
+
+    /// The drain deadline passed and no exchange runs here: close now or once written.
+    public mutating func shutDown(writePending: Bool) -> DrainAction {
+        guard state != .closed else { return .none }
+        draining = true
+        keepAlive = false
+        return closeWhenWritten(writePending)
+    }
+
+    /// Marks the drain for a connection whose exchange ends its response itself.
+    public mutating func markDraining() {
+        draining = true
+        keepAlive = false
+    }
+
+    private mutating func closeWhenWritten(_ writePending: Bool) -> DrainAction {
+        if !writePending { return .close }
+        closeAfterFlush = true
+        return .closeAfterFlush
+    }
+
+    public enum CloseAction: Sendable, Equatable { case linger, close }
+
+    /// Everything is written and the connection closes. Unread request bytes would make the kernel
+    /// send RST and destroy the response in flight: half-close and drain them a while instead
+    /// (nginx's lingering close).
+    public mutating func written(buffered: Int, now: UInt64) -> CloseAction {
+        if state == .readingBody || buffered > 0 || request != nil && state != .awaitingHead {
+            state = .lingering
+            setDeadline(.linger, at: now &+ settings.lingerNs)
+            return .linger
+        }
+        return .close
+    }
+
+    public mutating func closed() {
+        state = .closed
+        deadline = .none
+    }
+}
