@@ -13,12 +13,11 @@ extension ProxyExchange {
         case .done: return
         case .saving: endHolder?.drainDeadlineReached()
         case .intercepted:
-            call?.cancel(); call = nil
+            attempts?.cancel()
             interceptor?.interceptedBodyEnded(.cancelled)
         case .policies, .bufferingBody, .idempotencyCheck, .proxying:
             // Between attempts (a retry's backoff) nothing is in flight upstream either.
-            let sentUpstream = stage == .proxying && call != nil
-            context.loop.cancel(retryTimer); retryTimer = nil
+            let sentUpstream = stage == .proxying && attempts?.reachedUpstream == true
             if sentUpstream {
                 // The upstream may already have acted on it (a billed AI call, a write): say so,
                 // and keep an idempotency key held, so a retry with it is not run twice (a
@@ -41,7 +40,7 @@ extension ProxyExchange {
         // A save holds the end of the response from `.saving` on: nothing may end it twice
         // (say, a chunked upload crossing the body limit after the stream has ended).
         guard stage != .done, stage != .saving else { return }
-        call?.cancel(); call = nil
+        attempts?.cancel()
         if let cause {
             context.accessLog.event(.warn, "upstream exchange failed", [
                 ("request_id", JSONText.quote(requestID)), ("upstream", JSONText.quote(upstream.name)),
@@ -95,17 +94,13 @@ extension ProxyExchange {
         guard !completed else { return }
         completed = true
         if clientGone { context.reattachEnded(self) }
-        context.loop.cancel(timeoutTimer); timeoutTimer = nil
-        context.loop.cancel(retryTimer); retryTimer = nil
+        attempts?.cancel()
         if !responseFilters.isEmpty {
             let ending: ExchangeEnding = error == nil ? .complete : clientGone || error == "client_closed" ? .clientGone : .cut(error!)
             for f in responseFilters { f.completed(ending) }
             responseFilters = []
         }
         releaseIdempotency()   // a key no filter stored is freed
-        if isProbe { context.state.breakers.releaseProbe(upstream: breakerName); isProbe = false }
-        if holdsRetrySlot { context.state.retryBudget(upstream: upstream.name).releaseRetry(); holdsRetrySlot = false }
-        inFlightSlot?.release(); inFlightSlot = nil
         context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
         if isEventStream { context.state.metrics.activeStreams.subtract(1, ordering: .relaxed) }
         let seconds = Double(rampart_monotonic_ns() &- started) / 1e9
@@ -114,7 +109,7 @@ extension ProxyExchange {
             requestID: requestID, method: head.method, path: head.path, query: head.query, route: route.name, user: ctx.user,
             status: status, upstreamStatus: upstreamStatus, bytesIn: bodyBytesIn, bytesOut: bodyBytesOut,
             durationMs: seconds * 1000, upstreamMs: upstreamHeadAt.map { Double($0 &- started) / 1e6 },
-            retries: retries, breaker: context.state.breakers.snapshot(upstream: breakerName, now: context.state.clock.now())?.state,
+            retries: attempts?.retries ?? 0, breaker: context.state.breakers.snapshot(upstream: breakerName, now: context.state.clock.now())?.state,
             quotaRemaining: ctx.quotaRemaining, truncated: ctx.truncated, save: endHolder?.accessLogSave, error: error,
             reason: ctx.logReason ?? errorMessage, peer: connection.peerText))
     }}

@@ -4,7 +4,7 @@
 extension ProxyExchange: ResponseTail {
     func replaceResponse(with error: GatewayError, note: String) {
         guard stage == .intercepted else { return }
-        call?.cancel(); call = nil
+        attempts?.cancel()
         sendError(error, logStatus: error.status, upstreamNote: note)
     }
 
@@ -12,8 +12,7 @@ extension ProxyExchange: ResponseTail {
     func handOverEnd(clean: Bool) {
         guard let endHolder, stage == .proxying else { return }
         stage = .saving
-        call?.cancel(); call = nil
-        disarmTimeout()
+        attempts?.cancel()
         endHolder.responseEnded(clean: clean, cutError: cutError)
     }
 
@@ -29,5 +28,5 @@ extension ProxyExchange: ResponseTail {
         complete(status: upstreamStatus ?? 200, error: error ?? (clientGone ? "client_closed" : nil))
     }
 
-    var requestBodyForTemplates: [UInt8]? { replayBody }
+    var requestBodyForTemplates: [UInt8]? { attempts?.replayBody }
 }

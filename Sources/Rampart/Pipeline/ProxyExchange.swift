@@ -21,7 +21,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     enum Stage { case policies, bufferingBody, idempotencyCheck, proxying, intercepted, saving, done }
     var stage = Stage.policies
-    var call: UpstreamCall?
+    /// The upstream side: breaker, in-flight cap, attempts, deadlines. Kept after it ended (its retries are logged).
+    var attempts: UpstreamAttempts?
     var bodyEnded = false
     var bufferedBody: [UInt8] = []
     var bodyBytesIn = 0
@@ -30,23 +31,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var upstreamHeadAt: UInt64?
     var responseStarted = false
     var isEventStream = false
-    /// The exchange's one timeout timer, made on first use and re-armed, never re-made.
-    var timeoutTimer: LoopTimer?
-    var lastUpstreamActivity: UInt64 = 0
-    var awaitingHead = true
     /// The response filter that keeps the upstream's response from the client (error scrubbing).
     var interceptor: ResponseFilter?
-    /// Held while the upstream exchange runs (`max_in_flight`).
-    var inFlightSlot: InFlightCounter?
-    /// Resilience: the request body kept for a retry (nil once it cannot be replayed), the retries
-    /// made, whether this attempt is a half-open breaker probe, and the retry-budget slot held.
-    var replayBody: [UInt8]? = []
-    var retries = 0
-    var isProbe = false
-    var holdsRetrySlot = false
-    var retryTimer: LoopTimer?
-    var outcomeRecorded = false
-    static let replayLimit = 1 << 20
     /// Idempotency (SPEC §7.4): the client's key on a route that honours them.
     lazy var idempotencyKey: String? = route.idempotency.flatMap { head.headers[$0.header] }
     /// The route's response filters for this request (usage), made when the response head arrives.
@@ -129,46 +115,15 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     // MARK: Transport
 
-    /// Starts the upstream exchange: streaming the client's body, or sending `body` whole when a
-    /// body stage rewrote it. The circuit breaker is asked first: open → 503 CIRCUIT_OPEN, no
-    /// upstream traffic at all.
+    /// Starts the upstream side: streaming the client's body, or sending `body` whole when a body
+    /// stage read or rewrote it. The breaker and the in-flight cap are asked first: a refusal is
+    /// a 503 with no upstream traffic at all.
     func startTransport(body: [UInt8]?) {
-        let now = context.state.clock.now()
-        switch context.state.breakers.admit(upstream: breakerName, now: now) {
-        case .rejected(let retryAfter):
-            respondWithError(GatewayError(status: 503, code: "CIRCUIT_OPEN",
-                                          message: "The upstream \(upstream.name) is failing; requests are paused.",
-                                          retryAfterSeconds: max(1, Int(retryAfter.rounded(.up)))), cause: nil)
-            return
-        case .probe: isProbe = true
-        case .allowed: break
-        }
-        context.state.retryBudget(upstream: upstream.name).recordRequest(now: now)
-        if let body { replayBody = body.count <= Self.replayLimit ? body : nil }
-        let counter = context.state.inFlightCounter(upstream: upstream.name)
-        guard counter.acquire(limit: upstream.maxInFlight) else {
-            context.metrics.upstreamError(upstream.name, kind: "overloaded")
-            respondWithError(GatewayError(status: 503, code: "OVERLOADED",
-                                          message: "Too many requests are in flight to \(upstream.name); try again shortly.",
-                                          retryAfterSeconds: 1), cause: nil)
-            return
-        }
-        inFlightSlot = counter
-        launchAttempt(body: body)
-    }
-
-    /// One attempt upstream; a retry calls it again with the kept body.
-    func launchAttempt(body: [UInt8]?) {
-        awaitingHead = true
-        outcomeRecorded = false
         let length: UpstreamRequest.BodyLength
-        if let body { length = body.isEmpty && !hasBody ? .none : .known(body.count) }
-        else {
-            switch head.framing {
-            case .none: length = .none
-            case .contentLength(let n): length = .known(n)
-            case .chunked: length = .streamed
-            }
+        switch head.framing {
+        case .none: length = .none
+        case .contentLength(let n): length = .known(n)
+        case .chunked: length = .streamed
         }
         var headers = ForwardingHeaders.upstreamRequestHeaders(
             head, peerIP: connection.peerIP, peerText: connection.peerText, trustedProxies: ctx.config.server.trustedProxies,
@@ -176,16 +131,11 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         for name in ctx.stripUpstreamHeaders { headers.remove(name) }
         let request = UpstreamRequest(upstream: upstream, method: head.method, target: upstream.basePath + head.target,
                                       headers: headers, body: length, connectTimeoutMs: ctx.plan.deadlines.connectMs)
-        lastUpstreamActivity = context.loop.now
-        armTimeout()
-        let call = context.transport.start(request, handler: self)
-        self.call = call
-        if let body {
-            if !body.isEmpty { _ = body.withUnsafeBytes { call.appendBody($0) } }
-            if hasBody || !body.isEmpty { call.endBody() }
-        } else if bodyEnded {
-            call.endBody()
-        }
+        let attempts = UpstreamAttempts(request: request, plan: ctx.plan, context: context, started: started, hasBody: hasBody,
+                                        hasIdempotencyKey: head.headers.contains("Idempotency-Key"), handler: self)
+        if let refusal = attempts.admit() { respondWithError(refusal, cause: nil); return }
+        self.attempts = attempts
+        attempts.start(body: body)
     }
 
     // MARK: Client → upstream
@@ -199,10 +149,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         switch stage {
         case .bufferingBody: bufferedBody.append(contentsOf: bytes)
         case .proxying:
-            if replayBody != nil {
-                if replayBody!.count + bytes.count <= Self.replayLimit { replayBody!.append(contentsOf: bytes) } else { replayBody = nil }
-            }
-            if let call, !call.appendBody(bytes) { connection.pauseReading() }
+            if let attempts, !attempts.appendBody(bytes) { connection.pauseReading() }
         default: break
         }
     }
@@ -212,9 +159,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         switch stage {
         case .bufferingBody: runBodyPolicies()
         case .proxying:
-            call?.endBody()
-            // first_byte counts from the end of the request: a long upload is the client's time.
-            lastUpstreamActivity = context.loop.now
+            attempts?.endBody()
         default: break
         }
     }
@@ -225,15 +170,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     func upstreamHead(_ upstreamHead: HTTPResponseHead) {
         guard stage == .proxying else { return }
-        let now = context.loop.now
-        upstreamHeadAt = now
+        upstreamHeadAt = context.loop.now
         upstreamStatus = upstreamHead.status
-        lastUpstreamActivity = now
-        awaitingHead = false
-        armTimeout()   // the idle limit replaces first_byte from here on
-        context.metrics.recordUpstream(upstream.name, seconds: Double(now &- started) / 1e9)
-        recordOutcome(upstreamHead.status >= 500 ? .failure : .success)
-        if retryIfAllowed(.status(upstreamHead.status), retryAfter: upstreamHead.headers["Retry-After"]) { return }
 
         // Response filters, in the route's order; one may intercept the response (error scrubbing:
         // a 5xx body with its stack traces never reaches the client).
@@ -263,7 +201,6 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     }
 
     func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        lastUpstreamActivity = context.loop.now
         switch stage {
         case .proxying:
             bodyBytesOut += bytes.count
@@ -278,24 +215,14 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         }
     }
 
-    func responseWritable() { call?.resume() }
+    func responseWritable() { attempts?.resume() }
 
     func upstreamFinished(_ failure: UpstreamFailure?) {
-        call = nil
         switch stage {
         case .intercepted:
             interceptor?.interceptedBodyEnded(failure)
         case .proxying:
-            if let failure {
-                // Counted per attempt, like timeouts, so a retried failure shows once per try in both.
-                context.metrics.upstreamError(upstream.name, kind: failure.metricKind)
-                if failure == .connectTimeout { context.metrics.timeout(kind: "connect") }
-                if awaitingHead {
-                    recordOutcome(.failure)
-                    if retryIfAllowed(failure.isTimeout ? .timeout : .connectError, retryAfter: nil) { return }
-                }
-                respondWithError(nil, cause: failure); return
-            }
+            if let failure { respondWithError(nil, cause: failure); return }
             if endHolder != nil { handOverEnd(clean: true); return }
             stage = .done
             connection.endResponse()
@@ -311,52 +238,13 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             // The generated content is still saved; the client just will not hear about it.
             clientGone = true
             context.detach(self)
-            call?.resume()
+            attempts?.resume()
             return
         }
         stage = .done
-        call?.cancel(); call = nil
+        attempts?.cancel()
         complete(status: responseStarted ? (upstreamStatus ?? 499) : 499, error: "client_closed")
     }
-
-    // MARK: Timeouts
-
-    /// One timer per exchange, re-armed lazily: activity only moves a timestamp (cheap per chunk),
-    /// and a deadline that moved later lets the timer fire early and re-arm (`checkTimeout`).
-    func armTimeout() {
-        let now = context.loop.now
-        let t = ctx.plan.deadlines
-        let totalDeadline = started &+ t.totalNs
-        let phaseDeadline = lastUpstreamActivity &+ (awaitingHead ? t.firstByteNs : t.idleNs)
-        let deadline = min(totalDeadline, phaseDeadline)
-        if deadline <= now { timedOut(); return }
-        armTimer(at: deadline)
-    }
-
-    /// Arms the timeout timer for `deadline` unless it is already due no later.
-    func armTimer(at deadline: UInt64) {
-        guard !completed else { return }
-        if let t = timeoutTimer, t.isScheduled, t.scheduledAt <= deadline { return }
-        // A strong capture: complete() cancels the timer, which drops the closure.
-        if timeoutTimer == nil { timeoutTimer = context.loop.makeTimer { [self] in checkTimeout() } }
-        context.loop.arm(timeoutTimer!, at: deadline)
-    }
-
-    /// Takes the timeout timer out of the heap while no upstream phase runs (it stays made).
-    func disarmTimeout() {
-        if let t = timeoutTimer { context.loop.disarm(t) }
-    }
-
-    func checkTimeout() {
-        guard stage == .proxying || stage == .intercepted else { return }
-        // Between attempts only the total deadline applies (the backoff is ours, not the upstream's).
-        if retryTimer != nil && context.loop.now &- started < ctx.plan.deadlines.totalNs {
-            armTimer(at: started &+ ctx.plan.deadlines.totalNs)
-            return
-        }
-        armTimeout()
-    }
-
 }
 
 extension Duration {
