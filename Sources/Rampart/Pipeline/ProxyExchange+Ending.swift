@@ -15,7 +15,7 @@ extension ProxyExchange {
         case .intercepted:
             attempts?.cancel()
             interceptor?.interceptedBodyEnded(.cancelled)
-        case .policies, .bufferingBody, .idempotencyCheck, .proxying:
+        case .requestHead, .bufferingBody, .requestBody, .proxying:
             // Between attempts (a retry's backoff) nothing is in flight upstream either.
             let sentUpstream = stage == .proxying && attempts?.reachedUpstream == true
             if sentUpstream {
@@ -90,6 +90,20 @@ extension ProxyExchange {
         complete(status: status, error: nil)
     }
 
+    /// An answer kept earlier (an idempotent replay), with fresh per-request fields.
+    func replay(_ stored: StoredResponse) {
+        stage = .done
+        var h = HTTPHeaders(stored.headers)
+        h.set("Content-Length", String(stored.body.count))
+        h.set("Idempotent-Replayed", "true")
+        ResponseFinish.apply(&h, requestID: requestID, stageFields: ctx.responseHeaders, headersConfig: headersConfig, tls: connection.isTLS)
+        upstreamStatus = stored.status
+        connection.sendHead(HTTPResponseHead(status: stored.status, headers: h))
+        _ = connection.sendBody(stored.body)
+        connection.endResponse()
+        complete(status: stored.status, error: nil)
+    }
+
     func complete(status: Int, error: String?) {
         guard !completed else { return }
         completed = true
@@ -100,7 +114,8 @@ extension ProxyExchange {
             for f in responseFilters { f.completed(ending) }
             responseFilters = []
         }
-        releaseIdempotency()   // a key no filter stored is freed
+        ctx.ended = true
+        for f in filters.end { f.exchangeEnded(ctx) }   // a key no response stored is freed
         context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
         if isEventStream { context.state.metrics.activeStreams.subtract(1, ordering: .relaxed) }
         let seconds = Double(rampart_monotonic_ns() &- started) / 1e9

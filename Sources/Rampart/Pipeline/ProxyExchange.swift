@@ -2,25 +2,27 @@ import CLinux
 import Foundation
 import RampartHTTP
 
-/// One proxied request, start to end:
-///   request stages (CORS, identity, quotas) → body stages if any (validation, truncation) →
-///   transport (streaming both ways, with backpressure) → response stages (error scrubbing,
-///   CORS and rate-limit headers, security headers).
-/// The timeouts of SPEC §7.1 are enforced here once for every transport.
+/// One proxied request, start to end, as the route's filter chain drives it:
+///   request-head filters (CORS, identity, quotas, budgets) → whole-body filters if any
+///   (validation, truncation, idempotency) → upstream (`UpstreamAttempts`: breaker, retries,
+///   deadlines), streaming both ways with backpressure → response filters (error scrubbing,
+///   usage, confirmed saves, idempotency capture) → `complete`, the one end of every exchange.
+/// The exchange itself only moves bytes, applies backpressure and ends things; every policy is a
+/// `RouteFilter`.
 final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     let ctx: RequestContext
     let context: ServerContext
     /// Strong: with `continue_on_disconnect` the exchange outlives the client; a closed
     /// connection turns every send into a no-op. The connection drops its exchange when done.
     let connection: HTTPConnection
-    var policies: RoutePolicies { ctx.plan.policies }
+    var filters: FilterChain { ctx.plan.filters }
     var upstream: UpstreamConfig { _read { yield ctx.plan.upstream } }
     var headersConfig: HeadersConfig { _read { yield ctx.plan.headers } }
     var bodyLimit: Int { ctx.plan.bodyLimit }
     let started: UInt64
 
-    enum Stage { case policies, bufferingBody, idempotencyCheck, proxying, intercepted, saving, done }
-    var stage = Stage.policies
+    enum Stage { case requestHead, bufferingBody, requestBody, proxying, intercepted, saving, done }
+    var stage = Stage.requestHead
     /// The upstream side: breaker, in-flight cap, attempts, deadlines. Kept after it ended (its retries are logged).
     var attempts: UpstreamAttempts?
     var bodyEnded = false
@@ -33,8 +35,6 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var isEventStream = false
     /// The response filter that keeps the upstream's response from the client (error scrubbing).
     var interceptor: ResponseFilter?
-    /// Idempotency (SPEC §7.4): the client's key on a route that honours them.
-    lazy var idempotencyKey: String? = route.idempotency.flatMap { head.headers[$0.header] }
     /// The route's response filters for this request (usage), made when the response head arrives.
     var responseFilters: [any ResponseFilter] = []
     /// The response filter that holds the end of the response (a confirmed save, stage `.saving`).
@@ -61,56 +61,52 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     func start() {
         context.state.metrics.inFlight.add(1, ordering: .relaxed)
-        if policies.request.isEmpty { afterRequestPolicies(); return }
-        // Hold the body in the kernel until the stages have decided (they may wait on Redis).
+        if filters.requestHead.isEmpty { afterRequestHead(); return }
+        // Hold the body in the kernel until the filters have decided (they may wait on Redis).
         if hasBody { connection.pauseReading() }
-        runRequestPolicy(0)
+        runHeadFilter(0)
     }
 
-    // MARK: Request stages
+    // MARK: Request filters
 
-    func runRequestPolicy(_ i: Int) {
-        guard stage == .policies else { return }
-        if i == policies.request.count { afterRequestPolicies(); return }
-        policies.request[i].evaluate(ctx) { [self] verdict in
+    func runHeadFilter(_ i: Int) {
+        guard stage == .requestHead else { return }
+        if i == filters.requestHead.count { afterRequestHead(); return }
+        filters.requestHead[i].requestHead(ctx) { [self] verdict in
             switch verdict {
-            case .proceed: runRequestPolicy(i + 1)
+            case .proceed: runHeadFilter(i + 1)
             case .reject(let error): respondWithError(error, cause: nil)
             case .answer(let status, let extra): answerLocally(status: status, headers: extra)
             }
         }
     }
 
-    func afterRequestPolicies() {
-        guard stage == .policies else { return }
-        if let key = idempotencyKey, key.isEmpty || key.utf8.count > 255 {
-            respondWithError(GatewayError(status: 400, code: "BAD_REQUEST", message: "Idempotency keys are 1 to 255 characters long."), cause: nil)
-            return
-        }
-        // An idempotent request is fingerprinted with its body, so the body is read first.
-        if policies.body.isEmpty && idempotencyKey == nil {
+    /// Streams the body to the upstream, or reads it whole first when a filter wants it whole.
+    func afterRequestHead() {
+        guard stage == .requestHead else { return }
+        if !filters.requestBody.contains(where: { $0.readsBody(ctx) }) {
             stage = .proxying
             startTransport(body: nil)
             if hasBody { connection.sendContinueIfExpected(); connection.resumeReading() }
         } else {
             stage = .bufferingBody
             if hasBody && !bodyEnded { connection.sendContinueIfExpected(); connection.resumeReading() }
-            else { runBodyPolicies() }
+            else { runBodyFilter(0, body: bufferedBody) }
         }
     }
 
-    func runBodyPolicies() {
-        var body = bufferedBody
+    func runBodyFilter(_ i: Int, body: [UInt8]) {
         bufferedBody = []
-        for p in policies.body {
-            switch p.transform(body, ctx) {
-            case .success(let next): body = next
-            case .failure(let error): respondWithError(error, cause: nil); return
+        stage = .requestBody
+        if i == filters.requestBody.count { stage = .proxying; startTransport(body: body); return }
+        filters.requestBody[i].requestBody(body, ctx) { [self] verdict in
+            guard stage == .requestBody else { return }
+            switch verdict {
+            case .proceed(let next): runBodyFilter(i + 1, body: next)
+            case .reject(let error): respondWithError(error, cause: nil)
+            case .replay(let stored): replay(stored)
             }
         }
-        if let key = idempotencyKey { checkIdempotency(key: key, body: body); return }
-        stage = .proxying
-        startTransport(body: body)
     }
 
     // MARK: Transport
@@ -149,6 +145,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         switch stage {
         case .bufferingBody: bufferedBody.append(contentsOf: bytes)
         case .proxying:
+            for f in filters.requestChunks { f.requestChunk(bytes, ctx) }
             if let attempts, !attempts.appendBody(bytes) { connection.pauseReading() }
         default: break
         }
@@ -157,7 +154,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     func requestBodyEnded() {
         bodyEnded = true
         switch stage {
-        case .bufferingBody: runBodyPolicies()
+        case .bufferingBody: runBodyFilter(0, body: bufferedBody)
         case .proxying:
             attempts?.endBody()
         default: break
@@ -175,8 +172,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
         // Response filters, in the route's order; one may intercept the response (error scrubbing:
         // a 5xx body with its stack traces never reaches the client).
-        if !policies.response.isEmpty {
-            responseFilters = policies.response.compactMap { $0.make(for: ctx, head: upstreamHead, tail: self) }
+        if !filters.response.isEmpty {
+            responseFilters = filters.response.compactMap { $0.response(for: ctx, head: upstreamHead, tail: self) }
             for f in responseFilters where f.responseHead(status: upstreamHead.status, headers: upstreamHead.headers) == .intercept {
                 interceptor = f
                 stage = .intercepted

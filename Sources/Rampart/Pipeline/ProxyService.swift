@@ -2,8 +2,8 @@ import CLinux
 import RampartHTTP
 
 /// The main listener's request story, read top to bottom:
-/// request id → Rampart's own paths → route → request policies → transport (ProxyExchange) →
-/// response policies (in ProxyExchange.upstreamHead).
+/// request id → Rampart's own paths → route → the route's filter chain and the upstream
+/// (ProxyExchange).
 final class ProxyService: RequestService {
     let context: ServerContext
     init(context: ServerContext) { self.context = context }
@@ -30,8 +30,8 @@ final class ProxyService: RequestService {
                           head: head, connection: connection, requestID: requestID, route: plan.route.name, started: started)
         }
 
-        // The route's stages (CORS, identity, quotas, validation, truncation) run inside the
-        // exchange, so a stage that waits (Redis) never blocks the loop.
+        // The route's filters (CORS, identity, quotas, validation, truncation…) run inside the
+        // exchange, so a filter that waits (Redis) never blocks the loop.
         let ctx = RequestContext(head: head, plan: plan, config: config, requestID: requestID,
                                  peerIP: connection.peerIP, peerText: connection.peerText, server: context)
         ctx.params = hit.params

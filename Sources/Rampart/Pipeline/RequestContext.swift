@@ -1,6 +1,6 @@
 import RampartHTTP
 
-/// What the request stages know and decide about one request. Lives on the request's loop.
+/// What the route's filters know and decide about one request. Lives on the request's loop.
 public final class RequestContext {
     public let head: HTTPRequestHead
     /// The matched route with what is resolved for it once per config.
@@ -28,8 +28,10 @@ public final class RequestContext {
     public var logReason: String?
     /// Request headers a stage decided the upstream must not see (a spoofed identity header).
     public var stripUpstreamHeaders: [String] = []
-    /// The idempotency key this request holds while it runs (set when the check said proceed);
-    /// whoever ends the request stores the response under it or frees it.
+    /// The exchange has ended: a filter answering late (a store round trip) lets go of what it took.
+    public internal(set) var ended = false
+    /// The idempotency key this request holds while it runs (owned by `IdempotencyPolicy`: set when
+    /// the store said proceed, then stored with the response or freed when the exchange ends).
     var idempotencyHold: (key: String, fingerprint: String)?
 
     init(head: HTTPRequestHead, plan: RoutePlan, config: GatewayConfig, requestID: String,
@@ -42,25 +44,6 @@ public final class RequestContext {
 
     /// The key that identifies the caller for quotas: `user:<id>` when known, else `ip:<addr>`.
     public var identityKey: String { user.map { "user:" + $0 } ?? "ip:" + clientIP }
-}
-
-/// What a request stage decides.
-public enum PolicyVerdict {
-    case proceed
-    case reject(GatewayError)
-    /// Rampart answers itself with a success (a CORS preflight, say).
-    case answer(status: Int, headers: [HTTPField])
-}
-
-/// A stage that decides from the request head: identity, CORS, quotas. It may answer later
-/// (a Redis round trip) but always calls `done` exactly once, on the request's loop.
-public protocol RequestPolicy: Sendable {
-    func evaluate(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void)
-}
-
-/// A stage that needs the whole body (validation, truncation) and may rewrite it.
-public protocol BodyPolicy: Sendable {
-    func transform(_ body: [UInt8], _ ctx: RequestContext) -> Result<[UInt8], GatewayError>
 }
 
 /// The client address as a quota key or log field sees it.

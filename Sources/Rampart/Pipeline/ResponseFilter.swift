@@ -18,9 +18,9 @@ enum HeadVerdict {
     case intercept
 }
 
-/// The response half of a policy. It sees the upstream's response head and every body chunk as
-/// it passes to the client (the core never buffers for it), then how the exchange ended. One
-/// instance per request, made by the route's chain when the response head arrives, so it owns its
+/// The response half of a `RouteFilter`. It sees the upstream's response head and every body chunk
+/// as it passes to the client (the core never buffers for it), then how the exchange ended. One
+/// instance per response, made by its route filter when the response head arrives, so it owns its
 /// per-request state.
 protocol ResponseFilter: AnyObject {
     func responseHead(status: Int, headers: HTTPHeaders) -> HeadVerdict
@@ -49,11 +49,4 @@ extension ResponseFilter {
     var continuesWithoutClient: Bool { false }
     func drainDeadlineReached() {}
     var accessLogSave: String? { nil }
-}
-
-/// Makes a route's response filter for one response, or nil when it has nothing to do for it
-/// (so a plain 200 allocates nothing). Built once per config into the route's chain
-/// (`RoutePolicies.build`), like the request stages.
-protocol ResponseFilterMaker: Sendable {
-    func make(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter?
 }

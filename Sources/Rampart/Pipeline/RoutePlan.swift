@@ -1,5 +1,5 @@
 /// What every request on one route shares, resolved once per config: the route, its upstream,
-/// the headers section it answers with, its body limit, its breaker and its stages. A request
+/// the headers section it answers with, its body limit, its breaker and its filters. A request
 /// holds one reference to its plan instead of copying these structs (each copy retains every
 /// field of each, per request).
 public final class RoutePlan: Sendable {
@@ -9,7 +9,8 @@ public final class RoutePlan: Sendable {
     public let bodyLimit: Int
     /// The breaker guarding the route's traffic: the upstream's, or the route's own.
     public let breakerName: String
-    public let policies: RoutePolicies
+    /// The route's filters (`RoutePolicies.build`).
+    let filters: FilterChain
     /// The route's timeouts on the loop's clock (Duration's arithmetic is too slow to redo for
     /// every request).
     public let deadlines: Deadlines
@@ -28,13 +29,13 @@ public final class RoutePlan: Sendable {
         }
     }
 
-    init(route: RouteConfig, upstream: UpstreamConfig, config: GatewayConfig, policies: RoutePolicies) {
+    init(route: RouteConfig, upstream: UpstreamConfig, config: GatewayConfig, filters: FilterChain) {
         self.route = route
         self.upstream = upstream
         headers = route.headers ?? config.headers
         bodyLimit = route.bodyLimit ?? config.server.limits.bodyBytes
         breakerName = route.breakerName
         deadlines = Deadlines(route.timeouts)
-        self.policies = policies
+        self.filters = filters
     }
 }

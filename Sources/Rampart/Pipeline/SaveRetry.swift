@@ -18,7 +18,7 @@ enum SaveRetry {
         let ctx = RequestContext(head: head, plan: active.plans[index], config: active.config, requestID: requestID,
                                  peerIP: connection.peerIP, peerText: connection.peerText, server: context)
         let exchange = DeferredExchange(connection: connection)
-        let identify = active.plans[index].policies.request.first { $0 is IdentityPolicy }
+        let identify = active.plans[index].filters.requestHead.first { $0 is IdentityPolicy }
         func proceed() {
             guard ctx.identityKey == owner else { exchange.answerError(notFound, requestID: requestID, headers: headers); return }
             SaveReplay.run(id: id, context: context) { ok, status in
@@ -28,7 +28,7 @@ enum SaveRetry {
             }
         }
         if let identify {
-            identify.evaluate(ctx) { verdict in
+            identify.requestHead(ctx) { verdict in
                 if case .reject(let e) = verdict { exchange.answerError(e, requestID: requestID, headers: headers) } else { proceed() }
             }
         } else {

@@ -3,11 +3,13 @@ import Foundation
 /// Cost budget stage (SPEC §5): dollars per key per window from `usage.budgets`. Spending is
 /// recorded when a response ends, so the limit bites on the next request; over budget →
 /// 429 BUDGET_EXCEEDED with Retry-After until enough spend leaves the window.
-struct BudgetPolicy: RequestPolicy {
+struct BudgetPolicy: RouteFilter {
+    var phases: FilterPhases { .requestHead }
+
     let budgets: [BudgetConfig]
     let ledger: UsageLedger
 
-    func evaluate(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
+    func requestHead(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
         let now = ctx.server.state.clock.now()
         if let redis = ctx.server.redisBudgets { checkShared(redis, index: 0, ctx: ctx, now: now, done); return }
         for budget in budgets {

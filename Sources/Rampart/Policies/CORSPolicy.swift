@@ -3,10 +3,12 @@ import RampartHTTP
 /// CORS (SPEC §6.2): allow-listed origins get the CORS headers, preflights are answered here and
 /// never reach the app, any other cross-origin request is refused with 403. Same-origin requests
 /// (Origin matching Host) pass untouched.
-struct CORSPolicy: RequestPolicy {
+struct CORSPolicy: RouteFilter {
+    var phases: FilterPhases { .requestHead }
+
     let cors: CORSConfig
 
-    func evaluate(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
+    func requestHead(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
         ctx.responseHeaders.append(HTTPField(name: "Vary", value: "Origin"))
         guard let origin = ctx.head.headers["Origin"] else { done(.proceed); return }
         let preflight = ctx.head.method == "OPTIONS" && ctx.head.headers.contains("Access-Control-Request-Method")

@@ -4,8 +4,9 @@ import RampartHTTP
 /// client, whose stack traces and internal host names stay inside. The client gets Rampart's 502
 /// `UPSTREAM_ERROR`; the start of the upstream's body goes to the log with the request id, so
 /// whoever debugs it still has it.
-struct ErrorScrubbing: ResponseFilterMaker {
-    func make(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? {
+struct ErrorScrubbing: RouteFilter {
+    var phases: FilterPhases { .response }
+    func response(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? {
         head.status >= 500 ? ErrorScrubber(ctx, status: head.status, tail: tail) : nil
     }
 }

@@ -5,12 +5,14 @@ import RampartHTTP
 /// cookie); else `trusted_header`, believed only from `trusted_proxies`; else anonymous, keyed by
 /// client IP — or 401 when the route requires auth or `anonymous` is `reject`. A token that fails
 /// verification is always a 401, never silently downgraded to anonymous.
-struct IdentityPolicy: RequestPolicy {
+struct IdentityPolicy: RouteFilter {
+    var phases: FilterPhases { .requestHead }
+
     let identity: IdentityConfig
     let verifier: JWTVerifier?
     let auth: RouteConfig.Auth
 
-    func evaluate(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
+    func requestHead(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
         if let verifier, let jwt = identity.jwt,
            let token = JWTVerifier.token(fromAuthorization: ctx.head.headers[jwt.header],
                                          cookieHeader: ctx.head.headers["Cookie"], cookieName: jwt.cookie) {

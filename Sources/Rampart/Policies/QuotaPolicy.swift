@@ -4,11 +4,13 @@ import RampartHTTP
 /// Quota stage (SPEC §5): each of the route's quotas, keyed by user, IP or route, spent all or
 /// none. Every answer of the route carries the RateLimit headers; a spent quota answers 429
 /// RATE_LIMITED with the exact Retry-After. A store outage follows `store.on_unavailable`.
-struct QuotaPolicy: RequestPolicy {
+struct QuotaPolicy: RouteFilter {
+    var phases: FilterPhases { .requestHead }
+
     let quotas: [QuotaConfig]
     let onUnavailable: StoreConfig.OnUnavailable
 
-    func evaluate(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
+    func requestHead(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
         let route = ctx.route.name
         let rules = QuotaRule.rules(for: quotas, route: route, user: ctx.user, ip: ctx.clientIP)
         let server = ctx.server

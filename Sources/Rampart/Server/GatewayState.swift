@@ -34,7 +34,7 @@ public final class ActiveConfig: Sendable {
                 throw ActivationError(path: "routes[\(i)].upstream", message: "names no upstream")
             }
             plans.append(RoutePlan(route: route, upstream: upstream, config: config,
-                                   policies: RoutePolicies.build(for: route, config: config, services: services)))
+                                   filters: RoutePolicies.build(for: route, config: config, services: services)))
         }
         self.plans = plans
     }

@@ -21,9 +21,10 @@ protocol ResponseTail: AnyObject {
 /// `event: save_status`. What cannot be confirmed is journaled durably first (fsync'd file or
 /// Redis), and the event carries its `save_id`. One instance per request.
 /// On a `stream_save` route, for a 2xx event stream.
-struct ConfirmedSaving: ResponseFilterMaker {
+struct ConfirmedSaving: RouteFilter {
+    var phases: FilterPhases { .response }
     let config: StreamSaveConfig
-    func make(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? {
+    func response(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? {
         guard (200..<300).contains(head.status), head.headers["Content-Type"]?.lowercased().hasPrefix("text/event-stream") == true else { return nil }
         return ConfirmedSave(config, ctx: ctx, tail: tail)
     }

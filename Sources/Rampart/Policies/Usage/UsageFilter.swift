@@ -4,8 +4,9 @@ import RampartHTTP
 /// Counts what every AI response reports (SPEC §8.3): tokens and dollars per key, route and model
 /// into the ledger, and with the Redis store a charge to every budget's key so all replicas share
 /// one spend. Read from the stream as it passes (SSE events or a JSON body), never buffered.
-struct UsageCounting: ResponseFilterMaker {
-    func make(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? { head.status < 400 ? UsageFilter(ctx) : nil }
+struct UsageCounting: RouteFilter {
+    var phases: FilterPhases { .response }
+    func response(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? { head.status < 400 ? UsageFilter(ctx) : nil }
 }
 
 final class UsageFilter: ResponseFilter {
