@@ -223,7 +223,7 @@ final class AdminExchange: ServerExchange {
         connection.endResponse()
     }
 
-    func responseWritable() {}
+    func resumeResponse() {}
     func connectionClosed() {}
 
     /// What the audit line records of an answer: its error message, or "ok".

@@ -14,7 +14,7 @@ final class LocalExchange: ServerExchange {
     }
     func requestBody(_ bytes: UnsafeRawBufferPointer) {}
     func requestBodyEnded() {}
-    func responseWritable() {}
+    func resumeResponse() {}
     func connectionClosed() {}
 
     /// A JSON answer with the security headers, request id and an exact Content-Length.

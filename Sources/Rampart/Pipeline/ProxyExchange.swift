@@ -63,7 +63,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         context.state.metrics.inFlight.add(1, ordering: .relaxed)
         if filters.requestHead.isEmpty { afterRequestHead(); return }
         // Hold the body in the kernel until the filters have decided (they may wait on Redis).
-        if hasBody { connection.pauseReading() }
+        if hasBody { connection.pauseRequestBody() }
         runHeadFilter(0)
     }
 
@@ -87,10 +87,10 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         if !filters.requestBody.contains(where: { $0.readsBody(ctx) }) {
             stage = .proxying
             startTransport(body: nil)
-            if hasBody { connection.sendContinueIfExpected(); connection.resumeReading() }
+            if hasBody { connection.sendContinueIfExpected(); connection.resumeRequestBody() }
         } else {
             stage = .bufferingBody
-            if hasBody && !bodyEnded { connection.sendContinueIfExpected(); connection.resumeReading() }
+            if hasBody && !bodyEnded { connection.sendContinueIfExpected(); connection.resumeRequestBody() }
             else { runBodyFilter(0, body: bufferedBody) }
         }
     }
@@ -146,7 +146,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         case .bufferingBody: bufferedBody.append(contentsOf: bytes)
         case .proxying:
             for f in filters.requestChunks { f.requestChunk(bytes, ctx) }
-            if let attempts, !attempts.appendBody(bytes) { connection.pauseReading() }
+            if attempts?.appendBody(bytes) == .pause { connection.pauseRequestBody() }
         default: break
         }
     }
@@ -161,7 +161,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         }
     }
 
-    func upstreamWantsBody() { connection.resumeReading() }
+    func resumeRequestBody() { connection.resumeRequestBody() }
 
     // MARK: Upstream → client
 
@@ -197,22 +197,22 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         connection.sendHead(HTTPResponseHead(status: upstreamHead.status, headers: headers))
     }
 
-    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         switch stage {
         case .proxying:
             bodyBytesOut += bytes.count
             for f in responseFilters { f.responseBody(bytes) }
-            if clientGone { return true }   // continue_on_disconnect: keep reading for the save
+            if clientGone { return .proceed }   // continue_on_disconnect: keep reading for the save
             return connection.sendBody(bytes)
         case .intercepted:
             interceptor?.responseBody(bytes)
-            return true
+            return .proceed
         default:
-            return true
+            return .proceed
         }
     }
 
-    func responseWritable() { attempts?.resume() }
+    func resumeResponse() { attempts?.resumeResponse() }
 
     func upstreamFinished(_ failure: UpstreamFailure?) {
         switch stage {
@@ -235,7 +235,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             // The generated content is still saved; the client just will not hear about it.
             clientGone = true
             context.detach(self)
-            attempts?.resume()
+            attempts?.resumeResponse()
             return
         }
         stage = .done

@@ -40,7 +40,7 @@ final class StatusOnly: UpstreamResponseHandler {
     private let finished: (Bool) -> Void
     init(_ onStatus: @escaping (Int) -> Void, finished: @escaping (Bool) -> Void) { self.onStatus = onStatus; self.finished = finished }
     func upstreamHead(_ head: HTTPResponseHead) { status = head.status; onStatus(head.status) }
-    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Bool { true }
-    func upstreamWantsBody() {}
+    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow { .proceed }
+    func resumeRequestBody() {}
     func upstreamFinished(_ failure: UpstreamFailure?) { finished(failure == nil && (200..<300).contains(status)) }
 }

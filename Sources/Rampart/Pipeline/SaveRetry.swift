@@ -65,6 +65,6 @@ final class DeferredExchange: ServerExchange {
 
     func requestBody(_ bytes: UnsafeRawBufferPointer) {}
     func requestBodyEnded() {}
-    func responseWritable() {}
+    func resumeResponse() {}
     func connectionClosed() { answered = true }
 }

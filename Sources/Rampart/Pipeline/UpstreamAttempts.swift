@@ -94,11 +94,11 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
 
     // MARK: UpstreamCall (from the exchange)
 
-    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         if replayBody != nil {
             if replayBody!.count + bytes.count <= Self.replayLimit { replayBody!.append(contentsOf: bytes) } else { replayBody = nil }
         }
-        return call?.appendBody(bytes) ?? true
+        return call?.appendBody(bytes) ?? .proceed
     }
 
     func endBody() {
@@ -108,7 +108,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         lastActivity = context.loop.now
     }
 
-    func resume() { call?.resume() }
+    func resumeResponse() { call?.resumeResponse() }
 
     func cancel() {
         call?.cancel(); call = nil
@@ -129,12 +129,12 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         handler?.upstreamHead(head)
     }
 
-    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         lastActivity = context.loop.now
-        return handler?.upstreamBody(bytes) ?? true
+        return handler?.upstreamBody(bytes) ?? .proceed
     }
 
-    func upstreamWantsBody() { handler?.upstreamWantsBody() }
+    func resumeRequestBody() { handler?.resumeRequestBody() }
 
     func upstreamFinished(_ failure: UpstreamFailure?) {
         call = nil

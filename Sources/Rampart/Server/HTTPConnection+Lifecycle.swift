@@ -44,7 +44,7 @@ extension HTTPConnection {
             if state == .awaitingHead { writeBuffer.shrinkIfIdle() }
             if machine.closeAfterFlush { finishClose(); return }
         }
-        if machine.flushed(buffered: writeBuffer.readableCount) { exchange?.responseWritable() }
+        if machine.flushed(buffered: writeBuffer.readableCount) { exchange?.resumeResponse() }
         updateInterest()
     }
 

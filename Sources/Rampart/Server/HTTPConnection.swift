@@ -159,8 +159,8 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
     }
 
     /// Upload backpressure: the exchange stops us reading while its upstream cannot take more.
-    public func pauseReading() { machine.pauseReading(); updateInterest() }
-    public func resumeReading() {
+    public func pauseRequestBody() { machine.pauseReading(); updateInterest() }
+    public func resumeRequestBody() {
         guard machine.resumeReading() else { return }
         loop.deferToEndOfIteration { [self] in
             guard self.state == .readingBody || self.state == .tunnel else { return }
@@ -193,10 +193,10 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
         scheduleFlush()
     }
 
-    /// Queues body bytes. Returns false when the client is slow: stop producing until `responseWritable`.
+    /// Queues body bytes; `.pause` when the client is slow: stop producing until `resumeResponse`.
     @discardableResult
-    public func sendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard machine.canSendBody else { return false }
+    public func sendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
+        guard machine.canSendBody else { return .pause }
         if bytes.count > 0 {
             switch machine.responseFraming {
             case .none: break
@@ -210,10 +210,10 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
             }
             scheduleFlush()
         }
-        return machine.bodyQueued(buffered: writeBuffer.readableCount)
+        return machine.bodyQueued(buffered: writeBuffer.readableCount) ? .proceed : .pause
     }
 
-    public func sendBody(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { sendBody($0) } }
+    public func sendBody(_ bytes: [UInt8]) -> Flow { bytes.withUnsafeBytes { sendBody($0) } }
 
     /// Ends the response cleanly; the connection then serves the next pipelined request or closes.
     public func endResponse() {

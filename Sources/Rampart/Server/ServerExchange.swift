@@ -13,8 +13,8 @@ public protocol ServerExchange: AnyObject {
     func requestBody(_ bytes: UnsafeRawBufferPointer)
     /// The request body is complete (called at once for requests without a body).
     func requestBodyEnded()
-    /// The client's send buffer drained below the low watermark after `sendBody` returned false.
-    func responseWritable()
+    /// The client's send buffer drained below the low watermark after `sendBody` answered `.pause`.
+    func resumeResponse()
     /// The client went away or the connection failed before the response ended.
     func connectionClosed()
     /// Shutdown's drain deadline passed with this exchange still running: end it now.

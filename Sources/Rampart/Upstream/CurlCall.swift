@@ -128,11 +128,11 @@ final class CurlCall: UpstreamCall {
     private func bodyBytes(_ bytes: UnsafeRawBufferPointer) -> Int {
         if pauseWanted { recvPaused = true; return Int(CURL_WRITEFUNC_PAUSE) }
         guard let handler else { return 0 }   // cancelled: make curl abort
-        if !handler.upstreamBody(bytes) { pauseWanted = true }
+        if handler.upstreamBody(bytes) == .pause { pauseWanted = true }
         return bytes.count
     }
 
-    func resume() {
+    func resumeResponse() {
         pauseWanted = false
         guard recvPaused, !finished else { return }
         recvPaused = false
@@ -149,7 +149,7 @@ final class CurlCall: UpstreamCall {
             if uploadBlocked && upload.readableCount < Self.uploadHighWatermark / 2 {
                 uploadBlocked = false
                 let h = handler
-                transport.loop.deferToEndOfIteration { h?.upstreamWantsBody() }
+                transport.loop.deferToEndOfIteration { h?.resumeRequestBody() }
             }
             return n
         }
@@ -158,12 +158,12 @@ final class CurlCall: UpstreamCall {
         return Int(CURL_READFUNC_PAUSE)
     }
 
-    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard !finished else { return true }
+    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
+        guard !finished else { return .proceed }
         upload.append(bytes)
         unpauseSend()
-        if upload.readableCount >= Self.uploadHighWatermark { uploadBlocked = true; return false }
-        return true
+        if upload.readableCount >= Self.uploadHighWatermark { uploadBlocked = true; return .pause }
+        return .proceed
     }
 
     func endBody() {

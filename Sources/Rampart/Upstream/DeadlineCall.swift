@@ -62,13 +62,13 @@ final class DeadlineCall: UpstreamCall, UpstreamResponseHandler {
         inner.upstreamHead(head)
     }
 
-    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard !done else { return true }
+    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
+        guard !done else { return .proceed }
         lastActivity = loop.now
         return inner.upstreamBody(bytes)
     }
 
-    func upstreamWantsBody() { if !done { inner.upstreamWantsBody() } }
+    func resumeRequestBody() { if !done { inner.resumeRequestBody() } }
 
     func upstreamFinished(_ failure: UpstreamFailure?) {
         guard !done else { return }
@@ -79,8 +79,8 @@ final class DeadlineCall: UpstreamCall, UpstreamResponseHandler {
 
     // MARK: UpstreamCall (from the caller)
 
-    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool { call?.appendBody(bytes) ?? true }
+    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow { call?.appendBody(bytes) ?? .proceed }
     func endBody() { lastActivity = loop.now; call?.endBody() }
-    func resume() { call?.resume() }
+    func resumeResponse() { call?.resumeResponse() }
     func cancel() { finish(); call?.cancel(); call = nil }
 }

@@ -129,10 +129,10 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
 
     // MARK: Request body
 
-    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         let more: Bool
         switch machine.frameBody(count: bytes.count, chunkHeader: &scratch) {
-        case .skip: return true
+        case .skip: return .proceed
         case .raw(let m): queue(bytes); more = m
         case .chunk(let m):
             scratch.withUnsafeBytes { queue($0) }
@@ -141,7 +141,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
             more = m
         }
         scheduleFlush()
-        return more
+        return more ? .proceed : .pause
     }
 
     func endBody() {
@@ -178,7 +178,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
             connectionBroke(machine.sendFailed("send: \(String(cString: strerror(errno)))")); return
         }
         socket.setInterest(read: !machine.readPaused, write: !out.isEmpty)
-        if machine.sent(sent) { handler?.upstreamWantsBody() }
+        if machine.sent(sent) { handler?.resumeRequestBody() }
     }
 
     // MARK: Readiness
@@ -228,7 +228,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
                 handler?.upstreamHead(head)
                 if machine.isFinished { return }
             case .body(let range):
-                let more = handler?.upstreamBody(UnsafeRawBufferPointer(rebasing: input.readable[range])) ?? true
+                let more = (handler?.upstreamBody(UnsafeRawBufferPointer(rebasing: input.readable[range])) ?? .proceed) == .proceed
                 input.consume(range.upperBound)
                 if machine.isFinished { return }
                 if !more {
@@ -243,7 +243,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         }
     }
 
-    func resume() {
+    func resumeResponse() {
         guard machine.resumeReading() else { return }
         socket?.setInterest(read: true, write: !out.isEmpty)
         transport.loop.deferToEndOfIteration { [self] in process() }

@@ -52,10 +52,10 @@ public enum UpstreamFailure: Error, Equatable, CustomStringConvertible {
 public protocol UpstreamResponseHandler: AnyObject {
     /// The final (non-1xx) response head.
     func upstreamHead(_ head: HTTPResponseHead)
-    /// A run of decoded body bytes. Return false to ask the transport to pause until `resume()`.
-    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Bool
-    /// The transport can take more request body (after `appendBody` had filled its buffer).
-    func upstreamWantsBody()
+    /// A run of decoded body bytes; `.pause` stops the transport until `resumeResponse()` (`Flow`).
+    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow
+    /// The transport can take more request body (after `appendBody` answered `.pause`).
+    func resumeRequestBody()
     /// The exchange ended: nil = complete response, else why it failed.
     func upstreamFinished(_ failure: UpstreamFailure?)
 }
@@ -63,11 +63,11 @@ public protocol UpstreamResponseHandler: AnyObject {
 /// A running exchange, seen from the pipeline. Timeouts, retries and the breaker live above this,
 /// so they are written once for every transport.
 public protocol UpstreamCall: AnyObject {
-    /// Queues request body bytes; returns false when the transport's buffer is full (pause the client).
-    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool
+    /// Queues request body bytes; `.pause` when the transport's buffer is full (pause the client).
+    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow
     func endBody()
-    /// The client drained: continue delivering response body.
-    func resume()
+    /// The client drained (after `upstreamBody` answered `.pause`): deliver response body again.
+    func resumeResponse()
     /// Stops the exchange; `upstreamFinished` is not called afterwards.
     func cancel()
 }

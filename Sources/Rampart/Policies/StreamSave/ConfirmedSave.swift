@@ -222,10 +222,10 @@ final class BodyCollector: UpstreamResponseHandler {
     private let done: (Int, [UInt8]) -> Void
     init(limit: Int, _ done: @escaping (Int, [UInt8]) -> Void) { self.limit = limit; self.done = done }
     func upstreamHead(_ head: HTTPResponseHead) { status = head.status }
-    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         if body.count + bytes.count <= limit { body.append(contentsOf: bytes) }
-        return true
+        return .proceed
     }
-    func upstreamWantsBody() {}
+    func resumeRequestBody() {}
     func upstreamFinished(_ failure: UpstreamFailure?) { done(failure == nil ? status : 0, body) }
 }
