@@ -13,17 +13,19 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLinux"),
 
-        // Wire formats without I/O.
+        // Wire formats without I/O: HTTP/1.1, chunked, SSE, JSON, RESP, and the protocol state machines.
         .target(name: "RampartHTTP"),
+        // The event loop, sockets, TLS sessions, buffers and the clock.
+        .target(name: "RampartLoop", dependencies: ["CLinux", "COpenSSL"]),
 
         // The gateway.
-        .target(name: "Rampart", dependencies: ["RampartHTTP", "CCurl", "COpenSSL", "CLinux"]),
+        .target(name: "Rampart", dependencies: ["RampartHTTP", "RampartLoop", "CCurl", "COpenSSL", "CLinux"]),
 
         .executableTarget(name: "rampart", dependencies: ["Rampart"]),
         .executableTarget(name: "rampart-demo-app"),
 
         .testTarget(name: "RampartHTTPTests", dependencies: ["RampartHTTP"], resources: []),
-        .testTarget(name: "RampartTests", dependencies: ["Rampart", "RampartHTTP"]),
+        .testTarget(name: "RampartTests", dependencies: ["Rampart", "RampartHTTP", "RampartLoop"]),
         .testTarget(name: "IntegrationTests", dependencies: ["RampartHTTP", "CLinux"]),
     ],
     swiftLanguageModes: [.v6]

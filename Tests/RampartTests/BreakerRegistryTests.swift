@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Synchronization
 import Testing
 @testable import Rampart

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 @testable import Rampart
 
 /// Shared fixtures for the breaker tests: a realistic start time and a config builder whose defaults

@@ -1,4 +1,5 @@
 import Foundation
+import RampartLoop
 import RampartHTTP
 import Testing
 @testable import Rampart

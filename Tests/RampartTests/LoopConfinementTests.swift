@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import CLinux
 import Foundation
 import Synchronization
@@ -51,5 +53,30 @@ import Testing
         while fired.withLock({ !$0.late && $0.count < 50 }) && Date() < until { usleep(1_000) }
         let result = fired.withLock { $0 }
         #expect(result.count == 1 && result.late, "fired \(result.count) times before its deadline counted as come")
+    }
+}
+
+/// The loop measures every deadline with the clock it was given, so a test (or a save's hour-long
+/// window) moves time by hand: a one-minute timer fires when the clock says so, not before.
+@Suite struct LoopInjectedClockTests {
+    @Test func timersFireWhenTheInjectedClockSaysSo() {
+        let clock = ManualClock()
+        let loop = EventLoop(index: 4, clock: clock)
+        let fired = Mutex(false)
+        let iterations = Mutex(0)
+        loop.schedule(afterMs: 60_000) { fired.withLock { $0 = true } }
+        let thread = Thread { loop.run() }
+        thread.start()
+        func poll(_ done: () -> Bool) { let until = Date().addingTimeInterval(10); while !done() && Date() < until { usleep(1_000) } }
+
+        loop.execute { iterations.withLock { $0 += 1 } }
+        poll { iterations.withLock { $0 } == 1 }
+        #expect(!fired.withLock { $0 }, "fired before the clock moved")
+
+        clock.advance(by: 60)
+        loop.execute {}
+        poll { fired.withLock { $0 } }
+        #expect(fired.withLock { $0 }, "did not fire once the clock passed its deadline")
+        loop.execute { loop.stop() }
     }
 }

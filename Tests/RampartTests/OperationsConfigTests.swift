@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Foundation
 import Testing
 @testable import Rampart

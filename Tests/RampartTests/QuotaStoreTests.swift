@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Dispatch
 import Testing
 @testable import Rampart

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 @testable import Rampart
 
 /// Helpers shared by the truncation tests (namespaced so other test files can't collide).

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 @testable import Rampart
 
 /// Recorded-shape provider responses shared by the usage tests (namespaced to avoid collisions).

@@ -1,4 +1,5 @@
 import Foundation
+import RampartLoop
 import RampartHTTP
 
 /// `GET /admin/breakers` and `POST /admin/breakers/{upstream}/open|close|reset` (SPEC §7.3, §9).

@@ -1,4 +1,5 @@
 import Foundation
+import RampartLoop
 import RampartHTTP
 
 /// `GET /admin/`: the ops dashboard, one self-contained HTML page (SPEC §9). It is served without

@@ -1,4 +1,5 @@
 import Foundation
+import RampartLoop
 import RampartHTTP
 
 /// `GET /admin/quotas?key=user:u1` (each quota of each route that applies to the identity: used,

@@ -1,4 +1,5 @@
 import Foundation
+import RampartLoop
 import RampartHTTP
 
 /// `GET /admin/quotas/top?limit=20[&route=chat]`: the identities using their quotas most right now

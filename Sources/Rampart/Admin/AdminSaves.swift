@@ -1,4 +1,5 @@
 import Foundation
+import RampartLoop
 import RampartHTTP
 
 /// The save journal for ops: `GET /admin/saves`, `POST /admin/saves/{id}/replay`,

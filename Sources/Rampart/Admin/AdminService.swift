@@ -1,4 +1,5 @@
 import Foundation
+import RampartLoop
 import RampartHTTP
 
 /// The admin listener (SPEC §9): every call needs the bearer token, compared in constant time.

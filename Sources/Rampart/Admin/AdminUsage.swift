@@ -1,4 +1,5 @@
 import Foundation
+import RampartLoop
 import RampartHTTP
 
 /// `GET /admin/usage?key=user:u1`: tokens and dollars per model over the last hour, day and each

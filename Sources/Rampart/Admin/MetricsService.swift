@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartLoop
 
 /// `admin.metrics_listen`: `GET /metrics` without a token, and nothing else, so Prometheus can
 /// scrape a pod without holding the admin token (Envoy's separate stats listener). The metrics

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// Parses a config duration: a positive integer followed by `ms`, `s`, `m`, `h` or `d` ("250ms",
 /// "10s", "5m", "1h", "1d"). One strict spelling keeps configs greppable and typos loud.
 public func parseDuration(_ s: String) -> Duration? {

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// One problem in a config, located by its JSON path so `rampart check` output points at the line to fix.
 public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     /// JSON path such as `routes[2].quotas[0].per`; empty for problems of the whole file (syntax, I/O).
@@ -46,16 +48,3 @@ public struct SecretReference: Sendable, Equatable {
     public var present: Bool
 }
 
-/// Builds the JSON paths used in error messages.
-enum ConfigPath {
-    /// `base.key`, or `base["key"]` when the key would be ambiguous after a dot (e.g. `gpt-4.1`).
-    static func key(_ base: String, _ key: String) -> String {
-        let plain = !key.isEmpty && key.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2D
-        }
-        if plain { return base.isEmpty ? key : "\(base).\(key)" }
-        return "\(base)[\(JSONValue.string(key).jsonText())]"
-    }
-
-    static func index(_ base: String, _ index: Int) -> String { "\(base)[\(index)]" }
-}

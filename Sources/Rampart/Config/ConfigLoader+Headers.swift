@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// The headers section (SPEC §6.1–6.2), globally and per route.
 extension ConfigDecoder {
     /// Decodes over `base`. For a route (`mergeSet: true`) the global section is the base: keys the

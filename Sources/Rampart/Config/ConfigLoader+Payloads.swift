@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// stream_save and truncate (SPEC §8): formats, JSON pointers and save templates.
 extension ConfigDecoder {
     func decodeStreamSave(_ field: Field, pathParams: [String]) -> StreamSaveConfig? {

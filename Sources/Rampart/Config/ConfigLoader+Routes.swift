@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// routes: match rules, upstream resolution and the per-route policies.
 extension ConfigDecoder {
     static let routeKeys = ["name", "match", "upstream", "auth", "quotas", "stream_save", "truncate", "body_limit",

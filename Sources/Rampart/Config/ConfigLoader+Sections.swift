@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// server, admin, store, identity, usage and logging: the sections without cross-references.
 extension ConfigDecoder {
     static let defaultListen = SocketAddress(host: "0.0.0.0", port: 8080)

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// upstreams, plus the timeouts/retry blocks that routes may override field by field.
 extension ConfigDecoder {
     static let timeoutKeys = ["connect", "first_byte", "idle", "total"]

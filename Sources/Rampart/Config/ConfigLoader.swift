@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Foundation
 
 /// Turns gateway.json into a validated `GatewayConfig`. Every problem is collected and reported

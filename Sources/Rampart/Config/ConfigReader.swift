@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// One JSON value with the path it came from. Each accessor checks the type/range, records a
 /// located error on mismatch and returns nil, so section decoders keep going after an error.
 struct Field {

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// The validated, immutable form of gateway.json (SPEC §3). A request holds the snapshot it
 /// started with, so a reload never changes the rules under an in-flight request.
 public final class GatewayConfig: Sendable {
@@ -25,14 +27,6 @@ public final class GatewayConfig: Sendable {
         self.upstreams = upstreams; self.headers = headers; self.routes = routes; self.usage = usage
         self.logging = logging; self.hash = hash; self.source = source
     }
-}
-
-public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
-    public var host: String   // numeric IPv4 or IPv6 literal (no brackets), or "localhost"
-    public var port: UInt16
-    public init(host: String, port: UInt16) { self.host = host; self.port = port }
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-    public var isLoopback: Bool { host == "localhost" || host.hasPrefix("127.") || host == "::1" }
 }
 
 /// An IPv4 or IPv6 network, e.g. 127.0.0.1/32 or ::1/128.

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

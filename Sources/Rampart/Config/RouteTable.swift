@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// The route a request matched, with the values of its `{param}` segments (raw, not percent-decoded).
 public struct RouteHit: Sendable {
     public var index: Int

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Foundation
 
 /// Checks a route's `validate.schema` against the JSON Schema subset Rampart implements (SPEC §6.4),

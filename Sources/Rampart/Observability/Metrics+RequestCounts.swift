@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// Running totals for `/admin/status`, so the dashboard can show a live request rate by polling
 /// one small JSON document instead of parsing the Prometheus text.
 public struct RequestCounts: Sendable, Equatable {

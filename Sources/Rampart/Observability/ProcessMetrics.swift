@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import CCurl
 import COpenSSL
 import Glibc

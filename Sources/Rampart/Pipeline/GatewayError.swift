@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartLoop
 
 /// An answer Rampart gives itself instead of the upstream's. Carries the SPEC §4 code; rendered
 /// as the one JSON error format with the request id, never with internal detail.

@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartLoop
 
 /// A response Rampart produces itself and sends at once (errors, health checks). Any request body
 /// is ignored: the connection closes after answering if the body was not read.

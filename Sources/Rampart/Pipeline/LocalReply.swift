@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartLoop
 
 /// The finishing step every response passes before its head is written, proxied or Rampart's
 /// own: the request id, the fields the route's stages decided (CORS, rate-limit headers), then the

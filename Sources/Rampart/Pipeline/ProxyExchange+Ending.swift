@@ -1,4 +1,5 @@
 import CLinux
+import RampartLoop
 import Foundation
 import RampartHTTP
 
@@ -118,7 +119,7 @@ extension ProxyExchange {
         for f in filters.end { f.exchangeEnded(ctx) }   // a key no response stored is freed
         context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
         if isEventStream { context.state.metrics.activeStreams.subtract(1, ordering: .relaxed) }
-        let seconds = Double(rampart_monotonic_ns() &- started) / 1e9
+        let seconds = Double(context.loop.clock.monotonicNanoseconds() &- started) / 1e9
         context.metrics.recordRequest(route: route.name, status: status, seconds: seconds)
         context.accessLog.log(AccessRecord(
             requestID: requestID, method: head.method, path: head.path, query: head.query, route: route.name, user: ctx.user,

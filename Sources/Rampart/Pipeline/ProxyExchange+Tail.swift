@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// The response as response filters drive it. A confirmed save takes over the end of a stream
 /// (`ConfirmedSave`) and calls back here to add its event and finish; an intercepting filter
 /// (error scrubbing) replaces the response with Rampart's own.

@@ -1,4 +1,5 @@
 import CLinux
+import RampartLoop
 import Foundation
 import RampartHTTP
 

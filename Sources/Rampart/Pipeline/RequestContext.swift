@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartLoop
 
 /// What the route's filters know and decide about one request. Lives on the request's loop.
 public final class RequestContext {

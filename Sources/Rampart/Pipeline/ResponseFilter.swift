@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartLoop
 
 /// How an exchange ended, as response filters hear it.
 enum ExchangeEnding: Equatable {

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// What every request on one route shares, resolved once per config: the route, its upstream,
 /// the headers section it answers with, its body limit, its breaker and its filters. A request
 /// holds one reference to its plan instead of copying these structs (each copy retains every

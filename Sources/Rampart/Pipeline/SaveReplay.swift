@@ -1,4 +1,5 @@
 import Foundation
+import RampartLoop
 import RampartHTTP
 
 /// Replays a journaled save (ops via the admin API, or its user via `retry_url`): the same

@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartLoop
 
 /// The upstream half of one proxied request, in one place under the exchange: the breaker's
 /// admission, the upstream's in-flight cap, the attempts and their retries (SPEC §7.2–7.3), and

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Foundation
 
 /// Cost budget stage (SPEC §5): dollars per key per window from `usage.budgets`. Spending is

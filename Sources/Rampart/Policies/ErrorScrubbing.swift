@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartLoop
 
 /// Error scrubbing (SPEC §4, `scrub_errors`, default true): an upstream 5xx never reaches the
 /// client, whose stack traces and internal host names stay inside. The client gets Rampart's 502

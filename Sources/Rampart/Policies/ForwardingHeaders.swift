@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartLoop
 
 /// Request and response header hygiene of a proxy hop (RFC 9110 §7.6): hop-by-hop fields are
 /// dropped both ways, the X-Forwarded-* family and Via are set, the request id travels upstream.

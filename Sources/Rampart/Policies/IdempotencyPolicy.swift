@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartLoop
 
 /// Idempotency keys (SPEC §7.4), whole in one filter. The first request with a key runs; a repeat
 /// gets the stored answer (`Idempotent-Replayed: true`); a repeat while the first still runs gets

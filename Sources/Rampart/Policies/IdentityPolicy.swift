@@ -1,4 +1,5 @@
 import Foundation
+import RampartLoop
 import RampartHTTP
 
 /// Identity stage (SPEC §5): who is calling. A verified JWT (Authorization: Bearer or the named

@@ -1,4 +1,5 @@
 import Foundation
+import RampartLoop
 import RampartHTTP
 
 /// Quota stage (SPEC §5): each of the route's quotas, keyed by user, IP or route, spent all or

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import CLinux
 import Foundation
 import Glibc
@@ -45,7 +47,7 @@ public final class Gateway: @unchecked Sendable {
         }
         let memoryIdempotency = MemoryIdempotencyStore()
         for i in 0..<state.workerCount {
-            let loop = EventLoop(index: i)
+            let loop = EventLoop(index: i, clock: state.clock)
             var redis: RedisQuotaStore?
             var idempotency: any IdempotencyStore = memoryIdempotency
             var budgets: RedisBudgetStore?

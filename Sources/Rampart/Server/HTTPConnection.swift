@@ -1,4 +1,5 @@
 import CLinux
+import RampartLoop
 import Glibc
 import RampartHTTP
 

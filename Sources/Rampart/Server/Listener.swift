@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Glibc
 
 /// Accepts connections on one listening socket of one loop and hands them to `service`.

@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartLoop
 
 /// Serves the requests of connections: the proxy pipeline on the main listener, the admin API on
 /// the admin listener. One protocol so both share the strict HTTP/1.1 connection code.

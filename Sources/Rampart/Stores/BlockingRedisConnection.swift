@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import CLinux
 import Foundation
 import Glibc
@@ -17,9 +19,12 @@ final class BlockingRedisConnection {
     private var retryAt: UInt64 = 0
     private var readScratch = [UInt8](repeating: 0, count: 64 * 1024)
     /// The latest failure; nil once a call worked.
+    /// Deadlines and the hold-off are measured with it (injected, like every clock in Rampart).
+    private let clock: any Clock
     private(set) var lastError: String?
 
-    init(url: RedisURL, timeoutMs: Int = 2000, holdOffMs: Int = 1000) {
+    init(url: RedisURL, timeoutMs: Int = 2000, holdOffMs: Int = 1000, clock: any Clock = SystemClock()) {
+        self.clock = clock
         self.url = url; self.timeoutMs = timeoutMs; self.holdOffMs = holdOffMs
     }
 
@@ -56,7 +61,7 @@ final class BlockingRedisConnection {
     // MARK: Connecting
 
     private func connect() throws(RedisError) {
-        let now = rampart_monotonic_ns()
+        let now = clock.monotonicNanoseconds()
         guard now >= retryAt else { throw .unavailable(lastError ?? "reconnecting") }
         do throws(RedisError) {
             try open()
@@ -71,7 +76,7 @@ final class BlockingRedisConnection {
             }
         } catch {
             disconnect()
-            retryAt = rampart_monotonic_ns() &+ UInt64(holdOffMs) &* 1_000_000
+            retryAt = clock.monotonicNanoseconds() &+ UInt64(holdOffMs) &* 1_000_000
             throw error
         }
     }
@@ -115,13 +120,13 @@ final class BlockingRedisConnection {
         do throws(RedisError) {
             try writeAll(wire)
             var replies: [RESPValue] = []
-            let deadline = rampart_monotonic_ns() &+ UInt64(timeoutMs) &* 1_000_000
+            let deadline = clock.monotonicNanoseconds() &+ UInt64(timeoutMs) &* 1_000_000
             while true {
                 do {
                     while replies.count < count, let v = try decoder.next() { replies.append(v) }
                 } catch { throw RedisError.unexpectedReply(error.description) }
                 if replies.count == count { return replies }
-                guard rampart_monotonic_ns() < deadline else { throw RedisError.timeout }
+                guard clock.monotonicNanoseconds() < deadline else { throw RedisError.timeout }
                 try readSome()
             }
         } catch {

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Synchronization
 
 /// The default idempotency store: records in this process, shared by every worker loop (one object,

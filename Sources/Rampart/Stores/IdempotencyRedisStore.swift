@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// Idempotency records in Redis, so a retry that lands on another replica still replays the first
 /// response (SPEC §5: with the Redis store, idempotency records live there too).
 ///

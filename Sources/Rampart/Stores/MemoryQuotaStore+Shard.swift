@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Synchronization
 
 /// One lock's worth of quota logs. The store spreads identities over many shards so worker loops

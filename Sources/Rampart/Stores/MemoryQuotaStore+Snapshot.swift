@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Glibc
 
 /// Saving and loading `directory/quotas.snapshot` (format: `QuotaSnapshot`).

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Synchronization
 
 /// The default quota store: sliding-window logs in this process, shared by every worker loop (one

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// The rate-limit response fields for a route with quotas (SPEC §5), on every response, allowed or not:
 ///
 ///     RateLimit-Policy: "generate-chapter";q=10;w=3600, "generate-chapter-1";q=100;w=60

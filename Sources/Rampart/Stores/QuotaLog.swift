@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// The sliding-window log of one quota key: the times (whole milliseconds) of the hits still inside the
 /// window, oldest first. A log, not a counter, because only the exact hit times make every window of
 /// length `per` hold at most `limit` hits; a fixed window or a GCRA with burst = limit lets up to twice

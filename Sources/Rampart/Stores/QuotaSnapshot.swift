@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// The memory store's on-disk format, binary because a million users' logs should load in well under
 /// a second and cost tens of megabytes, not hundreds as JSON would. Little-endian throughout:
 ///

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// One quota counter's use right now: whose, on which route and quota, and the hits in its window.
 public struct QuotaUse: Sendable, Equatable {
     public var identity: String

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import CLinux
 import Glibc
 
@@ -19,7 +21,7 @@ extension RedisClient {
 
     private func checkDeadlines() {
         guard pendingHead < pending.count else { return }
-        if pending[pendingHead].deadline > rampart_monotonic_ns() { armDeadlineTimer(); return }
+        if pending[pendingHead].deadline > loop.clock.monotonicNanoseconds() { armDeadlineTimer(); return }
         // The oldest command timed out: its reply may still come, so the FIFO can no longer be trusted.
         let head = pending[pendingHead]
         pendingHead += 1

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import CLinux
 import Foundation
 import Glibc
@@ -178,7 +180,7 @@ public final class RedisClient: EventHandler, @unchecked Sendable {
             noteFailedCommand()
             completion(.failure(.unavailable("\(options.maxPending) commands pending"))); return
         }
-        enqueue(encoded, deadline: rampart_monotonic_ns() &+ UInt64(options.commandTimeoutMs) &* 1_000_000, completion)
+        enqueue(encoded, deadline: loop.clock.monotonicNanoseconds() &+ UInt64(options.commandTimeoutMs) &* 1_000_000, completion)
         if state == .handshaking || state == .ready { scheduleFlush() }
     }
 
@@ -253,7 +255,7 @@ public final class RedisClient: EventHandler, @unchecked Sendable {
         // Handshake first, in front of whatever was queued while connecting.
         var hello = [UInt8]()
         var handlers: [Pending] = []
-        let deadline = rampart_monotonic_ns() &+ UInt64(options.commandTimeoutMs) &* 1_000_000
+        let deadline = loop.clock.monotonicNanoseconds() &+ UInt64(options.commandTimeoutMs) &* 1_000_000
         let gen = generation
         if let password = url.password {
             RESPEncoder.appendCommand(url.username.map { ["AUTH", $0, password] } ?? ["AUTH", password], to: &hello)

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// The Lua scripts of the Redis quota store and the pure code that turns their replies into the
 /// same `QuotaDecision`/`QuotaStatus` the memory store computes (`QuotaSlidingWindow`, `QuotaLog`).
 ///

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import CLinux
 
 /// Quotas in Redis, so N replicas enforce one global limit: the same sliding-window log as the

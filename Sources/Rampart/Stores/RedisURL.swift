@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Foundation
 
 /// `redis://[[username]:password@]host[:port][/db]` — where the Redis store connects.

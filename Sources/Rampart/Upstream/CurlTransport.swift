@@ -1,4 +1,5 @@
 import CCurl
+import RampartLoop
 import Glibc
 import RampartHTTP
 

@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartLoop
 
 /// One upstream call made outside a proxied exchange (a save, a verify GET, a replay) wrapped in
 /// the route's deadlines, so a hung app can never hold one forever: first byte (counted from the

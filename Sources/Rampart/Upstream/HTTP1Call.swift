@@ -1,4 +1,5 @@
 import CLinux
+import RampartLoop
 import Glibc
 import RampartHTTP
 
@@ -113,7 +114,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
 
     private func startConnecting() {
         let timeout = UInt64(max(0, request.connectTimeoutMs)) &* 1_000_000
-        armConnectTimer(machine.startConnecting(now: rampart_monotonic_ns(), timeoutNs: timeout))
+        armConnectTimer(machine.startConnecting(now: transport.loop.clock.monotonicNanoseconds(), timeoutNs: timeout))
     }
 
     private func armConnectTimer(_ deadline: UInt64) {

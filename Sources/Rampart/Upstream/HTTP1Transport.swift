@@ -1,4 +1,5 @@
 import CLinux
+import RampartLoop
 import Glibc
 import Foundation
 import RampartHTTP
@@ -32,7 +33,7 @@ public final class HTTP1Transport: UpstreamTransport {
 
     /// Where a call to a host name stands: `name` is `host:port`.
     func lookup(_ name: String, host: String, port: UInt16, for call: HTTP1Call) -> HostCache<HTTP1Call>.Lookup {
-        let decision = hosts.lookup(name, nowMs: rampart_monotonic_ns() / 1_000_000, waiter: call)
+        let decision = hosts.lookup(name, nowMs: loop.now / 1_000_000, waiter: call)
         switch decision {
         case .ready(_, refresh: true), .wait(resolve: true): resolveInBackground(name, host: host, port: port)
         default: break
@@ -56,7 +57,7 @@ public final class HTTP1Transport: UpstreamTransport {
     }
 
     private func resolved(_ name: String, _ result: Result<[SocketAddressBytes], ResolveError>) {
-        let outcome = hosts.resolved(name, result, nowMs: rampart_monotonic_ns() / 1_000_000)
+        let outcome = hosts.resolved(name, result, nowMs: loop.now / 1_000_000)
         if let old = outcome.retiredPoolKey {
             for s in idle.removeValue(forKey: old) ?? [] { s.close() }
         }

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// The addresses of upstream host names, as one event loop knows them. getaddrinfo blocks, so the
 /// loop never calls it: this cache says when to resolve (on a helper thread) and what to connect
 /// to meanwhile. Like Envoy's strict DNS: names are re-resolved in the background every
@@ -110,6 +112,3 @@ struct HostCache<Waiter> {
 }
 
 /// Why a host name did not resolve, in getaddrinfo's words.
-struct ResolveError: Error, Equatable, Sendable {
-    var message: String
-}

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// Picks the transport for each upstream: the native HTTP/1.1 client for plain http (speed),
 /// libcurl for https and HTTP/2 (TLS, ALPN, everything else), or libcurl when configured.
 final class TransportRouter: UpstreamTransport {

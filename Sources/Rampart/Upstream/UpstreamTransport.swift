@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartLoop
 
 /// One request as a transport sends it: everything already decided by the pipeline.
 public struct UpstreamRequest {

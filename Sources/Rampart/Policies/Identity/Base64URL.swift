@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// Strict base64url (RFC 7515 §2): URL alphabet, no padding, no whitespace, and zero unused
 /// trailing bits, so every token has exactly one encoding and a re-encoded signature is not "new".
 enum Base64URL {

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Foundation
 
 /// Public keys from a JWKS file (RFC 7517): RSA `n`/`e` and EC `x`/`y` keys. Keys for other uses

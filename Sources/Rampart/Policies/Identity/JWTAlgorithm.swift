@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import COpenSSL
 
 /// The JWS algorithms Rampart verifies. Each is bound to one key family, which is what makes

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// The registered-claim rules (RFC 7519 §4.1) applied after the signature holds: time window
 /// with leeway, issuer, audience, and the claim that names the user.
 struct JWTClaimsCheck {

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import COpenSSL
 
 /// The OpenSSL calls behind signature checks, kept apart from JWT rules so each is easy to audit.

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// The identity a verified JWT carries: the user id for quotas and the claims for anything else.
 public struct VerifiedIdentity: Sendable, Equatable {
     public var user: String

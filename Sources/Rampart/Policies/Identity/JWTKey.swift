@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import COpenSSL
 
 /// An owned EVP_PKEY. OpenSSL documents a fully built EVP_PKEY as safe for concurrent

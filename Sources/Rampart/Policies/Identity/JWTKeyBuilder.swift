@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import COpenSSL
 
 /// Builds EVP_PKEYs from raw JWK parameters with EVP_PKEY_fromdata (OpenSSL 3's replacement for

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import COpenSSL
 import Foundation
 

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import COpenSSL
 
 /// Verifies compact-JWS JWTs against the keys configured in `identity.jwt` (SPEC §5).

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Synchronization
 
 /// One circuit breaker per upstream, shared by every event loop of the process.

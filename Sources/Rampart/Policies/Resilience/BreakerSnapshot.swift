@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// A read-only picture of one breaker for `GET /admin/breakers` and the state gauge.
 ///
 /// Times are unix seconds (the same base as the `now` passed in) so the admin API can print them

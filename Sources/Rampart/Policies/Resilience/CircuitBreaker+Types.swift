@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// The vocabulary of the breaker, kept apart from the state machine so the lead's pipeline, admin API
 /// and metrics can name states and reasons without reading the transition logic.
 extension CircuitBreaker {

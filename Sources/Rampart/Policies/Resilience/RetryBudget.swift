@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Synchronization
 
 /// Caps retries of one upstream to `budget_percent` of its requests over the last 10 s (SPEC §7.2),

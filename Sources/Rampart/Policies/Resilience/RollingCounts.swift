@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// Two counters summed over a sliding window made of a fixed number of buckets.
 ///
 /// Why buckets rather than a log of events: a breaker or budget sees every request of an upstream, so

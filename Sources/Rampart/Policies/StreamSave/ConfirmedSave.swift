@@ -1,4 +1,5 @@
 import Foundation
+import RampartLoop
 import RampartHTTP
 
 /// What a filter that holds the end of a response needs from the exchange: the response itself

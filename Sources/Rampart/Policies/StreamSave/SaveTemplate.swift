@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Foundation
 
 /// Fills `stream_save` templates: `{content}`, `{param}` (path template), `{body.field}`,

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// Text and media found in a message or system prompt, before conversion to tokens.
 struct TruncationCost: Sendable {
     /// Decoded characters of text (plus the JSON length of tool inputs).

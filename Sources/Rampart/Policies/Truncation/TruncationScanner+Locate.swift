@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// Finding the messages array (and Anthropic's `system`) while validating the whole body.
 extension TruncationScanner {
     /// Walks the value at the cursor along `path` (decoded JSON pointer tokens from `level` on).

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// Where a JSON string sits in the body and how long it is once decoded.
 struct TruncationString {
     /// First byte after the opening quote.

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// Tokens one AI call used, normalised across providers so one price table prices them all.
 ///
 /// `inputTokens` are the *uncached* prompt tokens: Anthropic's `input_tokens` as is (it already excludes

@@ -1,4 +1,5 @@
 import Foundation
+import RampartLoop
 import RampartHTTP
 
 /// Counts what every AI response reports (SPEC §8.3): tokens and dollars per key, route and model

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Synchronization
 
 /// Process-wide record of AI usage: per key (e.g. `user:u1`) in one-minute buckets for `/admin/usage` and

@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartLoop
 
 /// Reads token usage off an upstream AI response as it streams past, without holding the stream back.
 ///

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// Summed usage of some set of calls (one model in one window, or one route and model since start).
 public struct UsageTotals: Sendable, Equatable {
     public var requests = 0

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// Helpers on parsed bodies that only request validation needs.
 extension JSONValue {
     /// The document with leading and trailing whitespace removed from every string value

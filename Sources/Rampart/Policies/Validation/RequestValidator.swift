@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// Checks request bodies against a route's `validate` schema before they reach the app
 /// (SPEC §6.4), so the app only ever sees documents of the shape it declared.
 ///

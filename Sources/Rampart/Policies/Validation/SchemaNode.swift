@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 import Foundation
 
 /// One level of a `validate.schema`, compiled once so a request pays for no schema lookups,

@@ -1,3 +1,5 @@
+import RampartHTTP
+import RampartLoop
 /// The `format` values Rampart enforces (unlike JSON Schema, where `format` is only an
 /// annotation by default: an operator who writes it expects it checked).
 ///

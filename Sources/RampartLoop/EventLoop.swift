@@ -52,8 +52,10 @@ public final class EventLoop: @unchecked Sendable {
     private var deferred: [() -> Void] = []
     private var flushQueue: [DeferredFlush] = []
     private var running = true
+    /// The clock every deadline on this loop is measured with (injected: tests drive it by hand).
+    public let clock: any Clock
     /// Cached monotonic time of the current iteration; good enough for timeouts and logs.
-    public private(set) var now: UInt64 = rampart_monotonic_ns()
+    public private(set) var now: UInt64
     /// The thread inside `run()`, 0 while none is: set-up before the loop starts (and tests after
     /// it stopped) may touch it from the thread that owns it then.
     private let owner = Atomic<UInt>(0)
@@ -72,8 +74,10 @@ public final class EventLoop: @unchecked Sendable {
         #endif
     }
 
-    public init(index: Int) {
+    public init(index: Int, clock: any Clock = SystemClock()) {
         self.index = index
+        self.clock = clock
+        now = clock.monotonicNanoseconds()
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         wakeFd = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
         precondition(epfd >= 0 && wakeFd >= 0, "epoll/eventfd unavailable")
@@ -106,7 +110,7 @@ public final class EventLoop: @unchecked Sendable {
 
     @discardableResult
     public func schedule(afterMs ms: Int, _ action: @escaping () -> Void) -> LoopTimer {
-        schedule(at: rampart_monotonic_ns() &+ UInt64(max(0, ms)) &* 1_000_000, action)
+        schedule(at: clock.monotonicNanoseconds() &+ UInt64(max(0, ms)) &* 1_000_000, action)
     }
 
     @discardableResult
@@ -179,7 +183,7 @@ public final class EventLoop: @unchecked Sendable {
                     rampart_epoll_wait(epfd, ev.baseAddress, da.baseAddress, 256, timeout)
                 }
             }
-            now = rampart_monotonic_ns()
+            now = clock.monotonicNanoseconds()
             if n > 0 {
                 for i in 0..<Int(n) {
                     let fd = Int32(truncatingIfNeeded: datas[i])
@@ -216,14 +220,14 @@ public final class EventLoop: @unchecked Sendable {
     private func nextTimeoutMs() -> Int32 {
         if !deferred.isEmpty || !flushQueue.isEmpty { return 0 }
         guard let first = timerHeap.first else { return 1000 }
-        let t = rampart_monotonic_ns()
+        let t = clock.monotonicNanoseconds()
         if first.deadline <= t { return 0 }
         let ms = (first.deadline - t + 999_999) / 1_000_000
         return Int32(min(ms, 1000))
     }
 
     private func fireTimers() {
-        let t = rampart_monotonic_ns()
+        let t = clock.monotonicNanoseconds()
         // Timers compare their deadlines with `now`: it must be the time they fire at, or a
         // timer due between epoll_wait's return and here would re-arm itself at the same
         // deadline and fire again forever.
@@ -280,9 +284,9 @@ public final class EventLoop: @unchecked Sendable {
 
 /// Carries a value a loop owns through a `@Sendable` closure (a helper thread's work) back to
 /// that loop (SwiftNIO's `NIOLoopBound`): reading it anywhere else traps in debug builds.
-struct LoopBound<Value>: @unchecked Sendable {
+package struct LoopBound<Value>: @unchecked Sendable {
     private let wrapped: Value
-    let loop: EventLoop
-    init(_ value: Value, on loop: EventLoop) { self.wrapped = value; self.loop = loop }
-    var value: Value { loop.assertInLoop("LoopBound.value"); return wrapped }
+    package let loop: EventLoop
+    package init(_ value: Value, on loop: EventLoop) { self.wrapped = value; self.loop = loop }
+    package var value: Value { loop.assertInLoop("LoopBound.value"); return wrapped }
 }

@@ -23,27 +23,27 @@ extension JSONValue {
 
 /// Recursive-descent parser over UTF-8 bytes. Line/column are computed only when an error is
 /// reported, so the happy path does no position bookkeeping.
-struct JSONParser {
+package struct JSONParser {
     /// A duplicate key seen while `rejectDuplicates` is false, with the JSON path of the repeat.
-    struct Duplicate { var path: String; var line: Int; var column: Int }
+    package struct Duplicate { package var path: String; package var line: Int; package var column: Int }
 
     private enum PathComponent { case key(String), index(Int) }
 
-    let bytes: [UInt8]
-    let maxDepth: Int
-    let rejectDuplicates: Bool
+    package let bytes: [UInt8]
+    package let maxDepth: Int
+    package let rejectDuplicates: Bool
     private var pos = 0
     private var depth = 0
     private var pathStack: [PathComponent] = []
-    private(set) var duplicates: [Duplicate] = []
+    package private(set) var duplicates: [Duplicate] = []
 
-    init(bytes: [UInt8], maxDepth: Int = 512, rejectDuplicates: Bool) {
+    package init(bytes: [UInt8], maxDepth: Int = 512, rejectDuplicates: Bool) {
         self.bytes = bytes
         self.maxDepth = maxDepth
         self.rejectDuplicates = rejectDuplicates
     }
 
-    mutating func parseDocument() throws(JSONSyntaxError) -> JSONValue {
+    package mutating func parseDocument() throws(JSONSyntaxError) -> JSONValue {
         // A UTF-8 byte order mark is tolerated: some editors write one.
         if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { pos = 3 }
         skipWhitespace()
@@ -309,7 +309,7 @@ struct JSONParser {
     }
 
     /// 1-based line and column (in Unicode scalars) of a byte offset.
-    func location(of offset: Int) -> (line: Int, column: Int) {
+    package func location(of offset: Int) -> (line: Int, column: Int) {
         var line = 1, column = 1
         var i = 0
         let end = min(offset, bytes.count)

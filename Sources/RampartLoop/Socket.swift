@@ -117,3 +117,12 @@ public enum Socket {
         return withUnsafeBytes(of: &a) { Array($0) }
     }
 }
+
+/// A listen address: a numeric host (or localhost) and a port.
+public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String   // numeric IPv4 or IPv6 literal (no brackets), or "localhost"
+    public var port: UInt16
+    public init(host: String, port: UInt16) { self.host = host; self.port = port }
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public var isLoopback: Bool { host == "localhost" || host.hasPrefix("127.") || host == "::1" }
+}

@@ -4,11 +4,11 @@ import Glibc
 
 /// A socket address as raw `sockaddr_in`/`sockaddr_in6` bytes: Sendable across the DNS threads,
 /// comparable (a changed DNS answer retires pooled connections), ready for `connect(2)`.
-struct SocketAddressBytes: Sendable, Hashable {
-    var family: Int32
-    var bytes: [UInt8]
+package struct SocketAddressBytes: Sendable, Hashable {
+    package var family: Int32
+    package var bytes: [UInt8]
 
-    static func numeric(host: String, port: UInt16) -> SocketAddressBytes? {
+    package static func numeric(host: String, port: UInt16) -> SocketAddressBytes? {
         let h = host == "localhost" ? "127.0.0.1" : host
         var a4 = in_addr()
         if inet_pton(AF_INET, h, &a4) == 1 {
@@ -29,10 +29,10 @@ struct SocketAddressBytes: Sendable, Hashable {
         return nil
     }
 
-    enum Resolution: Sendable { case success(SocketAddressBytes), failure(String) }
+    package enum Resolution: Sendable { case success(SocketAddressBytes), failure(String) }
 
     /// Blocking getaddrinfo; call off the loop. The first address of `resolveAll`.
-    static func resolve(host: String, port: UInt16) -> Resolution {
+    package static func resolve(host: String, port: UInt16) -> Resolution {
         switch resolveAll(host: host, port: port) {
         case .success(let all): return .success(all[0])
         case .failure(let e): return .failure(e.message)
@@ -42,7 +42,7 @@ struct SocketAddressBytes: Sendable, Hashable {
     /// Blocking getaddrinfo; call off the loop. The IPv4 addresses when there are any, else the
     /// IPv6 ones, in the resolver's order without duplicates: container networks often publish an
     /// AAAA record nothing listens on, and `localhost` may resolve to both.
-    static func resolveAll(host: String, port: UInt16) -> Result<[SocketAddressBytes], ResolveError> {
+    package static func resolveAll(host: String, port: UInt16) -> Result<[SocketAddressBytes], ResolveError> {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -65,4 +65,10 @@ struct SocketAddressBytes: Sendable, Hashable {
         let chosen = v4.isEmpty ? v6 : v4
         return chosen.isEmpty ? .failure(ResolveError(message: "resolve \(host): no IPv4/IPv6 address")) : .success(chosen)
     }
+}
+
+/// Why a host name did not resolve.
+package struct ResolveError: Error, Equatable, Sendable {
+    package var message: String
+    package init(message: String) { self.message = message }
 }

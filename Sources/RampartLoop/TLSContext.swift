@@ -42,12 +42,12 @@ public final class TLSContext: @unchecked Sendable {
 }
 
 /// One connection's TLS state over a non-blocking socket (OpenSSL's fd BIO).
-final class TLSSession {
-    let ssl: OpaquePointer
+package final class TLSSession {
+    package let ssl: OpaquePointer
     /// SSL_read needed to write (handshake or key update): retry the read when writable.
-    var readWantsWrite = false
+    package var readWantsWrite = false
 
-    init?(context: TLSContext, fd: Int32) {
+    package init?(context: TLSContext, fd: Int32) {
         guard let ssl = SSL_new(context.ctx) else { return nil }
         self.ssl = ssl
         SSL_set_fd(ssl, fd)
@@ -56,9 +56,9 @@ final class TLSSession {
 
     deinit { SSL_free(ssl) }
 
-    enum IO { case bytes(Int), wouldBlock, closed }
+    package enum IO { case bytes(Int), wouldBlock, closed }
 
-    func read(into buffer: UnsafeMutableRawPointer, count: Int) -> IO {
+    package func read(into buffer: UnsafeMutableRawPointer, count: Int) -> IO {
         ERR_clear_error()
         let n = SSL_read(ssl, buffer, Int32(min(count, Int(Int32.max))))
         if n > 0 { readWantsWrite = false; return .bytes(Int(n)) }
@@ -69,7 +69,7 @@ final class TLSSession {
         }
     }
 
-    func write(_ buffer: UnsafeRawPointer, count: Int) -> IO {
+    package func write(_ buffer: UnsafeRawPointer, count: Int) -> IO {
         ERR_clear_error()
         let n = SSL_write(ssl, buffer, Int32(min(count, Int(Int32.max))))
         if n > 0 { return .bytes(Int(n)) }
@@ -79,8 +79,8 @@ final class TLSSession {
         }
     }
 
-    var hasBufferedPlaintext: Bool { SSL_pending(ssl) > 0 }
+    package var hasBufferedPlaintext: Bool { SSL_pending(ssl) > 0 }
 
     /// Best effort close_notify; never waits.
-    func shutdown() { ERR_clear_error(); SSL_shutdown(ssl) }
+    package func shutdown() { ERR_clear_error(); SSL_shutdown(ssl) }
 }

@@ -35,14 +35,14 @@ extension JSONValue {
     }
 
     /// Integral values print without a fraction ("10", not "10.0"); JSON has no NaN/Infinity, so null.
-    static func numberText(_ n: Double) -> String {
+    package static func numberText(_ n: Double) -> String {
         guard n.isFinite else { return "null" }
         if n == n.rounded(), abs(n) < 9_007_199_254_740_992 { return String(Int64(n)) }
         return n.description
     }
 
     /// Escapes quote, backslash and every control character; everything else passes as UTF-8.
-    static func writeString(_ s: String, to out: inout [UInt8]) {
+    package static func writeString(_ s: String, to out: inout [UInt8]) {
         let hex: [UInt8] = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
         for c in s.utf8 {
@@ -65,7 +65,7 @@ extension JSONValue {
     }
 
     /// The JSON type name used in "expected …, got …" messages.
-    var typeName: String {
+    package var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "boolean"
