@@ -17,15 +17,17 @@ let package = Package(
         .target(name: "RampartHTTP"),
         // The event loop, sockets, TLS sessions, buffers and the clock.
         .target(name: "RampartLoop", dependencies: ["CLinux", "COpenSSL"]),
+        // Client connections (HTTP/1.1 server side) and upstream calls (native HTTP/1.1, libcurl).
+        .target(name: "RampartTransport", dependencies: ["RampartHTTP", "RampartLoop", "CCurl", "CLinux"]),
 
         // The gateway.
-        .target(name: "Rampart", dependencies: ["RampartHTTP", "RampartLoop", "CCurl", "COpenSSL", "CLinux"]),
+        .target(name: "Rampart", dependencies: ["RampartHTTP", "RampartLoop", "RampartTransport", "CCurl", "COpenSSL", "CLinux"]),
 
-        .executableTarget(name: "rampart", dependencies: ["Rampart"]),
+        .executableTarget(name: "rampart", dependencies: ["Rampart", "RampartTransport"]),
         .executableTarget(name: "rampart-demo-app"),
 
         .testTarget(name: "RampartHTTPTests", dependencies: ["RampartHTTP"], resources: []),
-        .testTarget(name: "RampartTests", dependencies: ["Rampart", "RampartHTTP", "RampartLoop"]),
+        .testTarget(name: "RampartTests", dependencies: ["Rampart", "RampartHTTP", "RampartLoop", "RampartTransport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["RampartHTTP", "CLinux"]),
     ],
     swiftLanguageModes: [.v6]

@@ -3,6 +3,7 @@ import CLinux
 import COpenSSL
 import Foundation
 import Rampart
+import RampartTransport
 
 /// rampart serve | check | version | help (SPEC §2).
 let usageText = """

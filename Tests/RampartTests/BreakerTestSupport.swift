@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 @testable import Rampart
 
 /// Shared fixtures for the breaker tests: a realistic start time and a config builder whose defaults

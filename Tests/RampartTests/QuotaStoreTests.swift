@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import Dispatch
 import Testing
 @testable import Rampart

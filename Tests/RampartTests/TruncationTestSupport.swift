@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 @testable import Rampart
 
 /// Helpers shared by the truncation tests (namespaced so other test files can't collide).

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 @testable import Rampart
 
 /// Recorded-shape provider responses shared by the usage tests (namespaced to avoid collisions).

@@ -1,5 +1,6 @@
 import Foundation
 import RampartLoop
+import RampartTransport
 import RampartHTTP
 
 /// `GET /admin/breakers` and `POST /admin/breakers/{upstream}/open|close|reset` (SPEC §7.3, §9).

@@ -1,5 +1,6 @@
 import Foundation
 import RampartLoop
+import RampartTransport
 import RampartHTTP
 
 /// `GET /admin/`: the ops dashboard, one self-contained HTML page (SPEC §9). It is served without

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The dashboard's markup and stylesheet (the script is in `AdminDashboardScript`). Static text
 /// only: every value shown is put in by the script with `textContent`. No `style` attributes and no
 /// `on…` handlers, which the page's CSP would refuse; the icon is inline SVG, the favicon `data:`.

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The dashboard's one inline script: plain modern JS, no framework. It polls the admin API every
 /// 2 s with the token from `sessionStorage`, writes every value with `textContent` (never markup),
 /// and handles clicks by delegation (the CSP refuses inline handlers). A section is redrawn only

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The dashboard's section renderers, part of the one inline script (`AdminDashboardScript`):
 /// each takes an admin API answer and writes it into its table or tiles with `textContent`,
 /// skipping the redraw when the data did not change.

@@ -1,5 +1,6 @@
 import Foundation
 import RampartLoop
+import RampartTransport
 import RampartHTTP
 
 /// `GET /admin/quotas?key=user:u1` (each quota of each route that applies to the identity: used,

@@ -1,5 +1,6 @@
 import Foundation
 import RampartLoop
+import RampartTransport
 import RampartHTTP
 
 /// `GET /admin/quotas/top?limit=20[&route=chat]`: the identities using their quotas most right now

@@ -1,5 +1,6 @@
 import Foundation
 import RampartLoop
+import RampartTransport
 import RampartHTTP
 
 /// The save journal for ops: `GET /admin/saves`, `POST /admin/saves/{id}/replay`,

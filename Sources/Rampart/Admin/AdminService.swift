@@ -1,5 +1,6 @@
 import Foundation
 import RampartLoop
+import RampartTransport
 import RampartHTTP
 
 /// The admin listener (SPEC §9): every call needs the bearer token, compared in constant time.

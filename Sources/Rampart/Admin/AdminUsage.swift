@@ -1,5 +1,6 @@
 import Foundation
 import RampartLoop
+import RampartTransport
 import RampartHTTP
 
 /// `GET /admin/usage?key=user:u1`: tokens and dollars per model over the last hour, day and each

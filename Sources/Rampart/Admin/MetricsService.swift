@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// `admin.metrics_listen`: `GET /metrics` without a token, and nothing else, so Prometheus can
 /// scrape a pod without holding the admin token (Envoy's separate stats listener). The metrics

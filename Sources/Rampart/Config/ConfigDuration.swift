@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Parses a config duration: a positive integer followed by `ms`, `s`, `m`, `h` or `d` ("250ms",
 /// "10s", "5m", "1h", "1d"). One strict spelling keeps configs greppable and typos loud.
 public func parseDuration(_ s: String) -> Duration? {

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// One problem in a config, located by its JSON path so `rampart check` output points at the line to fix.
 public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     /// JSON path such as `routes[2].quotas[0].per`; empty for problems of the whole file (syntax, I/O).

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The headers section (SPEC §6.1–6.2), globally and per route.
 extension ConfigDecoder {
     /// Decodes over `base`. For a route (`mergeSet: true`) the global section is the base: keys the

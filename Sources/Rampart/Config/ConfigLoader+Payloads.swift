@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// stream_save and truncate (SPEC §8): formats, JSON pointers and save templates.
 extension ConfigDecoder {
     func decodeStreamSave(_ field: Field, pathParams: [String]) -> StreamSaveConfig? {

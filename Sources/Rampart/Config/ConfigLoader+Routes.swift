@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// routes: match rules, upstream resolution and the per-route policies.
 extension ConfigDecoder {
     static let routeKeys = ["name", "match", "upstream", "auth", "quotas", "stream_save", "truncate", "body_limit",

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// server, admin, store, identity, usage and logging: the sections without cross-references.
 extension ConfigDecoder {
     static let defaultListen = SocketAddress(host: "0.0.0.0", port: 8080)

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// upstreams, plus the timeouts/retry blocks that routes may override field by field.
 extension ConfigDecoder {
     static let timeoutKeys = ["connect", "first_byte", "idle", "total"]
@@ -21,14 +22,14 @@ extension ConfigDecoder {
             }
             var upstream = UpstreamConfig(name: name, url: url.text, scheme: url.scheme, host: url.host, port: url.port,
                                           basePath: url.basePath, timeouts: TimeoutsConfig(), retry: nil, circuitBreaker: nil)
-            upstream.madeEndpoint = "\(url.host):\(url.port)"
-            if Socket.parseIP(url.host) != nil { upstream.numericAddress = SocketAddressBytes.numeric(host: url.host, port: url.port) }
             if let t = r["timeouts"] { upstream.timeouts = decodeTimeouts(t, base: TimeoutsConfig()) }
             if let rf = r["retry"] { upstream.retry = decodeRetry(rf, base: RetryConfig()) }
             if let cf = r["circuit_breaker"] { upstream.circuitBreaker = decodeBreaker(cf) }
             if let v = r["max_in_flight"]?.int(min: 1) { upstream.maxInFlight = v }
             if let v = r["tls_verify"]?.bool { upstream.tlsVerify = v }
             if let v = r["transport"]?.oneOf(UpstreamConfig.Transport.self) { upstream.transport = v }
+            upstream.endpoint = UpstreamEndpoint(scheme: url.scheme, host: url.host, port: url.port, tlsVerify: upstream.tlsVerify,
+                                                 usesNativeClient: url.scheme == "http" && upstream.transport == .auto)
             upstreams[name] = upstream
         }
         return upstreams

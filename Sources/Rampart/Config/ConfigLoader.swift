@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import Foundation
 
 /// Turns gateway.json into a validated `GatewayConfig`. Every problem is collected and reported

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// One JSON value with the path it came from. Each accessor checks the type/range, records a
 /// located error on mismatch and returns nil, so section decoders keep going after an error.
 struct Field {

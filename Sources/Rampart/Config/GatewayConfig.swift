@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The validated, immutable form of gateway.json (SPEC §3). A request holds the snapshot it
 /// started with, so a reload never changes the rules under an in-flight request.
 public final class GatewayConfig: Sendable {
@@ -152,12 +153,10 @@ public struct UpstreamConfig: Sendable {
     /// `auto`: Rampart's own HTTP/1.1 client for http://, libcurl for https://. `curl`: libcurl always.
     public var transport: Transport = .auto
     public enum Transport: String, Sendable, CaseIterable { case auto, curl }
-    /// The host as a socket address when it is an IP literal (parsed once, not per request);
-    /// nil for a host name, which the native client resolves off the loop.
-    var numericAddress: SocketAddressBytes?
-    /// `host:port`, the native client's pool and DNS cache key (made once, not per request).
-    var endpoint: String { madeEndpoint ?? "\(host):\(port)" }
-    var madeEndpoint: String?
+    /// Where the transports reach it, made once when the config loads (not per request).
+    public var endpoint = UpstreamEndpoint(scheme: "http", host: "invalid", port: 80, usesNativeClient: true)
+    /// Rampart's own HTTP/1.1 client serves it (plain http, transport auto); else libcurl.
+    public var usesNativeClient: Bool { endpoint.usesNativeClient }
 }
 
 public struct HeadersConfig: Sendable {

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

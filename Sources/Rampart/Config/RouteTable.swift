@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The route a request matched, with the values of its `{param}` segments (raw, not percent-decoded).
 public struct RouteHit: Sendable {
     public var index: Int

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// FIPS 180-4 SHA-256, small and dependency-free: the config hash shown by /admin/status must be
 /// the same digest `sha256sum gateway.json` prints, without linking OpenSSL into the config module.
 enum SHA256 {

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import Foundation
 
 /// Checks a route's `validate.schema` against the JSON Schema subset Rampart implements (SPEC §6.4),

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Running totals for `/admin/status`, so the dashboard can show a live request rate by polling
 /// one small JSON document instead of parsing the Prometheus text.
 public struct RequestCounts: Sendable, Equatable {

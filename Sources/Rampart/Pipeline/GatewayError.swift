@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// An answer Rampart gives itself instead of the upstream's. Carries the SPEC §4 code; rendered
 /// as the one JSON error format with the request id, never with internal detail.

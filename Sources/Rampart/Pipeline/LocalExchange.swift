@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// A response Rampart produces itself and sends at once (errors, health checks). Any request body
 /// is ignored: the connection closes after answering if the body was not read.

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// The finishing step every response passes before its head is written, proxied or Rampart's
 /// own: the request id, the fields the route's stages decided (CORS, rate-limit headers), then the

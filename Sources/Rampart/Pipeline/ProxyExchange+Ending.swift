@@ -1,5 +1,6 @@
 import CLinux
 import RampartLoop
+import RampartTransport
 import Foundation
 import RampartHTTP
 

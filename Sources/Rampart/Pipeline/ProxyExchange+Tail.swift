@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The response as response filters drive it. A confirmed save takes over the end of a stream
 /// (`ConfirmedSave`) and calls back here to add its event and finish; an intercepting filter
 /// (error scrubbing) replaces the response with Rampart's own.

@@ -1,5 +1,6 @@
 import CLinux
 import RampartLoop
+import RampartTransport
 import Foundation
 import RampartHTTP
 
@@ -126,7 +127,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             head, peerIP: connection.peerIP, peerText: connection.peerText, trustedProxies: ctx.config.server.trustedProxies,
             requestID: requestID, upstream: upstream, tls: connection.isTLS)
         for name in ctx.stripUpstreamHeaders { headers.remove(name) }
-        let request = UpstreamRequest(upstream: upstream, method: head.method, target: upstream.basePath + head.target,
+        let request = UpstreamRequest(endpoint: upstream.endpoint, method: head.method, target: upstream.basePath + head.target,
                                       headers: headers, body: length, connectTimeoutMs: ctx.plan.deadlines.connectMs)
         let attempts = UpstreamAttempts(request: request, plan: ctx.plan, context: context, started: started, hasBody: hasBody,
                                         hasIdempotencyKey: head.headers.contains("Idempotency-Key"), handler: self)

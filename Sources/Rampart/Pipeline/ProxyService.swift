@@ -1,5 +1,6 @@
 import CLinux
 import RampartLoop
+import RampartTransport
 import RampartHTTP
 
 /// The main listener's request story, read top to bottom:

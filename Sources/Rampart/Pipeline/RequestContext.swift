@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// What the route's filters know and decide about one request. Lives on the request's loop.
 public final class RequestContext {

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// How an exchange ended, as response filters hear it.
 enum ExchangeEnding: Equatable {

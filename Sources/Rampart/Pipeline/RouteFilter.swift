@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// One policy on a route, and the one seam every policy uses. A filter may take part in each part
 /// of a request's life (Envoy's decode/encode filter, Pingora's phases): the request head (decide,

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// What every request on one route shares, resolved once per config: the route, its upstream,
 /// the headers section it answers with, its body limit, its breaker and its filters. A request
 /// holds one reference to its plan instead of copying these structs (each copy retains every
@@ -15,21 +16,7 @@ public final class RoutePlan: Sendable {
     let filters: FilterChain
     /// The route's timeouts on the loop's clock (Duration's arithmetic is too slow to redo for
     /// every request).
-    public let deadlines: Deadlines
-
-    public struct Deadlines: Sendable {
-        public let connectMs: Int
-        public let firstByteNs: UInt64
-        public let idleNs: UInt64
-        public let totalNs: UInt64
-
-        public init(_ t: TimeoutsConfig) {
-            connectMs = t.connect.milliseconds
-            firstByteNs = t.firstByte.nanoseconds
-            idleNs = t.idle.nanoseconds
-            totalNs = t.total.nanoseconds
-        }
-    }
+    public let deadlines: CallDeadlines
 
     init(route: RouteConfig, upstream: UpstreamConfig, config: GatewayConfig, filters: FilterChain) {
         self.route = route
@@ -37,7 +24,16 @@ public final class RoutePlan: Sendable {
         headers = route.headers ?? config.headers
         bodyLimit = route.bodyLimit ?? config.server.limits.bodyBytes
         breakerName = route.breakerName
-        deadlines = Deadlines(route.timeouts)
+        deadlines = CallDeadlines(route.timeouts)
         self.filters = filters
+    }
+}
+
+extension CallDeadlines {
+    /// A route's timeouts as the loop's clock counts them (Duration's arithmetic is too slow to
+    /// redo for every request).
+    init(_ t: TimeoutsConfig) {
+        self.init(connectMs: t.connect.milliseconds, firstByteNs: t.firstByte.nanoseconds, idleNs: t.idle.nanoseconds,
+                  totalNs: t.total.nanoseconds)
     }
 }

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The one ordered list of a route's filters, built once per config so a reload swaps them with
 /// the config. Adding a policy is a file with its `RouteFilter` and a line here. The order is the
 /// order a reader expects: CORS (a preflight needs no identity) → identity → quotas → budgets →

@@ -1,5 +1,6 @@
 import Foundation
 import RampartLoop
+import RampartTransport
 import RampartHTTP
 
 /// Replays a journaled save (ops via the admin API, or its user via `retry_url`): the same
@@ -20,7 +21,7 @@ enum SaveReplay {
         headers.add("Idempotency-Key", id)
         headers.add("X-Request-Id", id)
         let bytes = Array(body.utf8)
-        let request = UpstreamRequest(upstream: upstream, method: method, target: upstream.basePath + url, headers: headers,
+        let request = UpstreamRequest(endpoint: upstream.endpoint, method: method, target: upstream.basePath + url, headers: headers,
                                       body: .known(bytes.count), connectTimeoutMs: route.timeouts.connect.milliseconds)
         var status = 0
         let receiver = StatusOnly { s in status = s } finished: { ok in
@@ -28,7 +29,7 @@ enum SaveReplay {
             done(ok, status)
         }
         let call = DeadlineCall.start(request, handler: receiver, transport: context.transport, loop: context.loop,
-                                      deadlines: RoutePlan.Deadlines(route.timeouts))
+                                      deadlines: CallDeadlines(route.timeouts))
         _ = bytes.withUnsafeBytes { call.appendBody($0) }
         call.endBody()
     }

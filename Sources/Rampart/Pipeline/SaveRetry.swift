@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// `POST /_rampart/saves/<id>/retry` on the main listener: the user a journaled save belongs to
 /// may retry it (identified exactly as on the route that streamed it); anyone else gets 404, as

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// The last event of an SSE stream Rampart has to cut (upstream failure, timeout, drain deadline),
 /// in the dialect the client's SDK reads: an SDK that only knows its provider's error shape must

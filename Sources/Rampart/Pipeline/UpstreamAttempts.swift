@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// The upstream half of one proxied request, in one place under the exchange: the breaker's
 /// admission, the upstream's in-flight cap, the attempts and their retries (SPEC §7.2–7.3), and
@@ -34,7 +35,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     static let replayLimit = 1 << 20
 
     private var upstream: UpstreamConfig { _read { yield plan.upstream } }
-    private var deadlines: RoutePlan.Deadlines { plan.deadlines }
+    private var deadlines: CallDeadlines { plan.deadlines }
     private var totalDeadline: UInt64 { started &+ deadlines.totalNs }
 
     /// Whether an attempt is on the wire now (not between attempts, not ended).

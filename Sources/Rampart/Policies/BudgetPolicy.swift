@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import Foundation
 
 /// Cost budget stage (SPEC §5): dollars per key per window from `usage.budgets`. Spending is

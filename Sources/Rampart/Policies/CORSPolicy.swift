@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// CORS (SPEC §6.2): allow-listed origins get the CORS headers, preflights are answered here and
 /// never reach the app, any other cross-origin request is refused with 403. Same-origin requests

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// Error scrubbing (SPEC §4, `scrub_errors`, default true): an upstream 5xx never reaches the
 /// client, whose stack traces and internal host names stay inside. The client gets Rampart's 502

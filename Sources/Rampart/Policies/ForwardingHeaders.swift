@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// Request and response header hygiene of a proxy hop (RFC 9110 §7.6): hop-by-hop fields are
 /// dropped both ways, the X-Forwarded-* family and Via are set, the request id travels upstream.

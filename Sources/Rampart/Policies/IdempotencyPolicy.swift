@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// Idempotency keys (SPEC §7.4), whole in one filter. The first request with a key runs; a repeat
 /// gets the stored answer (`Idempotent-Replayed: true`); a repeat while the first still runs gets

@@ -1,5 +1,6 @@
 import Foundation
 import RampartLoop
+import RampartTransport
 import RampartHTTP
 
 /// Identity stage (SPEC §5): who is calling. A verified JWT (Authorization: Bearer or the named

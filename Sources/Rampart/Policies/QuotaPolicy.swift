@@ -1,5 +1,6 @@
 import Foundation
 import RampartLoop
+import RampartTransport
 import RampartHTTP
 
 /// Quota stage (SPEC §5): each of the route's quotas, keyed by user, IP or route, spent all or

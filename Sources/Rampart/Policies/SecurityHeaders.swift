@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// Response headers policy (SPEC §6.1): the configured security headers on every response —
 /// proxied, streamed and Rampart's own errors — and the removal of headers that leak internals.

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Token-budget truncation stage (SPEC §8.1): keeps the system prompt and the newest messages
 /// that fit `budget_tokens`, splicing the original bytes so everything else in the JSON is
 /// forwarded untouched. The response says what happened in `X-Rampart-Truncated`.

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Request validation stage (SPEC §6.4): the app only sees bodies of the shape it declared.
 /// Failures answer 400 with one `details` entry per failing field.
 struct ValidationStage: RouteFilter {

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import CLinux
 import Foundation
 import Glibc
@@ -77,20 +78,20 @@ public final class Gateway: @unchecked Sendable {
         for ctx in contexts {
             let fd = try Self.listening("server.listen", address) { () throws(Socket.SystemError) in try Socket.listen(address, reusePort: true) }
             if address.port == 0 { address.port = Socket.boundPort(fd) }
-            listeners.append(Listener(fd: fd, context: ctx, role: .main) { ProxyService(context: $0) })
+            listeners.append(Listener(fd: fd, host: ctx, role: .main) { ProxyService(context: ctx) })
         }
         mainPort = address.port
         if let adminAddress = config.admin.listen {
             let fd = try Self.listening("admin.listen", adminAddress) { () throws(Socket.SystemError) in try Socket.listen(adminAddress, reusePort: false) }
             adminPort = Socket.boundPort(fd)
-            listeners.append(Listener(fd: fd, context: contexts[0], role: .admin) { [unowned self] ctx in
-                AdminService(context: ctx, gateway: self)
-            })
+            let ctx = contexts[0]
+            listeners.append(Listener(fd: fd, host: ctx, role: .admin) { [unowned self] in AdminService(context: ctx, gateway: self) })
         }
         if let metricsAddress = config.admin.metricsListen {
             let fd = try Self.listening("admin.metrics_listen", metricsAddress) { () throws(Socket.SystemError) in try Socket.listen(metricsAddress, reusePort: false) }
             metricsPort = Socket.boundPort(fd)
-            listeners.append(Listener(fd: fd, context: contexts[0], role: .metrics) { MetricsService(context: $0) })
+            let ctx = contexts[0]
+            listeners.append(Listener(fd: fd, host: ctx, role: .metrics) { MetricsService(context: ctx) })
         }
         for loop in loops {
             let t = Thread { loop.run(); self.stoppedCount.add(1, ordering: .relaxed) }
@@ -296,5 +297,5 @@ extension Gateway {
 }
 
 extension Listener {
-    func belongs(to ctx: ServerContext) -> Bool { self.contextIdentity == ObjectIdentifier(ctx) }
+    func belongs(to ctx: ServerContext) -> Bool { hostIdentity == ObjectIdentifier(ctx) }
 }

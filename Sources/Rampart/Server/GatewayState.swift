@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import Foundation
 import Synchronization
 
@@ -190,12 +191,12 @@ public final class ServerContext: @unchecked Sendable {
         accessLog.level = fresh.config.logging.level
     }
 
-    func connectionOpened(_ c: HTTPConnection) {
+    public func connectionOpened(_ c: HTTPConnection) {
         connections[ObjectIdentifier(c)] = c
         if c.clientFacing { state.metrics.activeConnections.add(1, ordering: .relaxed) }
     }
 
-    func connectionClosed(_ c: HTTPConnection) {
+    public func connectionClosed(_ c: HTTPConnection) {
         if connections.removeValue(forKey: ObjectIdentifier(c)) != nil, c.clientFacing {
             state.metrics.activeConnections.subtract(1, ordering: .relaxed)
         }
@@ -216,4 +217,39 @@ public final class ServerContext: @unchecked Sendable {
         for e in Array(detached.values) { e.drainDeadlineReached() }
     }
     var connectionCount: Int { connections.count }
+}
+
+/// The gateway as its connections' host: admission (`max_connections`, TLS), the connection
+/// registry, byte counts, the drain, and the replies a connection gives by itself in SPEC §4's
+/// error format with an access line.
+extension ServerContext: ConnectionHost {
+    public func admit(role: ListenerRole) -> ConnectionAdmission? {
+        let config = currentConfig
+        if role == .main && state.metrics.activeConnections.load(ordering: .relaxed) >= config.server.maxConnections { return nil }
+        let limits = config.server.limits
+        let settings = HTTP1ServerMachine.Settings(
+            limits: HTTPLimits(maxHeaderBytes: limits.headerBytes, maxURLBytes: limits.urlBytes),
+            headerTimeoutNs: UInt64(max(0, limits.headerTimeoutMs)) &* 1_000_000,
+            bodyTimeoutNs: UInt64(max(0, limits.bodyTimeoutMs)) &* 1_000_000,
+            keepaliveTimeoutNs: UInt64(max(0, limits.keepaliveTimeoutMs)) &* 1_000_000)
+        return ConnectionAdmission(settings: settings, tls: role == .main ? active.tls : nil)
+    }
+
+    public func bytesIn(_ count: Int) { metrics.bytesIn(count) }
+    public func bytesOut(_ count: Int) { metrics.bytesOut(count) }
+    public var isShuttingDown: Bool { state.draining.load(ordering: .relaxed) }
+
+    public func localReply(for error: ConnectionError, request: HTTPRequestHead?, on connection: HTTPConnection) -> (HTTPResponseHead, [UInt8]) {
+        switch error.cause {
+        case .malformed: metrics.parseError()
+        case .timeout(let kind): metrics.timeout(kind: kind)
+        }
+        let requestID = RequestIDs.make()
+        let reply = LocalReply.error(GatewayError(status: error.status, code: error.code, message: error.message),
+                                     requestID: requestID, headersConfig: currentConfig.headers, tls: connection.isTLS)
+        accessLog.logConnectionError(status: error.status, code: error.code, message: error.message, peer: connection.peerText,
+                                     requestID: requestID, bytesOut: reply.body.count, head: request.map { ($0.method, $0.path, $0.query) })
+        metrics.recordRequest(route: "-", status: error.status, seconds: 0)
+        return reply
+    }
 }

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import Synchronization
 
 /// The default idempotency store: records in this process, shared by every worker loop (one object,

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// An idempotency record as Redis holds it: a compact binary value, so a stored body costs its own
 /// size (JSON would need base64, +33%) and the Lua scripts can tell the state from the first byte.

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The Lua scripts of the Redis idempotency store. Each runs atomically in Redis, which is what
 /// makes two replicas racing on one key safe: exactly one of them creates the in-flight record.
 ///

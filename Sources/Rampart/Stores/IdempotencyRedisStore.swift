@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Idempotency records in Redis, so a retry that lands on another replica still replays the first
 /// response (SPEC §5: with the Redis store, idempotency records live there too).
 ///

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// Idempotency keys (SPEC §7.4, IETF draft-ietf-httpapi-idempotency-key-header): the first completed
 /// response per (identity, key) is kept for `ttl` and replayed to retries, so a client that lost the

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The quota store as one loop sees it: the process-wide memory store (answers at once), or this
 /// loop's Redis connection (answers later, on this loop). The pipeline and the admin API use only
 /// this type, so they work the same with either store.

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import Synchronization
 
 /// One lock's worth of quota logs. The store spreads identities over many shards so worker loops

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import Glibc
 
 /// Saving and loading `directory/quotas.snapshot` (format: `QuotaSnapshot`).

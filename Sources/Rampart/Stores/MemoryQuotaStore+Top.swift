@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 extension MemoryQuotaStore {
     /// The `limit` most used live counters, of one route or of all. One shard is locked at a time and
     /// only while its counters are read, so requests wait on at most 1/64 of the keys for a moment.

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import Synchronization
 
 /// The default quota store: sliding-window logs in this process, shared by every worker loop (one

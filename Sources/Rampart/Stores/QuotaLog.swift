@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The sliding-window log of one quota key: the times (whole milliseconds) of the hits still inside the
 /// window, oldest first. A log, not a counter, because only the exact hit times make every window of
 /// length `per` hold at most `limit` hits; a fixed window or a GCRA with burst = limit lets up to twice

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The quota decision for one request, free of storage and locking so every store makes the same
 /// decision: the memory store runs it under its shard locks, and the Redis store's Lua script mirrors
 /// it step for step (prune, check all, then record all) on sorted sets scored in milliseconds.

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The memory store's on-disk format, binary because a million users' logs should load in well under
 /// a second and cost tens of megabytes, not hundreds as JSON would. Little-endian throughout:
 ///

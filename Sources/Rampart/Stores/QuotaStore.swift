@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// One quota counter: whose it is, on which route, and which of the route's quotas (a route may have several).
 public struct QuotaKey: Hashable, Sendable, CustomStringConvertible {
     /// "user:u1", "ip:203.0.113.7" or "route" (the route-global quota).

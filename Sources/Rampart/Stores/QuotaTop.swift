@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// One quota counter's use right now: whose, on which route and quota, and the hits in its window.
 public struct QuotaUse: Sendable, Equatable {
     public var identity: String

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The Lua scripts of the Redis quota store and the pure code that turns their replies into the
 /// same `QuotaDecision`/`QuotaStatus` the memory store computes (`QuotaSlidingWindow`, `QuotaLog`).
 ///

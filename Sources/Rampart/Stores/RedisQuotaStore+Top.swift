@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 extension RedisQuotaStore {
     /// Identities' quota indexes looked at, at most, per call, and the SCAN pages asked for at most
     /// (other records share the keyspace): an admin call costs Redis a bounded amount however big it is.

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import CLinux
 
 /// Quotas in Redis, so N replicas enforce one global limit: the same sliding-window log as the

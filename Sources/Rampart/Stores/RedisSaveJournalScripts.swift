@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Keys and Lua scripts of the Redis save journal. Every key carries the `{saves}` hash tag, so
 /// the scripts (which touch two keys) also run on Redis Cluster. Each script is atomic, so two
 /// replicas replacing or removing the same save never leave the stream and the index apart.

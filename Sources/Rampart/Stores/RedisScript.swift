@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// One Lua script on one loop's Redis connection: loaded with SCRIPT LOAD, run with EVALSHA, and
 /// sent whole with EVAL until its SHA1 is known or after a NOSCRIPT reply (Redis restarted or its
 /// script cache was flushed). Every store that runs scripts goes through this one type.

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import Foundation
 
 /// `redis://[[username]:password@]host[:port][/db]` — where the Redis store connects.

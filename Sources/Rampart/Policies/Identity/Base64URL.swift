@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Strict base64url (RFC 7515 §2): URL alphabet, no padding, no whitespace, and zero unused
 /// trailing bits, so every token has exactly one encoding and a re-encoded signature is not "new".
 enum Base64URL {

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import Foundation
 
 /// Public keys from a JWKS file (RFC 7517): RSA `n`/`e` and EC `x`/`y` keys. Keys for other uses

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import COpenSSL
 
 /// The JWS algorithms Rampart verifies. Each is bound to one key family, which is what makes

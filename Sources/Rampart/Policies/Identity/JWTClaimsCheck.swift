@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The registered-claim rules (RFC 7519 §4.1) applied after the signature holds: time window
 /// with leeway, issuer, audience, and the claim that names the user.
 struct JWTClaimsCheck {

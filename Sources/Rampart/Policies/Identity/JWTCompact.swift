@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// A compact JWS split into its three base64url parts (RFC 7515 §7.1). All three are decoded
 /// strictly up front (cheap, and any bad encoding is `malformed`); the JSON is parsed on demand
 /// so the payload is only read once the signature holds.

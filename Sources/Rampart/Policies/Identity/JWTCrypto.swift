@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import COpenSSL
 
 /// The OpenSSL calls behind signature checks, kept apart from JWT rules so each is easy to audit.

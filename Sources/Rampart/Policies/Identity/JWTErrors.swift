@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The identity a verified JWT carries: the user id for quotas and the claims for anything else.
 public struct VerifiedIdentity: Sendable, Equatable {
     public var user: String

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import COpenSSL
 
 /// An owned EVP_PKEY. OpenSSL documents a fully built EVP_PKEY as safe for concurrent

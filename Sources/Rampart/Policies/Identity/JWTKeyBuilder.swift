@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import COpenSSL
 
 /// Builds EVP_PKEYs from raw JWK parameters with EVP_PKEY_fromdata (OpenSSL 3's replacement for

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 extension JWTVerifier {
     /// Extracts the token from a request: `Authorization: Bearer <t>` (the header value; its name
     /// comes from config.header) or else the cookie named `cookieName`. A non-Bearer scheme is

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import COpenSSL
 
 /// Verifies compact-JWS JWTs against the keys configured in `identity.jwt` (SPEC §5).

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import Synchronization
 
 /// One circuit breaker per upstream, shared by every event loop of the process.

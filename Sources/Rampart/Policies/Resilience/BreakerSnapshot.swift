@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// A read-only picture of one breaker for `GET /admin/breakers` and the state gauge.
 ///
 /// Times are unix seconds (the same base as the `now` passed in) so the admin API can print them

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The vocabulary of the breaker, kept apart from the state machine so the lead's pipeline, admin API
 /// and metrics can name states and reasons without reading the transition logic.
 extension CircuitBreaker {

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The circuit breaker of one upstream (SPEC §7.3), as a pure value-type state machine.
 ///
 /// Why a value type with `now` passed in: the same code then runs under the registry's lock in

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Parses an upstream's `Retry-After` (RFC 9110 §10.2.3): either delay-seconds or an HTTP-date.
 ///
 /// Why hand-written: only this one header needs dates, and the three HTTP-date forms are fixed-width

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import Synchronization
 
 /// Caps retries of one upstream to `budget_percent` of its requests over the last 10 s (SPEC §7.2),

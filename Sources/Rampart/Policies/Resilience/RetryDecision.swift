@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// What went wrong with one upstream attempt, as far as the retry policy cares.
 public enum AttemptOutcome: Sendable, Equatable {
     /// The connection could not be made (refused, DNS, TLS handshake): nothing reached the upstream's

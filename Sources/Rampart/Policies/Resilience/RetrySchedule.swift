@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The retry policy of SPEC §7.2 as pure functions: when to retry and how long to wait.
 ///
 /// Pure (randomness and time passed in) so the schedule can be checked exactly in unit tests; the

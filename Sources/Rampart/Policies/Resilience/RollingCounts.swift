@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Two counters summed over a sliding window made of a fixed number of buckets.
 ///
 /// Why buckets rather than a log of events: a breaker or budget sees every request of an upstream, so

@@ -1,5 +1,6 @@
 import Foundation
 import RampartLoop
+import RampartTransport
 import RampartHTTP
 
 /// What a filter that holds the end of a response needs from the exchange: the response itself
@@ -92,7 +93,7 @@ final class ConfirmedSave: ResponseFilter {
         for name in ["Authorization", "Cookie"] { if let v = ctx.head.headers[name] { headers.add(name, v) } }
         if body != nil { headers.add("Idempotency-Key", requestID) }
         headers.add("X-Request-Id", requestID)
-        return UpstreamRequest(upstream: upstream, method: method, target: upstream.basePath + target, headers: headers,
+        return UpstreamRequest(endpoint: upstream.endpoint, method: method, target: upstream.basePath + target, headers: headers,
                                body: body.map { .known($0) } ?? .none, connectTimeoutMs: ctx.plan.deadlines.connectMs)
     }
 

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import Foundation
 
 /// Fills `stream_save` templates: `{content}`, `{param}` (path template), `{body.field}`,

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// Accumulates the generated text of an SSE stream as it passes to the client (SPEC §8.2), per
 /// `stream_save.format`, and notices the provider's terminal event, so a stream cut short is

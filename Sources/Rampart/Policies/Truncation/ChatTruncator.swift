@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The body after truncation, and the figures for `X-Rampart-Truncated: dropped=N; tokens=A->B`.
 public struct TruncationResult: Sendable {
     /// The bytes to forward: the original body, untouched, when nothing was dropped.

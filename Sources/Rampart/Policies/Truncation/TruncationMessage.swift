@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Text and media found in a message or system prompt, before conversion to tokens.
 struct TruncationCost: Sendable {
     /// Decoded characters of text (plus the JSON length of tool inputs).

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Which messages survive: the system prompt, then the newest units that fit the budget.
 struct TruncationPlan {
     /// Messages that are never dropped (OpenAI-style `system`/`developer`), kept in place.

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Finding the messages array (and Anthropic's `system`) while validating the whole body.
 extension TruncationScanner {
     /// Walks the value at the cursor along `path` (decoded JSON pointer tokens from `level` on).

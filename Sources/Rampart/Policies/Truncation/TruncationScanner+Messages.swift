@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Reading chat messages: roles, tool links and how much text and media they carry.
 extension TruncationScanner {
     /// Scans the messages array the scanner is positioned at, replacing any earlier one (for a

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Where a JSON string sits in the body and how long it is once decoded.
 struct TruncationString {
     /// First byte after the opening quote.

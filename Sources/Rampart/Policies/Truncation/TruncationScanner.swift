@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// A validating JSON reader that works directly on the request bytes.
 ///
 /// Truncation must forward every byte it does not drop exactly as the client sent it, and must do so

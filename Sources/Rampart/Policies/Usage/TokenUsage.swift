@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Tokens one AI call used, normalised across providers so one price table prices them all.
 ///
 /// `inputTokens` are the *uncached* prompt tokens: Anthropic's `input_tokens` as is (it already excludes

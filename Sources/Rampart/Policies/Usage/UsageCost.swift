@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Prices token usage from `usage.prices` (USD per million tokens).
 public enum UsageCost {
     /// The price for a model: an exact key first, else the longest configured key the model name starts

@@ -1,5 +1,6 @@
 import Foundation
 import RampartLoop
+import RampartTransport
 import RampartHTTP
 
 /// Counts what every AI response reports (SPEC §8.3): tokens and dollars per key, route and model

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// One key's recent usage in one-minute buckets, oldest first.
 ///
 /// Buckets are sparse (a minute without calls has none), so an occasional user costs a few buckets, and

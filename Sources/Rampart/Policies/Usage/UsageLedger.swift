@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import Synchronization
 
 /// Process-wide record of AI usage: per key (e.g. `user:u1`) in one-minute buckets for `/admin/usage` and

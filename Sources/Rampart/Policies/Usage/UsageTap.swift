@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 
 /// Reads token usage off an upstream AI response as it streams past, without holding the stream back.
 ///

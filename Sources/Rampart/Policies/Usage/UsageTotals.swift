@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Summed usage of some set of calls (one model in one window, or one route and model since start).
 public struct UsageTotals: Sendable, Equatable {
     public var requests = 0

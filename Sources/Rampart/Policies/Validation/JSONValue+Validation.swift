@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Helpers on parsed bodies that only request validation needs.
 extension JSONValue {
     /// The document with leading and trailing whitespace removed from every string value

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Checks request bodies against a route's `validate` schema before they reach the app
 /// (SPEC §6.4), so the app only ever sees documents of the shape it declared.
 ///

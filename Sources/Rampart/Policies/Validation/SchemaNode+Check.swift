@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The per-request walk. It reports one detail per failing field — the first keyword that
 /// fails, in the order type, enum, string rules, number rules — and keeps going through the
 /// siblings, so a client sees every problem in one response (Zod's behaviour).

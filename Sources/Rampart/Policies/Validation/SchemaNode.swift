@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 import Foundation
 
 /// One level of a `validate.schema`, compiled once so a request pays for no schema lookups,

@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// The `format` values Rampart enforces (unlike JSON Schema, where `format` is only an
 /// annotation by default: an operator who writes it expects it checked).
 ///

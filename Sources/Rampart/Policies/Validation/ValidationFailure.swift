@@ -1,5 +1,6 @@
 import RampartHTTP
 import RampartLoop
+import RampartTransport
 /// Why a request body was refused by its route's `validate` schema (SPEC §6.4).
 ///
 /// The pipeline turns this into one 400 response with `details` as the per-field list (SPEC §4),

@@ -5,10 +5,10 @@ import RampartLoop
 /// the route's deadlines, so a hung app can never hold one forever: first byte (counted from the
 /// end of the request body), idle gap between body bytes, total. Connect is the transport's own.
 /// A deadline cancels the call and reports `.timeout(kind)` to the handler like any failure.
-final class DeadlineCall: UpstreamCall, UpstreamResponseHandler {
+package final class DeadlineCall: UpstreamCall, UpstreamResponseHandler {
     private let inner: UpstreamResponseHandler
     private let loop: EventLoop
-    private let deadlines: RoutePlan.Deadlines
+    private let deadlines: CallDeadlines
     private var call: UpstreamCall?
     private var timer: LoopTimer?
     private let started: UInt64
@@ -16,13 +16,13 @@ final class DeadlineCall: UpstreamCall, UpstreamResponseHandler {
     private var awaitingHead = true
     private var done = false
 
-    private init(inner: UpstreamResponseHandler, loop: EventLoop, deadlines: RoutePlan.Deadlines) {
+    private init(inner: UpstreamResponseHandler, loop: EventLoop, deadlines: CallDeadlines) {
         self.inner = inner; self.loop = loop; self.deadlines = deadlines
         started = loop.now; lastActivity = started
     }
 
-    static func start(_ request: UpstreamRequest, handler: UpstreamResponseHandler, transport: UpstreamTransport,
-                      loop: EventLoop, deadlines: RoutePlan.Deadlines) -> DeadlineCall {
+    package static func start(_ request: UpstreamRequest, handler: UpstreamResponseHandler, transport: UpstreamTransport,
+                      loop: EventLoop, deadlines: CallDeadlines) -> DeadlineCall {
         let c = DeadlineCall(inner: handler, loop: loop, deadlines: deadlines)
         c.call = transport.start(request, handler: c)
         if !c.done { c.arm() }
@@ -56,22 +56,22 @@ final class DeadlineCall: UpstreamCall, UpstreamResponseHandler {
 
     // MARK: UpstreamResponseHandler (from the transport)
 
-    func upstreamHead(_ head: HTTPResponseHead) {
+    package func upstreamHead(_ head: HTTPResponseHead) {
         guard !done else { return }
         awaitingHead = false
         lastActivity = loop.now
         inner.upstreamHead(head)
     }
 
-    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
+    package func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         guard !done else { return .proceed }
         lastActivity = loop.now
         return inner.upstreamBody(bytes)
     }
 
-    func resumeRequestBody() { if !done { inner.resumeRequestBody() } }
+    package func resumeRequestBody() { if !done { inner.resumeRequestBody() } }
 
-    func upstreamFinished(_ failure: UpstreamFailure?) {
+    package func upstreamFinished(_ failure: UpstreamFailure?) {
         guard !done else { return }
         finish()
         call = nil
@@ -80,8 +80,8 @@ final class DeadlineCall: UpstreamCall, UpstreamResponseHandler {
 
     // MARK: UpstreamCall (from the caller)
 
-    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow { call?.appendBody(bytes) ?? .proceed }
-    func endBody() { lastActivity = loop.now; call?.endBody() }
-    func resumeResponse() { call?.resumeResponse() }
-    func cancel() { finish(); call?.cancel(); call = nil }
+    package func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow { call?.appendBody(bytes) ?? .proceed }
+    package func endBody() { lastActivity = loop.now; call?.endBody() }
+    package func resumeResponse() { call?.resumeResponse() }
+    package func cancel() { finish(); call?.cancel(); call = nil }
 }

@@ -6,33 +6,33 @@ import RampartLoop
 /// `refreshMs` while requests keep using the last good answer, and a failed lookup keeps the
 /// old addresses (a DNS hiccup must not take the app down). A value type that returns decisions,
 /// with the time passed in, so every rule is tested without a resolver or a clock.
-struct HostCache<Waiter> {
+package struct HostCache<Waiter> {
     /// How long an answer is used before it is refreshed in the background.
-    let refreshMs: UInt64
+    package let refreshMs: UInt64
     /// After a failed lookup, how long before the next try (and how long a name that never
     /// resolved fails at once, instead of queueing every request behind another lookup).
-    let retryMs: UInt64
+    package let retryMs: UInt64
 
-    struct Entry {
-        var addresses: [SocketAddressBytes] = []
+    package struct Entry {
+        package var addresses: [SocketAddressBytes] = []
         /// Bumped whenever the set of addresses changes; pooled connections are keyed by
         /// `poolKey` (`name#generation`), so connections to an address DNS no longer returns
         /// are not reused. Kept here so no request builds the key.
-        var generation = 0
-        var poolKey = ""
-        var refreshAtMs: UInt64 = 0
-        var resolving = false
-        var lastError: String?
-        var waiters: [Waiter] = []
-        var next = 0
+        package var generation = 0
+        package var poolKey = ""
+        package var refreshAtMs: UInt64 = 0
+        package var resolving = false
+        package var lastError: String?
+        package var waiters: [Waiter] = []
+        package var next = 0
     }
-    private(set) var entries: [String: Entry] = [:]
+    package private(set) var entries: [String: Entry] = [:]
 
-    init(refreshMs: UInt64 = 10_000, retryMs: UInt64 = 1_000) {
+    package init(refreshMs: UInt64 = 10_000, retryMs: UInt64 = 1_000) {
         self.refreshMs = refreshMs; self.retryMs = retryMs
     }
 
-    enum Lookup: Equatable {
+    package enum Lookup: Equatable {
         /// Connect (or reuse a pooled connection under this key); `refresh` asks the caller to
         /// start a background lookup.
         case ready(poolKey: String, refresh: Bool)
@@ -43,7 +43,7 @@ struct HostCache<Waiter> {
     }
 
     /// Runs per request: the entry is changed in place, not copied out and written back.
-    mutating func lookup(_ name: String, nowMs: UInt64, waiter: Waiter) -> Lookup {
+    package mutating func lookup(_ name: String, nowMs: UInt64, waiter: Waiter) -> Lookup {
         Self.lookup(&entries[name, default: Entry()], nowMs: nowMs, waiter: waiter)
     }
 
@@ -60,7 +60,7 @@ struct HostCache<Waiter> {
     }
 
     /// The next address to connect to, round robin over what the name resolved to.
-    mutating func nextAddress(_ name: String) -> SocketAddressBytes? {
+    package mutating func nextAddress(_ name: String) -> SocketAddressBytes? {
         guard entries[name]?.addresses.isEmpty == false else { return nil }
         return Self.next(&entries[name]!)
     }
@@ -70,16 +70,16 @@ struct HostCache<Waiter> {
         return e.addresses[e.next % e.addresses.count]
     }
 
-    struct Outcome {
+    package struct Outcome {
         /// Queued requests: connect them under this pool key, or fail them with `error`.
-        var waiters: [Waiter] = []
-        var poolKey = ""
-        var error: String?
+        package var waiters: [Waiter] = []
+        package var poolKey = ""
+        package var error: String?
         /// Set when the addresses changed: pooled connections under that key should go.
-        var retiredPoolKey: String?
+        package var retiredPoolKey: String?
     }
 
-    mutating func resolved(_ name: String, _ result: Result<[SocketAddressBytes], ResolveError>, nowMs: UInt64) -> Outcome {
+    package mutating func resolved(_ name: String, _ result: Result<[SocketAddressBytes], ResolveError>, nowMs: UInt64) -> Outcome {
         var e = entries[name] ?? Entry()
         defer { entries[name] = e }
         e.resolving = false

@@ -3,7 +3,7 @@ import RampartLoop
 
 /// One request as a transport sends it: everything already decided by the pipeline.
 public struct UpstreamRequest {
-    public var upstream: UpstreamConfig
+    public var endpoint: UpstreamEndpoint
     public var method: String
     /// Origin-form target sent upstream as is (base path already prefixed, never normalised).
     public var target: String
@@ -11,6 +11,11 @@ public struct UpstreamRequest {
     public var headers: HTTPHeaders
     public var body: BodyLength
     public var connectTimeoutMs: Int
+
+    public init(endpoint: UpstreamEndpoint, method: String, target: String, headers: HTTPHeaders, body: BodyLength, connectTimeoutMs: Int) {
+        self.endpoint = endpoint; self.method = method; self.target = target; self.headers = headers
+        self.body = body; self.connectTimeoutMs = connectTimeoutMs
+    }
 
     public enum BodyLength: Equatable { case none, known(Int), streamed }
 }

@@ -7,7 +7,7 @@ import RampartHTTP
 /// which holds every protocol decision (framing both ways, backpressure, reuse, the one retry of a
 /// pooled connection found dead, the connect deadline). This class only performs its actions:
 /// sockets, buffers, timers and calls into the handler.
-final class HTTP1Call: UpstreamCall, DeferredFlush {
+package final class HTTP1Call: UpstreamCall, DeferredFlush {
     private unowned let transport: HTTP1Transport
     private let request: UpstreamRequest
     /// nil once the call has ended (completed, failed or cancelled).
@@ -33,11 +33,11 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
     /// Chunk headers of a streamed upload are written here.
     private var scratch: [UInt8] = []
 
-    init(transport: HTTP1Transport, request: UpstreamRequest, handler: UpstreamResponseHandler) {
+    package init(transport: HTTP1Transport, request: UpstreamRequest, handler: UpstreamResponseHandler) {
         self.transport = transport; self.request = request; self.handler = handler
-        name = request.upstream.endpoint
+        name = request.endpoint.hostPort
         key = name
-        numeric = request.upstream.numericAddress
+        numeric = request.endpoint.numericAddress
         let body: HTTP1ClientMachine.RequestBody
         switch request.body {
         case .none: body = .none
@@ -48,10 +48,10 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         selfRetain = self
     }
 
-    func begin() {
+    package func begin() {
         writeHead()
         if numeric != nil { attach(transport.takeIdle(key)); return }
-        switch transport.lookup(name, host: request.upstream.host, port: request.upstream.port, for: self) {
+        switch transport.lookup(name, host: request.endpoint.host, port: request.endpoint.port, for: self) {
         case .ready(let poolKey, _): hostReady(poolKey: poolKey)
         case .wait: startConnecting()   // the connect timeout covers the lookup
         case .failed(let error): failConnectLater(error)
@@ -59,14 +59,14 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
     }
 
     /// The host name has addresses (at once, or after a lookup this call waited for).
-    func hostReady(poolKey: String) {
+    package func hostReady(poolKey: String) {
         guard !machine.isFinished else { return }
         key = poolKey
         attach(transport.takeIdle(key))
     }
 
     /// The host name did not resolve.
-    func hostFailed(_ error: String) {
+    package func hostFailed(_ error: String) {
         guard !machine.isFinished else { return }
         fail(machine.connectFailed(error))
     }
@@ -130,7 +130,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
 
     // MARK: Request body
 
-    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
+    package func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         let more: Bool
         switch machine.frameBody(count: bytes.count, chunkHeader: &scratch) {
         case .skip: return .proceed
@@ -145,7 +145,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         return more ? .proceed : .pause
     }
 
-    func endBody() {
+    package func endBody() {
         switch machine.endBody() {
         case .nothing: return
         case .ended: break
@@ -165,7 +165,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         transport.loop.scheduleFlush(self)
     }
 
-    func flushDeferred() { flush() }
+    package func flushDeferred() { flush() }
 
     private func flush() {
         flushScheduled = false
@@ -184,7 +184,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
 
     // MARK: Readiness
 
-    func socketReady(_ events: UInt32) {
+    package func socketReady(_ events: UInt32) {
         guard let socket, !machine.isFinished else { return }
         if machine.connectDeadline != nil {
             guard events & (Epoll.output | Epoll.error | Epoll.hangup) != 0 else { return }
@@ -244,7 +244,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         }
     }
 
-    func resumeResponse() {
+    package func resumeResponse() {
         guard machine.resumeReading() else { return }
         socket?.setInterest(read: true, write: !out.isEmpty)
         transport.loop.deferToEndOfIteration { [self] in process() }
@@ -290,7 +290,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         }
     }
 
-    func cancel() {
+    package func cancel() {
         guard handler != nil else { return }
         machine.cancel()
         socket?.close(); socket = nil

@@ -5,7 +5,7 @@ import RampartHTTP
 
 /// One exchange on a libcurl easy handle. Lives on its transport's loop; keeps itself alive while
 /// curl holds a pointer to it (CURLOPT_PRIVATE and the callbacks' userdata).
-final class CurlCall: UpstreamCall {
+package final class CurlCall: UpstreamCall {
     private let easy: UnsafeMutableRawPointer
     private unowned let transport: CurlTransport
     private var handler: UpstreamResponseHandler?
@@ -24,16 +24,16 @@ final class CurlCall: UpstreamCall {
     private let upload = ByteBuffer(capacity: 16 * 1024)
     private var uploadEnded = false
     private var uploadBlocked = false
-    static let uploadHighWatermark = 256 * 1024
+    package static let uploadHighWatermark = 256 * 1024
 
-    init(easy: UnsafeMutableRawPointer, transport: CurlTransport, handler: UpstreamResponseHandler, request: UpstreamRequest) {
+    package init(easy: UnsafeMutableRawPointer, transport: CurlTransport, handler: UpstreamResponseHandler, request: UpstreamRequest) {
         self.easy = easy; self.transport = transport; self.handler = handler; self.request = request
         if request.body == .none { uploadEnded = true }
         selfRetain = self
     }
 
-    func configure() {
-        let u = request.upstream
+    package func configure() {
+        let u = request.endpoint
         let host = u.host.contains(":") ? "[\(u.host)]" : u.host
         let url = "\(u.scheme)://\(host):\(u.port)\(request.target)"
         rampart_easy_setopt_string(easy, CURLOPT_URL, url)
@@ -133,7 +133,7 @@ final class CurlCall: UpstreamCall {
         return bytes.count
     }
 
-    func resumeResponse() {
+    package func resumeResponse() {
         pauseWanted = false
         guard recvPaused, !finished else { return }
         recvPaused = false
@@ -159,7 +159,7 @@ final class CurlCall: UpstreamCall {
         return Int(CURL_READFUNC_PAUSE)
     }
 
-    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
+    package func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         guard !finished else { return .proceed }
         upload.append(bytes)
         unpauseSend()
@@ -167,7 +167,7 @@ final class CurlCall: UpstreamCall {
         return .proceed
     }
 
-    func endBody() {
+    package func endBody() {
         uploadEnded = true
         unpauseSend()
     }
@@ -189,7 +189,7 @@ final class CurlCall: UpstreamCall {
 
     // MARK: End
 
-    func completed(_ code: CURLcode) {
+    package func completed(_ code: CURLcode) {
         guard !finished else { return }
         let failure: UpstreamFailure?
         switch code {
@@ -207,14 +207,14 @@ final class CurlCall: UpstreamCall {
         fail(failure)
     }
 
-    func fail(_ failure: UpstreamFailure?) {
+    package func fail(_ failure: UpstreamFailure?) {
         guard !finished else { return }
         let h = handler
         release()
         h?.upstreamFinished(failure)
     }
 
-    func cancel() { release() }
+    package func cancel() { release() }
 
     private func release() {
         guard !finished else { return }

@@ -11,45 +11,40 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
     public let loop: EventLoop
     public let peerIP: [UInt8]
     public let peerText: String
-    let tls: TLSSession?
+    package let tls: TLSSession?
     public var isTLS: Bool { tls != nil }
-    let context: ServerContext
+    package let host: ConnectionHost
     private let service: RequestService
 
-    var machine: HTTP1ServerMachine
-    var state: HTTP1ServerMachine.State { machine.state }
-    let readBuffer = ByteBuffer(capacity: 16 * 1024)
-    let writeBuffer = ByteBuffer(capacity: 16 * 1024)
+    package var machine: HTTP1ServerMachine
+    package var state: HTTP1ServerMachine.State { machine.state }
+    package let readBuffer = ByteBuffer(capacity: 16 * 1024)
+    package let writeBuffer = ByteBuffer(capacity: 16 * 1024)
     /// Serialization scratch for heads and chunk headers (ByteBuffer takes bytes, not inout arrays).
     private var scratch = [UInt8]()
-    var interest: UInt32 = 0
-    var flushScheduled = false
-    var exchange: ServerExchange?
-    var closedByPeer = false
+    package var interest: UInt32 = 0
+    package var flushScheduled = false
+    package var exchange: ServerExchange?
+    package var closedByPeer = false
 
     // unowned(unsafe): the connection disarms the timer in close(), and it is retained by its
     // ServerContext until then, so the timer never outlives it (and no weak side table is made).
-    lazy var timer: LoopTimer = loop.makeTimer { [unowned(unsafe) self] in self.deadlineReached() }
+    package lazy var timer: LoopTimer = loop.makeTimer { [unowned(unsafe) self] in self.deadlineReached() }
 
     /// A connection of the main listener (counted in `max_connections` and the drain), not admin.
-    let clientFacing: Bool
+    package let clientFacing: Bool
 
-    init(fd: Int32, peerIP: [UInt8], peerText: String, loop: EventLoop, context: ServerContext,
-         service: RequestService, limits: LimitsConfig, tls: TLSSession? = nil, clientFacing: Bool = true) {
-        self.fd = fd; self.peerIP = peerIP; self.peerText = peerText; self.loop = loop; self.tls = tls
-        self.context = context; self.service = service; self.clientFacing = clientFacing
-        let settings = HTTP1ServerMachine.Settings(
-            limits: HTTPLimits(maxHeaderBytes: limits.headerBytes, maxURLBytes: limits.urlBytes),
-            headerTimeoutNs: UInt64(max(0, limits.headerTimeoutMs)) &* 1_000_000,
-            bodyTimeoutNs: UInt64(max(0, limits.bodyTimeoutMs)) &* 1_000_000,
-            keepaliveTimeoutNs: UInt64(max(0, limits.keepaliveTimeoutMs)) &* 1_000_000)
-        machine = HTTP1ServerMachine(settings: settings, now: loop.now)
+    package init(fd: Int32, peerIP: [UInt8], peerText: String, host: ConnectionHost, service: RequestService,
+         settings: HTTP1ServerMachine.Settings, tls: TLSSession? = nil, clientFacing: Bool = true) {
+        self.fd = fd; self.peerIP = peerIP; self.peerText = peerText; self.loop = host.loop; self.tls = tls
+        self.host = host; self.service = service; self.clientFacing = clientFacing
+        machine = HTTP1ServerMachine(settings: settings, now: host.loop.now)
     }
 
-    func start() {
+    package func start() {
         interest = Epoll.input | Epoll.readHangup
         loop.register(fd: fd, events: interest, handler: self)
-        context.connectionOpened(self)
+        host.connectionOpened(self)
         syncTimer()
     }
 
@@ -61,7 +56,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
         if events & (Epoll.input | Epoll.readHangup | Epoll.hangup | Epoll.error) != 0 { readAvailable() }
     }
 
-    func readAvailable() {
+    package func readAvailable() {
         if state == .lingering { discardForLinger(); return }
         var sawEOF = false
         // Read while the state machine wants bytes; bounded so one client cannot starve the loop.
@@ -77,13 +72,13 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
                 case .wouldBlock: n = -1
                 case .closed: sawEOF = true; n = -1
                 }
-                if n > 0 { readBuffer.didWrite(n); context.metrics.bytesIn(n); continue }
+                if n > 0 { readBuffer.didWrite(n); host.bytesIn(n); continue }
                 break
             }
             n = Glibc.read(fd, readBuffer.writableTail, readBuffer.writableCount)
             if n > 0 {
                 readBuffer.didWrite(n)
-                context.metrics.bytesIn(n)
+                host.bytesIn(n)
             } else {
                 if n == 0 { sawEOF = true }
                 else if errno != EAGAIN && errno != EINTR { sawEOF = true }
@@ -102,7 +97,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
         updateInterest()
     }
 
-    var wantsToRead: Bool { machine.wantsToRead(buffered: readBuffer.readableCount) }
+    package var wantsToRead: Bool { machine.wantsToRead(buffered: readBuffer.readableCount) }
 
     private func peerClosed() {
         closedByPeer = true
@@ -137,14 +132,13 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
                 if let ex = exchange { ex.requestBody(UnsafeRawBufferPointer(rebasing: readBuffer.readable[range])) }
                 readBuffer.consume(range.upperBound)
             case .rejectHead(let e):
-                context.metrics.parseError()
-                respondAndClose(GatewayError(status: e.status, code: e.code, message: Self.sentence(e.message)))
+                respondAndClose(.malformed(e))
                 return
             case .rejectBody(let e):
                 let ex = exchange
                 exchange = nil
                 ex?.connectionClosed()
-                respondAndClose(GatewayError(status: e.status, code: e.code, message: Self.sentence(e.message)))
+                respondAndClose(.malformed(e))
                 return
             }
         }
@@ -187,7 +181,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
     /// asks the client to reconnect, so keep-alive clients move to other replicas).
     public func sendHead(_ head: HTTPResponseHead) {
         var head = head
-        guard machine.responseHead(&head, shuttingDown: context.state.draining.load(ordering: .relaxed)) else { return }
+        guard machine.responseHead(&head, shuttingDown: host.isShuttingDown) else { return }
         scratch.removeAll(keepingCapacity: true)
         head.serialize(into: &scratch)
         writeBuffer.append(scratch)
@@ -239,25 +233,12 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
         if machine.abortResponse() { scheduleFlush() }
     }
 
-    /// Answers with Rampart's JSON error and closes (used for malformed requests and timeouts).
-    func respondAndClose(_ error: GatewayError) {
+    /// Answers with the host's error reply and closes (malformed requests, timeouts).
+    package func respondAndClose(_ error: ConnectionError) {
         guard machine.beginLocalReplyAndClose() else { exchange = nil; scheduleFlush(); return }
-        let requestID = RequestIDs.make()
-        let (head, body) = LocalReply.error(error, requestID: requestID, headersConfig: context.currentConfig.headers, tls: isTLS)
+        let (head, body) = host.localReply(for: error, request: machine.request, on: self)
         sendHead(head)
         _ = sendBody(body)
         endResponse()
-        context.accessLog.logConnectionError(status: error.status, code: error.code, message: error.message, peer: peerText,
-                                             requestID: requestID, bytesOut: body.count,
-                                             head: machine.request.map { ($0.method, $0.path, $0.query) })
-        context.metrics.recordRequest(route: "-", status: error.status, seconds: 0)
-    }
-
-    /// The wire parser names a problem in a few words ("Multiple Host headers"); a client reads
-    /// a sentence: "The request was refused: multiple Host headers."
-    static func sentence(_ phrase: String) -> String {
-        guard let first = phrase.first else { return "The request was refused." }
-        let lowered = phrase.dropFirst().first?.isUppercase == true ? phrase : first.lowercased() + phrase.dropFirst()
-        return "The request was refused: " + lowered + (phrase.hasSuffix(".") ? "" : ".")
     }
 }

@@ -10,15 +10,15 @@ import RampartHTTP
 /// resolved on helper threads and cached per loop (`HostCache`). libcurl remains the transport
 /// for `https://` and HTTP/2.
 public final class HTTP1Transport: UpstreamTransport {
-    let loop: EventLoop
+    package let loop: EventLoop
     private var idle: [String: [UpstreamSocket]] = [:]
     private var hosts = HostCache<HTTP1Call>()
-    static let maxIdlePerUpstream = 256
-    static let idleTimeoutNs: UInt64 = 60_000_000_000
+    package static let maxIdlePerUpstream = 256
+    package static let idleTimeoutNs: UInt64 = 60_000_000_000
     /// Idle connections are swept on one timer instead of one timer each: a request that returns
     /// its connection to the pool then schedules nothing. A connection goes 60–65 s after its
     /// last use (or at once when the upstream closes it).
-    static let sweepEveryNs: UInt64 = 5_000_000_000
+    package static let sweepEveryNs: UInt64 = 5_000_000_000
     private lazy var sweepTimer: LoopTimer = loop.makeTimer { [unowned self] in sweepIdle() }
 
     public init(loop: EventLoop) { self.loop = loop }
@@ -32,7 +32,7 @@ public final class HTTP1Transport: UpstreamTransport {
     // MARK: Host names
 
     /// Where a call to a host name stands: `name` is `host:port`.
-    func lookup(_ name: String, host: String, port: UInt16, for call: HTTP1Call) -> HostCache<HTTP1Call>.Lookup {
+    package func lookup(_ name: String, host: String, port: UInt16, for call: HTTP1Call) -> HostCache<HTTP1Call>.Lookup {
         let decision = hosts.lookup(name, nowMs: loop.now / 1_000_000, waiter: call)
         switch decision {
         case .ready(_, refresh: true), .wait(resolve: true): resolveInBackground(name, host: host, port: port)
@@ -41,7 +41,7 @@ public final class HTTP1Transport: UpstreamTransport {
         return decision
     }
 
-    func nextAddress(_ name: String) -> SocketAddressBytes? { hosts.nextAddress(name) }
+    package func nextAddress(_ name: String) -> SocketAddressBytes? { hosts.nextAddress(name) }
 
     /// getaddrinfo on a short-lived thread (a lookup per name per refresh period, so rare), then
     /// back on this loop with the answer.
@@ -68,7 +68,7 @@ public final class HTTP1Transport: UpstreamTransport {
 
     // MARK: Pool
 
-    func takeIdle(_ key: String) -> UpstreamSocket? {
+    package func takeIdle(_ key: String) -> UpstreamSocket? {
         while let s = idle[key]?.popLast() {
             if s.isUsable { return s }
             s.close()
@@ -76,7 +76,7 @@ public final class HTTP1Transport: UpstreamTransport {
         return nil
     }
 
-    func putIdle(_ socket: UpstreamSocket, key: String) {
+    package func putIdle(_ socket: UpstreamSocket, key: String) {
         var list = idle[key] ?? []
         guard list.count < Self.maxIdlePerUpstream else { socket.close(); return }
         socket.owner = nil
@@ -89,7 +89,7 @@ public final class HTTP1Transport: UpstreamTransport {
         if !sweepTimer.isScheduled { loop.arm(sweepTimer, at: loop.now &+ Self.sweepEveryNs) }
     }
 
-    func dropIdle(_ socket: UpstreamSocket, key: String) {
+    package func dropIdle(_ socket: UpstreamSocket, key: String) {
         idle[key]?.removeAll { $0 === socket }
         socket.close()
     }
@@ -114,21 +114,21 @@ public final class HTTP1Transport: UpstreamTransport {
 
 /// One TCP connection to an upstream. While a call uses it, readiness goes to the call; while it
 /// sits in the pool, any readiness means the upstream closed it (or misbehaved) and it is dropped.
-final class UpstreamSocket: EventHandler {
-    let fd: Int32
-    let loop: EventLoop
+package final class UpstreamSocket: EventHandler {
+    package let fd: Int32
+    package let loop: EventLoop
     /// The call using the socket. unowned(unsafe): a call always clears it (pool return or close)
     /// before it goes away, and a weak reference would slow every retain of the call.
-    unowned(unsafe) var owner: HTTP1Call?
+    package unowned(unsafe) var owner: HTTP1Call?
     /// When the socket last went back to the pool (loop clock).
-    var idleSince: UInt64 = 0
-    unowned(unsafe) var pool: HTTP1Transport?
-    var poolKey: String?
-    var reused = false
+    package var idleSince: UInt64 = 0
+    package unowned(unsafe) var pool: HTTP1Transport?
+    package var poolKey: String?
+    package var reused = false
     private var interest: UInt32 = 0
-    private(set) var closed = false
+    package private(set) var closed = false
 
-    init(fd: Int32, loop: EventLoop) {
+    package init(fd: Int32, loop: EventLoop) {
         self.fd = fd; self.loop = loop
         interest = Epoll.output | Epoll.input | Epoll.readHangup
         loop.register(fd: fd, events: interest, handler: self)
@@ -136,7 +136,7 @@ final class UpstreamSocket: EventHandler {
 
     /// Opens a non-blocking connection; completion is signalled by writability. nil with errno set
     /// when the connect fails at once.
-    static func connect(to address: SocketAddressBytes, loop: EventLoop) -> UpstreamSocket? {
+    package static func connect(to address: SocketAddressBytes, loop: EventLoop) -> UpstreamSocket? {
         let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         var one: Int32 = 1
@@ -148,7 +148,7 @@ final class UpstreamSocket: EventHandler {
         return UpstreamSocket(fd: fd, loop: loop)
     }
 
-    var isUsable: Bool {
+    package var isUsable: Bool {
         guard !closed else { return false }
         // A pooled connection the upstream already closed reads EOF at once.
         var probe: UInt8 = 0
@@ -156,30 +156,30 @@ final class UpstreamSocket: EventHandler {
         return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
     }
 
-    func setInterest(read: Bool, write: Bool) {
+    package func setInterest(read: Bool, write: Bool) {
         var want = Epoll.readHangup
         if read { want |= Epoll.input }
         if write { want |= Epoll.output }
         if want != interest { interest = want; loop.modify(fd: fd, events: want) }
     }
 
-    func watchWhileIdle() { setInterest(read: true, write: false) }
+    package func watchWhileIdle() { setInterest(read: true, write: false) }
 
-    func handleEvents(_ events: UInt32) {
+    package func handleEvents(_ events: UInt32) {
         if let owner { owner.socketReady(events); return }
         // Idle in the pool: readiness means the upstream closed it (or sent junk). Drop it.
         if let pool, let poolKey { pool.dropIdle(self, key: poolKey) } else { close() }
     }
 
     /// The pending connect's outcome (0 = connected).
-    var connectError: Int32 {
+    package var connectError: Int32 {
         var err: Int32 = 0
         var len = socklen_t(MemoryLayout<Int32>.size)
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
         return err
     }
 
-    func close() {
+    package func close() {
         guard !closed else { return }
         closed = true
         owner = nil; poolKey = nil

@@ -8,7 +8,7 @@ import RampartHTTP
 extension HTTPConnection {
     // MARK: Writing
 
-    func scheduleFlush() {
+    package func scheduleFlush() {
         guard !flushScheduled else { return }
         flushScheduled = true
         loop.scheduleFlush(self)
@@ -16,7 +16,7 @@ extension HTTPConnection {
 
     public func flushDeferred() { flush() }
 
-    func flush() {
+    package func flush() {
         flushScheduled = false
         guard state != .closed else { return }
         if let tls, tls.readWantsWrite { tls.readWantsWrite = false; readAvailable(); guard state != .closed else { return } }
@@ -32,7 +32,7 @@ extension HTTPConnection {
             } else {
                 n = Glibc.write(fd, writeBuffer.readable.baseAddress!, writeBuffer.readableCount)
             }
-            if n > 0 { writeBuffer.consume(n); context.metrics.bytesOut(n); continue }
+            if n > 0 { writeBuffer.consume(n); host.bytesOut(n); continue }
             if n < 0 && tls == nil && errno == EINTR { continue }
             if n < 0 && tls == nil && errno == EAGAIN { break }
             // EPIPE / ECONNRESET: the client is gone.
@@ -49,7 +49,7 @@ extension HTTPConnection {
         updateInterest()
     }
 
-    func updateInterest() {
+    package func updateInterest() {
         guard state != .closed else { return }
         var want = Epoll.readHangup
         if wantsToRead { want |= Epoll.input }
@@ -62,40 +62,38 @@ extension HTTPConnection {
 
     /// Arms the one timer for the machine's deadline when it is due earlier than the timer; a
     /// deadline that moved later only lets the timer fire early and re-arm (`deadlineReached`).
-    func syncTimer() {
+    package func syncTimer() {
         guard machine.deadline != .none else { return }
         let at = machine.deadlineAt
         if !timer.isScheduled || timer.scheduledAt > at { loop.arm(timer, at: at) }
     }
 
-    func deadlineReached() {
+    package func deadlineReached() {
         switch machine.deadlineReached(now: loop.now, buffered: readBuffer.readableCount) {
         case .none: break
         case .rearm: loop.arm(timer, at: machine.deadlineAt)
         case .close: close()
         case .headTimedOut:
-            context.metrics.timeout(kind: "header")
-            respondAndClose(GatewayError(status: 408, code: "REQUEST_TIMEOUT", message: "The request head did not arrive in time."))
+            respondAndClose(.timeout("header", message: "The request head did not arrive in time."))
         case .bodyTimedOut:
-            context.metrics.timeout(kind: "body")
             let ex = exchange; exchange = nil
             ex?.connectionClosed()
-            respondAndClose(GatewayError(status: 408, code: "REQUEST_TIMEOUT", message: "The request body did not arrive in time."))
+            respondAndClose(.timeout("body", message: "The request body did not arrive in time."))
         }
     }
 
     // MARK: Closing
 
     /// Stop reusing this connection; close it now when idle (graceful shutdown).
-    func drain() {
+    package func drain() {
         perform(machine.drain(buffered: readBuffer.readableCount, writePending: !writeBuffer.isEmpty))
     }
 
-    var isIdle: Bool { machine.isIdle(buffered: readBuffer.readableCount) }
+    package var isIdle: Bool { machine.isIdle(buffered: readBuffer.readableCount) }
 
     /// The drain deadline passed: the exchange ends its response now (a stream gets its error
     /// event and a clean end); a connection with no exchange closes.
-    func drainDeadlineReached() {
+    package func drainDeadlineReached() {
         guard state != .closed else { return }
         if let ex = exchange { machine.markDraining(); ex.drainDeadlineReached(); return }
         perform(machine.shutDown(writePending: !writeBuffer.isEmpty))
@@ -123,7 +121,7 @@ extension HTTPConnection {
         }
     }
 
-    func discardForLinger() {
+    package func discardForLinger() {
         var sink = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         while true {
             let n = withUnsafeMutableBytes(of: &sink) { Glibc.read(fd, $0.baseAddress!, $0.count) }
@@ -133,13 +131,13 @@ extension HTTPConnection {
         }
     }
 
-    func close() {
+    package func close() {
         guard state != .closed else { return }
         machine.closed()
         loop.disarm(timer)
         loop.unregister(fd: fd)
         if let tls, !closedByPeer { tls.shutdown() }
         Glibc.close(fd)
-        context.connectionClosed(self)
+        host.connectionClosed(self)
     }
 }

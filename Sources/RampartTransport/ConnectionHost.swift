@@ -1,0 +1,63 @@
+import RampartHTTP
+import RampartLoop
+
+/// What a client connection and its listener need from the server that owns them, so this layer
+/// knows nothing of the gateway's config, metrics, log or error format (`ServerContext` is the
+/// gateway's host).
+public protocol ConnectionHost: AnyObject {
+    var loop: EventLoop { get }
+    /// A connection accepted on a listener of `role`: its settings and TLS context, or nil to shed
+    /// it at once (over `max_connections`).
+    func admit(role: ListenerRole) -> ConnectionAdmission?
+    func connectionOpened(_ connection: HTTPConnection)
+    func connectionClosed(_ connection: HTTPConnection)
+    func bytesIn(_ count: Int)
+    func bytesOut(_ count: Int)
+    /// The process drains: every response asks its client to reconnect elsewhere.
+    var isShuttingDown: Bool { get }
+    /// The connection answers by itself (a malformed request, a head or body too slow): the host
+    /// makes the reply in its error format, counts and logs it.
+    func localReply(for error: ConnectionError, request: HTTPRequestHead?, on connection: HTTPConnection) -> (HTTPResponseHead, [UInt8])
+}
+
+/// Which listener a connection came from. The main one serves clients (TLS, `max_connections`,
+/// the drain); the admin and metrics listeners stay open until exit so ops can watch a drain.
+public enum ListenerRole: Sendable { case main, admin, metrics }
+
+/// How a host lets a connection in.
+public struct ConnectionAdmission {
+    public var settings: HTTP1ServerMachine.Settings
+    public var tls: TLSContext?
+    public init(settings: HTTP1ServerMachine.Settings, tls: TLSContext?) { self.settings = settings; self.tls = tls }
+}
+
+/// An answer the connection gives by itself, before or instead of an exchange.
+public struct ConnectionError: Sendable {
+    public enum Cause: Sendable, Equatable {
+        /// The wire parser refused the request (its HTTP status and code).
+        case malformed
+        /// The head or the body did not arrive in time (`header` or `body`).
+        case timeout(String)
+    }
+    public var status: Int
+    public var code: String
+    /// A sentence for the client.
+    public var message: String
+    public var cause: Cause
+
+    /// The wire parser names a problem in a few words ("Multiple Host headers"); a client reads
+    /// a sentence: "The request was refused: multiple Host headers."
+    public static func malformed(_ e: HTTPParseError) -> ConnectionError {
+        ConnectionError(status: e.status, code: e.code, message: sentence(e.message), cause: .malformed)
+    }
+
+    public static func timeout(_ what: String, message: String) -> ConnectionError {
+        ConnectionError(status: 408, code: "REQUEST_TIMEOUT", message: message, cause: .timeout(what))
+    }
+
+    package static func sentence(_ phrase: String) -> String {
+        guard let first = phrase.first else { return "The request was refused." }
+        let lowered = phrase.dropFirst().first?.isUppercase == true ? phrase : first.lowercased() + phrase.dropFirst()
+        return "The request was refused: " + lowered + (phrase.hasSuffix(".") ? "" : ".")
+    }
+}
