@@ -21,13 +21,17 @@ let package = Package(
         .target(name: "RampartTransport", dependencies: ["RampartHTTP", "RampartLoop", "CCurl", "CLinux"]),
 
         // The gateway.
-        .target(name: "Rampart", dependencies: ["RampartHTTP", "RampartLoop", "RampartTransport", "CCurl", "COpenSSL", "CLinux"]),
+        // The proxy core and its filters: the exchange, the filter chain, the policies, the config
+        // model they read, the store interfaces, metrics and the access log.
+        .target(name: "RampartProxy", dependencies: ["RampartHTTP", "RampartLoop", "RampartTransport", "COpenSSL", "CLinux"]),
+        // App wiring: config loading, the stores, the admin API, startup, reload and shutdown.
+        .target(name: "Rampart", dependencies: ["RampartHTTP", "RampartLoop", "RampartTransport", "RampartProxy", "CCurl", "COpenSSL", "CLinux"]),
 
-        .executableTarget(name: "rampart", dependencies: ["Rampart", "RampartTransport"]),
+        .executableTarget(name: "rampart", dependencies: ["Rampart", "RampartTransport", "RampartProxy"]),
         .executableTarget(name: "rampart-demo-app"),
 
         .testTarget(name: "RampartHTTPTests", dependencies: ["RampartHTTP"], resources: []),
-        .testTarget(name: "RampartTests", dependencies: ["Rampart", "RampartHTTP", "RampartLoop", "RampartTransport"]),
+        .testTarget(name: "RampartTests", dependencies: ["Rampart", "RampartHTTP", "RampartLoop", "RampartTransport", "RampartProxy"]),
         .testTarget(name: "IntegrationTests", dependencies: ["RampartHTTP", "CLinux"]),
     ],
     swiftLanguageModes: [.v6]

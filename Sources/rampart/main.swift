@@ -4,6 +4,7 @@ import COpenSSL
 import Foundation
 import Rampart
 import RampartTransport
+import RampartProxy
 
 /// rampart serve | check | version | help (SPEC §2).
 let usageText = """

@@ -1,6 +1,7 @@
 import Foundation
 import RampartLoop
 import RampartTransport
+import RampartProxy
 import RampartHTTP
 import Testing
 @testable import Rampart

@@ -1,6 +1,7 @@
 import Foundation
 import RampartLoop
 import RampartTransport
+import RampartProxy
 import RampartHTTP
 
 /// `GET /admin/breakers` and `POST /admin/breakers/{upstream}/open|close|reset` (SPEC §7.3, §9).

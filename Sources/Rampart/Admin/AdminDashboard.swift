@@ -1,6 +1,7 @@
 import Foundation
 import RampartLoop
 import RampartTransport
+import RampartProxy
 import RampartHTTP
 
 /// `GET /admin/`: the ops dashboard, one self-contained HTML page (SPEC §9). It is served without

@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 /// The dashboard's markup and stylesheet (the script is in `AdminDashboardScript`). Static text

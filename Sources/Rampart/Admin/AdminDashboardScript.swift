@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 /// The dashboard's one inline script: plain modern JS, no framework. It polls the admin API every

@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 /// The dashboard's section renderers, part of the one inline script (`AdminDashboardScript`):

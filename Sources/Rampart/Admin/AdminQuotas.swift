@@ -1,6 +1,7 @@
 import Foundation
 import RampartLoop
 import RampartTransport
+import RampartProxy
 import RampartHTTP
 
 /// `GET /admin/quotas?key=user:u1` (each quota of each route that applies to the identity: used,
@@ -9,7 +10,7 @@ struct AdminQuotas {
     let context: ServerContext
 
     func handle(_ head: HTTPRequestHead, respond: @escaping (AdminService.Answer) -> Void) {
-        let query = Self.parseQuery(head.query ?? "")
+        let query = QueryString.parse(head.query ?? "")
         guard let key = query["key"], !key.isEmpty else {
             respond((400, GatewayError(status: 400, code: "BAD_REQUEST", message: "Give ?key=user:<id>, ip:<addr> or route.").bodyText, "application/json"))
             return
@@ -56,16 +57,5 @@ struct AdminQuotas {
                 respond((503, GatewayError(status: 503, code: "OVERLOADED", message: "The quota store is unavailable (\(e.reason)).").bodyText, "application/json"))
             }
         }
-    }
-
-    static func parseQuery(_ q: String) -> [String: String] {
-        var out: [String: String] = [:]
-        for pair in q.split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1)
-            let k = String(kv[0]).removingPercentEncoding ?? String(kv[0])
-            let v = kv.count > 1 ? (String(kv[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[1])) : ""
-            out[k] = v
-        }
-        return out
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import RampartLoop
 import RampartTransport
+import RampartProxy
 import RampartHTTP
 
 /// `GET /admin/quotas/top?limit=20[&route=chat]`: the identities using their quotas most right now
@@ -11,7 +12,7 @@ enum AdminQuotasTop {
     static let maxLimit = 1000
 
     static func handle(_ head: HTTPRequestHead, context: ServerContext, respond: @escaping (AdminService.Answer) -> Void) {
-        let query = AdminQuotas.parseQuery(head.query ?? "")
+        let query = QueryString.parse(head.query ?? "")
         var limit = defaultLimit
         if let text = query["limit"] {
             guard let n = Int(text), (1...maxLimit).contains(n) else {

@@ -1,6 +1,7 @@
 import Foundation
 import RampartLoop
 import RampartTransport
+import RampartProxy
 import RampartHTTP
 
 /// The save journal for ops: `GET /admin/saves`, `POST /admin/saves/{id}/replay`,

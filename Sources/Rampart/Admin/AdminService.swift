@@ -1,6 +1,7 @@
 import Foundation
 import RampartLoop
 import RampartTransport
+import RampartProxy
 import RampartHTTP
 
 /// The admin listener (SPEC §9): every call needs the bearer token, compared in constant time.
@@ -261,6 +262,3 @@ extension JSONValue {
     }
 }
 
-public enum RampartVersion {
-    public static let version = "0.1.0"
-}

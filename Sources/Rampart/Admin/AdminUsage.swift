@@ -1,6 +1,7 @@
 import Foundation
 import RampartLoop
 import RampartTransport
+import RampartProxy
 import RampartHTTP
 
 /// `GET /admin/usage?key=user:u1`: tokens and dollars per model over the last hour, day and each
@@ -8,7 +9,7 @@ import RampartHTTP
 /// totals since start; and the Prometheus counters of AI usage per route and model.
 enum AdminUsage {
     static func handle(_ head: HTTPRequestHead, state: GatewayState) -> AdminService.Answer {
-        let query = AdminQuotas.parseQuery(head.query ?? "")
+        let query = QueryString.parse(head.query ?? "")
         guard let key = query["key"] else { return everyone(state: state) }
         guard !key.isEmpty else {
             return (400, GatewayError(status: 400, code: "BAD_REQUEST", message: "Give ?key=user:<id>, ip:<addr> or route:<name>, or no key for everyone.").bodyText, "application/json")

@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 /// The headers section (SPEC §6.1–6.2), globally and per route.

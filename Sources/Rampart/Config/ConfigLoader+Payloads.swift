@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 /// stream_save and truncate (SPEC §8): formats, JSON pointers and save templates.

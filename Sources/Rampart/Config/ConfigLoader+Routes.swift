@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 /// routes: match rules, upstream resolution and the per-route policies.

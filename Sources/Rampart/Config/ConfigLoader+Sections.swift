@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 /// server, admin, store, identity, usage and logging: the sections without cross-references.

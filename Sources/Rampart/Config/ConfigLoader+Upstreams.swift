@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 /// upstreams, plus the timeouts/retry blocks that routes may override field by field.

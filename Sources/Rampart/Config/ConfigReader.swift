@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 /// One JSON value with the path it came from. Each accessor checks the type/range, records a

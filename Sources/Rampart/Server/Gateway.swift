@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 import CLinux
@@ -27,8 +28,15 @@ public final class Gateway: @unchecked Sendable {
     public init(config: GatewayConfig, configPath: String, clock: any Clock = SystemClock()) throws(ActivationError) {
         let workers = config.server.workers > 0 ? config.server.workers : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         let usage = UsageLedger()
+        // Saves the app did not confirm survive a restart: in Redis when the store is shared, else on disk.
+        let journal: any SaveJournal
+        if let url = try? config.store.redisURL() {
+            journal = RedisSaveJournal(url: url, directory: config.store.dir)
+        } else {
+            journal = FileSaveJournal(directory: config.store.dir)
+        }
         state = GatewayState(config: try ActiveConfig(config, usage: usage), configPath: configPath, workerCount: workers,
-                             startedAtUnix: clock.now(), usage: usage, clock: clock)
+                             startedAtUnix: clock.now(), journal: journal, usage: usage, clock: clock)
     }
 
     public func start() throws {
@@ -65,8 +73,8 @@ public final class Gateway: @unchecked Sendable {
                 budgets = budget
             }
             let ctx = ServerContext(loop: loop, state: state, transport: TransportRouter(loop: loop),
-                                    quotas: LoopQuotas(memory: memoryQuotas, redis: redis), idempotency: idempotency,
-                                    redisBudgets: budgets)
+                                    quotas: StoreQuotas(memory: memoryQuotas, redis: redis), idempotency: idempotency,
+                                    sharedBudgets: budgets)
             loops.append(loop); contexts.append(ctx)
         }
         if let memoryQuotas { startPersisting(memoryQuotas) }

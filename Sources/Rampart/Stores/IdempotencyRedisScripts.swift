@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 /// The Lua scripts of the Redis idempotency store. Each runs atomically in Redis, which is what

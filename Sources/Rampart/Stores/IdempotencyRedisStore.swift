@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 /// Idempotency records in Redis, so a retry that lands on another replica still replays the first

@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 /// The sliding-window log of one quota key: the times (whole milliseconds) of the hits still inside the

@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 /// The memory store's on-disk format, binary because a million users' logs should load in well under

@@ -1,11 +1,12 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 /// Cost budgets shared by every replica through Redis (SPEC §5): each charge is a member of a
 /// sorted set per key (`rampart:{user:u1}:spend`, score = time in ms, member = time:nonce:usd),
 /// trimmed to the longest budget window. A check sums the window in one Lua script and, when the
 /// budget is spent, answers how long until enough spend leaves the window.
-public final class RedisBudgetStore {
+public final class RedisBudgetStore: SharedBudgets {
     public let client: RedisClient
     private var nonce: UInt64 = 0
 

@@ -1,46 +1,11 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 import CLinux
 import Foundation
 import Glibc
 import Synchronization
-
-/// Why a Redis command did not produce a reply.
-public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Not connected (Redis down, reconnecting with backoff, or too many commands pending).
-    case unavailable(String)
-    /// The connection dropped (or was reset) while the command was in flight.
-    case connectionLost(String)
-    /// No reply within the command timeout; the connection is reset afterwards.
-    case timeout
-    /// Redis answered with an error reply (`-ERR ...`, `-NOSCRIPT ...`).
-    case server(String)
-    /// The reply did not have the expected shape.
-    case unexpectedReply(String)
-    /// The client was closed.
-    case closed
-
-    public var description: String {
-        switch self {
-        case .unavailable(let m): return "redis unavailable: \(m)"
-        case .connectionLost(let m): return "redis connection lost: \(m)"
-        case .timeout: return "redis command timed out"
-        case .server(let m): return "redis error: \(m)"
-        case .unexpectedReply(let m): return "unexpected redis reply: \(m)"
-        case .closed: return "redis client closed"
-        }
-    }
-
-    /// True for failures meaning "Redis could not be asked" (the `on_unavailable` policy applies),
-    /// false for answers Redis gave.
-    public var isUnavailability: Bool {
-        switch self {
-        case .unavailable, .connectionLost, .timeout, .closed: return true
-        case .server, .unexpectedReply: return false
-        }
-    }
-}
 
 /// One pipelined, non-blocking connection to Redis owned by one event loop.
 ///

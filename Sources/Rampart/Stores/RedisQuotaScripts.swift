@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 /// The Lua scripts of the Redis quota store and the pure code that turns their replies into the

@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 /// Keys and Lua scripts of the Redis save journal. Every key carries the `{saves}` hash tag, so

@@ -1,4 +1,5 @@
 import RampartHTTP
+import RampartProxy
 import RampartLoop
 import RampartTransport
 /// One Lua script on one loop's Redis connection: loaded with SCRIPT LOAD, run with EVALSHA, and

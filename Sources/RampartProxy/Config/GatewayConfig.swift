@@ -1,0 +1,370 @@
+import RampartHTTP
+import RampartLoop
+import RampartTransport
+/// The validated, immutable form of gateway.json (SPEC §3). A request holds the snapshot it
+/// started with, so a reload never changes the rules under an in-flight request.
+public final class GatewayConfig: Sendable {
+    public let server: ServerConfig
+    public let admin: AdminConfig
+    public let store: StoreConfig
+    public let identity: IdentityConfig
+    public let upstreams: [String: UpstreamConfig]
+    public let headers: HeadersConfig
+    public let routes: [RouteConfig]
+    public let usage: UsageConfig
+    public let logging: LoggingConfig
+    /// The environment variables and secret files this config names (what `serve` will need).
+    public let secrets: [SecretReference]
+    /// sha256 (hex) of the file's bytes; shown by /admin/status so ops can tell which config runs.
+    public let hash: String
+    /// The source document, kept for /admin/config (secrets are never in it: they live in env vars).
+    public let source: JSONValue
+
+    public init(server: ServerConfig, admin: AdminConfig, store: StoreConfig, identity: IdentityConfig,
+                upstreams: [String: UpstreamConfig], headers: HeadersConfig, routes: [RouteConfig],
+                usage: UsageConfig, logging: LoggingConfig, hash: String, source: JSONValue, secrets: [SecretReference] = []) {
+        self.secrets = secrets
+        self.server = server; self.admin = admin; self.store = store; self.identity = identity
+        self.upstreams = upstreams; self.headers = headers; self.routes = routes; self.usage = usage
+        self.logging = logging; self.hash = hash; self.source = source
+    }
+}
+
+/// An IPv4 or IPv6 network, e.g. 127.0.0.1/32 or ::1/128.
+public struct CIDR: Sendable, Equatable {
+    public var address: [UInt8]   // 4 or 16 bytes
+    public var prefixLength: Int
+    public init(address: [UInt8], prefixLength: Int) { self.address = address; self.prefixLength = prefixLength }
+    public func contains(_ ip: [UInt8]) -> Bool {
+        guard ip.count == address.count else { return false }
+        var bits = prefixLength
+        for i in 0..<ip.count where bits > 0 {
+            let take = min(8, bits)
+            let mask: UInt8 = take == 8 ? 0xff : ~(0xff >> UInt8(take))
+            if ip[i] & mask != address[i] & mask { return false }
+            bits -= take
+        }
+        return true
+    }
+}
+
+public struct ServerConfig: Sendable {
+    public var listen: SocketAddress
+    public var tls: TLSConfig?
+    public var workers: Int              // 0 = one per core
+    public var maxConnections: Int
+    public var trustedProxies: [CIDR]
+    public var drainTimeoutMs: Int
+    public var limits: LimitsConfig
+    /// After SIGTERM: readiness fails at once, but the listener keeps accepting this long, so load
+    /// balancers (Kubernetes endpoints) stop sending before connections are refused.
+    public var drainDelayMs: Int = 5_000
+    package init(listen: SocketAddress, tls: TLSConfig? = nil, workers: Int, maxConnections: Int, trustedProxies: [CIDR], drainTimeoutMs: Int, limits: LimitsConfig, drainDelayMs: Int = 5_000) {
+        self.listen = listen; self.tls = tls; self.workers = workers; self.maxConnections = maxConnections; self.trustedProxies = trustedProxies; self.drainTimeoutMs = drainTimeoutMs; self.limits = limits; self.drainDelayMs = drainDelayMs
+    }
+}
+
+public struct TLSConfig: Sendable {
+    public var certFile: String
+    public var keyFile: String
+    package init(certFile: String, keyFile: String) { self.certFile = certFile; self.keyFile = keyFile }
+}
+
+public struct LimitsConfig: Sendable {
+    public var headerBytes: Int = 16384
+    public var bodyBytes: Int = 1_048_576
+    public var urlBytes: Int = 8192
+    public var headerTimeoutMs: Int = 10_000
+    public var bodyTimeoutMs: Int = 30_000
+    public var keepaliveTimeoutMs: Int = 60_000
+    package init(headerBytes: Int = 16384, bodyBytes: Int = 1_048_576, urlBytes: Int = 8192, headerTimeoutMs: Int = 10_000, bodyTimeoutMs: Int = 30_000, keepaliveTimeoutMs: Int = 60_000) {
+        self.headerBytes = headerBytes; self.bodyBytes = bodyBytes; self.urlBytes = urlBytes; self.headerTimeoutMs = headerTimeoutMs; self.bodyTimeoutMs = bodyTimeoutMs; self.keepaliveTimeoutMs = keepaliveTimeoutMs
+    }
+}
+
+public struct AdminConfig: Sendable {
+    public var listen: SocketAddress?    // nil = no admin listener
+    public var tokenEnv: String?         // env var holding the bearer token
+    public var tokenFile: String?        // file with one accepted token per line (rotation)
+    /// No token and still answering: an explicit opt-out, loopback only, warned about at every start.
+    public var insecureNoAuth = false
+    /// A listener that serves only `GET /metrics`, without a token, for Prometheus.
+    public var metricsListen: SocketAddress?
+    package init(listen: SocketAddress? = nil, tokenEnv: String? = nil, tokenFile: String? = nil, metricsListen: SocketAddress? = nil) {
+        self.listen = listen; self.tokenEnv = tokenEnv; self.tokenFile = tokenFile; self.metricsListen = metricsListen
+    }
+}
+
+public struct StoreConfig: Sendable {
+    public enum Kind: String, Sendable, CaseIterable { case memory, redis }
+    public enum OnUnavailable: String, Sendable, CaseIterable { case allow, deny }
+    public var kind: Kind = .memory
+    public var dir: String = "var/rampart"
+    public var url: String?              // redis://host:port/db
+    public var passwordEnv: String?      // env var holding the Redis password (AUTH)
+    public var onUnavailable: OnUnavailable = .allow
+    package init(kind: Kind = .memory, dir: String = "var/rampart", url: String? = nil, passwordEnv: String? = nil, onUnavailable: OnUnavailable = .allow) {
+        self.kind = kind; self.dir = dir; self.url = url; self.passwordEnv = passwordEnv; self.onUnavailable = onUnavailable
+    }
+}
+
+public struct IdentityConfig: Sendable {
+    public enum Anonymous: String, Sendable, CaseIterable { case ip, reject }
+    public var jwt: JWTConfig?
+    public var trustedHeader: String?
+    public var anonymous: Anonymous = .ip
+    package init(jwt: JWTConfig? = nil, trustedHeader: String? = nil, anonymous: Anonymous = .ip) {
+        self.jwt = jwt; self.trustedHeader = trustedHeader; self.anonymous = anonymous
+    }
+}
+
+public struct JWTConfig: Sendable {
+    public var header: String = "Authorization"
+    public var cookie: String?
+    public var algorithms: [String] = ["RS256", "ES256", "HS256"]
+    public var publicKeysFile: String?
+    public var jwksFile: String?
+    public var hmacSecretEnv: String?
+    public var issuer: String?
+    public var audience: String?
+    public var userClaim: String = "sub"
+    public var leeway: Duration = .seconds(30)
+    package init(header: String = "Authorization", cookie: String? = nil, algorithms: [String] = ["RS256", "ES256", "HS256"], publicKeysFile: String? = nil, jwksFile: String? = nil, hmacSecretEnv: String? = nil, issuer: String? = nil, audience: String? = nil, userClaim: String = "sub", leeway: Duration = .seconds(30)) {
+        self.header = header; self.cookie = cookie; self.algorithms = algorithms; self.publicKeysFile = publicKeysFile; self.jwksFile = jwksFile; self.hmacSecretEnv = hmacSecretEnv; self.issuer = issuer; self.audience = audience; self.userClaim = userClaim; self.leeway = leeway
+    }
+}
+
+public struct TimeoutsConfig: Sendable, Equatable {
+    public var connect: Duration = .seconds(2)
+    public var firstByte: Duration = .seconds(30)
+    public var idle: Duration = .seconds(30)
+    public var total: Duration = .seconds(120)
+    package init(connect: Duration = .seconds(2), firstByte: Duration = .seconds(30), idle: Duration = .seconds(30), total: Duration = .seconds(120)) {
+        self.connect = connect; self.firstByte = firstByte; self.idle = idle; self.total = total
+    }
+}
+
+public struct RetryConfig: Sendable, Equatable {
+    public var attempts: Int = 1                 // 1 = no retry
+    public var backoff: Duration = .seconds(1)
+    public var maxBackoff: Duration = .seconds(8)
+    public var jitter: Double = 0.2
+    public var on: [String] = ["connect", "timeout", "429", "502", "503", "504"]
+    public var methods: [String] = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]
+    public var budgetPercent: Double = 20
+    package init(attempts: Int = 1, backoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(8), jitter: Double = 0.2, on: [String] = ["connect", "timeout", "429", "502", "503", "504"], methods: [String] = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"], budgetPercent: Double = 20) {
+        self.attempts = attempts; self.backoff = backoff; self.maxBackoff = maxBackoff; self.jitter = jitter; self.on = on; self.methods = methods; self.budgetPercent = budgetPercent
+    }
+}
+
+public struct CircuitBreakerConfig: Sendable, Equatable {
+    public var consecutiveFailures: Int = 5
+    public var failureRate: Double = 0.5
+    public var minRequests: Int = 10
+    public var window: Duration = .seconds(60)
+    public var cooldown: Duration = .seconds(60)
+    public var halfOpenProbes: Int = 1
+    package init(consecutiveFailures: Int = 5, failureRate: Double = 0.5, minRequests: Int = 10, window: Duration = .seconds(60), cooldown: Duration = .seconds(60), halfOpenProbes: Int = 1) {
+        self.consecutiveFailures = consecutiveFailures; self.failureRate = failureRate; self.minRequests = minRequests; self.window = window; self.cooldown = cooldown; self.halfOpenProbes = halfOpenProbes
+    }
+}
+
+public struct UpstreamConfig: Sendable {
+    public var name: String
+    public var url: String               // scheme://host[:port][/base-path], no trailing slash
+    public var scheme: String            // "http" or "https"
+    public var host: String
+    public var port: UInt16
+    public var basePath: String          // "" or "/base"
+    public var timeouts: TimeoutsConfig
+    public var retry: RetryConfig?
+    public var circuitBreaker: CircuitBreakerConfig?
+    public var maxInFlight: Int = 1024
+    public var tlsVerify: Bool = true
+    /// `auto`: Rampart's own HTTP/1.1 client for http://, libcurl for https://. `curl`: libcurl always.
+    public var transport: Transport = .auto
+    public enum Transport: String, Sendable, CaseIterable { case auto, curl }
+    /// Where the transports reach it, made once when the config loads (not per request).
+    public var endpoint = UpstreamEndpoint(scheme: "http", host: "invalid", port: 80, usesNativeClient: true)
+    /// Rampart's own HTTP/1.1 client serves it (plain http, transport auto); else libcurl.
+    public var usesNativeClient: Bool { endpoint.usesNativeClient }
+    package init(name: String, url: String, scheme: String, host: String, port: UInt16, basePath: String, timeouts: TimeoutsConfig, retry: RetryConfig? = nil, circuitBreaker: CircuitBreakerConfig? = nil, maxInFlight: Int = 1024, tlsVerify: Bool = true, transport: Transport = .auto) {
+        self.name = name; self.url = url; self.scheme = scheme; self.host = host; self.port = port; self.basePath = basePath; self.timeouts = timeouts; self.retry = retry; self.circuitBreaker = circuitBreaker; self.maxInFlight = maxInFlight; self.tlsVerify = tlsVerify; self.transport = transport
+    }
+}
+
+public struct HeadersConfig: Sendable {
+    public enum Mode: String, Sendable, CaseIterable { case override, ifAbsent = "if_absent" }
+    public var set: [(name: String, value: String)] = []
+    public var mode: Mode = .override
+    public var remove: [String] = []
+    public var cspReportOnly: Bool = false
+    public var cors: CORSConfig?
+    package init(set: [(name: String, value: String)] = [], mode: Mode = .override, remove: [String] = [], cspReportOnly: Bool = false, cors: CORSConfig? = nil) {
+        self.set = set; self.mode = mode; self.remove = remove; self.cspReportOnly = cspReportOnly; self.cors = cors
+    }
+}
+
+public struct CORSConfig: Sendable {
+    public var allowOrigins: [String]
+    public var allowCredentials: Bool = false
+    public var allowMethods: [String] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    public var allowHeaders: [String] = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"]
+    public var exposeHeaders: [String] = []
+    public var maxAge: Duration = .seconds(600)
+    package init(allowOrigins: [String], allowCredentials: Bool = false, allowMethods: [String] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], allowHeaders: [String] = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"], exposeHeaders: [String] = [], maxAge: Duration = .seconds(600)) {
+        self.allowOrigins = allowOrigins; self.allowCredentials = allowCredentials; self.allowMethods = allowMethods; self.allowHeaders = allowHeaders; self.exposeHeaders = exposeHeaders; self.maxAge = maxAge
+    }
+}
+
+public struct RouteMatch: Sendable {
+    public enum PathRule: Sendable, Equatable {
+        case exact(String)
+        case template([PathSegment])     // /api/books/{bookId}
+        case prefix(String)
+    }
+    public enum PathSegment: Sendable, Equatable { case literal(String), param(String) }
+    public var methods: [String]?        // nil = all
+    public var path: PathRule
+    package init(methods: [String]? = nil, path: PathRule) {
+        self.methods = methods; self.path = path
+    }
+}
+
+public struct QuotaConfig: Sendable {
+    public enum Key: String, Sendable, CaseIterable { case user, ip, route }
+    public var limit: Int
+    public var per: Duration
+    public var key: Key = .user
+    package init(limit: Int, per: Duration, key: Key = .user) {
+        self.limit = limit; self.per = per; self.key = key
+    }
+}
+
+public struct TruncateConfig: Sendable {
+    public enum Format: Sendable, Equatable { case anthropic, openai, pointer(String) }
+    public var format: Format
+    public var budgetTokens: Int
+    public var charsPerToken: Double = 4
+    public var imageTokens: Int = 1600
+    package init(format: Format, budgetTokens: Int, charsPerToken: Double = 4, imageTokens: Int = 1600) {
+        self.format = format; self.budgetTokens = budgetTokens; self.charsPerToken = charsPerToken; self.imageTokens = imageTokens
+    }
+}
+
+public struct StreamSaveConfig: Sendable {
+    public enum Format: Sendable, Equatable { case anthropic, openai, text, custom(event: String?, pointer: String) }
+    public enum Mode: String, Sendable, CaseIterable { case save, verify }
+    public struct Save: Sendable {
+        public var method: String = "PUT"
+        public var url: String
+        public var body: JSONValue?
+        public var attempts: Int = 3
+        public var backoff: Duration = .seconds(1)
+        package init(method: String = "PUT", url: String, body: JSONValue? = nil, attempts: Int = 3, backoff: Duration = .seconds(1)) {
+            self.method = method; self.url = url; self.body = body; self.attempts = attempts; self.backoff = backoff
+        }
+    }
+    public struct Verify: Sendable {
+        public var url: String
+        public var pointer: String
+        package init(url: String, pointer: String) { self.url = url; self.pointer = pointer }
+    }
+    public var format: Format
+    public var mode: Mode = .save
+    public var save: Save
+    public var verify: Verify?
+    public var echo: [(key: String, template: String)] = []
+    public var wait: Duration = .seconds(10)
+    public var continueOnDisconnect: Bool = true
+    package init(format: Format, mode: Mode = .save, save: Save, verify: Verify? = nil, echo: [(key: String, template: String)] = [], wait: Duration = .seconds(10), continueOnDisconnect: Bool = true) {
+        self.format = format; self.mode = mode; self.save = save; self.verify = verify; self.echo = echo; self.wait = wait; self.continueOnDisconnect = continueOnDisconnect
+    }
+}
+
+public struct ValidateConfig: Sendable {
+    public var schema: JSONValue
+    public var trim: Bool = false
+    package init(schema: JSONValue, trim: Bool = false) {
+        self.schema = schema; self.trim = trim
+    }
+}
+
+public struct IdempotencyConfig: Sendable {
+    public var header: String = "Idempotency-Key"
+    public var ttl: Duration = .seconds(86_400)
+    public var maxBodyBytes: Int = 1_048_576
+    package init(header: String = "Idempotency-Key", ttl: Duration = .seconds(86_400), maxBodyBytes: Int = 1_048_576) {
+        self.header = header; self.ttl = ttl; self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+public struct RouteConfig: Sendable {
+    public enum Auth: String, Sendable, CaseIterable { case required, optional }
+    public var name: String
+    public var match: RouteMatch
+    public var upstream: String          // resolved: always names an entry of `upstreams`
+    public var auth: Auth = .optional
+    public var quotas: [QuotaConfig] = []
+    public var streamSave: StreamSaveConfig?
+    public var truncate: TruncateConfig?
+    public var bodyLimit: Int?           // overrides server.limits.body_bytes
+    public var validate: ValidateConfig?
+    public var headers: HeadersConfig?   // replaces the global headers section for this route
+    public var scrubErrors: Bool = true
+    public var idempotency: IdempotencyConfig?
+    public var timeouts: TimeoutsConfig  // effective: route override merged over the upstream's
+    public var retry: RetryConfig?       // effective
+    /// A breaker of the route's own (named `<upstream>/<route>`) instead of the upstream's.
+    public var circuitBreaker: CircuitBreakerConfig?
+
+    /// The breaker that guards this route's traffic.
+    public var breakerName: String { circuitBreaker == nil ? upstream : "\(upstream)/\(name)" }
+    package init(name: String, match: RouteMatch, upstream: String, auth: Auth = .optional, quotas: [QuotaConfig] = [], streamSave: StreamSaveConfig? = nil, truncate: TruncateConfig? = nil, bodyLimit: Int? = nil, validate: ValidateConfig? = nil, headers: HeadersConfig? = nil, scrubErrors: Bool = true, idempotency: IdempotencyConfig? = nil, timeouts: TimeoutsConfig, retry: RetryConfig? = nil, circuitBreaker: CircuitBreakerConfig? = nil) {
+        self.name = name; self.match = match; self.upstream = upstream; self.auth = auth; self.quotas = quotas; self.streamSave = streamSave; self.truncate = truncate; self.bodyLimit = bodyLimit; self.validate = validate; self.headers = headers; self.scrubErrors = scrubErrors; self.idempotency = idempotency; self.timeouts = timeouts; self.retry = retry; self.circuitBreaker = circuitBreaker
+    }
+}
+
+public struct PriceConfig: Sendable {
+    public var inputPerMtok: Double
+    public var outputPerMtok: Double
+    public var cacheReadPerMtok: Double?
+    public var cacheWritePerMtok: Double?
+    package init(inputPerMtok: Double, outputPerMtok: Double, cacheReadPerMtok: Double? = nil, cacheWritePerMtok: Double? = nil) {
+        self.inputPerMtok = inputPerMtok; self.outputPerMtok = outputPerMtok; self.cacheReadPerMtok = cacheReadPerMtok; self.cacheWritePerMtok = cacheWritePerMtok
+    }
+}
+
+public struct BudgetConfig: Sendable {
+    public var per: Duration
+    public var usd: Double
+    public var key: QuotaConfig.Key = .user
+    package init(per: Duration, usd: Double, key: QuotaConfig.Key = .user) {
+        self.per = per; self.usd = usd; self.key = key
+    }
+}
+
+public struct UsageConfig: Sendable {
+    public var prices: [String: PriceConfig] = [:]
+    public var budgets: [BudgetConfig] = []
+    package init(prices: [String: PriceConfig] = [:], budgets: [BudgetConfig] = []) {
+        self.prices = prices; self.budgets = budgets
+    }
+}
+
+public struct LoggingConfig: Sendable {
+    public enum Level: String, Sendable, Comparable, CaseIterable {
+        case debug, info, warn, error
+        private var rank: Int { switch self { case .debug: 0; case .info: 1; case .warn: 2; case .error: 3 } }
+        public static func < (a: Level, b: Level) -> Bool { a.rank < b.rank }
+    }
+    public var level: Level = .info
+    public var accessLog: Bool = true
+    /// Query parameters whose values the access log replaces with `[redacted]` (case-insensitive).
+    public var redactQueryParams: [String] = LoggingConfig.defaultRedactedParams
+    public static let defaultRedactedParams = ["token", "access_token", "refresh_token", "id_token", "api_key", "apikey", "key",
+                                               "code", "password", "secret", "client_secret", "signature", "sig", "auth", "jwt", "session"]
+    package init(level: Level = .info, accessLog: Bool = true, redactQueryParams: [String] = LoggingConfig.defaultRedactedParams) {
+        self.level = level; self.accessLog = accessLog; self.redactQueryParams = redactQueryParams
+    }
+}

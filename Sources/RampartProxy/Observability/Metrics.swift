@@ -1,0 +1,197 @@
+import RampartHTTP
+import RampartLoop
+import RampartTransport
+import Foundation
+import Synchronization
+
+/// Prometheus metrics. Each worker loop writes its own shard (an uncontended lock), and a scrape
+/// merges the shards, so counting never makes loops wait on each other. Labels are bounded:
+/// route and upstream names from the config, status codes, fixed kinds — never a user id.
+public final class Metrics: Sendable {
+    public let shards: [MetricsShard]
+    public let activeConnections = Atomic<Int>(0)
+    public let activeStreams = Atomic<Int>(0)
+    public let inFlight = Atomic<Int>(0)
+    public let reloads = Mutex<(ok: Int, failed: Int)>((0, 0))
+
+    public init(shardCount: Int) { shards = (0..<max(1, shardCount)).map { _ in MetricsShard() } }
+
+    /// A label value as the text format wants it: backslash, quote and newline escaped.
+    public static func labelValue(_ v: String) -> String {
+        guard v.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else { return v }
+        return v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    public static let latencyBuckets: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
+
+    /// The Prometheus text exposition format (version 0.0.4).
+    public func render() -> String {
+        var merged = MetricsShard.State()
+        var bytesIn = 0, bytesOut = 0
+        for s in shards {
+            s.state.withLock { merged.merge($0) }
+            bytesIn += s.bytesIn.load(ordering: .relaxed)
+            bytesOut += s.bytesOut.load(ordering: .relaxed)
+        }
+        var out = ""
+        func header(_ name: String, _ type: String, _ help: String) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
+        let esc = Metrics.labelValue
+        header("rampart_requests_total", "counter", "Requests answered, by route and status code.")
+        for (k, v) in merged.requests.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {
+            out += "rampart_requests_total{route=\"\(esc(k.route))\",status=\"\(k.status)\"} \(v)\n"
+        }
+        header("rampart_request_duration_seconds", "histogram", "Time from request head to end of response, by route.")
+        for (route, h) in merged.latency.sorted(by: { $0.key < $1.key }) {
+            h.render(name: "rampart_request_duration_seconds", labels: "route=\"\(esc(route))\"", into: &out)
+        }
+        header("rampart_upstream_duration_seconds", "histogram", "Time from sending upstream to the response head, by upstream.")
+        for (up, h) in merged.upstreamLatency.sorted(by: { $0.key < $1.key }) {
+            h.render(name: "rampart_upstream_duration_seconds", labels: "upstream=\"\(esc(up))\"", into: &out)
+        }
+        header("rampart_upstream_errors_total", "counter", "Upstream exchanges that failed, by upstream and kind.")
+        for (k, v) in merged.upstreamErrors.sorted(by: { ($0.key.upstream, $0.key.kind) < ($1.key.upstream, $1.key.kind) }) {
+            out += "rampart_upstream_errors_total{upstream=\"\(esc(k.upstream))\",kind=\"\(k.kind)\"} \(v)\n"
+        }
+        header("rampart_timeouts_total", "counter", "Timeouts fired, by kind (header, body, connect, first_byte, idle, total).")
+        for (k, v) in merged.timeouts.sorted(by: { $0.key < $1.key }) { out += "rampart_timeouts_total{kind=\"\(k)\"} \(v)\n" }
+        header("rampart_bad_requests_total", "counter", "Requests rejected by the strict HTTP parser.")
+        out += "rampart_bad_requests_total \(merged.parseErrors)\n"
+        header("rampart_stream_errors_total", "counter", "Streams that ended with an error event after the response started.")
+        out += "rampart_stream_errors_total \(merged.streamErrors)\n"
+        header("rampart_quota_decisions_total", "counter", "Quota decisions, by route and result (allowed or limited).")
+        for (k, v) in merged.quotaDecisions.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {
+            out += "rampart_quota_decisions_total{route=\"\(esc(k.route))\",result=\"\(k.status == 1 ? "allowed" : "limited")\"} \(v)\n"
+        }
+        header("rampart_store_errors_total", "counter", "Store operations that failed (Redis unreachable or timing out), by use.")
+        for (k, v) in merged.storeErrors.sorted(by: { $0.key < $1.key }) { out += "rampart_store_errors_total{kind=\"\(k)\"} \(v)\n" }
+        header("rampart_upstream_retries_total", "counter", "Retried upstream attempts, by upstream.")
+        for (k, v) in merged.retries.sorted(by: { $0.key < $1.key }) { out += "rampart_upstream_retries_total{upstream=\"\(esc(k))\"} \(v)\n" }
+        header("rampart_breaker_transitions_total", "counter", "Circuit breaker state changes, by upstream and the state entered.")
+        for (k, v) in merged.breakerTransitions.sorted(by: { ($0.key.upstream, $0.key.kind) < ($1.key.upstream, $1.key.kind) }) {
+            out += "rampart_breaker_transitions_total{upstream=\"\(esc(k.upstream))\",to=\"\(k.kind)\"} \(v)\n"
+        }
+        header("rampart_truncations_total", "counter", "Requests whose chat history was truncated to the token budget, by route.")
+        for (k, v) in merged.truncations.sorted(by: { $0.key < $1.key }) { out += "rampart_truncations_total{route=\"\(esc(k))\"} \(v)\n" }
+        header("rampart_truncated_messages_total", "counter", "Chat messages dropped by truncation, by route.")
+        for (k, v) in merged.truncatedMessages.sorted(by: { $0.key < $1.key }) { out += "rampart_truncated_messages_total{route=\"\(esc(k))\"} \(v)\n" }
+        header("rampart_stream_saves_total", "counter", "Confirmed saves of streamed content, by result (ok, retried, journaled, journal_failed).")
+        for (k, v) in merged.saves.sorted(by: { $0.key < $1.key }) { out += "rampart_stream_saves_total{result=\"\(k)\"} \(v)\n" }
+        header("rampart_active_connections", "gauge", "Open client connections.")
+        out += "rampart_active_connections \(activeConnections.load(ordering: .relaxed))\n"
+        header("rampart_in_flight_requests", "gauge", "Requests currently being proxied (head received, response not finished).")
+        out += "rampart_in_flight_requests \(inFlight.load(ordering: .relaxed))\n"
+        header("rampart_active_streams", "gauge", "Server-sent event streams currently flowing to clients.")
+        out += "rampart_active_streams \(activeStreams.load(ordering: .relaxed))\n"
+        header("rampart_received_bytes_total", "counter", "Bytes read from clients.")
+        out += "rampart_received_bytes_total \(bytesIn)\n"
+        header("rampart_sent_bytes_total", "counter", "Bytes written to clients.")
+        out += "rampart_sent_bytes_total \(bytesOut)\n"
+        let r = reloads.withLock { $0 }
+        header("rampart_config_reloads_total", "counter", "Config reloads, by result.")
+        out += "rampart_config_reloads_total{result=\"ok\"} \(r.ok)\nrampart_config_reloads_total{result=\"failed\"} \(r.failed)\n"
+        return out
+    }
+}
+
+public final class MetricsShard: Sendable {
+    package struct RouteStatus: Hashable { var route: String; var status: Int }
+    package struct UpstreamKind: Hashable { var upstream: String; var kind: String }
+
+    package struct State {
+        package var requests: [RouteStatus: Int] = [:]
+        package var latency: [String: Histogram] = [:]
+        package var upstreamLatency: [String: Histogram] = [:]
+        package var upstreamErrors: [UpstreamKind: Int] = [:]
+        package var timeouts: [String: Int] = [:]
+        package var parseErrors = 0
+        package var streamErrors = 0
+        package var quotaDecisions: [RouteStatus: Int] = [:]   // status 1 = allowed, 0 = limited
+        package var storeErrors: [String: Int] = [:]
+        package var retries: [String: Int] = [:]
+        package var truncations: [String: Int] = [:]
+        package var saves: [String: Int] = [:]
+        package var truncatedMessages: [String: Int] = [:]
+        package var breakerTransitions: [UpstreamKind: Int] = [:]   // kind = the state entered
+
+        package mutating func merge(_ o: State) {
+            for (k, v) in o.requests { requests[k, default: 0] += v }
+            for (k, v) in o.latency { latency[k, default: Histogram()].merge(v) }
+            for (k, v) in o.upstreamLatency { upstreamLatency[k, default: Histogram()].merge(v) }
+            for (k, v) in o.upstreamErrors { upstreamErrors[k, default: 0] += v }
+            for (k, v) in o.timeouts { timeouts[k, default: 0] += v }
+            parseErrors += o.parseErrors
+            streamErrors += o.streamErrors
+            for (k, v) in o.quotaDecisions { quotaDecisions[k, default: 0] += v }
+            for (k, v) in o.storeErrors { storeErrors[k, default: 0] += v }
+            for (k, v) in o.retries { retries[k, default: 0] += v }
+            for (k, v) in o.truncations { truncations[k, default: 0] += v }
+            for (k, v) in o.saves { saves[k, default: 0] += v }
+            for (k, v) in o.truncatedMessages { truncatedMessages[k, default: 0] += v }
+            for (k, v) in o.breakerTransitions { breakerTransitions[k, default: 0] += v }
+        }
+    }
+
+    package let state = Mutex<State>(State())
+    package let bytesIn = Atomic<Int>(0)
+    package let bytesOut = Atomic<Int>(0)
+
+    /// One lock per request for everything the access log also records.
+    public func recordRequest(route: String, status: Int, seconds: Double) {
+        state.withLock {
+            $0.requests[RouteStatus(route: route, status: status), default: 0] += 1
+            $0.latency[route, default: Histogram()].observe(seconds)
+        }
+    }
+    public func recordUpstream(_ upstream: String, seconds: Double) {
+        state.withLock { $0.upstreamLatency[upstream, default: Histogram()].observe(seconds) }
+    }
+    public func upstreamError(_ upstream: String, kind: String) {
+        state.withLock { $0.upstreamErrors[UpstreamKind(upstream: upstream, kind: kind), default: 0] += 1 }
+    }
+    public func timeout(kind: String) { state.withLock { $0.timeouts[kind, default: 0] += 1 } }
+    public func parseError() { state.withLock { $0.parseErrors += 1 } }
+    public func quotaDecision(route: String, allowed: Bool) {
+        state.withLock { $0.quotaDecisions[RouteStatus(route: route, status: allowed ? 1 : 0), default: 0] += 1 }
+    }
+    public func storeError(kind: String) { state.withLock { $0.storeErrors[kind, default: 0] += 1 } }
+    public func retry(upstream: String) { state.withLock { $0.retries[upstream, default: 0] += 1 } }
+    public func saveOutcome(_ result: String) { state.withLock { $0.saves[result, default: 0] += 1 } }
+    public func truncation(route: String, dropped: Int) {
+        state.withLock { $0.truncations[route, default: 0] += 1; $0.truncatedMessages[route, default: 0] += dropped }
+    }
+    public func breakerTransition(upstream: String, to: String) {
+        state.withLock { $0.breakerTransitions[UpstreamKind(upstream: upstream, kind: to), default: 0] += 1 }
+    }
+    public func streamError() { state.withLock { $0.streamErrors += 1 } }
+    public func bytesIn(_ n: Int) { bytesIn.add(n, ordering: .relaxed) }
+    public func bytesOut(_ n: Int) { bytesOut.add(n, ordering: .relaxed) }
+}
+
+/// Cumulative histogram with the fixed buckets of `Metrics.latencyBuckets`.
+package struct Histogram {
+    package var counts = [Int](repeating: 0, count: Metrics.latencyBuckets.count)
+    package var sum = 0.0
+    package var count = 0
+
+    package mutating func observe(_ v: Double) {
+        sum += v; count += 1
+        for (i, b) in Metrics.latencyBuckets.enumerated() where v <= b { counts[i] += 1; return }
+    }
+
+    package mutating func merge(_ o: Histogram) {
+        for i in counts.indices { counts[i] += o.counts[i] }
+        sum += o.sum; count += o.count
+    }
+
+    package func render(name: String, labels: String, into out: inout String) {
+        var cumulative = 0
+        for (i, b) in Metrics.latencyBuckets.enumerated() {
+            cumulative += counts[i]
+            out += "\(name)_bucket{\(labels),le=\"\(b)\"} \(cumulative)\n"
+        }
+        out += "\(name)_bucket{\(labels),le=\"+Inf\"} \(count)\n"
+        out += "\(name)_sum{\(labels)} \(sum)\n\(name)_count{\(labels)} \(count)\n"
+    }
+}

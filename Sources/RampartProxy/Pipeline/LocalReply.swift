@@ -1,0 +1,42 @@
+import RampartHTTP
+import RampartLoop
+import RampartTransport
+
+/// The finishing step every response passes before its head is written, proxied or Rampart's
+/// own: the request id, the fields the route's stages decided (CORS, rate-limit headers), then the
+/// security headers last so they win (HSTS only over TLS).
+package enum ResponseFinish {
+    /// `requestID` nil: already on the head (a proxied response gets it with its forwarding fields).
+    package static func apply(_ h: inout HTTPHeaders, requestID: String?, stageFields: [HTTPField], headersConfig: HeadersConfig?, tls: Bool) {
+        if let requestID { h.set("X-Request-Id", requestID) }
+        for f in stageFields { h.add(f.name, f.value) }
+        if let headersConfig { SecurityHeaders.apply(headersConfig, to: &h, tls: tls) }
+    }
+}
+
+/// The one builder of every response Rampart writes itself: errors (the JSON of SPEC §4, from the
+/// proxy, the parser, health and admin listeners), health and admin answers, preflights. Every
+/// one passes `ResponseFinish`; admin answers pass `headersConfig: nil` (their listener is for
+/// ops tools, with its own fixed fields).
+package enum LocalReply {
+    package static func head(status: Int, contentType: String?, bodyLength: Int, requestID: String, extra: [HTTPField] = [],
+                     stageFields: [HTTPField] = [], headersConfig: HeadersConfig?, tls: Bool) -> HTTPResponseHead {
+        var h = HTTPHeaders()
+        if let contentType { h.add("Content-Type", contentType); h.add("Cache-Control", "no-store") }
+        for f in extra { h.add(f.name, f.value) }
+        h.add("Content-Length", String(bodyLength))
+        ResponseFinish.apply(&h, requestID: requestID, stageFields: stageFields, headersConfig: headersConfig, tls: tls)
+        return HTTPResponseHead(status: status, headers: h)
+    }
+
+    /// A `GatewayError` as its JSON body and head (with `Retry-After` and the error's own fields).
+    package static func error(_ e: GatewayError, requestID: String, stageFields: [HTTPField] = [], headersConfig: HeadersConfig?,
+                      tls: Bool) -> (head: HTTPResponseHead, body: [UInt8]) {
+        let body = e.body(requestID: requestID)
+        var extra: [HTTPField] = []
+        if let seconds = e.retryAfterSeconds { extra.append(HTTPField(name: "Retry-After", value: String(max(1, seconds)))) }
+        extra += e.extraHeaders
+        return (head(status: e.status, contentType: "application/json", bodyLength: body.count, requestID: requestID, extra: extra,
+                     stageFields: stageFields, headersConfig: headersConfig, tls: tls), body)
+    }
+}

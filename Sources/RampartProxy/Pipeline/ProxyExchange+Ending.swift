@@ -1,0 +1,132 @@
+import CLinux
+import RampartLoop
+import RampartTransport
+import Foundation
+import RampartHTTP
+
+/// How an exchange ends: Rampart's own replies (errors, local answers), a stream cut mid-way, the
+/// drain deadline, and `complete`, the one place that settles counters and writes the log line.
+extension ProxyExchange {
+    /// Shutdown's deadline: a request still waiting gets 503; a started stream gets its format's
+    /// error event and a clean end (a save route journals what streamed); a save still running
+    /// is journaled as pending, to be resumed at the next start.
+    package func drainDeadlineReached() {
+        switch stage {
+        case .done: return
+        case .saving: endHolder?.drainDeadlineReached()
+        case .intercepted:
+            attempts?.cancel()
+            interceptor?.interceptedBodyEnded(.cancelled)
+        case .requestHead, .bufferingBody, .requestBody, .proxying:
+            // Between attempts (a retry's backoff) nothing is in flight upstream either.
+            let sentUpstream = stage == .proxying && attempts?.reachedUpstream == true
+            if sentUpstream {
+                // The upstream may already have acted on it (a billed AI call, a write): say so,
+                // and keep an idempotency key held, so a retry with it is not run twice (a
+                // shared store expires the in-flight record by itself).
+                ctx.idempotencyHold = nil
+                respondWithError(GatewayError(status: 503, code: "SHUTTING_DOWN",
+                                              message: "Rampart is shutting down and cut this request at its drain deadline after it reached the upstream, which may have acted on it. Retry only if the request is safe to repeat."),
+                                 cause: nil)
+            } else {
+                respondWithError(GatewayError(status: 503, code: "SHUTTING_DOWN",
+                                              message: "Rampart is shutting down and cut this request before it reached the upstream. Retry it.",
+                                              retryAfterSeconds: 1), cause: nil)
+            }
+        }
+    }
+
+    /// Before the response started: a JSON error. After: SSE gets an `event: error`; other bodies
+    /// are cut so the client sees a truncated message, never a clean end.
+    package func respondWithError(_ gatewayError: GatewayError?, cause: UpstreamFailure?) {
+        // A save holds the end of the response from `.saving` on: nothing may end it twice
+        // (say, a chunked upload crossing the body limit after the stream has ended).
+        guard stage != .done, stage != .saving else { return }
+        attempts?.cancel()
+        if let cause {
+            context.accessLog.event(.warn, "upstream exchange failed", [
+                ("request_id", JSONText.quote(requestID)), ("upstream", JSONText.quote(upstream.name)),
+                ("error", JSONText.quote(cause.description)), ("response_started", responseStarted ? "true" : "false")])
+        }
+        let error = gatewayError ?? (cause?.isTimeout == true ? .gatewayTimeout() : .badGateway())
+        if !responseStarted {
+            sendError(error, logStatus: error.status, upstreamNote: cause?.description ?? error.code)
+            return
+        }
+        errorMessage = error.message
+        cutError = cause?.description ?? error.code
+        if isEventStream {
+            context.metrics.streamError()
+            let event = StreamErrorEvent.bytes(error, dialect: StreamErrorEvent.dialect(of: route), requestID: requestID)
+            bodyBytesOut += event.count
+            _ = connection.sendBody(event)
+            if endHolder != nil { handOverEnd(clean: false); return }
+            stage = .done
+            connection.endResponse()
+        } else {
+            stage = .done
+            context.metrics.streamError()
+            connection.abortResponse()
+        }
+        complete(status: upstreamStatus ?? error.status, error: cause?.description ?? error.code)
+    }
+
+    package func sendError(_ error: GatewayError, logStatus: Int, upstreamNote: String) {
+        stage = .done
+        let (head, body) = LocalReply.error(error, requestID: requestID, stageFields: ctx.responseHeaders, headersConfig: headersConfig,
+                                            tls: connection.isTLS)
+        bodyBytesOut += body.count
+        errorMessage = error.message
+        connection.sendHead(head)
+        _ = connection.sendBody(body)
+        connection.endResponse()
+        complete(status: logStatus, error: upstreamNote)
+    }
+
+    /// A success Rampart gives itself (a CORS preflight): no body, the stage's headers.
+    package func answerLocally(status: Int, headers extra: [HTTPField]) {
+        stage = .done
+        connection.sendHead(LocalReply.head(status: status, contentType: nil, bodyLength: 0, requestID: requestID,
+                                            stageFields: ctx.responseHeaders + extra, headersConfig: headersConfig, tls: connection.isTLS))
+        connection.endResponse()
+        complete(status: status, error: nil)
+    }
+
+    /// An answer kept earlier (an idempotent replay), with fresh per-request fields.
+    package func replay(_ stored: StoredResponse) {
+        stage = .done
+        var h = HTTPHeaders(stored.headers)
+        h.set("Content-Length", String(stored.body.count))
+        h.set("Idempotent-Replayed", "true")
+        ResponseFinish.apply(&h, requestID: requestID, stageFields: ctx.responseHeaders, headersConfig: headersConfig, tls: connection.isTLS)
+        upstreamStatus = stored.status
+        connection.sendHead(HTTPResponseHead(status: stored.status, headers: h))
+        _ = connection.sendBody(stored.body)
+        connection.endResponse()
+        complete(status: stored.status, error: nil)
+    }
+
+    package func complete(status: Int, error: String?) {
+        guard !completed else { return }
+        completed = true
+        if clientGone { context.reattachEnded(self) }
+        attempts?.cancel()
+        if !responseFilters.isEmpty {
+            let ending: ExchangeEnding = error == nil ? .complete : clientGone || error == "client_closed" ? .clientGone : .cut(error!)
+            for f in responseFilters { f.completed(ending) }
+            responseFilters = []
+        }
+        ctx.ended = true
+        for f in filters.end { f.exchangeEnded(ctx) }   // a key no response stored is freed
+        context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
+        if isEventStream { context.state.metrics.activeStreams.subtract(1, ordering: .relaxed) }
+        let seconds = Double(context.loop.clock.monotonicNanoseconds() &- started) / 1e9
+        context.metrics.recordRequest(route: route.name, status: status, seconds: seconds)
+        context.accessLog.log(AccessRecord(
+            requestID: requestID, method: head.method, path: head.path, query: head.query, route: route.name, user: ctx.user,
+            status: status, upstreamStatus: upstreamStatus, bytesIn: bodyBytesIn, bytesOut: bodyBytesOut,
+            durationMs: seconds * 1000, upstreamMs: upstreamHeadAt.map { Double($0 &- started) / 1e6 },
+            retries: attempts?.retries ?? 0, breaker: context.state.breakers.snapshot(upstream: breakerName, now: context.state.clock.now())?.state,
+            quotaRemaining: ctx.quotaRemaining, truncated: ctx.truncated, save: endHolder?.accessLogSave, error: error,
+            reason: ctx.logReason ?? errorMessage, peer: connection.peerText))
+    }}

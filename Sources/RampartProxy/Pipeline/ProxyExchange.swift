@@ -1,0 +1,252 @@
+import CLinux
+import RampartLoop
+import RampartTransport
+import Foundation
+import RampartHTTP
+
+/// One proxied request, start to end, as the route's filter chain drives it:
+///   request-head filters (CORS, identity, quotas, budgets) → whole-body filters if any
+///   (validation, truncation, idempotency) → upstream (`UpstreamAttempts`: breaker, retries,
+///   deadlines), streaming both ways with backpressure → response filters (error scrubbing,
+///   usage, confirmed saves, idempotency capture) → `complete`, the one end of every exchange.
+/// The exchange itself only moves bytes, applies backpressure and ends things; every policy is a
+/// `RouteFilter`.
+package final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
+    package let ctx: RequestContext
+    package let context: ServerContext
+    /// Strong: with `continue_on_disconnect` the exchange outlives the client; a closed
+    /// connection turns every send into a no-op. The connection drops its exchange when done.
+    package let connection: HTTPConnection
+    package var filters: FilterChain { ctx.plan.filters }
+    package var upstream: UpstreamConfig { _read { yield ctx.plan.upstream } }
+    package var headersConfig: HeadersConfig { _read { yield ctx.plan.headers } }
+    package var bodyLimit: Int { ctx.plan.bodyLimit }
+    package let started: UInt64
+
+    package enum Stage { case requestHead, bufferingBody, requestBody, proxying, intercepted, saving, done }
+    package var stage = Stage.requestHead
+    /// The upstream side: breaker, in-flight cap, attempts, deadlines. Kept after it ended (its retries are logged).
+    package var attempts: UpstreamAttempts?
+    package var bodyEnded = false
+    package var bufferedBody: [UInt8] = []
+    package var bodyBytesIn = 0
+    package var bodyBytesOut = 0
+    package var upstreamStatus: Int?
+    package var upstreamHeadAt: UInt64?
+    package var responseStarted = false
+    package var isEventStream = false
+    /// The response filter that keeps the upstream's response from the client (error scrubbing).
+    package var interceptor: ResponseFilter?
+    /// The route's response filters for this request (usage), made when the response head arrives.
+    package var responseFilters: [any ResponseFilter] = []
+    /// The response filter that holds the end of the response (a confirmed save, stage `.saving`).
+    package var endHolder: ResponseFilter?
+    /// `continue_on_disconnect`: the client left but the save goes on.
+    package var clientGone = false
+    package var completed = false
+    /// The message of Rampart's own error reply, for the access log's `reason`; and what cut a
+    /// started stream (its `error`), kept for the save that still follows the cut.
+    package var errorMessage: String?
+    package var cutError: String?
+
+    package var hasBody: Bool { connection.requestHead.map { $0.framing != .none } ?? false }
+    // Borrowed, not copied: a copy of a route or head retains each of its fields, and these are
+    // read many times per request.
+    package var head: HTTPRequestHead { _read { yield ctx.head } }
+    package var route: RouteConfig { _read { yield ctx.route } }
+    package var requestID: String { ctx.requestID }
+    package var breakerName: String { ctx.plan.breakerName }
+
+    package init(ctx: RequestContext, connection: HTTPConnection, started: UInt64) {
+        self.ctx = ctx; self.context = ctx.server; self.connection = connection; self.started = started
+    }
+
+    package func start() {
+        context.state.metrics.inFlight.add(1, ordering: .relaxed)
+        if filters.requestHead.isEmpty { afterRequestHead(); return }
+        // Hold the body in the kernel until the filters have decided (they may wait on Redis).
+        if hasBody { connection.pauseRequestBody() }
+        runHeadFilter(0)
+    }
+
+    // MARK: Request filters
+
+    package func runHeadFilter(_ i: Int) {
+        guard stage == .requestHead else { return }
+        if i == filters.requestHead.count { afterRequestHead(); return }
+        filters.requestHead[i].requestHead(ctx) { [self] verdict in
+            switch verdict {
+            case .proceed: runHeadFilter(i + 1)
+            case .reject(let error): respondWithError(error, cause: nil)
+            case .answer(let status, let extra): answerLocally(status: status, headers: extra)
+            }
+        }
+    }
+
+    /// Streams the body to the upstream, or reads it whole first when a filter wants it whole.
+    package func afterRequestHead() {
+        guard stage == .requestHead else { return }
+        if !filters.requestBody.contains(where: { $0.readsBody(ctx) }) {
+            stage = .proxying
+            startTransport(body: nil)
+            if hasBody { connection.sendContinueIfExpected(); connection.resumeRequestBody() }
+        } else {
+            stage = .bufferingBody
+            if hasBody && !bodyEnded { connection.sendContinueIfExpected(); connection.resumeRequestBody() }
+            else { runBodyFilter(0, body: bufferedBody) }
+        }
+    }
+
+    package func runBodyFilter(_ i: Int, body: [UInt8]) {
+        bufferedBody = []
+        stage = .requestBody
+        if i == filters.requestBody.count { stage = .proxying; startTransport(body: body); return }
+        filters.requestBody[i].requestBody(body, ctx) { [self] verdict in
+            guard stage == .requestBody else { return }
+            switch verdict {
+            case .proceed(let next): runBodyFilter(i + 1, body: next)
+            case .reject(let error): respondWithError(error, cause: nil)
+            case .replay(let stored): replay(stored)
+            }
+        }
+    }
+
+    // MARK: Transport
+
+    /// Starts the upstream side: streaming the client's body, or sending `body` whole when a body
+    /// stage read or rewrote it. The breaker and the in-flight cap are asked first: a refusal is
+    /// a 503 with no upstream traffic at all.
+    package func startTransport(body: [UInt8]?) {
+        let length: UpstreamRequest.BodyLength
+        switch head.framing {
+        case .none: length = .none
+        case .contentLength(let n): length = .known(n)
+        case .chunked: length = .streamed
+        }
+        var headers = ForwardingHeaders.upstreamRequestHeaders(
+            head, peerIP: connection.peerIP, peerText: connection.peerText, trustedProxies: ctx.config.server.trustedProxies,
+            requestID: requestID, upstream: upstream, tls: connection.isTLS)
+        for name in ctx.stripUpstreamHeaders { headers.remove(name) }
+        let request = UpstreamRequest(endpoint: upstream.endpoint, method: head.method, target: upstream.basePath + head.target,
+                                      headers: headers, body: length, connectTimeoutMs: ctx.plan.deadlines.connectMs)
+        let attempts = UpstreamAttempts(request: request, plan: ctx.plan, context: context, started: started, hasBody: hasBody,
+                                        hasIdempotencyKey: head.headers.contains("Idempotency-Key"), handler: self)
+        if let refusal = attempts.admit() { respondWithError(refusal, cause: nil); return }
+        self.attempts = attempts
+        attempts.start(body: body)
+    }
+
+    // MARK: Client → upstream
+
+    package func requestBody(_ bytes: UnsafeRawBufferPointer) {
+        bodyBytesIn += bytes.count
+        if bodyBytesIn > bodyLimit {
+            respondWithError(GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "The request body is over \(bodyLimit) bytes."), cause: nil)
+            return
+        }
+        switch stage {
+        case .bufferingBody: bufferedBody.append(contentsOf: bytes)
+        case .proxying:
+            for f in filters.requestChunks { f.requestChunk(bytes, ctx) }
+            if attempts?.appendBody(bytes) == .pause { connection.pauseRequestBody() }
+        default: break
+        }
+    }
+
+    package func requestBodyEnded() {
+        bodyEnded = true
+        switch stage {
+        case .bufferingBody: runBodyFilter(0, body: bufferedBody)
+        case .proxying:
+            attempts?.endBody()
+        default: break
+        }
+    }
+
+    package func resumeRequestBody() { connection.resumeRequestBody() }
+
+    // MARK: Upstream → client
+
+    package func upstreamHead(_ upstreamHead: HTTPResponseHead) {
+        guard stage == .proxying else { return }
+        upstreamHeadAt = context.loop.now
+        upstreamStatus = upstreamHead.status
+
+        // Response filters, in the route's order; one may intercept the response (error scrubbing:
+        // a 5xx body with its stack traces never reaches the client).
+        if !filters.response.isEmpty {
+            responseFilters = filters.response.compactMap { $0.response(for: ctx, head: upstreamHead, tail: self) }
+            for f in responseFilters where f.responseHead(status: upstreamHead.status, headers: upstreamHead.headers) == .intercept {
+                interceptor = f
+                stage = .intercepted
+                return
+            }
+            endHolder = responseFilters.first { $0.holdsEnd }
+        }
+        // Response stages: hop-by-hop hygiene, Via and id, SSE hints, CORS and rate-limit
+        // headers, then the security headers last so they win.
+        var headers = ForwardingHeaders.clientResponseHeaders(upstreamHead.headers, requestID: requestID)
+        if let type = headers["Content-Type"], type.lowercased().hasPrefix("text/event-stream") {
+            isEventStream = true
+            // Rampart may add events (save_status, an error event): the response is re-framed
+            // (chunked) rather than written past the upstream's Content-Length.
+            headers.remove("Content-Length")
+            context.state.metrics.activeStreams.add(1, ordering: .relaxed)   // subtracted in complete()
+            headers.set("X-Accel-Buffering", "no")
+        }
+        ResponseFinish.apply(&headers, requestID: nil, stageFields: ctx.responseHeaders, headersConfig: headersConfig, tls: connection.isTLS)
+        responseStarted = true
+        connection.sendHead(HTTPResponseHead(status: upstreamHead.status, headers: headers))
+    }
+
+    package func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
+        switch stage {
+        case .proxying:
+            bodyBytesOut += bytes.count
+            for f in responseFilters { f.responseBody(bytes) }
+            if clientGone { return .proceed }   // continue_on_disconnect: keep reading for the save
+            return connection.sendBody(bytes)
+        case .intercepted:
+            interceptor?.responseBody(bytes)
+            return .proceed
+        default:
+            return .proceed
+        }
+    }
+
+    package func resumeResponse() { attempts?.resumeResponse() }
+
+    package func upstreamFinished(_ failure: UpstreamFailure?) {
+        switch stage {
+        case .intercepted:
+            interceptor?.interceptedBodyEnded(failure)
+        case .proxying:
+            if let failure { respondWithError(nil, cause: failure); return }
+            if endHolder != nil { handOverEnd(clean: true); return }
+            stage = .done
+            connection.endResponse()
+            complete(status: upstreamStatus ?? 502, error: nil)
+        default:
+            break
+        }
+    }
+
+    package func connectionClosed() {
+        guard stage != .done else { return }
+        if stage == .saving || (stage == .proxying && endHolder?.continuesWithoutClient == true) {
+            // The generated content is still saved; the client just will not hear about it.
+            clientGone = true
+            context.detach(self)
+            attempts?.resumeResponse()
+            return
+        }
+        stage = .done
+        attempts?.cancel()
+        complete(status: responseStarted ? (upstreamStatus ?? 499) : 499, error: "client_closed")
+    }
+}
+
+extension Duration {
+    package var milliseconds: Int { Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000) }
+    package var nanoseconds: UInt64 { UInt64(max(0, components.seconds)) * 1_000_000_000 + UInt64(max(0, components.attoseconds) / 1_000_000_000) }
+}

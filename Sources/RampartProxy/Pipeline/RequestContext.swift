@@ -1,0 +1,64 @@
+import RampartHTTP
+import RampartLoop
+import RampartTransport
+
+/// What the route's filters know and decide about one request. Lives on the request's loop.
+public final class RequestContext {
+    public let head: HTTPRequestHead
+    /// The matched route with what is resolved for it once per config.
+    public let plan: RoutePlan
+    public var route: RouteConfig { _read { yield plan.route } }
+    public let config: GatewayConfig
+    public let requestID: String
+    public let peerIP: [UInt8]
+    public let peerText: String
+    package let server: ServerContext
+    /// The client's address: the peer, or the first untrusted hop of X-Forwarded-For when the
+    /// peer is a trusted proxy.
+    public var clientIP: String
+    /// The verified user id (JWT or trusted header), nil for anonymous requests.
+    public var user: String?
+    /// Fields every response to this request carries (CORS, rate-limit headers), errors included.
+    public var responseHeaders: [HTTPField] = []
+    /// The smallest remaining quota, for the access log.
+    public var quotaRemaining: Int?
+    /// The route template's `{name}` segments, for save templates.
+    public var params: [(name: String, value: String)] = []
+    /// What truncation did (`dropped=N; tokens=A->B`), for the access log.
+    public var truncated: String?
+    /// Why a stage refused the request, in more detail than the client is told (the access log's `reason`).
+    public var logReason: String?
+    /// Request headers a stage decided the upstream must not see (a spoofed identity header).
+    public var stripUpstreamHeaders: [String] = []
+    /// The exchange has ended: a filter answering late (a store round trip) lets go of what it took.
+    public internal(set) var ended = false
+    /// The idempotency key this request holds while it runs (owned by `IdempotencyPolicy`: set when
+    /// the store said proceed, then stored with the response or freed when the exchange ends).
+    package var idempotencyHold: (key: String, fingerprint: String)?
+
+    package init(head: HTTPRequestHead, plan: RoutePlan, config: GatewayConfig, requestID: String,
+         peerIP: [UInt8], peerText: String, server: ServerContext) {
+        self.head = head; self.plan = plan; self.config = config; self.requestID = requestID
+        self.peerIP = peerIP; self.peerText = peerText; self.server = server
+        self.clientIP = ClientAddress.resolve(peerIP: peerIP, peerText: peerText, head: head,
+                                              trustedProxies: config.server.trustedProxies)
+    }
+
+    /// The key that identifies the caller for quotas: `user:<id>` when known, else `ip:<addr>`.
+    public var identityKey: String { user.map { "user:" + $0 } ?? "ip:" + clientIP }
+}
+
+/// The client address as a quota key or log field sees it.
+package enum ClientAddress {
+    package static func resolve(peerIP: [UInt8], peerText: String, head: HTTPRequestHead, trustedProxies: [CIDR]) -> String {
+        guard trustedProxies.contains(where: { $0.contains(peerIP) }) else { return peerText }
+        // Walk X-Forwarded-For from the right, skipping our trusted proxies: the first other
+        // address is the client (what nginx's real_ip_recursive does).
+        let hops = head.headers.values("X-Forwarded-For").flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces() }
+        for hop in hops.reversed() {
+            guard let ip = Socket.parseIP(hop) else { return peerText }
+            if !trustedProxies.contains(where: { $0.contains(ip) }) { return hop }
+        }
+        return hops.first ?? peerText
+    }
+}

@@ -1,0 +1,54 @@
+import RampartHTTP
+import RampartLoop
+import RampartTransport
+
+/// How an exchange ended, as response filters hear it.
+package enum ExchangeEnding: Equatable {
+    /// The response reached its end (an upstream error status included).
+    case complete
+    /// Rampart ended it early: an upstream failure or timeout, the drain deadline.
+    case cut(String)
+    /// The client went away first.
+    case clientGone
+}
+
+/// What a filter decides about the upstream's response head.
+package enum HeadVerdict {
+    case pass
+    /// Keep the response from the client: its body comes to this filter alone, which answers
+    /// through `ResponseTail.replaceResponse` (Envoy's `sendLocalReply`). Error scrubbing does this.
+    case intercept
+}
+
+/// The response half of a `RouteFilter`. It sees the upstream's response head and every body chunk
+/// as it passes to the client (the core never buffers for it), then how the exchange ended. One
+/// instance per response, made by its route filter when the response head arrives, so it owns its
+/// per-request state.
+package protocol ResponseFilter: AnyObject {
+    func responseHead(status: Int, headers: HTTPHeaders) -> HeadVerdict
+    func responseBody(_ bytes: UnsafeRawBufferPointer)
+    /// The upstream's body ended (nil) or failed, while this filter intercepts the response.
+    func interceptedBodyEnded(_ failure: UpstreamFailure?)
+    func completed(_ ending: ExchangeEnding)
+
+    /// True when this filter holds the end of the response: when the upstream's body ends or is
+    /// cut (`responseEnded`), it adds to the response and finishes it through its `ResponseTail`
+    /// (a confirmed save sends `save_status` once the app has stored the text).
+    var holdsEnd: Bool { get }
+    func responseEnded(clean: Bool, cutError: String?)
+    /// While it holds the end: whether it goes on after the client left (`continue_on_disconnect`).
+    var continuesWithoutClient: Bool { get }
+    /// Shutdown's deadline came while it holds the end.
+    func drainDeadlineReached()
+    /// What it adds to the access line (`save`), as JSON.
+    var accessLogSave: String? { get }
+}
+
+extension ResponseFilter {
+    package func interceptedBodyEnded(_ failure: UpstreamFailure?) {}
+    package var holdsEnd: Bool { false }
+    package func responseEnded(clean: Bool, cutError: String?) {}
+    package var continuesWithoutClient: Bool { false }
+    package func drainDeadlineReached() {}
+    package var accessLogSave: String? { nil }
+}

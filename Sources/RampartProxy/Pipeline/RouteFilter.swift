@@ -1,0 +1,86 @@
+import RampartHTTP
+import RampartLoop
+import RampartTransport
+
+/// One policy on a route, and the one seam every policy uses. A filter may take part in each part
+/// of a request's life (Envoy's decode/encode filter, Pingora's phases): the request head (decide,
+/// possibly after waiting on a store), the request body as it streams or whole (validate,
+/// rewrite), the response (through the `ResponseFilter` it makes for one response: head, body
+/// chunks, SSE events, how the exchange ended) and the end of the exchange. Built once per config
+/// and shared by the route's requests: per-request state lives in the response filter it makes,
+/// or for the request half in the `RequestContext` field it owns.
+package protocol RouteFilter: Sendable {
+    /// The parts this filter takes part in; the chain calls it for those only.
+    var phases: FilterPhases { get }
+    /// Decides from the head; calls `done` exactly once, on the request's loop.
+    func requestHead(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void)
+    /// A run of the client's body as it streams to the upstream (the body is not held).
+    func requestChunk(_ bytes: UnsafeRawBufferPointer, _ ctx: RequestContext)
+    /// The whole body, read before the upstream sees it: pass it on (rewritten or not), refuse it,
+    /// or answer. Calls `done` exactly once, on the request's loop.
+    func requestBody(_ body: [UInt8], _ ctx: RequestContext, _ done: @escaping (BodyVerdict) -> Void)
+    /// Whether this request's body must be read whole for this filter (idempotency: only with a key).
+    func readsBody(_ ctx: RequestContext) -> Bool
+    /// Makes this request's response filter, or nil when it has nothing to do with this response
+    /// (so a plain 200 allocates nothing).
+    func response(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter?
+    /// The exchange ended, however it ended: let go of what the filter holds for the request.
+    func exchangeEnded(_ ctx: RequestContext)
+}
+
+package struct FilterPhases: OptionSet, Sendable {
+    package let rawValue: UInt8
+    package init(rawValue: UInt8) { self.rawValue = rawValue }
+    package static let requestHead = FilterPhases(rawValue: 1)
+    package static let requestChunks = FilterPhases(rawValue: 2)
+    /// Reads the whole body first: the chain buffers it (up to the route's body limit).
+    package static let requestBody = FilterPhases(rawValue: 4)
+    package static let response = FilterPhases(rawValue: 8)
+    package static let end = FilterPhases(rawValue: 16)
+}
+
+extension RouteFilter {
+    package func requestHead(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) { done(.proceed) }
+    package func requestChunk(_ bytes: UnsafeRawBufferPointer, _ ctx: RequestContext) {}
+    package func requestBody(_ body: [UInt8], _ ctx: RequestContext, _ done: @escaping (BodyVerdict) -> Void) { done(.proceed(body)) }
+    package func readsBody(_ ctx: RequestContext) -> Bool { true }
+    package func response(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? { nil }
+    package func exchangeEnded(_ ctx: RequestContext) {}
+}
+
+/// What a filter decides from the request head.
+public enum PolicyVerdict {
+    case proceed
+    case reject(GatewayError)
+    /// Rampart answers itself with a success (a CORS preflight, say).
+    case answer(status: Int, headers: [HTTPField])
+}
+
+/// What a filter decides from the whole request body.
+package enum BodyVerdict {
+    /// Go on with this body (the same bytes, or rewritten).
+    case proceed([UInt8])
+    case reject(GatewayError)
+    /// Answer with a response kept earlier (an idempotent replay).
+    case replay(StoredResponse)
+}
+
+/// A route's filters in their order, and the same list split by phase so the hot path visits
+/// only the filters a phase has.
+package final class FilterChain: Sendable {
+    package let filters: [any RouteFilter]
+    package let requestHead: [any RouteFilter]
+    package let requestChunks: [any RouteFilter]
+    package let requestBody: [any RouteFilter]
+    package let response: [any RouteFilter]
+    package let end: [any RouteFilter]
+
+    package init(_ filters: [any RouteFilter]) {
+        self.filters = filters
+        requestHead = filters.filter { $0.phases.contains(.requestHead) }
+        requestChunks = filters.filter { $0.phases.contains(.requestChunks) }
+        requestBody = filters.filter { $0.phases.contains(.requestBody) }
+        response = filters.filter { $0.phases.contains(.response) }
+        end = filters.filter { $0.phases.contains(.end) }
+    }
+}

@@ -1,0 +1,39 @@
+import RampartHTTP
+import RampartLoop
+import RampartTransport
+/// What every request on one route shares, resolved once per config: the route, its upstream,
+/// the headers section it answers with, its body limit, its breaker and its filters. A request
+/// holds one reference to its plan instead of copying these structs (each copy retains every
+/// field of each, per request).
+public final class RoutePlan: Sendable {
+    public let route: RouteConfig
+    public let upstream: UpstreamConfig
+    public let headers: HeadersConfig
+    public let bodyLimit: Int
+    /// The breaker guarding the route's traffic: the upstream's, or the route's own.
+    public let breakerName: String
+    /// The route's filters (`RoutePolicies.build`).
+    package let filters: FilterChain
+    /// The route's timeouts on the loop's clock (Duration's arithmetic is too slow to redo for
+    /// every request).
+    public let deadlines: CallDeadlines
+
+    package init(route: RouteConfig, upstream: UpstreamConfig, config: GatewayConfig, filters: FilterChain) {
+        self.route = route
+        self.upstream = upstream
+        headers = route.headers ?? config.headers
+        bodyLimit = route.bodyLimit ?? config.server.limits.bodyBytes
+        breakerName = route.breakerName
+        deadlines = CallDeadlines(route.timeouts)
+        self.filters = filters
+    }
+}
+
+extension CallDeadlines {
+    /// A route's timeouts as the loop's clock counts them (Duration's arithmetic is too slow to
+    /// redo for every request).
+    package init(_ t: TimeoutsConfig) {
+        self.init(connectMs: t.connect.milliseconds, firstByteNs: t.firstByte.nanoseconds, idleNs: t.idle.nanoseconds,
+                  totalNs: t.total.nanoseconds)
+    }
+}

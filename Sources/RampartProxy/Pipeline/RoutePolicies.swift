@@ -1,0 +1,35 @@
+import RampartHTTP
+import RampartLoop
+import RampartTransport
+/// The one ordered list of a route's filters, built once per config so a reload swaps them with
+/// the config. Adding a policy is a file with its `RouteFilter` and a line here. The order is the
+/// order a reader expects: CORS (a preflight needs no identity) → identity → quotas → budgets →
+/// validation → truncation → idempotency (its key is checked after the caller is known, its
+/// fingerprint taken from the body the upstream will see) → error scrubbing (which intercepts a
+/// 5xx) → usage → confirmed saves (which hold the end of a stream).
+package enum RoutePolicies {
+    package static func build(for route: RouteConfig, config: GatewayConfig, services: RouteServices) -> FilterChain {
+        var chain: [any RouteFilter] = []
+        let headers = route.headers ?? config.headers
+        let identity = config.identity
+        if let cors = headers.cors { chain.append(CORSPolicy(cors: cors)) }
+        if identity.jwt != nil || identity.trustedHeader != nil || identity.anonymous == .reject || route.auth == .required {
+            chain.append(IdentityPolicy(identity: identity, verifier: services.jwt, auth: route.auth))
+        }
+        if !route.quotas.isEmpty { chain.append(QuotaPolicy(quotas: route.quotas, onUnavailable: config.store.onUnavailable)) }
+        if !config.usage.budgets.isEmpty, let ledger = services.usage { chain.append(BudgetPolicy(budgets: config.usage.budgets, ledger: ledger)) }
+        if let validate = route.validate { chain.append(ValidationStage(validate)) }
+        if let truncate = route.truncate { chain.append(TruncationStage(truncate)) }
+        if let idempotency = route.idempotency { chain.append(IdempotencyPolicy(config: idempotency, onUnavailable: config.store.onUnavailable)) }
+        if route.scrubErrors { chain.append(ErrorScrubbing()) }
+        if !config.usage.prices.isEmpty || !config.usage.budgets.isEmpty { chain.append(UsageCounting()) }
+        if let save = route.streamSave { chain.append(ConfirmedSaving(config: save)) }
+        return FilterChain(chain)
+    }
+}
+
+/// What filters share across routes, built once per config activation (keys loaded from disk).
+public struct RouteServices: Sendable {
+    public var jwt: JWTVerifier?
+    public var usage: UsageLedger?
+}

@@ -1,0 +1,48 @@
+import Foundation
+import RampartLoop
+import RampartTransport
+import RampartHTTP
+
+/// Replays a journaled save (ops via the admin API, or its user via `retry_url`): the same
+/// method, URL and body to the route's upstream, with `Idempotency-Key: <save_id>` so the app
+/// can tell a replay from a new save. Success (2xx) removes the entry from the journal. The route's
+/// deadlines bound it, so a hung app fails the replay instead of holding it.
+package enum SaveReplay {
+    package static func run(id: String, context: ServerContext, _ done: @escaping (_ ok: Bool, _ status: Int) -> Void) {
+        let config = context.active.config
+        guard let entry = context.state.journal.entry(id),
+              case .string(let routeName)? = entry["route"], case .string(let method)? = entry["method"],
+              case .string(let url)? = entry["url"], case .string(let body)? = entry["body"],
+              let route = config.routes.first(where: { $0.name == routeName }),
+              let upstream = config.upstreams[route.upstream] else { done(false, 404); return }
+        var headers = HTTPHeaders()
+        headers.add("Host", upstream.authority)
+        headers.add("Content-Type", "application/json")
+        headers.add("Idempotency-Key", id)
+        headers.add("X-Request-Id", id)
+        let bytes = Array(body.utf8)
+        let request = UpstreamRequest(endpoint: upstream.endpoint, method: method, target: upstream.basePath + url, headers: headers,
+                                      body: .known(bytes.count), connectTimeoutMs: route.timeouts.connect.milliseconds)
+        var status = 0
+        let receiver = StatusOnly { s in status = s } finished: { ok in
+            if ok { context.state.journal.remove(id); context.metrics.saveOutcome("replayed") }
+            done(ok, status)
+        }
+        let call = DeadlineCall.start(request, handler: receiver, transport: context.transport, loop: context.loop,
+                                      deadlines: CallDeadlines(route.timeouts))
+        _ = bytes.withUnsafeBytes { call.appendBody($0) }
+        call.endBody()
+    }
+}
+
+/// Keeps the status of an exchange and discards its body.
+package final class StatusOnly: UpstreamResponseHandler {
+    private var status = 0
+    private let onStatus: (Int) -> Void
+    private let finished: (Bool) -> Void
+    package init(_ onStatus: @escaping (Int) -> Void, finished: @escaping (Bool) -> Void) { self.onStatus = onStatus; self.finished = finished }
+    package func upstreamHead(_ head: HTTPResponseHead) { status = head.status; onStatus(head.status) }
+    package func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow { .proceed }
+    package func resumeRequestBody() {}
+    package func upstreamFinished(_ failure: UpstreamFailure?) { finished(failure == nil && (200..<300).contains(status)) }
+}

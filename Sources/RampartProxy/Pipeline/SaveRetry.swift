@@ -1,0 +1,72 @@
+import RampartHTTP
+import RampartLoop
+import RampartTransport
+
+/// `POST /_rampart/saves/<id>/retry` on the main listener: the user a journaled save belongs to
+/// may retry it (identified exactly as on the route that streamed it); anyone else gets 404, as
+/// if it did not exist.
+package enum SaveRetry {
+    package static func begin(_ head: HTTPRequestHead, connection: HTTPConnection, context: ServerContext, requestID: String) -> ServerExchange {
+        let active = context.active
+        let headers = active.config.headers
+        let parts = head.path.split(separator: "/")
+        let id = parts.count == 4 ? String(parts[2]) : ""
+        let notFound = GatewayError(status: 404, code: "NOT_FOUND", message: "There is no save \(id) for you.")
+        guard let entry = context.state.journal.entry(id), case .string(let owner)? = entry["identity"],
+              case .string(let routeName)? = entry["route"],
+              let index = active.config.routes.firstIndex(where: { $0.name == routeName }) else {
+            return LocalExchange.error(connection, notFound, requestID: requestID, headers: headers)
+        }
+        let ctx = RequestContext(head: head, plan: active.plans[index], config: active.config, requestID: requestID,
+                                 peerIP: connection.peerIP, peerText: connection.peerText, server: context)
+        let exchange = DeferredExchange(connection: connection)
+        let identify = active.plans[index].filters.requestHead.first { $0 is IdentityPolicy }
+        func proceed() {
+            guard ctx.identityKey == owner else { exchange.answerError(notFound, requestID: requestID, headers: headers); return }
+            SaveReplay.run(id: id, context: context) { ok, status in
+                let body = JSONText.object([("type", "\"save_status\""), ("success", ok ? "true" : "false"),
+                                            ("save_id", JSONText.quote(id)), ("upstream_status", String(status))])
+                exchange.answerJSON(status: ok ? 200 : 502, body: body, requestID: requestID, headers: headers)
+            }
+        }
+        if let identify {
+            identify.requestHead(ctx) { verdict in
+                if case .reject(let e) = verdict { exchange.answerError(e, requestID: requestID, headers: headers) } else { proceed() }
+            }
+        } else {
+            proceed()
+        }
+        return exchange
+    }
+}
+
+/// An exchange answered later by Rampart itself (after a store or upstream round trip).
+package final class DeferredExchange: ServerExchange {
+    package let connection: HTTPConnection
+    private var answered = false
+    package init(connection: HTTPConnection) { self.connection = connection }
+
+    package func answerJSON(status: Int, body: String, requestID: String, headers: HeadersConfig?) {
+        guard !answered else { return }
+        answered = true
+        let bytes = Array((body + "\n").utf8)
+        connection.sendHead(LocalReply.head(status: status, contentType: "application/json", bodyLength: bytes.count, requestID: requestID,
+                                            headersConfig: headers, tls: connection.isTLS))
+        _ = connection.sendBody(bytes)
+        connection.endResponse()
+    }
+
+    package func answerError(_ error: GatewayError, requestID: String, headers: HeadersConfig?) {
+        guard !answered else { return }
+        answered = true
+        let (head, body) = LocalReply.error(error, requestID: requestID, headersConfig: headers, tls: connection.isTLS)
+        connection.sendHead(head)
+        _ = connection.sendBody(body)
+        connection.endResponse()
+    }
+
+    package func requestBody(_ bytes: UnsafeRawBufferPointer) {}
+    package func requestBodyEnded() {}
+    package func resumeResponse() {}
+    package func connectionClosed() { answered = true }
+}

@@ -1,0 +1,255 @@
+import RampartHTTP
+import RampartLoop
+import RampartTransport
+
+/// The upstream half of one proxied request, in one place under the exchange: the breaker's
+/// admission, the upstream's in-flight cap, the attempts and their retries (SPEC §7.2–7.3), and
+/// the route's deadlines (SPEC §7.1: first byte counted from the end of the request body, idle
+/// between body bytes, total across attempts; connect is the transport's). The exchange sees one
+/// call: the final response head and body, or one failure after the last attempt.
+package final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
+    private var handler: UpstreamResponseHandler?
+    private let context: ServerContext
+    private let plan: RoutePlan
+    private let request: UpstreamRequest
+    /// When the client's request began: the total deadline counts from there.
+    private let started: UInt64
+    private let hasBody: Bool
+    private let hasIdempotencyKey: Bool
+
+    private var call: UpstreamCall?
+    /// The request body kept for a retry (nil once it is too large to keep).
+    package private(set) var replayBody: [UInt8]? = []
+    private var bodyEnded = false
+    package private(set) var retries = 0
+    private var awaitingHead = true
+    private var lastActivity: UInt64 = 0
+    private var isProbe = false
+    private var outcomeRecorded = false
+    private var holdsRetrySlot = false
+    private var inFlightSlot: InFlightCounter?
+    private var timer: LoopTimer?
+    private var retryTimer: LoopTimer?
+    private var finished = false
+
+    package static let replayLimit = 1 << 20
+
+    private var upstream: UpstreamConfig { _read { yield plan.upstream } }
+    private var deadlines: CallDeadlines { plan.deadlines }
+    private var totalDeadline: UInt64 { started &+ deadlines.totalNs }
+
+    /// Whether an attempt is on the wire now (not between attempts, not ended).
+    package var reachedUpstream: Bool { call != nil }
+
+    package init(request: UpstreamRequest, plan: RoutePlan, context: ServerContext, started: UInt64, hasBody: Bool,
+         hasIdempotencyKey: Bool, handler: UpstreamResponseHandler) {
+        self.request = request; self.plan = plan; self.context = context; self.started = started
+        self.hasBody = hasBody; self.hasIdempotencyKey = hasIdempotencyKey; self.handler = handler
+    }
+
+    /// Asks the breaker and the in-flight cap; nil = admitted (the first attempt may start).
+    package func admit() -> GatewayError? {
+        let now = context.state.clock.now()
+        switch context.state.breakers.admit(upstream: plan.breakerName, now: now) {
+        case .rejected(let retryAfter):
+            return GatewayError(status: 503, code: "CIRCUIT_OPEN", message: "The upstream \(upstream.name) is failing; requests are paused.",
+                                retryAfterSeconds: max(1, Int(retryAfter.rounded(.up))))
+        case .probe: isProbe = true
+        case .allowed: break
+        }
+        context.state.retryBudget(upstream: upstream.name).recordRequest(now: now)
+        let counter = context.state.inFlightCounter(upstream: upstream.name)
+        guard counter.acquire(limit: upstream.maxInFlight) else {
+            context.metrics.upstreamError(upstream.name, kind: "overloaded")
+            releaseSlots()
+            return GatewayError(status: 503, code: "OVERLOADED", message: "Too many requests are in flight to \(upstream.name); try again shortly.",
+                                retryAfterSeconds: 1)
+        }
+        inFlightSlot = counter
+        return nil
+    }
+
+    /// Starts the first attempt: with `body` whole (a filter read or rewrote it), or streaming the
+    /// client's body through `appendBody`/`endBody` when nil.
+    package func start(body: [UInt8]?) {
+        if let body { replayBody = body.count <= Self.replayLimit ? body : nil; bodyEnded = true }
+        launch(body: body)
+    }
+
+    private func launch(body: [UInt8]?) {
+        awaitingHead = true
+        outcomeRecorded = false
+        var request = self.request
+        if let body { request.body = body.isEmpty && !hasBody ? .none : .known(body.count) }
+        lastActivity = context.loop.now
+        armTimeout()
+        guard !finished else { return }   // the total deadline passed during the backoff
+        let call = context.transport.start(request, handler: self)
+        self.call = call
+        if let body {
+            if !body.isEmpty { _ = body.withUnsafeBytes { call.appendBody($0) } }
+            if hasBody || !body.isEmpty { call.endBody() }
+        } else if bodyEnded {
+            call.endBody()
+        }
+    }
+
+    // MARK: UpstreamCall (from the exchange)
+
+    package func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
+        if replayBody != nil {
+            if replayBody!.count + bytes.count <= Self.replayLimit { replayBody!.append(contentsOf: bytes) } else { replayBody = nil }
+        }
+        return call?.appendBody(bytes) ?? .proceed
+    }
+
+    package func endBody() {
+        bodyEnded = true
+        call?.endBody()
+        // first_byte counts from the end of the request: a long upload is the client's time.
+        lastActivity = context.loop.now
+    }
+
+    package func resumeResponse() { call?.resumeResponse() }
+
+    package func cancel() {
+        call?.cancel(); call = nil
+        finish()
+    }
+
+    // MARK: UpstreamResponseHandler (from the transport)
+
+    package func upstreamHead(_ head: HTTPResponseHead) {
+        let now = context.loop.now
+        lastActivity = now
+        awaitingHead = false
+        armTimeout()   // the idle limit replaces first_byte from here on
+        guard !finished else { return }
+        context.metrics.recordUpstream(upstream.name, seconds: Double(now &- started) / 1e9)
+        recordOutcome(head.status >= 500 ? .failure : .success)
+        if retryIfAllowed(.status(head.status), retryAfter: head.headers["Retry-After"]) { return }
+        handler?.upstreamHead(head)
+    }
+
+    package func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
+        lastActivity = context.loop.now
+        return handler?.upstreamBody(bytes) ?? .proceed
+    }
+
+    package func resumeRequestBody() { handler?.resumeRequestBody() }
+
+    package func upstreamFinished(_ failure: UpstreamFailure?) {
+        call = nil
+        if let failure {
+            // Counted per attempt, like timeouts, so a retried failure shows once per try in both.
+            context.metrics.upstreamError(upstream.name, kind: failure.metricKind)
+            if failure == .connectTimeout { context.metrics.timeout(kind: "connect") }
+            if awaitingHead {
+                recordOutcome(.failure)
+                if retryIfAllowed(failure.isTimeout ? .timeout : .connectError, retryAfter: nil) { return }
+            }
+        }
+        end(failure)
+    }
+
+    /// The last word to the exchange, once.
+    private func end(_ failure: UpstreamFailure?) {
+        let h = handler
+        finish()
+        h?.upstreamFinished(failure)
+    }
+
+    private func finish() {
+        guard !finished else { return }
+        finished = true
+        handler = nil
+        context.loop.cancel(timer); timer = nil
+        context.loop.cancel(retryTimer); retryTimer = nil
+        releaseSlots()
+    }
+
+    private func releaseSlots() {
+        if isProbe { context.state.breakers.releaseProbe(upstream: plan.breakerName); isProbe = false }
+        if holdsRetrySlot { context.state.retryBudget(upstream: upstream.name).releaseRetry(); holdsRetrySlot = false }
+        inFlightSlot?.release(); inFlightSlot = nil
+    }
+
+    // MARK: Retries and the breaker
+
+    /// Feeds the breaker once per attempt: connect errors, timeouts and 5xx are failures, 4xx not.
+    private func recordOutcome(_ outcome: CircuitBreaker.Outcome) {
+        guard !outcomeRecorded else { return }
+        outcomeRecorded = true
+        context.state.breakers.record(upstream: plan.breakerName, outcome: outcome, probe: isProbe, now: context.state.clock.now())
+        isProbe = false
+    }
+
+    /// Retries when SPEC §7.2 allows it: a listed outcome, a retryable method or an Idempotency-Key,
+    /// a replayable body, attempts and total time left, and room in the retry budget. Nothing has
+    /// reached the client yet: the head is passed on only when no retry follows.
+    private func retryIfAllowed(_ outcome: AttemptOutcome, retryAfter: String?) -> Bool {
+        guard let retry = plan.route.retry, retry.attempts > 1 else { return false }
+        let remaining = Double(Int64(totalDeadline) - Int64(context.loop.now)) / 1e9
+        let attempt = FailedAttempt(method: request.method, hasIdempotencyKey: hasIdempotencyKey, outcome: outcome,
+                                    responseStarted: false, bodyReplayable: !hasBody || (bodyEnded && replayBody != nil),
+                                    attemptsSoFar: retries + 1, remainingTotal: remaining, retryAfter: retryAfter)
+        let now = context.state.clock.now()
+        guard case .retry(let delay) = RetrySchedule.shouldRetry(attempt, config: retry, random: ThreadRandom.unit(), now: now) else { return false }
+        // A breaker that opened meanwhile wins over our retry.
+        if case .rejected = context.state.breakers.admit(upstream: plan.breakerName, now: now) { return false }
+        let budget = context.state.retryBudget(upstream: upstream.name)
+        if holdsRetrySlot { budget.releaseRetry(); holdsRetrySlot = false }
+        guard budget.tryAcquireRetry(now: now) else {
+            context.metrics.upstreamError(upstream.name, kind: "retry_budget_exhausted")
+            return false
+        }
+        holdsRetrySlot = true
+        call?.cancel(); call = nil
+        retries += 1
+        context.metrics.retry(upstream: upstream.name)
+        if let timer { context.loop.disarm(timer) }
+        armTimer(at: totalDeadline)   // between attempts only the total deadline applies
+        retryTimer = context.loop.schedule(afterMs: Int(delay * 1000)) { [self] in
+            retryTimer = nil
+            guard !finished else { return }
+            launch(body: hasBody ? replayBody : nil)
+        }
+        return true
+    }
+
+    // MARK: Deadlines
+
+    /// One timer, re-armed lazily: activity only moves `lastActivity` (cheap per chunk), and a
+    /// deadline that moved later lets the timer fire early and re-arm (`checkTimeout`).
+    private func armTimeout() {
+        let deadline = min(totalDeadline, lastActivity &+ (awaitingHead ? deadlines.firstByteNs : deadlines.idleNs))
+        if deadline <= context.loop.now { timedOut(); return }
+        armTimer(at: deadline)
+    }
+
+    private func armTimer(at deadline: UInt64) {
+        guard !finished else { return }
+        if let t = timer, t.isScheduled, t.scheduledAt <= deadline { return }
+        // A strong capture: finish() cancels the timer, which drops the closure.
+        if timer == nil { timer = context.loop.makeTimer { [self] in checkTimeout() } }
+        context.loop.arm(timer!, at: deadline)
+    }
+
+    private func checkTimeout() {
+        guard !finished else { return }
+        if retryTimer != nil && context.loop.now < totalDeadline { armTimer(at: totalDeadline); return }
+        armTimeout()
+    }
+
+    private func timedOut() {
+        let kind = context.loop.now >= totalDeadline ? "total" : (awaitingHead ? "first_byte" : "idle")
+        context.metrics.timeout(kind: kind)
+        context.metrics.upstreamError(upstream.name, kind: kind)   // per attempt, as failures are
+        call?.cancel(); call = nil
+        if awaitingHead {
+            recordOutcome(.failure)
+            if kind == "first_byte" && retryIfAllowed(.timeout, retryAfter: nil) { return }
+        }
+        end(.timeout(kind))
+    }
+}

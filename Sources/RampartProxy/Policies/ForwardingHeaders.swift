@@ -1,0 +1,116 @@
+import RampartHTTP
+import RampartLoop
+import RampartTransport
+
+/// Request and response header hygiene of a proxy hop (RFC 9110 §7.6): hop-by-hop fields are
+/// dropped both ways, the X-Forwarded-* family and Via are set, the request id travels upstream.
+public enum ForwardingHeaders {
+    /// What a proxy hop does with a field, told from the name's bytes: every request and response
+    /// passes each field through here, so no lowercased copy, hashing or string switch.
+    package enum Role: Equatable {
+        case hopByHop, contentLength, requestID, via, expect, forwardedFor, forwardedProto, forwardedHost, host, other
+    }
+
+    package static func role(_ name: String) -> Role {
+        func named(_ n: StaticString) -> Bool { name.asciiCaseInsensitiveEquals(n) }
+        switch name.utf8.count {
+        case 2: return named("te") ? .hopByHop : .other
+        case 3: return named("via") ? .via : .other
+        case 4: return named("host") ? .host : .other
+        case 6: return named("expect") ? .expect : .other
+        case 7: return named("trailer") || named("upgrade") ? .hopByHop : .other
+        case 10: return named("connection") || named("keep-alive") ? .hopByHop : .other
+        case 12: return named("x-request-id") ? .requestID : .other
+        case 14: return named("content-length") ? .contentLength : .other
+        case 15: return named("x-forwarded-for") ? .forwardedFor : .other
+        case 16: return named("proxy-connection") ? .hopByHop : named("x-forwarded-host") ? .forwardedHost : .other
+        case 17: return named("transfer-encoding") ? .hopByHop : named("x-forwarded-proto") ? .forwardedProto : .other
+        case 18: return named("proxy-authenticate") ? .hopByHop : .other
+        case 19: return named("proxy-authorization") ? .hopByHop : .other
+        default: return .other
+        }
+    }
+
+    /// A field named by the Connection header (tokens are lowercased) is hop-by-hop too.
+    package static func namedBy(_ connectionTokens: [String], _ name: String) -> Bool {
+        !connectionTokens.isEmpty && connectionTokens.contains { name.asciiCaseInsensitiveEquals($0) }
+    }
+
+    /// The headers sent upstream for a client request.
+    public static func upstreamRequestHeaders(_ head: HTTPRequestHead, peerIP: [UInt8], peerText: String,
+                                              trustedProxies: [CIDR], requestID: String,
+                                              upstream: UpstreamConfig, tls: Bool) -> HTTPHeaders {
+        var out = HTTPHeaders()
+        out.fields.reserveCapacity(head.headers.fields.count + 5)
+        let peerTrusted = !trustedProxies.isEmpty && trustedProxies.contains { $0.contains(peerIP) }
+        var priorForwardedFor: [String] = []
+        var priorProto: String?
+        var clientHost: String?
+        var priorVia: [String] = []
+        var sentHost = false
+        for f in head.headers.fields {
+            let r = role(f.name)
+            if r == .via { priorVia.append(f.value) }
+            if r == .host, clientHost == nil { clientHost = f.value }
+            if r == .hopByHop || namedBy(head.connectionTokens, f.name) { continue }
+            switch r {
+            case .hopByHop, .contentLength, .requestID, .expect, .forwardedHost, .via:
+                continue  // framing and Expect are the transport's; id, Via and X-Forwarded-Host are set below
+            case .forwardedFor:
+                if peerTrusted { priorForwardedFor.append(f.value) }
+            case .forwardedProto:
+                if peerTrusted { priorProto = f.value }
+            case .host:
+                // Apps next door expect the public host; a TLS provider needs its own name (SNI, routing).
+                out.add("Host", upstream.scheme == "https" ? upstream.authority : f.value)
+                sentHost = true
+            case .other:
+                out.fields.append(f)
+            }
+        }
+        if !sentHost { out.add("Host", upstream.authority) }
+        priorForwardedFor.append(peerText)
+        out.add("X-Forwarded-For", priorForwardedFor.count == 1 ? peerText : priorForwardedFor.joined(separator: ", "))
+        out.add("X-Forwarded-Proto", priorProto ?? (tls ? "https" : "http"))
+        if let clientHost { out.add("X-Forwarded-Host", clientHost) }
+        let ours = head.versionMinor == 0 ? "1.0 rampart" : "1.1 rampart"
+        out.add("Via", priorVia.isEmpty ? ours : (priorVia + [ours]).joined(separator: ", "))
+        out.add("X-Request-Id", requestID)
+        return out
+    }
+
+    /// The upstream's response head made fit for the client.
+    public static func clientResponseHeaders(_ upstream: HTTPHeaders, requestID: String) -> HTTPHeaders {
+        let tokens = upstream.connectionFieldNames()
+        var out = HTTPHeaders()
+        out.fields.reserveCapacity(upstream.fields.count + 3)
+        var via: [String] = []
+        for f in upstream.fields {
+            let r = role(f.name)
+            if r == .hopByHop || r == .requestID || namedBy(tokens, f.name) { continue }
+            if r == .via { via.append(f.value); continue }
+            out.fields.append(f)
+        }
+        out.add("Via", via.isEmpty ? "1.1 rampart" : (via + ["1.1 rampart"]).joined(separator: ", "))
+        out.add("X-Request-Id", requestID)
+        return out
+    }
+}
+
+extension StringProtocol {
+    package func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return String(s)
+    }
+}
+
+extension UpstreamConfig {
+    /// host[:port] as it belongs in a Host header for this upstream.
+    public var authority: String {
+        let h = host.contains(":") ? "[\(host)]" : host
+        let defaultPort: UInt16 = scheme == "https" ? 443 : 80
+        return port == defaultPort ? h : "\(h):\(port)"
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+import RampartLoop
+import RampartTransport
+import RampartHTTP
+
+/// What a filter that holds the end of a response needs from the exchange: the response itself
+/// to add bytes to and end, and the end of the exchange (its log line and counters).
+package protocol ResponseTail: AnyObject {
+    /// Adds bytes to the body the client receives (no-op once the client has gone).
+    func appendToResponse(_ bytes: [UInt8])
+    /// Ends the response cleanly, then the exchange; `error` is what the access log records.
+    func finishResponse(error: String?)
+    /// Answers with Rampart's own error instead of the upstream's response (not started yet);
+    /// `note` is what the access log records as the upstream's part.
+    func replaceResponse(with error: GatewayError, note: String)
+    /// The request body as sent upstream, for templates (`{body.chapterId}`); nil if not kept.
+    var requestBodyForTemplates: [UInt8]? { get }
+}
+
+/// Confirmed saves (SPEC §8.2) as a response filter: it taps the SSE stream as it passes to the
+/// client, byte for byte; when the stream ends it holds the end of the response, saves the text to
+/// the app (retried with backoff, bounded by the route's deadlines), and closes the stream with
+/// `event: save_status`. What cannot be confirmed is journaled durably first (fsync'd file or
+/// Redis), and the event carries its `save_id`. One instance per request.
+/// On a `stream_save` route, for a 2xx event stream.
+package struct ConfirmedSaving: RouteFilter {
+    package var phases: FilterPhases { .response }
+    package let config: StreamSaveConfig
+    package func response(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? {
+        guard (200..<300).contains(head.status), head.headers["Content-Type"]?.lowercased().hasPrefix("text/event-stream") == true else { return nil }
+        return ConfirmedSave(config, ctx: ctx, tail: tail)
+    }
+}
+
+package final class ConfirmedSave: ResponseFilter {
+    private let config: StreamSaveConfig
+    private let ctx: RequestContext
+    private var tap: StreamSaveTap
+    private var attempts = 0
+    private var url = ""
+    private var body: [UInt8] = []
+    private var call: UpstreamCall?
+    private var backoffTimer: LoopTimer?
+    private var waitTimer: LoopTimer?
+    private var pendingSent = false
+    private var verifiedMismatch = false
+    private var finished = false
+    private var cutError: String?
+    private weak var tail: ResponseTail?
+    /// The outcome for the access log's `save` field (a JSON object), once known.
+    package private(set) var accessLogSave: String?
+
+    package init(_ config: StreamSaveConfig, ctx: RequestContext, tail: ResponseTail) {
+        self.config = config; self.ctx = ctx; self.tail = tail; self.tap = StreamSaveTap(format: config.format)
+    }
+
+    package var holdsEnd: Bool { true }
+
+    private var server: ServerContext { ctx.server }
+    private var requestID: String { ctx.requestID }
+    /// With `continue_on_disconnect`, the save goes on after the client left.
+    package var continuesWithoutClient: Bool { config.continueOnDisconnect }
+
+    package func responseHead(status: Int, headers: HTTPHeaders) -> HeadVerdict { .pass }
+    package func responseBody(_ bytes: UnsafeRawBufferPointer) { tap.feed(bytes) }
+    package func completed(_ ending: ExchangeEnding) {}
+
+    /// The upstream's body ended (`clean`) or was cut (`cutError`): save, or journal what streamed.
+    package func responseEnded(clean: Bool, cutError: String?) {
+        self.cutError = cutError
+        let template = makeTemplate()
+        url = template.renderURL(config.save.url)
+        let saveBody = config.save.body.map { template.renderBody($0) } ?? .object([("content", .string(tap.content))])
+        body = Array(saveBody.jsonText().utf8)
+        guard clean && (!tap.needsTerminalEvent || tap.sawTerminal) else {
+            journalAndReport(reason: "upstream_incomplete")
+            return
+        }
+        waitTimer = server.loop.schedule(afterMs: config.wait.milliseconds) { [self] in sendPending() }
+        if config.mode == .verify, let verify = config.verify { verifyThenSave(verify, template: template) } else { attemptSave() }
+    }
+
+    /// Shutdown's deadline: what is still running is journaled as pending, resumed at the next start.
+    package func drainDeadlineReached() { sendPending() }
+
+    // MARK: Saving
+
+    private func upstreamRequest(method: String, target: String, body: Int?) -> UpstreamRequest {
+        let upstream = ctx.plan.upstream
+        var headers = HTTPHeaders()
+        headers.add("Host", ctx.head.headers["Host"] ?? upstream.authority)
+        if body != nil { headers.add("Content-Type", "application/json") }
+        for name in ["Authorization", "Cookie"] { if let v = ctx.head.headers[name] { headers.add(name, v) } }
+        if body != nil { headers.add("Idempotency-Key", requestID) }
+        headers.add("X-Request-Id", requestID)
+        return UpstreamRequest(endpoint: upstream.endpoint, method: method, target: upstream.basePath + target, headers: headers,
+                               body: body.map { .known($0) } ?? .none, connectTimeoutMs: ctx.plan.deadlines.connectMs)
+    }
+
+    /// Verify mode: the app may have saved the text itself. GET its copy; when the text at
+    /// `verify.pointer` hashes the same as what streamed, nothing is saved; otherwise save as usual.
+    /// A verify that fails or times out (status 0) counts as a mismatch: the text is saved.
+    private func verifyThenSave(_ verify: StreamSaveConfig.Verify, template: SaveTemplate) {
+        let expected = SHA256.hex(Array(tap.content.utf8))
+        let collector = BodyCollector(limit: 8 << 20) { [self] status, body in
+            call = nil
+            guard !finished else { return }
+            if (200..<300).contains(status), let doc = try? JSONValue.parse(body), case .string(let stored)? = doc.at(pointer: verify.pointer),
+               SHA256.hex(Array(stored.utf8)) == expected {
+                server.metrics.saveOutcome("verified")
+                record("verified")
+                report(["\"type\":\"save_status\"", "\"success\":true", "\"verified\":true", "\"saved\":false", "\"attempts\":0"])
+                return
+            }
+            verifiedMismatch = true
+            attemptSave()
+        }
+        let request = upstreamRequest(method: "GET", target: template.renderURL(verify.url), body: nil)
+        call = DeadlineCall.start(request, handler: collector, transport: server.transport, loop: server.loop, deadlines: ctx.plan.deadlines)
+        call?.endBody()
+    }
+
+    /// One attempt; a save that hangs fails at the route's deadlines.
+    private func attemptSave() {
+        attempts += 1
+        let receiver = StatusOnly({ _ in }, finished: { [self] ok in attemptFinished(ok) })
+        let request = upstreamRequest(method: config.save.method, target: url, body: body.count)
+        let c = DeadlineCall.start(request, handler: receiver, transport: server.transport, loop: server.loop, deadlines: ctx.plan.deadlines)
+        call = c
+        _ = body.withUnsafeBytes { c.appendBody($0) }
+        c.endBody()
+    }
+
+    private func attemptFinished(_ ok: Bool) {
+        call = nil
+        guard !finished else { return }
+        if ok {
+            server.metrics.saveOutcome("ok")
+            record("saved")
+            if pendingSent { server.state.journal.remove(requestID) }   // it was journaled as pending
+            var fields = ["\"type\":\"save_status\"", "\"success\":true", "\"attempts\":\(attempts)"]
+            if verifiedMismatch { fields += ["\"verified\":false", "\"saved\":true"] }
+            report(fields)
+            return
+        }
+        if attempts < config.save.attempts {
+            server.metrics.saveOutcome("retried")
+            let delay = config.save.backoff.milliseconds << min(attempts - 1, 10)
+            backoffTimer = server.loop.schedule(afterMs: delay) { [self] in backoffTimer = nil; attemptSave() }
+            return
+        }
+        journalAndReport(reason: "save_failed")
+    }
+
+    // MARK: Ending
+
+    /// The durable journal write happens before the client hears the id.
+    private func journalAndReport(reason: String) {
+        let ok = journal(reason: reason)
+        server.metrics.saveOutcome(ok ? "journaled" : "journal_failed")
+        record(ok ? "journaled" : "journal_failed", reason: reason)
+        server.accessLog.event(.error, "stream save not confirmed", [
+            ("request_id", JSONText.quote(requestID)), ("route", JSONText.quote(ctx.route.name)),
+            ("reason", JSONText.quote(reason)), ("journaled", ok ? "true" : "false")])
+        var fields = ["\"type\":\"save_status\"", "\"success\":false", "\"attempts\":\(attempts)",
+                      "\"save_id\":\(JSONText.quote(requestID))", "\"retry_url\":\(JSONText.quote("/_rampart/saves/\(requestID)/retry"))"]
+        if reason == "upstream_incomplete" { fields.append("\"reason\":\"upstream_incomplete\"") }
+        report(fields)
+    }
+
+    /// Appends this save to the journal (a later line with the same id supersedes an earlier one).
+    private func journal(reason: String) -> Bool {
+        server.state.journal.append(SaveJournalEntry(
+            id: requestID, identity: ctx.identityKey, user: ctx.user, route: ctx.route.name, reason: reason, method: config.save.method,
+            url: url, body: String(decoding: body, as: UTF8.self), content: tap.content), now: server.state.clock.now())
+    }
+
+    /// `wait` ran out (or the drain deadline came): tell the client the save is pending and let it
+    /// go; the save goes on. The content is journaled as pending first, so it survives a crash.
+    private func sendPending() {
+        waitTimer = nil
+        guard !finished, !pendingSent else { return }
+        pendingSent = true
+        _ = journal(reason: "pending")
+        record("pending")
+        tail?.appendToResponse(event(["\"type\":\"save_status\"", "\"success\":null", "\"pending\":true", "\"save_id\":\(JSONText.quote(requestID))"]))
+        tail?.finishResponse(error: cutError)
+    }
+
+    private func report(_ fields: [String]) {
+        server.loop.cancel(waitTimer); waitTimer = nil
+        finished = true
+        guard !pendingSent else { return }   // the client already heard; the exchange has ended
+        tail?.appendToResponse(event(fields))
+        tail?.finishResponse(error: cutError)
+    }
+
+    private func record(_ result: String, reason: String? = nil) {
+        accessLogSave = JSONText.object([("result", JSONText.quote(result)), ("attempts", String(attempts)),
+                                     ("reason", reason.map(JSONText.quote) ?? "null"), ("save_id", JSONText.quote(requestID))])
+    }
+
+    /// The final event, with the route's `echo` fields.
+    private func event(_ fields: [String]) -> [UInt8] {
+        var all = fields
+        let template = makeTemplate()
+        for e in config.echo { all.append("\(JSONText.quote(e.key)):\(JSONText.quote(template.render(e.template)))") }
+        return SSEEncoder.encode(event: "save_status", data: "{" + all.joined(separator: ",") + "}")
+    }
+
+    private func makeTemplate() -> SaveTemplate {
+        let head = ctx.head
+        return SaveTemplate(content: tap.content, params: ctx.params,
+                            requestBody: tail?.requestBodyForTemplates.flatMap { try? JSONValue.parse($0) },
+                            query: head.query, headers: { head.headers[$0] }, user: ctx.user, requestID: requestID)
+    }
+}
+
+/// Collects a small response body (verify mode reads the app's copy).
+package final class BodyCollector: UpstreamResponseHandler {
+    private var status = 0
+    private var body: [UInt8] = []
+    private let limit: Int
+    private let done: (Int, [UInt8]) -> Void
+    package init(limit: Int, _ done: @escaping (Int, [UInt8]) -> Void) { self.limit = limit; self.done = done }
+    package func upstreamHead(_ head: HTTPResponseHead) { status = head.status }
+    package func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
+        if body.count + bytes.count <= limit { body.append(contentsOf: bytes) }
+        return .proceed
+    }
+    package func resumeRequestBody() {}
+    package func upstreamFinished(_ failure: UpstreamFailure?) { done(failure == nil ? status : 0, body) }
+}

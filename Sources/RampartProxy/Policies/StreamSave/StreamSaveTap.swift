@@ -1,0 +1,68 @@
+import RampartHTTP
+import RampartLoop
+import RampartTransport
+
+/// Accumulates the generated text of an SSE stream as it passes to the client (SPEC §8.2), per
+/// `stream_save.format`, and notices the provider's terminal event, so a stream cut short is
+/// never mistaken for a finished one. The bytes themselves are forwarded untouched elsewhere.
+package struct StreamSaveTap {
+    package let format: StreamSaveConfig.Format
+    private var parser = SSEParser()
+    package private(set) var content = ""
+    /// The provider said the stream is complete (`message_stop`, `[DONE]`); formats without a
+    /// terminal event (`text`, custom) are complete when the upstream ends cleanly.
+    package private(set) var sawTerminal = false
+
+    package init(format: StreamSaveConfig.Format) { self.format = format }
+
+    package var needsTerminalEvent: Bool {
+        switch format { case .anthropic, .openai: return true; default: return false }
+    }
+
+    package mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+        var events: [SSEEvent] = []
+        parser.feed(bytes) { events.append($0) }
+        for e in events { take(e) }
+    }
+
+    private mutating func take(_ e: SSEEvent) {
+        switch format {
+        case .anthropic:
+            if e.event == "message_stop" || (e.event == "message" && e.data.contains("\"message_stop\"")) { sawTerminal = true; return }
+            guard e.event == "content_block_delta" || e.data.contains("content_block_delta"),
+                  let v = try? JSONValue.parse(Array(e.data.utf8)),
+                  case .string(let text)? = v["delta"]?["text"] else { return }
+            content += text
+        case .openai:
+            if e.data == "[DONE]" { sawTerminal = true; return }
+            guard let v = try? JSONValue.parse(Array(e.data.utf8)),
+                  case .array(let choices)? = v["choices"], let first = choices.first,
+                  case .string(let text)? = first["delta"]?["content"] else { return }
+            content += text
+        case .text:
+            if !content.isEmpty { content += "\n" }
+            content += e.data
+        case .custom(let event, let pointer):
+            if let event, e.event != event { return }
+            guard let v = try? JSONValue.parse(Array(e.data.utf8)), case .string(let text)? = v.at(pointer: pointer) else { return }
+            content += text
+        }
+    }
+}
+
+extension JSONValue {
+    /// RFC 6901 pointer lookup ("/a/0/b"; "~1" is "/", "~0" is "~").
+    package func at(pointer: String) -> JSONValue? {
+        if pointer.isEmpty { return self }
+        var node: JSONValue = self
+        for raw in pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+            let token = raw.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+            switch node {
+            case .object: guard let next = node[token] else { return nil }; node = next
+            case .array(let items): guard let i = Int(token), i >= 0, i < items.count else { return nil }; node = items[i]
+            default: return nil
+            }
+        }
+        return node
+    }
+}

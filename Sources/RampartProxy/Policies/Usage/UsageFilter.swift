@@ -1,0 +1,47 @@
+import Foundation
+import RampartLoop
+import RampartTransport
+import RampartHTTP
+
+/// Counts what every AI response reports (SPEC §8.3): tokens and dollars per key, route and model
+/// into the ledger, and with the Redis store a charge to every budget's key so all replicas share
+/// one spend. Read from the stream as it passes (SSE events or a JSON body), never buffered.
+package struct UsageCounting: RouteFilter {
+    package var phases: FilterPhases { .response }
+    package func response(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? { head.status < 400 ? UsageFilter(ctx) : nil }
+}
+
+package final class UsageFilter: ResponseFilter {
+    private let ctx: RequestContext
+    private var tap: UsageTap?
+
+    package init(_ ctx: RequestContext) { self.ctx = ctx }
+
+    package func responseHead(status: Int, headers: HTTPHeaders) -> HeadVerdict {
+        let type = headers["Content-Type"]?.lowercased() ?? ""
+        if type.hasPrefix("text/event-stream") || type.contains("json") { tap = UsageTap(contentType: type) }
+        return .pass
+    }
+
+    package func responseBody(_ bytes: UnsafeRawBufferPointer) { tap?.feed(bytes) }
+
+    /// However it ended: a stream cut short still spent the tokens it reported.
+    package func completed(_ ending: ExchangeEnding) {
+        guard var t = tap, let usage = t.finish() else { return }
+        tap = nil
+        let server = ctx.server, config = ctx.config
+        let cost = UsageCost.cost(usage, prices: config.usage.prices)
+        let now = server.state.clock.now()
+        server.state.usage.record(key: ctx.identityKey, route: ctx.route.name, model: usage.model ?? "unknown",
+                                  usage: usage, cost: cost, now: now)
+        if let redis = server.sharedBudgets, let cost, cost > 0 {
+            let budgets = config.usage.budgets
+            let horizon = budgets.map { Double($0.per.configMilliseconds) / 1000 }.max() ?? 86_400
+            var charged = Set<String>()
+            for b in budgets {
+                let key = BudgetPolicy.key(b.key, ctx)
+                if charged.insert(key).inserted { redis.record(identity: key, usd: cost, now: now, horizon: horizon) }
+            }
+        }
+    }
+}
