@@ -182,6 +182,9 @@ public struct HTTP1ClientMachine: Sendable {
             connection = .retry
             state = .idle
             unsent = requestBytes
+            // The dead connection's end of stream and pause belong to it, not to the fresh one.
+            peerClosed = false
+            readPaused = false
             return .retryOnFreshConnection
         }
         state = .failed

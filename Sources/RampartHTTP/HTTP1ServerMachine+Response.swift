@@ -69,6 +69,9 @@ extension HTTP1ServerMachine {
         if keepAlive && state == .awaitingResponse {
             state = .awaitingHead
             request = nil
+            // Between requests no response is open: a bad or slow next head gets its 400 or 408.
+            responseStarted = false
+            responseEnded = false
             if buffered == 0 { setDeadline(.idle, at: now &+ settings.keepaliveTimeoutNs) }
             else { setDeadline(.head, at: now &+ settings.headerTimeoutNs) }
             return .nextRequest

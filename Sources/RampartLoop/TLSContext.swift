@@ -43,7 +43,7 @@ public final class TLSContext: @unchecked Sendable {
 
 /// One connection's TLS state over a non-blocking socket (OpenSSL's fd BIO).
 package final class TLSSession {
-    package let ssl: OpaquePointer
+    let ssl: OpaquePointer
     /// SSL_read needed to write (handshake or key update): retry the read when writable.
     package var readWantsWrite = false
 
@@ -79,7 +79,7 @@ package final class TLSSession {
         }
     }
 
-    package var hasBufferedPlaintext: Bool { SSL_pending(ssl) > 0 }
+    var hasBufferedPlaintext: Bool { SSL_pending(ssl) > 0 }
 
     /// Best effort close_notify; never waits.
     package func shutdown() { ERR_clear_error(); SSL_shutdown(ssl) }

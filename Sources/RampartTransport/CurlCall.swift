@@ -5,7 +5,7 @@ import RampartHTTP
 
 /// One exchange on a libcurl easy handle. Lives on its transport's loop; keeps itself alive while
 /// curl holds a pointer to it (CURLOPT_PRIVATE and the callbacks' userdata).
-package final class CurlCall: UpstreamCall {
+final class CurlCall: UpstreamCall {
     private let easy: UnsafeMutableRawPointer
     private unowned let transport: CurlTransport
     private var handler: UpstreamResponseHandler?

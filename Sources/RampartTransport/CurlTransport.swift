@@ -77,7 +77,7 @@ public final class CurlTransport: UpstreamTransport {
 
     // MARK: loop → curl
 
-    package func socketAction(fd: Int32, events: UInt32) {
+    func socketAction(fd: Int32, events: UInt32) {
         var flags: Int32 = 0
         if events & (Epoll.input | Epoll.hangup) != 0 { flags |= CURL_CSELECT_IN }
         if events & Epoll.output != 0 { flags |= CURL_CSELECT_OUT }
@@ -88,7 +88,7 @@ public final class CurlTransport: UpstreamTransport {
     }
 
     /// Completed transfers: hand each result to its call.
-    package func drainMessages() {
+    func drainMessages() {
         var left: Int32 = 0
         while let msg = curl_multi_info_read(multi, &left) {
             guard rampart_msg_done(msg) != 0, let easy = rampart_msg_easy(msg) else { continue }
@@ -101,7 +101,7 @@ public final class CurlTransport: UpstreamTransport {
     }
 
     /// Returns a handle to the pool (connections stay in the multi's cache either way).
-    package func recycle(_ easy: UnsafeMutableRawPointer) {
+    func recycle(_ easy: UnsafeMutableRawPointer) {
         curl_multi_remove_handle(multi, easy)
         if idleHandles.count < 256 {
             curl_easy_reset(easy)
@@ -113,7 +113,7 @@ public final class CurlTransport: UpstreamTransport {
 }
 
 /// Forwards epoll readiness of one curl-owned socket to the multi handle.
-package final class CurlSocketWatch: EventHandler {
+final class CurlSocketWatch: EventHandler {
     package let fd: Int32
     package unowned let transport: CurlTransport
     package init(fd: Int32, transport: CurlTransport) { self.fd = fd; self.transport = transport }

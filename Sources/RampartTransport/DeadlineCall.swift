@@ -33,7 +33,7 @@ package final class DeadlineCall: UpstreamCall, UpstreamResponseHandler {
         min(started &+ deadlines.totalNs, lastActivity &+ (awaitingHead ? deadlines.firstByteNs : deadlines.idleNs))
     }
 
-    /// One timer; activity only moves `lastActivity`, and an early firing re-arms (as the exchange's does).
+    /// One timer; activity only moves `lastActivity`, and an early firing re-arms (as `UpstreamAttempts` does).
     private func arm() {
         if timer == nil { timer = loop.makeTimer { [self] in fired() } }
         loop.arm(timer!, at: deadline)

@@ -7,7 +7,7 @@ import RampartHTTP
 /// which holds every protocol decision (framing both ways, backpressure, reuse, the one retry of a
 /// pooled connection found dead, the connect deadline). This class only performs its actions:
 /// sockets, buffers, timers and calls into the handler.
-package final class HTTP1Call: UpstreamCall, DeferredFlush {
+final class HTTP1Call: UpstreamCall, DeferredFlush {
     private unowned let transport: HTTP1Transport
     private let request: UpstreamRequest
     /// nil once the call has ended (completed, failed or cancelled).
@@ -59,14 +59,14 @@ package final class HTTP1Call: UpstreamCall, DeferredFlush {
     }
 
     /// The host name has addresses (at once, or after a lookup this call waited for).
-    package func hostReady(poolKey: String) {
+    func hostReady(poolKey: String) {
         guard !machine.isFinished else { return }
         key = poolKey
         attach(transport.takeIdle(key))
     }
 
     /// The host name did not resolve.
-    package func hostFailed(_ error: String) {
+    func hostFailed(_ error: String) {
         guard !machine.isFinished else { return }
         fail(machine.connectFailed(error))
     }
@@ -184,7 +184,7 @@ package final class HTTP1Call: UpstreamCall, DeferredFlush {
 
     // MARK: Readiness
 
-    package func socketReady(_ events: UInt32) {
+    func socketReady(_ events: UInt32) {
         guard let socket, !machine.isFinished else { return }
         if machine.connectDeadline != nil {
             guard events & (Epoll.output | Epoll.error | Epoll.hangup) != 0 else { return }

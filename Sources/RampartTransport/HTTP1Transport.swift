@@ -13,12 +13,12 @@ public final class HTTP1Transport: UpstreamTransport {
     package let loop: EventLoop
     private var idle: [String: [UpstreamSocket]] = [:]
     private var hosts = HostCache<HTTP1Call>()
-    package static let maxIdlePerUpstream = 256
-    package static let idleTimeoutNs: UInt64 = 60_000_000_000
+    static let maxIdlePerUpstream = 256
+    static let idleTimeoutNs: UInt64 = 60_000_000_000
     /// Idle connections are swept on one timer instead of one timer each: a request that returns
     /// its connection to the pool then schedules nothing. A connection goes 60–65 s after its
     /// last use (or at once when the upstream closes it).
-    package static let sweepEveryNs: UInt64 = 5_000_000_000
+    static let sweepEveryNs: UInt64 = 5_000_000_000
     private lazy var sweepTimer: LoopTimer = loop.makeTimer { [unowned self] in sweepIdle() }
 
     public init(loop: EventLoop) { self.loop = loop }
@@ -32,7 +32,7 @@ public final class HTTP1Transport: UpstreamTransport {
     // MARK: Host names
 
     /// Where a call to a host name stands: `name` is `host:port`.
-    package func lookup(_ name: String, host: String, port: UInt16, for call: HTTP1Call) -> HostCache<HTTP1Call>.Lookup {
+    func lookup(_ name: String, host: String, port: UInt16, for call: HTTP1Call) -> HostCache<HTTP1Call>.Lookup {
         let decision = hosts.lookup(name, nowMs: loop.now / 1_000_000, waiter: call)
         switch decision {
         case .ready(_, refresh: true), .wait(resolve: true): resolveInBackground(name, host: host, port: port)
@@ -68,7 +68,7 @@ public final class HTTP1Transport: UpstreamTransport {
 
     // MARK: Pool
 
-    package func takeIdle(_ key: String) -> UpstreamSocket? {
+    func takeIdle(_ key: String) -> UpstreamSocket? {
         while let s = idle[key]?.popLast() {
             if s.isUsable { return s }
             s.close()
@@ -76,7 +76,7 @@ public final class HTTP1Transport: UpstreamTransport {
         return nil
     }
 
-    package func putIdle(_ socket: UpstreamSocket, key: String) {
+    func putIdle(_ socket: UpstreamSocket, key: String) {
         var list = idle[key] ?? []
         guard list.count < Self.maxIdlePerUpstream else { socket.close(); return }
         socket.owner = nil
@@ -89,7 +89,7 @@ public final class HTTP1Transport: UpstreamTransport {
         if !sweepTimer.isScheduled { loop.arm(sweepTimer, at: loop.now &+ Self.sweepEveryNs) }
     }
 
-    package func dropIdle(_ socket: UpstreamSocket, key: String) {
+    func dropIdle(_ socket: UpstreamSocket, key: String) {
         idle[key]?.removeAll { $0 === socket }
         socket.close()
     }
@@ -114,15 +114,15 @@ public final class HTTP1Transport: UpstreamTransport {
 
 /// One TCP connection to an upstream. While a call uses it, readiness goes to the call; while it
 /// sits in the pool, any readiness means the upstream closed it (or misbehaved) and it is dropped.
-package final class UpstreamSocket: EventHandler {
+final class UpstreamSocket: EventHandler {
     package let fd: Int32
     package let loop: EventLoop
     /// The call using the socket. unowned(unsafe): a call always clears it (pool return or close)
     /// before it goes away, and a weak reference would slow every retain of the call.
     package unowned(unsafe) var owner: HTTP1Call?
     /// When the socket last went back to the pool (loop clock).
-    package var idleSince: UInt64 = 0
-    package unowned(unsafe) var pool: HTTP1Transport?
+    var idleSince: UInt64 = 0
+    unowned(unsafe) var pool: HTTP1Transport?
     package var poolKey: String?
     package var reused = false
     private var interest: UInt32 = 0
@@ -148,7 +148,7 @@ package final class UpstreamSocket: EventHandler {
         return UpstreamSocket(fd: fd, loop: loop)
     }
 
-    package var isUsable: Bool {
+    var isUsable: Bool {
         guard !closed else { return false }
         // A pooled connection the upstream already closed reads EOF at once.
         var probe: UInt8 = 0
@@ -156,14 +156,14 @@ package final class UpstreamSocket: EventHandler {
         return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
     }
 
-    package func setInterest(read: Bool, write: Bool) {
+    func setInterest(read: Bool, write: Bool) {
         var want = Epoll.readHangup
         if read { want |= Epoll.input }
         if write { want |= Epoll.output }
         if want != interest { interest = want; loop.modify(fd: fd, events: want) }
     }
 
-    package func watchWhileIdle() { setInterest(read: true, write: false) }
+    func watchWhileIdle() { setInterest(read: true, write: false) }
 
     package func handleEvents(_ events: UInt32) {
         if let owner { owner.socketReady(events); return }

@@ -62,7 +62,7 @@ extension HTTPConnection {
 
     /// Arms the one timer for the machine's deadline when it is due earlier than the timer; a
     /// deadline that moved later only lets the timer fire early and re-arm (`deadlineReached`).
-    package func syncTimer() {
+    func syncTimer() {
         guard machine.deadline != .none else { return }
         let at = machine.deadlineAt
         if !timer.isScheduled || timer.scheduledAt > at { loop.arm(timer, at: at) }
@@ -121,7 +121,7 @@ extension HTTPConnection {
         }
     }
 
-    package func discardForLinger() {
+    func discardForLinger() {
         var sink = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         while true {
             let n = withUnsafeMutableBytes(of: &sink) { Glibc.read(fd, $0.baseAddress!, $0.count) }

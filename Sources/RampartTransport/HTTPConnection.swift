@@ -18,14 +18,14 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
 
     package var machine: HTTP1ServerMachine
     package var state: HTTP1ServerMachine.State { machine.state }
-    package let readBuffer = ByteBuffer(capacity: 16 * 1024)
-    package let writeBuffer = ByteBuffer(capacity: 16 * 1024)
+    let readBuffer = ByteBuffer(capacity: 16 * 1024)
+    let writeBuffer = ByteBuffer(capacity: 16 * 1024)
     /// Serialization scratch for heads and chunk headers (ByteBuffer takes bytes, not inout arrays).
     private var scratch = [UInt8]()
     package var interest: UInt32 = 0
     package var flushScheduled = false
     package var exchange: ServerExchange?
-    package var closedByPeer = false
+    var closedByPeer = false
 
     // unowned(unsafe): the connection disarms the timer in close(), and it is retained by its
     // ServerContext until then, so the timer never outlives it (and no weak side table is made).
@@ -234,7 +234,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
     }
 
     /// Answers with the host's error reply and closes (malformed requests, timeouts).
-    package func respondAndClose(_ error: ConnectionError) {
+    func respondAndClose(_ error: ConnectionError) {
         guard machine.beginLocalReplyAndClose() else { exchange = nil; scheduleFlush(); return }
         let (head, body) = host.localReply(for: error, request: machine.request, on: self)
         sendHead(head)

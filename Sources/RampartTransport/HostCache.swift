@@ -14,13 +14,13 @@ package struct HostCache<Waiter> {
     package let retryMs: UInt64
 
     package struct Entry {
-        package var addresses: [SocketAddressBytes] = []
+        var addresses: [SocketAddressBytes] = []
         /// Bumped whenever the set of addresses changes; pooled connections are keyed by
         /// `poolKey` (`name#generation`), so connections to an address DNS no longer returns
         /// are not reused. Kept here so no request builds the key.
         package var generation = 0
         package var poolKey = ""
-        package var refreshAtMs: UInt64 = 0
+        var refreshAtMs: UInt64 = 0
         package var resolving = false
         package var lastError: String?
         package var waiters: [Waiter] = []
@@ -32,7 +32,7 @@ package struct HostCache<Waiter> {
         self.refreshMs = refreshMs; self.retryMs = retryMs
     }
 
-    package enum Lookup: Equatable {
+    enum Lookup: Equatable {
         /// Connect (or reuse a pooled connection under this key); `refresh` asks the caller to
         /// start a background lookup.
         case ready(poolKey: String, refresh: Bool)
@@ -43,7 +43,7 @@ package struct HostCache<Waiter> {
     }
 
     /// Runs per request: the entry is changed in place, not copied out and written back.
-    package mutating func lookup(_ name: String, nowMs: UInt64, waiter: Waiter) -> Lookup {
+    mutating func lookup(_ name: String, nowMs: UInt64, waiter: Waiter) -> Lookup {
         Self.lookup(&entries[name, default: Entry()], nowMs: nowMs, waiter: waiter)
     }
 

@@ -10,7 +10,7 @@ package final class Listener: EventHandler, @unchecked Sendable {
     private lazy var service: RequestService = makeService()
     /// The main listener closes when a drain stops accepting; the others stay open until exit.
     package let role: ListenerRole
-    package private(set) var isOpen = true
+    private(set) var isOpen = true
 
     package init(fd: Int32, host: ConnectionHost, role: ListenerRole, makeService: @escaping () -> RequestService) {
         self.fd = fd; self.host = host; self.role = role; self.makeService = makeService

@@ -11,7 +11,7 @@ public struct UpstreamEndpoint: Sendable {
     /// Rampart's own HTTP/1.1 client (plain http); libcurl for https or when asked for.
     public var usesNativeClient: Bool
     /// The host as a socket address when it is an IP literal; nil for a name, resolved off the loop.
-    package var numericAddress: SocketAddressBytes?
+    var numericAddress: SocketAddressBytes?
     /// `host:port`: the native client's pool and DNS cache key.
     public var hostPort: String
 

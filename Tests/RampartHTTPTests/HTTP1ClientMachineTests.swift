@@ -309,6 +309,24 @@ private func chunkedResponse(_ body: String) -> String {
         #expect(s.failure == .reset("connection closed before a response"), "a second dead connection is a failure")
     }
 
+    @Test func theRetriedRequestReadsItsResponseNormallyOnTheFreshConnection() {
+        var s = Shell(reused: true)
+        let requestBytes = s.m.requestBytes
+        s.eof()
+        #expect(s.outcome == .retryOnFreshConnection)
+        s.outcome = nil
+        _ = s.m.startConnecting(now: 0, timeoutNs: 1_000)
+        s.m.connected(reused: false)
+        _ = s.m.sent(requestBytes)
+        // The head and the body arrive in separate reads: the old connection's end of stream
+        // must not make the new response look cut.
+        s.feed("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+        #expect(s.head?.status == 200 && s.outcome == nil)
+        s.feed("hello")
+        #expect(s.body == latin1("hello"))
+        #expect(s.reusable == true, "the fresh connection goes back to the pool")
+    }
+
     @Test func brokenSendOnAPooledConnectionRetriesToo() {
         var m = HTTP1ClientMachine(method: "GET", body: .none)
         var head: [UInt8] = []

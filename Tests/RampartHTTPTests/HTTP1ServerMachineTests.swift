@@ -81,6 +81,18 @@ struct HTTP1ServerMachineTests {
         #expect(wire.heads.map(\.path) == ["/a", "/b"])
     }
 
+    @Test func aBadSecondHeadOnAKeptAliveConnectionGetsItsOwnError() {
+        let wire = ServerWire()
+        wire.receive("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+        _ = wire.respond()
+        #expect(wire.end() == .nextRequest)
+        wire.receive("GET /b HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n")
+        #expect(wire.rejected?.status == 400)
+        let replies = wire.machine.beginLocalReplyAndClose()
+        #expect(replies, "the 400 is sent, not a bare close")
+        #expect(wire.respond(status: 400)?.headers["Connection"] == "close")
+    }
+
     @Test func pipelinedBytesStopTheReadingAtTheLimit() {
         let wire = ServerWire()
         wire.receive("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")

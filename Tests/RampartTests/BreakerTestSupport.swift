@@ -1,7 +1,7 @@
 import RampartHTTP
-import RampartProxy
-import RampartLoop
-import RampartTransport
+@testable import RampartProxy
+@testable import RampartLoop
+@testable import RampartTransport
 @testable import Rampart
 
 /// Shared fixtures for the breaker tests: a realistic start time and a config builder whose defaults

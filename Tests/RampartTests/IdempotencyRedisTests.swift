@@ -1,7 +1,7 @@
 import Foundation
-import RampartLoop
-import RampartTransport
-import RampartProxy
+@testable import RampartLoop
+@testable import RampartTransport
+@testable import RampartProxy
 import RampartHTTP
 import Testing
 @testable import Rampart

@@ -1,7 +1,7 @@
 import RampartHTTP
-import RampartProxy
-import RampartLoop
-import RampartTransport
+@testable import RampartProxy
+@testable import RampartLoop
+@testable import RampartTransport
 import Testing
 @testable import Rampart
 

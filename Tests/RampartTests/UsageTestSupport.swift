@@ -1,7 +1,7 @@
 import RampartHTTP
-import RampartProxy
-import RampartLoop
-import RampartTransport
+@testable import RampartProxy
+@testable import RampartLoop
+@testable import RampartTransport
 @testable import Rampart
 
 /// Recorded-shape provider responses shared by the usage tests (namespaced to avoid collisions).

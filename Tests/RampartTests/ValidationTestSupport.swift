@@ -1,7 +1,7 @@
 import RampartHTTP
-import RampartProxy
-import RampartLoop
-import RampartTransport
+@testable import RampartProxy
+@testable import RampartLoop
+@testable import RampartTransport
 @testable import Rampart
 
 /// Helpers shared by the request-validation tests (namespaced so other test files can't collide).

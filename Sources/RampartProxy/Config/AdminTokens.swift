@@ -56,7 +56,7 @@ public struct AdminTokens: Sendable {
     public func accepts(_ given: [UInt8]) -> Bool { match(given) != nil }
 
     /// CRYPTO_memcmp over equal lengths; a length mismatch still does the full comparison work.
-    package static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         let same = a.count == b.count
         let lhs = same ? a : b
         let r = lhs.withUnsafeBytes { l in b.withUnsafeBytes { r in rampart_ct_memcmp(l.baseAddress, r.baseAddress, b.count) } }

@@ -147,7 +147,7 @@ public final class AccessLog {
 
     package static func ms(_ v: Double) -> String { String(Double(Int((v * 1000).rounded())) / 1000) }
 
-    package static func timestamp() -> String {
+    static func timestamp() -> String {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         var t = time_t(ts.tv_sec)

@@ -96,24 +96,24 @@ public final class Metrics: Sendable {
 }
 
 public final class MetricsShard: Sendable {
-    package struct RouteStatus: Hashable { var route: String; var status: Int }
-    package struct UpstreamKind: Hashable { var upstream: String; var kind: String }
+    struct RouteStatus: Hashable { var route: String; var status: Int }
+    struct UpstreamKind: Hashable { var upstream: String; var kind: String }
 
     package struct State {
-        package var requests: [RouteStatus: Int] = [:]
-        package var latency: [String: Histogram] = [:]
-        package var upstreamLatency: [String: Histogram] = [:]
-        package var upstreamErrors: [UpstreamKind: Int] = [:]
+        var requests: [RouteStatus: Int] = [:]
+        var latency: [String: Histogram] = [:]
+        var upstreamLatency: [String: Histogram] = [:]
+        var upstreamErrors: [UpstreamKind: Int] = [:]
         package var timeouts: [String: Int] = [:]
-        package var parseErrors = 0
-        package var streamErrors = 0
-        package var quotaDecisions: [RouteStatus: Int] = [:]   // status 1 = allowed, 0 = limited
-        package var storeErrors: [String: Int] = [:]
-        package var retries: [String: Int] = [:]
-        package var truncations: [String: Int] = [:]
+        var parseErrors = 0
+        var streamErrors = 0
+        var quotaDecisions: [RouteStatus: Int] = [:]   // status 1 = allowed, 0 = limited
+        var storeErrors: [String: Int] = [:]
+        var retries: [String: Int] = [:]
+        var truncations: [String: Int] = [:]
         package var saves: [String: Int] = [:]
-        package var truncatedMessages: [String: Int] = [:]
-        package var breakerTransitions: [UpstreamKind: Int] = [:]   // kind = the state entered
+        var truncatedMessages: [String: Int] = [:]
+        var breakerTransitions: [UpstreamKind: Int] = [:]   // kind = the state entered
 
         package mutating func merge(_ o: State) {
             for (k, v) in o.requests { requests[k, default: 0] += v }
@@ -170,12 +170,12 @@ public final class MetricsShard: Sendable {
 }
 
 /// Cumulative histogram with the fixed buckets of `Metrics.latencyBuckets`.
-package struct Histogram {
-    package var counts = [Int](repeating: 0, count: Metrics.latencyBuckets.count)
-    package var sum = 0.0
+struct Histogram {
+    var counts = [Int](repeating: 0, count: Metrics.latencyBuckets.count)
+    var sum = 0.0
     package var count = 0
 
-    package mutating func observe(_ v: Double) {
+    mutating func observe(_ v: Double) {
         sum += v; count += 1
         for (i, b) in Metrics.latencyBuckets.enumerated() where v <= b { counts[i] += 1; return }
     }

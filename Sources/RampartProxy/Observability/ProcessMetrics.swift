@@ -34,11 +34,11 @@ package enum ProcessMetrics {
     }
 
     /// "libcurl/7.88.1 OpenSSL/3.0.17 ..." → "7.88.1"; "OpenSSL 3.0.17 1 Jul 2025" → "3.0.17".
-    package static let libcurlVersion: String = {
+    static let libcurlVersion: String = {
         let full = String(cString: rampart_curl_version())
         return String(full.split(separator: " ").first?.split(separator: "/").last ?? Substring(full))
     }()
-    package static let opensslVersion: String = {
+    static let opensslVersion: String = {
         let words = String(cString: rampart_openssl_version()).split(separator: " ")
         return words.count > 1 ? String(words[1]) : words.first.map(String.init) ?? ""
     }()

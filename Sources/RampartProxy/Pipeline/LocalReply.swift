@@ -5,7 +5,7 @@ import RampartTransport
 /// The finishing step every response passes before its head is written, proxied or Rampart's
 /// own: the request id, the fields the route's stages decided (CORS, rate-limit headers), then the
 /// security headers last so they win (HSTS only over TLS).
-package enum ResponseFinish {
+enum ResponseFinish {
     /// `requestID` nil: already on the head (a proxied response gets it with its forwarding fields).
     package static func apply(_ h: inout HTTPHeaders, requestID: String?, stageFields: [HTTPField], headersConfig: HeadersConfig?, tls: Bool) {
         if let requestID { h.set("X-Request-Id", requestID) }

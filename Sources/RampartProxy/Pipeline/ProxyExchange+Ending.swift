@@ -38,7 +38,7 @@ extension ProxyExchange {
 
     /// Before the response started: a JSON error. After: SSE gets an `event: error`; other bodies
     /// are cut so the client sees a truncated message, never a clean end.
-    package func respondWithError(_ gatewayError: GatewayError?, cause: UpstreamFailure?) {
+    func respondWithError(_ gatewayError: GatewayError?, cause: UpstreamFailure?) {
         // A save holds the end of the response from `.saving` on: nothing may end it twice
         // (say, a chunked upload crossing the body limit after the stream has ended).
         guard stage != .done, stage != .saving else { return }
@@ -71,7 +71,7 @@ extension ProxyExchange {
         complete(status: upstreamStatus ?? error.status, error: cause?.description ?? error.code)
     }
 
-    package func sendError(_ error: GatewayError, logStatus: Int, upstreamNote: String) {
+    func sendError(_ error: GatewayError, logStatus: Int, upstreamNote: String) {
         stage = .done
         let (head, body) = LocalReply.error(error, requestID: requestID, stageFields: ctx.responseHeaders, headersConfig: headersConfig,
                                             tls: connection.isTLS)
@@ -84,7 +84,7 @@ extension ProxyExchange {
     }
 
     /// A success Rampart gives itself (a CORS preflight): no body, the stage's headers.
-    package func answerLocally(status: Int, headers extra: [HTTPField]) {
+    func answerLocally(status: Int, headers extra: [HTTPField]) {
         stage = .done
         connection.sendHead(LocalReply.head(status: status, contentType: nil, bodyLength: 0, requestID: requestID,
                                             stageFields: ctx.responseHeaders + extra, headersConfig: headersConfig, tls: connection.isTLS))
@@ -111,6 +111,7 @@ extension ProxyExchange {
         completed = true
         if clientGone { context.reattachEnded(self) }
         attempts?.cancel()
+        attempts?.releaseSlots()
         if !responseFilters.isEmpty {
             let ending: ExchangeEnding = error == nil ? .complete : clientGone || error == "client_closed" ? .clientGone : .cut(error!)
             for f in responseFilters { f.completed(ending) }

@@ -5,31 +5,31 @@ import RampartTransport
 /// (`ConfirmedSave`) and calls back here to add its event and finish; an intercepting filter
 /// (error scrubbing) replaces the response with Rampart's own.
 extension ProxyExchange: ResponseTail {
-    package func replaceResponse(with error: GatewayError, note: String) {
+    func replaceResponse(with error: GatewayError, note: String) {
         guard stage == .intercepted else { return }
         attempts?.cancel()
         sendError(error, logStatus: error.status, upstreamNote: note)
     }
 
     /// The upstream's body ended or was cut: the filter that holds the end takes over.
-    package func handOverEnd(clean: Bool) {
+    func handOverEnd(clean: Bool) {
         guard let endHolder, stage == .proxying else { return }
         stage = .saving
         attempts?.cancel()
         endHolder.responseEnded(clean: clean, cutError: cutError)
     }
 
-    package func appendToResponse(_ bytes: [UInt8]) {
+    func appendToResponse(_ bytes: [UInt8]) {
         bodyBytesOut += bytes.count
         _ = connection.sendBody(bytes)
     }
 
-    package func finishResponse(error: String?) {
+    func finishResponse(error: String?) {
         guard !completed else { return }
         stage = .done
         connection.endResponse()
         complete(status: upstreamStatus ?? 200, error: error ?? (clientGone ? "client_closed" : nil))
     }
 
-    package var requestBodyForTemplates: [UInt8]? { attempts?.replayBody }
+    var requestBodyForTemplates: [UInt8]? { attempts?.replayBody }
 }

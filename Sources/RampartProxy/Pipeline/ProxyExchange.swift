@@ -11,51 +11,51 @@ import RampartHTTP
 ///   usage, confirmed saves, idempotency capture) → `complete`, the one end of every exchange.
 /// The exchange itself only moves bytes, applies backpressure and ends things; every policy is a
 /// `RouteFilter`.
-package final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
+final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     package let ctx: RequestContext
     package let context: ServerContext
     /// Strong: with `continue_on_disconnect` the exchange outlives the client; a closed
     /// connection turns every send into a no-op. The connection drops its exchange when done.
     package let connection: HTTPConnection
-    package var filters: FilterChain { ctx.plan.filters }
+    var filters: FilterChain { ctx.plan.filters }
     package var upstream: UpstreamConfig { _read { yield ctx.plan.upstream } }
     package var headersConfig: HeadersConfig { _read { yield ctx.plan.headers } }
     package var bodyLimit: Int { ctx.plan.bodyLimit }
     package let started: UInt64
 
-    package enum Stage { case requestHead, bufferingBody, requestBody, proxying, intercepted, saving, done }
-    package var stage = Stage.requestHead
+    enum Stage { case requestHead, bufferingBody, requestBody, proxying, intercepted, saving, done }
+    var stage = Stage.requestHead
     /// The upstream side: breaker, in-flight cap, attempts, deadlines. Kept after it ended (its retries are logged).
     package var attempts: UpstreamAttempts?
-    package var bodyEnded = false
-    package var bufferedBody: [UInt8] = []
-    package var bodyBytesIn = 0
-    package var bodyBytesOut = 0
-    package var upstreamStatus: Int?
-    package var upstreamHeadAt: UInt64?
+    var bodyEnded = false
+    var bufferedBody: [UInt8] = []
+    var bodyBytesIn = 0
+    var bodyBytesOut = 0
+    var upstreamStatus: Int?
+    var upstreamHeadAt: UInt64?
     package var responseStarted = false
-    package var isEventStream = false
+    var isEventStream = false
     /// The response filter that keeps the upstream's response from the client (error scrubbing).
-    package var interceptor: ResponseFilter?
+    var interceptor: ResponseFilter?
     /// The route's response filters for this request (usage), made when the response head arrives.
-    package var responseFilters: [any ResponseFilter] = []
+    var responseFilters: [any ResponseFilter] = []
     /// The response filter that holds the end of the response (a confirmed save, stage `.saving`).
-    package var endHolder: ResponseFilter?
+    var endHolder: ResponseFilter?
     /// `continue_on_disconnect`: the client left but the save goes on.
-    package var clientGone = false
+    var clientGone = false
     package var completed = false
     /// The message of Rampart's own error reply, for the access log's `reason`; and what cut a
     /// started stream (its `error`), kept for the save that still follows the cut.
-    package var errorMessage: String?
-    package var cutError: String?
+    var errorMessage: String?
+    var cutError: String?
 
-    package var hasBody: Bool { connection.requestHead.map { $0.framing != .none } ?? false }
+    var hasBody: Bool { connection.requestHead.map { $0.framing != .none } ?? false }
     // Borrowed, not copied: a copy of a route or head retains each of its fields, and these are
     // read many times per request.
     package var head: HTTPRequestHead { _read { yield ctx.head } }
     package var route: RouteConfig { _read { yield ctx.route } }
     package var requestID: String { ctx.requestID }
-    package var breakerName: String { ctx.plan.breakerName }
+    var breakerName: String { ctx.plan.breakerName }
 
     package init(ctx: RequestContext, connection: HTTPConnection, started: UInt64) {
         self.ctx = ctx; self.context = ctx.server; self.connection = connection; self.started = started
@@ -71,7 +71,7 @@ package final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     // MARK: Request filters
 
-    package func runHeadFilter(_ i: Int) {
+    func runHeadFilter(_ i: Int) {
         guard stage == .requestHead else { return }
         if i == filters.requestHead.count { afterRequestHead(); return }
         filters.requestHead[i].requestHead(ctx) { [self] verdict in
@@ -84,7 +84,7 @@ package final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     }
 
     /// Streams the body to the upstream, or reads it whole first when a filter wants it whole.
-    package func afterRequestHead() {
+    func afterRequestHead() {
         guard stage == .requestHead else { return }
         if !filters.requestBody.contains(where: { $0.readsBody(ctx) }) {
             stage = .proxying
@@ -97,7 +97,7 @@ package final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         }
     }
 
-    package func runBodyFilter(_ i: Int, body: [UInt8]) {
+    func runBodyFilter(_ i: Int, body: [UInt8]) {
         bufferedBody = []
         stage = .requestBody
         if i == filters.requestBody.count { stage = .proxying; startTransport(body: body); return }
@@ -116,7 +116,7 @@ package final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     /// Starts the upstream side: streaming the client's body, or sending `body` whole when a body
     /// stage read or rewrote it. The breaker and the in-flight cap are asked first: a refusal is
     /// a 503 with no upstream traffic at all.
-    package func startTransport(body: [UInt8]?) {
+    func startTransport(body: [UInt8]?) {
         let length: UpstreamRequest.BodyLength
         switch head.framing {
         case .none: length = .none
@@ -248,5 +248,5 @@ package final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
 extension Duration {
     package var milliseconds: Int { Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000) }
-    package var nanoseconds: UInt64 { UInt64(max(0, components.seconds)) * 1_000_000_000 + UInt64(max(0, components.attoseconds) / 1_000_000_000) }
+    var nanoseconds: UInt64 { UInt64(max(0, components.seconds)) * 1_000_000_000 + UInt64(max(0, components.attoseconds) / 1_000_000_000) }
 }

@@ -57,7 +57,7 @@ package final class ProxyService: RequestService {
 }
 
 /// Rampart's own paths on the main listener: health and readiness for load balancers.
-package enum RampartPaths {
+enum RampartPaths {
     package static func answer(_ head: HTTPRequestHead, connection: HTTPConnection, context: ServerContext, requestID: String) -> ServerExchange? {
         let headers = context.active.config.headers
         switch head.path {

@@ -34,7 +34,7 @@ public final class RequestContext {
     public internal(set) var ended = false
     /// The idempotency key this request holds while it runs (owned by `IdempotencyPolicy`: set when
     /// the store said proceed, then stored with the response or freed when the exchange ends).
-    package var idempotencyHold: (key: String, fingerprint: String)?
+    var idempotencyHold: (key: String, fingerprint: String)?
 
     package init(head: HTTPRequestHead, plan: RoutePlan, config: GatewayConfig, requestID: String,
          peerIP: [UInt8], peerText: String, server: ServerContext) {
@@ -49,7 +49,7 @@ public final class RequestContext {
 }
 
 /// The client address as a quota key or log field sees it.
-package enum ClientAddress {
+enum ClientAddress {
     package static func resolve(peerIP: [UInt8], peerText: String, head: HTTPRequestHead, trustedProxies: [CIDR]) -> String {
         guard trustedProxies.contains(where: { $0.contains(peerIP) }) else { return peerText }
         // Walk X-Forwarded-For from the right, skipping our trusted proxies: the first other

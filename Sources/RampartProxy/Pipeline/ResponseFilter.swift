@@ -3,7 +3,7 @@ import RampartLoop
 import RampartTransport
 
 /// How an exchange ended, as response filters hear it.
-package enum ExchangeEnding: Equatable {
+enum ExchangeEnding: Equatable {
     /// The response reached its end (an upstream error status included).
     case complete
     /// Rampart ended it early: an upstream failure or timeout, the drain deadline.
@@ -13,7 +13,7 @@ package enum ExchangeEnding: Equatable {
 }
 
 /// What a filter decides about the upstream's response head.
-package enum HeadVerdict {
+enum HeadVerdict {
     case pass
     /// Keep the response from the client: its body comes to this filter alone, which answers
     /// through `ResponseTail.replaceResponse` (Envoy's `sendLocalReply`). Error scrubbing does this.
@@ -24,7 +24,7 @@ package enum HeadVerdict {
 /// as it passes to the client (the core never buffers for it), then how the exchange ended. One
 /// instance per response, made by its route filter when the response head arrives, so it owns its
 /// per-request state.
-package protocol ResponseFilter: AnyObject {
+protocol ResponseFilter: AnyObject {
     func responseHead(status: Int, headers: HTTPHeaders) -> HeadVerdict
     func responseBody(_ bytes: UnsafeRawBufferPointer)
     /// The upstream's body ended (nil) or failed, while this filter intercepts the response.
@@ -45,10 +45,10 @@ package protocol ResponseFilter: AnyObject {
 }
 
 extension ResponseFilter {
-    package func interceptedBodyEnded(_ failure: UpstreamFailure?) {}
-    package var holdsEnd: Bool { false }
+    func interceptedBodyEnded(_ failure: UpstreamFailure?) {}
+    var holdsEnd: Bool { false }
     package func responseEnded(clean: Bool, cutError: String?) {}
-    package var continuesWithoutClient: Bool { false }
+    var continuesWithoutClient: Bool { false }
     package func drainDeadlineReached() {}
-    package var accessLogSave: String? { nil }
+    var accessLogSave: String? { nil }
 }

@@ -9,7 +9,7 @@ import RampartTransport
 /// chunks, SSE events, how the exchange ended) and the end of the exchange. Built once per config
 /// and shared by the route's requests: per-request state lives in the response filter it makes,
 /// or for the request half in the `RequestContext` field it owns.
-package protocol RouteFilter: Sendable {
+protocol RouteFilter: Sendable {
     /// The parts this filter takes part in; the chain calls it for those only.
     var phases: FilterPhases { get }
     /// Decides from the head; calls `done` exactly once, on the request's loop.
@@ -28,11 +28,11 @@ package protocol RouteFilter: Sendable {
     func exchangeEnded(_ ctx: RequestContext)
 }
 
-package struct FilterPhases: OptionSet, Sendable {
+struct FilterPhases: OptionSet, Sendable {
     package let rawValue: UInt8
     package init(rawValue: UInt8) { self.rawValue = rawValue }
     package static let requestHead = FilterPhases(rawValue: 1)
-    package static let requestChunks = FilterPhases(rawValue: 2)
+    static let requestChunks = FilterPhases(rawValue: 2)
     /// Reads the whole body first: the chain buffers it (up to the route's body limit).
     package static let requestBody = FilterPhases(rawValue: 4)
     package static let response = FilterPhases(rawValue: 8)
@@ -41,11 +41,11 @@ package struct FilterPhases: OptionSet, Sendable {
 
 extension RouteFilter {
     package func requestHead(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) { done(.proceed) }
-    package func requestChunk(_ bytes: UnsafeRawBufferPointer, _ ctx: RequestContext) {}
+    func requestChunk(_ bytes: UnsafeRawBufferPointer, _ ctx: RequestContext) {}
     package func requestBody(_ body: [UInt8], _ ctx: RequestContext, _ done: @escaping (BodyVerdict) -> Void) { done(.proceed(body)) }
-    package func readsBody(_ ctx: RequestContext) -> Bool { true }
+    func readsBody(_ ctx: RequestContext) -> Bool { true }
     package func response(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? { nil }
-    package func exchangeEnded(_ ctx: RequestContext) {}
+    func exchangeEnded(_ ctx: RequestContext) {}
 }
 
 /// What a filter decides from the request head.
@@ -57,7 +57,7 @@ public enum PolicyVerdict {
 }
 
 /// What a filter decides from the whole request body.
-package enum BodyVerdict {
+enum BodyVerdict {
     /// Go on with this body (the same bytes, or rewritten).
     case proceed([UInt8])
     case reject(GatewayError)
@@ -67,10 +67,10 @@ package enum BodyVerdict {
 
 /// A route's filters in their order, and the same list split by phase so the hot path visits
 /// only the filters a phase has.
-package final class FilterChain: Sendable {
+final class FilterChain: Sendable {
     package let filters: [any RouteFilter]
     package let requestHead: [any RouteFilter]
-    package let requestChunks: [any RouteFilter]
+    let requestChunks: [any RouteFilter]
     package let requestBody: [any RouteFilter]
     package let response: [any RouteFilter]
     package let end: [any RouteFilter]

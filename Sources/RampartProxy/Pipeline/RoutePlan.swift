@@ -13,12 +13,12 @@ public final class RoutePlan: Sendable {
     /// The breaker guarding the route's traffic: the upstream's, or the route's own.
     public let breakerName: String
     /// The route's filters (`RoutePolicies.build`).
-    package let filters: FilterChain
+    let filters: FilterChain
     /// The route's timeouts on the loop's clock (Duration's arithmetic is too slow to redo for
     /// every request).
     public let deadlines: CallDeadlines
 
-    package init(route: RouteConfig, upstream: UpstreamConfig, config: GatewayConfig, filters: FilterChain) {
+    init(route: RouteConfig, upstream: UpstreamConfig, config: GatewayConfig, filters: FilterChain) {
         self.route = route
         self.upstream = upstream
         headers = route.headers ?? config.headers

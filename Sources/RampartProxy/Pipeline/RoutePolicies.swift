@@ -7,7 +7,7 @@ import RampartTransport
 /// validation → truncation → idempotency (its key is checked after the caller is known, its
 /// fingerprint taken from the body the upstream will see) → error scrubbing (which intercepts a
 /// 5xx) → usage → confirmed saves (which hold the end of a stream).
-package enum RoutePolicies {
+enum RoutePolicies {
     package static func build(for route: RouteConfig, config: GatewayConfig, services: RouteServices) -> FilterChain {
         var chain: [any RouteFilter] = []
         let headers = route.headers ?? config.headers

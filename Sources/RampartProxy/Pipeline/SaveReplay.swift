@@ -36,7 +36,7 @@ package enum SaveReplay {
 }
 
 /// Keeps the status of an exchange and discards its body.
-package final class StatusOnly: UpstreamResponseHandler {
+final class StatusOnly: UpstreamResponseHandler {
     private var status = 0
     private let onStatus: (Int) -> Void
     private let finished: (Bool) -> Void

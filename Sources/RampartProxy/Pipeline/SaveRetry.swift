@@ -5,7 +5,7 @@ import RampartTransport
 /// `POST /_rampart/saves/<id>/retry` on the main listener: the user a journaled save belongs to
 /// may retry it (identified exactly as on the route that streamed it); anyone else gets 404, as
 /// if it did not exist.
-package enum SaveRetry {
+enum SaveRetry {
     package static func begin(_ head: HTTPRequestHead, connection: HTTPConnection, context: ServerContext, requestID: String) -> ServerExchange {
         let active = context.active
         let headers = active.config.headers
@@ -41,12 +41,12 @@ package enum SaveRetry {
 }
 
 /// An exchange answered later by Rampart itself (after a store or upstream round trip).
-package final class DeferredExchange: ServerExchange {
+final class DeferredExchange: ServerExchange {
     package let connection: HTTPConnection
     private var answered = false
     package init(connection: HTTPConnection) { self.connection = connection }
 
-    package func answerJSON(status: Int, body: String, requestID: String, headers: HeadersConfig?) {
+    func answerJSON(status: Int, body: String, requestID: String, headers: HeadersConfig?) {
         guard !answered else { return }
         answered = true
         let bytes = Array((body + "\n").utf8)
@@ -56,7 +56,7 @@ package final class DeferredExchange: ServerExchange {
         connection.endResponse()
     }
 
-    package func answerError(_ error: GatewayError, requestID: String, headers: HeadersConfig?) {
+    func answerError(_ error: GatewayError, requestID: String, headers: HeadersConfig?) {
         guard !answered else { return }
         answered = true
         let (head, body) = LocalReply.error(error, requestID: requestID, headersConfig: headers, tls: connection.isTLS)

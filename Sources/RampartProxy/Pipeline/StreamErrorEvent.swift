@@ -6,9 +6,9 @@ import RampartTransport
 /// in the dialect the client's SDK reads: an SDK that only knows its provider's error shape must
 /// still see the stream fail, not end as a short success.
 package enum StreamErrorEvent {
-    package enum Dialect { case anthropic, openai, generic }
+    enum Dialect { case anthropic, openai, generic }
 
-    package static func dialect(of route: RouteConfig) -> Dialect {
+    static func dialect(of route: RouteConfig) -> Dialect {
         switch route.streamSave?.format {
         case .anthropic?: return .anthropic
         case .openai?: return .openai
@@ -23,7 +23,7 @@ package enum StreamErrorEvent {
 
     /// Anthropic: `event: error` with `{"type":"error","error":{"type":...,"message":...}}`.
     /// OpenAI: a `data:` chunk holding an `error` object. Others: `event: error` with Rampart's code.
-    package static func bytes(_ error: GatewayError, dialect: Dialect, requestID: String) -> [UInt8] {
+    static func bytes(_ error: GatewayError, dialect: Dialect, requestID: String) -> [UInt8] {
         let message = JSONText.quote(error.message), code = JSONText.quote(error.code), id = JSONText.quote(requestID)
         switch dialect {
         case .anthropic:
@@ -43,7 +43,7 @@ package enum StreamErrorEvent {
     }
 
     /// The error types Anthropic's SDKs map to exceptions.
-    package static func anthropicType(_ status: Int) -> String {
+    static func anthropicType(_ status: Int) -> String {
         switch status {
         case 429: return "rate_limit_error"
         case 503, 529: return "overloaded_error"

@@ -7,7 +7,7 @@ import RampartTransport
 /// the route's deadlines (SPEC §7.1: first byte counted from the end of the request body, idle
 /// between body bytes, total across attempts; connect is the transport's). The exchange sees one
 /// call: the final response head and body, or one failure after the last attempt.
-package final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
+final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     private var handler: UpstreamResponseHandler?
     private let context: ServerContext
     private let plan: RoutePlan
@@ -19,9 +19,9 @@ package final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
 
     private var call: UpstreamCall?
     /// The request body kept for a retry (nil once it is too large to keep).
-    package private(set) var replayBody: [UInt8]? = []
+    private(set) var replayBody: [UInt8]? = []
     private var bodyEnded = false
-    package private(set) var retries = 0
+    private(set) var retries = 0
     private var awaitingHead = true
     private var lastActivity: UInt64 = 0
     private var isProbe = false
@@ -39,7 +39,7 @@ package final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     private var totalDeadline: UInt64 { started &+ deadlines.totalNs }
 
     /// Whether an attempt is on the wire now (not between attempts, not ended).
-    package var reachedUpstream: Bool { call != nil }
+    var reachedUpstream: Bool { call != nil }
 
     package init(request: UpstreamRequest, plan: RoutePlan, context: ServerContext, started: UInt64, hasBody: Bool,
          hasIdempotencyKey: Bool, handler: UpstreamResponseHandler) {
@@ -77,6 +77,13 @@ package final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     }
 
     private func launch(body: [UInt8]?) {
+        // The total deadline passed before this attempt could start (a slow upload, a late retry
+        // timer): nothing is sent, and the breaker hears nothing of an attempt never made.
+        if context.loop.now >= totalDeadline {
+            context.metrics.timeout(kind: "total")
+            end(.timeout("total"))
+            return
+        }
         awaitingHead = true
         outcomeRecorded = false
         var request = self.request
@@ -97,6 +104,8 @@ package final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     // MARK: UpstreamCall (from the exchange)
 
     package func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
+        // first_byte counts from the end of the request: while the client uploads, it waits.
+        lastActivity = context.loop.now
         if replayBody != nil {
             if replayBody!.count + bytes.count <= Self.replayLimit { replayBody!.append(contentsOf: bytes) } else { replayBody = nil }
         }
@@ -165,10 +174,12 @@ package final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         handler = nil
         context.loop.cancel(timer); timer = nil
         context.loop.cancel(retryTimer); retryTimer = nil
-        releaseSlots()
     }
 
-    private func releaseSlots() {
+    /// Gives back the in-flight slot, the retry-budget slot and a half-open probe. The exchange
+    /// calls it when it completes, so a confirmed save that follows the stream still counts
+    /// against `max_in_flight`.
+    func releaseSlots() {
         if isProbe { context.state.breakers.releaseProbe(upstream: plan.breakerName); isProbe = false }
         if holdsRetrySlot { context.state.retryBudget(upstream: upstream.name).releaseRetry(); holdsRetrySlot = false }
         inFlightSlot?.release(); inFlightSlot = nil

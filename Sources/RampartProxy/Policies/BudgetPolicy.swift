@@ -6,8 +6,8 @@ import Foundation
 /// Cost budget stage (SPEC §5): dollars per key per window from `usage.budgets`. Spending is
 /// recorded when a response ends, so the limit bites on the next request; over budget →
 /// 429 BUDGET_EXCEEDED with Retry-After until enough spend leaves the window.
-package struct BudgetPolicy: RouteFilter {
-    package var phases: FilterPhases { .requestHead }
+struct BudgetPolicy: RouteFilter {
+    var phases: FilterPhases { .requestHead }
 
     package let budgets: [BudgetConfig]
     package let ledger: UsageLedger

@@ -5,8 +5,8 @@ import RampartTransport
 /// CORS (SPEC §6.2): allow-listed origins get the CORS headers, preflights are answered here and
 /// never reach the app, any other cross-origin request is refused with 403. Same-origin requests
 /// (Origin matching Host) pass untouched.
-package struct CORSPolicy: RouteFilter {
-    package var phases: FilterPhases { .requestHead }
+struct CORSPolicy: RouteFilter {
+    var phases: FilterPhases { .requestHead }
 
     package let cors: CORSConfig
 

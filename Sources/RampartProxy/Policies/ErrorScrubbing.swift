@@ -6,15 +6,15 @@ import RampartTransport
 /// client, whose stack traces and internal host names stay inside. The client gets Rampart's 502
 /// `UPSTREAM_ERROR`; the start of the upstream's body goes to the log with the request id, so
 /// whoever debugs it still has it.
-package struct ErrorScrubbing: RouteFilter {
-    package var phases: FilterPhases { .response }
+struct ErrorScrubbing: RouteFilter {
+    var phases: FilterPhases { .response }
     package func response(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? {
         head.status >= 500 ? ErrorScrubber(ctx, status: head.status, tail: tail) : nil
     }
 }
 
-package final class ErrorScrubber: ResponseFilter {
-    package static let logBytes = 2048
+final class ErrorScrubber: ResponseFilter {
+    static let logBytes = 2048
     private let ctx: RequestContext
     private let status: Int
     private unowned let tail: ResponseTail
@@ -26,13 +26,13 @@ package final class ErrorScrubber: ResponseFilter {
     package func responseHead(status: Int, headers: HTTPHeaders) -> HeadVerdict { .intercept }
 
     /// Keeps the start of the body for the log and drops the rest.
-    package func responseBody(_ bytes: UnsafeRawBufferPointer) {
+    func responseBody(_ bytes: UnsafeRawBufferPointer) {
         let room = Self.logBytes - kept.count
         if room > 0 { kept.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes.prefix(room))) }
         if kept.count >= Self.logBytes { answer() }
     }
 
-    package func interceptedBodyEnded(_ failure: UpstreamFailure?) { answer() }
+    func interceptedBodyEnded(_ failure: UpstreamFailure?) { answer() }
     package func completed(_ ending: ExchangeEnding) {}
 
     private func answer() {

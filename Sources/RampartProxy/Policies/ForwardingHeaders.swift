@@ -7,11 +7,11 @@ import RampartTransport
 public enum ForwardingHeaders {
     /// What a proxy hop does with a field, told from the name's bytes: every request and response
     /// passes each field through here, so no lowercased copy, hashing or string switch.
-    package enum Role: Equatable {
+    enum Role: Equatable {
         case hopByHop, contentLength, requestID, via, expect, forwardedFor, forwardedProto, forwardedHost, host, other
     }
 
-    package static func role(_ name: String) -> Role {
+    static func role(_ name: String) -> Role {
         func named(_ n: StaticString) -> Bool { name.asciiCaseInsensitiveEquals(n) }
         switch name.utf8.count {
         case 2: return named("te") ? .hopByHop : .other
@@ -32,7 +32,7 @@ public enum ForwardingHeaders {
     }
 
     /// A field named by the Connection header (tokens are lowercased) is hop-by-hop too.
-    package static func namedBy(_ connectionTokens: [String], _ name: String) -> Bool {
+    static func namedBy(_ connectionTokens: [String], _ name: String) -> Bool {
         !connectionTokens.isEmpty && connectionTokens.contains { name.asciiCaseInsensitiveEquals($0) }
     }
 

@@ -8,10 +8,10 @@ import RampartTransport
 /// replays another's response. While a request holds its key, its response is kept as it streams
 /// and stored when it completes with a non-5xx status within `max_body_bytes`; anything else frees
 /// the key so a retry can run.
-package struct IdempotencyPolicy: RouteFilter {
+struct IdempotencyPolicy: RouteFilter {
     package let config: IdempotencyConfig
     package let onUnavailable: StoreConfig.OnUnavailable
-    package var phases: FilterPhases { [.requestHead, .requestBody, .response, .end] }
+    var phases: FilterPhases { [.requestHead, .requestBody, .response, .end] }
 
     private func key(_ ctx: RequestContext) -> String? { ctx.head.headers[config.header] }
 
@@ -23,7 +23,7 @@ package struct IdempotencyPolicy: RouteFilter {
         }
     }
 
-    package func readsBody(_ ctx: RequestContext) -> Bool { key(ctx) != nil }
+    func readsBody(_ ctx: RequestContext) -> Bool { key(ctx) != nil }
 
     /// Fingerprinted with the body the upstream will see (after validation and truncation).
     package func requestBody(_ body: [UInt8], _ ctx: RequestContext, _ done: @escaping (BodyVerdict) -> Void) {
@@ -64,14 +64,14 @@ package struct IdempotencyPolicy: RouteFilter {
 
     /// No response filter took the key (no response head: an error, a timeout, the client gone):
     /// free it so a retry can run.
-    package func exchangeEnded(_ ctx: RequestContext) {
+    func exchangeEnded(_ ctx: RequestContext) {
         guard let hold = ctx.idempotencyHold else { return }
         ctx.idempotencyHold = nil
         ctx.server.idempotency.abandon(identity: ctx.identityKey, key: hold.key)
     }
 }
 
-package final class IdempotencyCapture: ResponseFilter {
+final class IdempotencyCapture: ResponseFilter {
     private let ctx: RequestContext
     private let config: IdempotencyConfig
     private var response: StoredResponse?
@@ -87,7 +87,7 @@ package final class IdempotencyCapture: ResponseFilter {
     }
 
     /// Dropped (and the key freed at the end) once it outgrows `max_body_bytes`.
-    package func responseBody(_ bytes: UnsafeRawBufferPointer) {
+    func responseBody(_ bytes: UnsafeRawBufferPointer) {
         guard response != nil else { return }
         if response!.body.count + bytes.count <= config.maxBodyBytes { response!.body.append(contentsOf: bytes) } else { response = nil }
     }

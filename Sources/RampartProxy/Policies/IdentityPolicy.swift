@@ -7,8 +7,8 @@ import RampartHTTP
 /// cookie); else `trusted_header`, believed only from `trusted_proxies`; else anonymous, keyed by
 /// client IP — or 401 when the route requires auth or `anonymous` is `reject`. A token that fails
 /// verification is always a 401, never silently downgraded to anonymous.
-package struct IdentityPolicy: RouteFilter {
-    package var phases: FilterPhases { .requestHead }
+struct IdentityPolicy: RouteFilter {
+    var phases: FilterPhases { .requestHead }
 
     package let identity: IdentityConfig
     package let verifier: JWTVerifier?
@@ -47,7 +47,7 @@ package struct IdentityPolicy: RouteFilter {
         done(.proceed)
     }
 
-    package static func unauthenticated(_ message: String, invalidToken: Bool) -> GatewayError {
+    static func unauthenticated(_ message: String, invalidToken: Bool) -> GatewayError {
         var e = GatewayError(status: 401, code: "UNAUTHENTICATED", message: message)
         e.extraHeaders = [HTTPField(name: "WWW-Authenticate", value: invalidToken ? "Bearer error=\"invalid_token\"" : "Bearer")]
         return e

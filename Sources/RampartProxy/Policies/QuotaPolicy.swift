@@ -6,8 +6,8 @@ import RampartHTTP
 /// Quota stage (SPEC §5): each of the route's quotas, keyed by user, IP or route, spent all or
 /// none. Every answer of the route carries the RateLimit headers; a spent quota answers 429
 /// RATE_LIMITED with the exact Retry-After. A store outage follows `store.on_unavailable`.
-package struct QuotaPolicy: RouteFilter {
-    package var phases: FilterPhases { .requestHead }
+struct QuotaPolicy: RouteFilter {
+    var phases: FilterPhases { .requestHead }
 
     package let quotas: [QuotaConfig]
     package let onUnavailable: StoreConfig.OnUnavailable

@@ -4,8 +4,8 @@ import RampartTransport
 /// Token-budget truncation stage (SPEC §8.1): keeps the system prompt and the newest messages
 /// that fit `budget_tokens`, splicing the original bytes so everything else in the JSON is
 /// forwarded untouched. The response says what happened in `X-Rampart-Truncated`.
-package struct TruncationStage: RouteFilter {
-    package var phases: FilterPhases { .requestBody }
+struct TruncationStage: RouteFilter {
+    var phases: FilterPhases { .requestBody }
     package let truncator: ChatTruncator
 
     package init(_ config: TruncateConfig) { truncator = ChatTruncator(config) }

@@ -3,8 +3,8 @@ import RampartLoop
 import RampartTransport
 /// Request validation stage (SPEC §6.4): the app only sees bodies of the shape it declared.
 /// Failures answer 400 with one `details` entry per failing field.
-package struct ValidationStage: RouteFilter {
-    package var phases: FilterPhases { .requestBody }
+struct ValidationStage: RouteFilter {
+    var phases: FilterPhases { .requestBody }
     package let validator: RequestValidator
 
     package init(_ config: ValidateConfig) { validator = RequestValidator(config) }

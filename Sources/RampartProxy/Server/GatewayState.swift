@@ -137,7 +137,7 @@ public final class GatewayState: Sendable {
         retryBudgets.withLock { $0.removeAll() }   // rebuilt lazily with the new budget_percent
     }
 
-    package static func breakerConfigs(_ config: GatewayConfig) -> [String: CircuitBreakerConfig] {
+    static func breakerConfigs(_ config: GatewayConfig) -> [String: CircuitBreakerConfig] {
         var out: [String: CircuitBreakerConfig] = [:]
         for (name, u) in config.upstreams { if let b = u.circuitBreaker { out[name] = b } }
         for r in config.routes { if let b = r.circuitBreaker { out[r.breakerName] = b } }
@@ -200,8 +200,8 @@ public final class ServerContext: @unchecked Sendable {
     /// Exchanges that outlive their client (`continue_on_disconnect` saves): still in flight, so
     /// the drain deadline must reach them too.
     private var detached: [ObjectIdentifier: ServerExchange] = [:]
-    package func detach(_ e: ServerExchange) { detached[ObjectIdentifier(e)] = e }
-    package func reattachEnded(_ e: ServerExchange) { detached.removeValue(forKey: ObjectIdentifier(e)) }
+    func detach(_ e: ServerExchange) { detached[ObjectIdentifier(e)] = e }
+    func reattachEnded(_ e: ServerExchange) { detached.removeValue(forKey: ObjectIdentifier(e)) }
 
     /// Graceful shutdown: idle client connections close now, busy ones after their current response.
     package func drainConnections() { for c in Array(connections.values) where c.clientFacing { c.drain() } }
@@ -211,7 +211,7 @@ public final class ServerContext: @unchecked Sendable {
         for c in Array(connections.values) where c.clientFacing { c.drainDeadlineReached() }
         for e in Array(detached.values) { e.drainDeadlineReached() }
     }
-    package var connectionCount: Int { connections.count }
+    var connectionCount: Int { connections.count }
 }
 
 /// The gateway as its connections' host: admission (`max_connections`, TLS), the connection

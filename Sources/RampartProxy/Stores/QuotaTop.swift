@@ -30,7 +30,7 @@ public struct QuotaTopResult: Sendable, Equatable {
 
 package enum QuotaTop {
     /// Most used first; ties in a fixed order so the dashboard's rows do not jump between polls.
-    package static func isBefore(_ a: QuotaUse, _ b: QuotaUse) -> Bool {
+    static func isBefore(_ a: QuotaUse, _ b: QuotaUse) -> Bool {
         if a.used != b.used { return a.used > b.used }
         return (a.identity, a.route, a.index) < (b.identity, b.route, b.index)
     }

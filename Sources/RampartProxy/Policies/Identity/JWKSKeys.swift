@@ -6,7 +6,7 @@ import Foundation
 /// Public keys from a JWKS file (RFC 7517): RSA `n`/`e` and EC `x`/`y` keys. Keys for other uses
 /// (`use: "enc"`) or of other types (`oct`, `OKP`) are skipped, as an IdP's JWKS may list them;
 /// a malformed RSA/EC key is an error so a typo never silently drops the only key.
-package enum JWKSKeys {
+enum JWKSKeys {
     package static func load(file: String) throws(JWTSetupError) -> [JWTKey] {
         let origin = "identity.jwt.jwks_file \(file.jwtQuoted)"
         guard let data = FileManager.default.contents(atPath: file) else { throw JWTSetupError("\(origin) cannot be read") }

@@ -10,9 +10,9 @@ package enum JWTAlgorithm: String, Sendable, CaseIterable {
     case es256 = "ES256", es384 = "ES384"
     case hs256 = "HS256", hs384 = "HS384", hs512 = "HS512"
 
-    package enum Family: String, Sendable { case rsa = "RSA", ec = "EC", hmac = "HMAC" }
+    enum Family: String, Sendable { case rsa = "RSA", ec = "EC", hmac = "HMAC" }
 
-    package var family: Family {
+    var family: Family {
         switch self {
         case .rs256, .rs384, .rs512: return .rsa
         case .es256, .es384: return .ec
@@ -21,7 +21,7 @@ package enum JWTAlgorithm: String, Sendable, CaseIterable {
     }
 
     /// RFC 7518 §3.4 pins each ES algorithm to one curve (OpenSSL group name).
-    package var curve: String? {
+    var curve: String? {
         switch self {
         case .es256: return "prime256v1"
         case .es384: return "secp384r1"
@@ -30,7 +30,7 @@ package enum JWTAlgorithm: String, Sendable, CaseIterable {
     }
 
     /// Byte length of r (and of s) in a JOSE ECDSA signature.
-    package var ecCoordinateSize: Int { self == .es384 ? 48 : 32 }
+    var ecCoordinateSize: Int { self == .es384 ? 48 : 32 }
 
     /// The digest; OpenSSL returns static EVP_MD objects, safe to share across threads.
     package var digest: OpaquePointer {

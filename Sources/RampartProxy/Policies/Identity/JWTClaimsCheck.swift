@@ -3,7 +3,7 @@ import RampartLoop
 import RampartTransport
 /// The registered-claim rules (RFC 7519 §4.1) applied after the signature holds: time window
 /// with leeway, issuer, audience, and the claim that names the user.
-package struct JWTClaimsCheck {
+struct JWTClaimsCheck {
     package let config: JWTConfig
     package let leeway: Double
     package let now: Double

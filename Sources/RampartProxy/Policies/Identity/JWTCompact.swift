@@ -4,9 +4,9 @@ import RampartTransport
 /// A compact JWS split into its three base64url parts (RFC 7515 §7.1). All three are decoded
 /// strictly up front (cheap, and any bad encoding is `malformed`); the JSON is parsed on demand
 /// so the payload is only read once the signature holds.
-package struct JWTCompact {
+struct JWTCompact {
     /// The exact bytes the signature covers: `base64url(header) "." base64url(payload)`.
-    package let signingInput: ArraySlice<UInt8>
+    let signingInput: ArraySlice<UInt8>
     package let headerBytes: [UInt8]
     package let payloadBytes: [UInt8]
     package let signature: [UInt8]

@@ -4,9 +4,9 @@ import RampartTransport
 import COpenSSL
 
 /// The OpenSSL calls behind signature checks, kept apart from JWT rules so each is easy to audit.
-package enum JWTCrypto {
+enum JWTCrypto {
     /// EVP_DigestVerify with a fresh EVP_MD_CTX per call: contexts are not shareable, keys are.
-    package static func digestVerify(_ pkey: OpaquePointer, _ md: OpaquePointer, signature: [UInt8], input: ArraySlice<UInt8>) -> Bool {
+    static func digestVerify(_ pkey: OpaquePointer, _ md: OpaquePointer, signature: [UInt8], input: ArraySlice<UInt8>) -> Bool {
         guard let ctx = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(ctx) }
         guard EVP_DigestVerifyInit(ctx, nil, md, nil, pkey) == 1 else { return false }
@@ -18,7 +18,7 @@ package enum JWTCrypto {
     }
 
     /// JOSE signs ECDSA as raw big-endian r||s (RFC 7518 §3.4); OpenSSL wants DER ECDSA-Sig-Value.
-    package static func ecdsaDER(fromJOSE raw: [UInt8], coordinateSize n: Int) -> [UInt8]? {
+    static func ecdsaDER(fromJOSE raw: [UInt8], coordinateSize n: Int) -> [UInt8]? {
         guard raw.count == 2 * n, let sig = ECDSA_SIG_new() else { return nil }
         defer { ECDSA_SIG_free(sig) }
         let r = raw.withUnsafeBufferPointer { BN_bin2bn($0.baseAddress, Int32(n), nil) }

@@ -59,7 +59,7 @@ public struct JWTSetupError: Error, Sendable, Equatable, CustomStringConvertible
 
 extension String {
     /// Attacker-supplied text quoted in log messages, cut short so a token cannot flood the log.
-    package var jwtQuoted: String {
+    var jwtQuoted: String {
         let cut = count > 64 ? String(prefix(64)) + "…" : self
         return JSONValue.string(cut).jsonText()
     }

@@ -5,7 +5,7 @@ import COpenSSL
 
 /// An owned EVP_PKEY. OpenSSL documents a fully built EVP_PKEY as safe for concurrent
 /// verification (each use creates its own EVP_PKEY_CTX), and nothing mutates it after loading.
-package final class JWTPublicKey: @unchecked Sendable {
+final class JWTPublicKey: @unchecked Sendable {
     package let pkey: OpaquePointer
 
     /// Takes ownership of `pkey` (one reference, freed on deinit).
@@ -15,14 +15,14 @@ package final class JWTPublicKey: @unchecked Sendable {
 }
 
 /// A verification key, typed by family so each algorithm only ever meets keys of its own kind.
-package struct JWTKey: Sendable {
-    package enum Material: Sendable {
+struct JWTKey: Sendable {
+    enum Material: Sendable {
         case rsa(JWTPublicKey)
         case ec(JWTPublicKey, curve: String)
         case hmac([UInt8])
     }
 
-    package var material: Material
+    var material: Material
     /// JWKS `kid`; PEM keys and the HMAC secret have none.
     package var kid: String?
     /// JWKS `alg`: when present the key is used for that algorithm only (RFC 7517 §4.4).

@@ -6,7 +6,7 @@ import Foundation
 
 /// Public keys from a PEM file: any number of `PUBLIC KEY`, `RSA PUBLIC KEY` and `CERTIFICATE`
 /// blocks, as identity providers publish them. Anything else (notably a private key) is refused.
-package enum JWTPEMKeys {
+enum JWTPEMKeys {
     package static func load(file: String) throws(JWTSetupError) -> [JWTKey] {
         let origin = "identity.jwt.public_keys_file \(file.jwtQuoted)"
         guard let data = FileManager.default.contents(atPath: file) else { throw JWTSetupError("\(origin) cannot be read") }
@@ -21,7 +21,7 @@ package enum JWTPEMKeys {
     }
 
     /// Splits PEM text into (label, full block text) pairs so each block is decoded on its own.
-    package static func pemBlocks(_ bytes: [UInt8], origin: String) throws(JWTSetupError) -> [(label: String, text: [UInt8])] {
+    static func pemBlocks(_ bytes: [UInt8], origin: String) throws(JWTSetupError) -> [(label: String, text: [UInt8])] {
         let text = String(decoding: bytes, as: UTF8.self)
         var blocks: [(label: String, text: [UInt8])] = []
         var rest = text[...]

@@ -8,12 +8,12 @@ import COpenSSL
 /// every verification builds its own OpenSSL context.
 public final class JWTVerifier: Sendable {
     public let config: JWTConfig
-    package let keys: [JWTKey]
+    let keys: [JWTKey]
     package let algorithms: Set<JWTAlgorithm>
-    package let leewaySeconds: Double
+    let leewaySeconds: Double
 
     /// Tokens longer than this are refused before any decoding; real ones are a few KB at most.
-    package static let maxTokenBytes = 16 * 1024
+    static let maxTokenBytes = 16 * 1024
 
     /// Loads keys once: PEM file (RSA/EC public keys and certificates), JWKS file (RSA n/e and
     /// EC x/y keys with kid), HMAC secret from the env var named by hmac_secret_env.

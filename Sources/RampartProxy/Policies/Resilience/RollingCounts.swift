@@ -9,7 +9,7 @@ import RampartTransport
 /// for rates and keeps the state a few dozen bytes.
 package struct RollingCounts: Sendable, Equatable {
     private struct Bucket: Sendable, Equatable {
-        package var epoch: Int64 = .min
+        var epoch: Int64 = .min
         package var first = 0
         package var second = 0
     }

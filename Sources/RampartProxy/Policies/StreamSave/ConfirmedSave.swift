@@ -5,7 +5,7 @@ import RampartHTTP
 
 /// What a filter that holds the end of a response needs from the exchange: the response itself
 /// to add bytes to and end, and the end of the exchange (its log line and counters).
-package protocol ResponseTail: AnyObject {
+protocol ResponseTail: AnyObject {
     /// Adds bytes to the body the client receives (no-op once the client has gone).
     func appendToResponse(_ bytes: [UInt8])
     /// Ends the response cleanly, then the exchange; `error` is what the access log records.
@@ -23,8 +23,8 @@ package protocol ResponseTail: AnyObject {
 /// `event: save_status`. What cannot be confirmed is journaled durably first (fsync'd file or
 /// Redis), and the event carries its `save_id`. One instance per request.
 /// On a `stream_save` route, for a 2xx event stream.
-package struct ConfirmedSaving: RouteFilter {
-    package var phases: FilterPhases { .response }
+struct ConfirmedSaving: RouteFilter {
+    var phases: FilterPhases { .response }
     package let config: StreamSaveConfig
     package func response(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? {
         guard (200..<300).contains(head.status), head.headers["Content-Type"]?.lowercased().hasPrefix("text/event-stream") == true else { return nil }
@@ -32,7 +32,7 @@ package struct ConfirmedSaving: RouteFilter {
     }
 }
 
-package final class ConfirmedSave: ResponseFilter {
+final class ConfirmedSave: ResponseFilter {
     private let config: StreamSaveConfig
     private let ctx: RequestContext
     private var tap: StreamSaveTap
@@ -48,21 +48,21 @@ package final class ConfirmedSave: ResponseFilter {
     private var cutError: String?
     private weak var tail: ResponseTail?
     /// The outcome for the access log's `save` field (a JSON object), once known.
-    package private(set) var accessLogSave: String?
+    private(set) var accessLogSave: String?
 
     package init(_ config: StreamSaveConfig, ctx: RequestContext, tail: ResponseTail) {
         self.config = config; self.ctx = ctx; self.tail = tail; self.tap = StreamSaveTap(format: config.format)
     }
 
-    package var holdsEnd: Bool { true }
+    var holdsEnd: Bool { true }
 
     private var server: ServerContext { ctx.server }
     private var requestID: String { ctx.requestID }
     /// With `continue_on_disconnect`, the save goes on after the client left.
-    package var continuesWithoutClient: Bool { config.continueOnDisconnect }
+    var continuesWithoutClient: Bool { config.continueOnDisconnect }
 
     package func responseHead(status: Int, headers: HTTPHeaders) -> HeadVerdict { .pass }
-    package func responseBody(_ bytes: UnsafeRawBufferPointer) { tap.feed(bytes) }
+    func responseBody(_ bytes: UnsafeRawBufferPointer) { tap.feed(bytes) }
     package func completed(_ ending: ExchangeEnding) {}
 
     /// The upstream's body ended (`clean`) or was cut (`cutError`): save, or journal what streamed.
@@ -217,7 +217,7 @@ package final class ConfirmedSave: ResponseFilter {
 }
 
 /// Collects a small response body (verify mode reads the app's copy).
-package final class BodyCollector: UpstreamResponseHandler {
+final class BodyCollector: UpstreamResponseHandler {
     private var status = 0
     private var body: [UInt8] = []
     private let limit: Int

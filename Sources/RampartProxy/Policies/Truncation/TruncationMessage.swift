@@ -2,11 +2,11 @@ import RampartHTTP
 import RampartLoop
 import RampartTransport
 /// Text and media found in a message or system prompt, before conversion to tokens.
-package struct TruncationCost: Sendable {
+struct TruncationCost: Sendable {
     /// Decoded characters of text (plus the JSON length of tool inputs).
-    package var chars = 0
+    var chars = 0
     /// Images, documents, audio and files: each costs a fixed, configured number of tokens.
-    package var media = 0
+    var media = 0
 
     package static func += (a: inout TruncationCost, b: TruncationCost) {
         a.chars += b.chars
@@ -15,8 +15,8 @@ package struct TruncationCost: Sendable {
 }
 
 /// One element of the messages array: its byte range (kept or dropped whole) and what decides its fate.
-package struct TruncationMessage: Sendable {
-    package enum Role: Sendable { case user, assistant, system, developer, tool, function, other }
+struct TruncationMessage: Sendable {
+    enum Role: Sendable { case user, assistant, system, developer, tool, function, other }
 
     /// First byte of the element.
     package var start: Int
@@ -33,7 +33,7 @@ package struct TruncationMessage: Sendable {
 }
 
 /// What a scan of the whole body found.
-package struct TruncationDocument {
+struct TruncationDocument {
     package enum Found { case missing, notArray, array }
     package var found = Found.missing
     package var messages: [TruncationMessage] = []

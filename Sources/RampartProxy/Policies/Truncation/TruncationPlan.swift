@@ -2,24 +2,24 @@ import RampartHTTP
 import RampartLoop
 import RampartTransport
 /// Which messages survive: the system prompt, then the newest units that fit the budget.
-package struct TruncationPlan {
+struct TruncationPlan {
     /// Messages that are never dropped (OpenAI-style `system`/`developer`), kept in place.
     package let pinned: (TruncationMessage) -> Bool
     package let tokens: (TruncationCost) -> Int
     package let budget: Int
 
     /// A run of messages kept or dropped together.
-    package struct Unit { var first: Int; var last: Int; var tokens: Int; var user: Bool }
+    struct Unit { var first: Int; var last: Int; var tokens: Int; var user: Bool }
 
     package struct Outcome {
         /// Index of the first non-pinned message kept; everything non-pinned before it is dropped.
-        package var firstKept: Int
+        var firstKept: Int
         package var dropped: Int
         package var before: Int
         package var after: Int
     }
 
-    package func callAsFunction(_ messages: [TruncationMessage], system: Int) -> Result<Outcome, TruncationError> {
+    func callAsFunction(_ messages: [TruncationMessage], system: Int) -> Result<Outcome, TruncationError> {
         var fixed = system
         for m in messages where pinned(m) { fixed += tokens(m.cost) }
         let units = self.units(messages)
@@ -51,7 +51,7 @@ package struct TruncationPlan {
     /// `tool_result` message after it, or an OpenAI assistant `tool_calls` message with the `tool`
     /// messages after it. Splitting either pair is rejected by the provider's API. (Any tool_result
     /// binds, not only matching ids: a result left without its call would be just as invalid.)
-    package func units(_ messages: [TruncationMessage]) -> [Unit] {
+    func units(_ messages: [TruncationMessage]) -> [Unit] {
         var units: [Unit] = []
         units.reserveCapacity(messages.count)
         var k = 0

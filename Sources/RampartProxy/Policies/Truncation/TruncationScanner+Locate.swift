@@ -5,7 +5,7 @@ import RampartTransport
 extension TruncationScanner {
     /// Walks the value at the cursor along `path` (decoded JSON pointer tokens from `level` on).
     /// Every value off the path is still validated, so malformed JSON anywhere is refused.
-    package mutating func locate(_ path: [[UInt8]], level: Int, depth: Int, system: Bool, into doc: inout TruncationDocument) throws(TruncationError) {
+    mutating func locate(_ path: [[UInt8]], level: Int, depth: Int, system: Bool, into doc: inout TruncationDocument) throws(TruncationError) {
         if level == path.count {
             if try peek() == 0x5B { return try messages(depth: depth, into: &doc) }
             doc.found = .notArray
@@ -42,7 +42,7 @@ extension TruncationScanner {
     }
 
     /// RFC 6901 array index: digits without a leading zero; anything else matches no element.
-    package static func arrayIndex(_ token: [UInt8]) -> Int {
+    static func arrayIndex(_ token: [UInt8]) -> Int {
         guard !token.isEmpty, token.count < 10, token.allSatisfy({ $0 &- 0x30 < 10 }),
               token == [0x30] || token[0] != 0x30 else { return -1 }
         return token.reduce(0) { $0 * 10 + Int($1 - 0x30) }

@@ -102,7 +102,7 @@ extension TruncationScanner {
 
     /// Adds the decoded length of every string inside the value except `id` and `type` members:
     /// for tool calls that is the function name and its arguments.
-    package mutating func countStrings(depth: Int, into chars: inout Int) throws(TruncationError) {
+    mutating func countStrings(depth: Int, into chars: inout Int) throws(TruncationError) {
         switch try peek() {
         case 0x22: chars += try string().scalars
         case 0x7B:

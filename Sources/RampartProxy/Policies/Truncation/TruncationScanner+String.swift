@@ -2,15 +2,15 @@ import RampartHTTP
 import RampartLoop
 import RampartTransport
 /// Where a JSON string sits in the body and how long it is once decoded.
-package struct TruncationString {
+struct TruncationString {
     /// First byte after the opening quote.
     package var start: Int
     /// The closing quote.
     package var end: Int
     /// Unicode scalars after decoding escapes: the "characters" that token estimates divide.
-    package var scalars: Int
+    var scalars: Int
     /// Whether any escape occurs, so comparisons must decode instead of comparing bytes.
-    package var escaped: Bool
+    var escaped: Bool
 }
 
 extension TruncationScanner {
@@ -111,7 +111,7 @@ extension TruncationScanner {
     }
 
     /// Whether the string's decoded value is exactly `literal` (ASCII keys and role/type names).
-    package func equals(_ s: TruncationString, _ literal: StaticString) -> Bool {
+    func equals(_ s: TruncationString, _ literal: StaticString) -> Bool {
         let n = literal.utf8CodeUnitCount
         if s.escaped { return decoded(s).elementsEqual(UnsafeBufferPointer(start: literal.utf8Start, count: n)) }
         guard s.end - s.start == n else { return false }
@@ -120,7 +120,7 @@ extension TruncationScanner {
     }
 
     /// Whether the string's decoded value is exactly `bytes` (a JSON pointer token).
-    package func equals(_ s: TruncationString, _ bytes: [UInt8]) -> Bool {
+    func equals(_ s: TruncationString, _ bytes: [UInt8]) -> Bool {
         if s.escaped { return decoded(s) == bytes }
         return UnsafeBufferPointer(start: base + s.start, count: s.end - s.start).elementsEqual(bytes)
     }

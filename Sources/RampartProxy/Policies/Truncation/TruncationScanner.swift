@@ -7,7 +7,7 @@ import RampartTransport
 /// for megabyte chat histories on the request path, so it cannot decode the body into a tree (slow, and
 /// re-serialising would alter numbers, escapes and key order). This scanner walks the bytes once,
 /// validating as it goes, and reports positions and sizes; it never allocates per byte.
-package struct TruncationScanner {
+struct TruncationScanner {
     /// Containers nested deeper than this are refused: the walk is recursive, and no chat payload
     /// needs more, so a hostile body cannot exhaust the stack.
     package static let maxDepth = 128
@@ -76,7 +76,7 @@ package struct TruncationScanner {
     }
 
     /// Skips (and validates) any value.
-    package mutating func skipValue(depth: Int) throws(TruncationError) {
+    mutating func skipValue(depth: Int) throws(TruncationError) {
         switch try peek() {
         case 0x7B: // {
             if try open(0x7B, depth: depth) {

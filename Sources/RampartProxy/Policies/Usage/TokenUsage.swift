@@ -33,16 +33,16 @@ public struct TokenUsage: Sendable, Equatable {
 /// Streams report counts that are cumulative (Anthropic's `message_delta`) or that arrive once (OpenAI's
 /// final chunk); taking the maximum of each field handles both, and a provider that repeats a field with
 /// 0 in a later event (seen with some Anthropic-compatible proxies) cannot erase the real count.
-package struct UsageAccumulator: Sendable {
+struct UsageAccumulator: Sendable {
     package private(set) var usage = TokenUsage()
     /// Whether any usage object was seen; a response without one yields no usage rather than zeros.
-    package private(set) var sawUsage = false
+    private(set) var sawUsage = false
 
     package var result: TokenUsage? { sawUsage ? usage : nil }
 
     /// Reads `model` and `usage` at the top level and one level down in `message` (Anthropic
     /// `message_start`) or `response` (OpenAI Responses API `response.completed`).
-    package mutating func absorb(document: JSONValue, nested: Bool = false) {
+    mutating func absorb(document: JSONValue, nested: Bool = false) {
         if usage.model == nil, case .string(let m)? = document["model"], !m.isEmpty { usage.model = m }
         if let u = document["usage"] { absorb(usage: u) }
         guard !nested else { return }

@@ -6,12 +6,12 @@ import RampartHTTP
 /// Counts what every AI response reports (SPEC §8.3): tokens and dollars per key, route and model
 /// into the ledger, and with the Redis store a charge to every budget's key so all replicas share
 /// one spend. Read from the stream as it passes (SSE events or a JSON body), never buffered.
-package struct UsageCounting: RouteFilter {
-    package var phases: FilterPhases { .response }
+struct UsageCounting: RouteFilter {
+    var phases: FilterPhases { .response }
     package func response(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? { head.status < 400 ? UsageFilter(ctx) : nil }
 }
 
-package final class UsageFilter: ResponseFilter {
+final class UsageFilter: ResponseFilter {
     private let ctx: RequestContext
     private var tap: UsageTap?
 
@@ -23,7 +23,7 @@ package final class UsageFilter: ResponseFilter {
         return .pass
     }
 
-    package func responseBody(_ bytes: UnsafeRawBufferPointer) { tap?.feed(bytes) }
+    func responseBody(_ bytes: UnsafeRawBufferPointer) { tap?.feed(bytes) }
 
     /// However it ended: a stream cut short still spent the tokens it reported.
     package func completed(_ ending: ExchangeEnding) {

@@ -7,15 +7,15 @@ import RampartTransport
 /// a key is bounded by `horizon / bucketSeconds` buckets however busy it is. A bucket stays in a window
 /// until its *end* leaves it: spending is kept up to one bucket longer than exact, never shorter, so a
 /// budget is never released early.
-package struct UsageHistory: Sendable {
-    package struct Bucket: Sendable {
+struct UsageHistory: Sendable {
+    struct Bucket: Sendable {
         package var index: Int
         package var usd = 0.0
         package var models: [String: UsageTotals] = [:]
     }
 
-    package private(set) var buckets: [Bucket] = []
-    package private(set) var lastSeen: Double = 0
+    private(set) var buckets: [Bucket] = []
+    private(set) var lastSeen: Double = 0
 
     package mutating func add(model: String, usage: TokenUsage, cost: Double, index: Int, now: Double) {
         lastSeen = max(lastSeen, now)

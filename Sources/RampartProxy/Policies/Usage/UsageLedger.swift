@@ -17,7 +17,7 @@ public final class UsageLedger: Sendable {
     /// Where model names beyond `maxModels` (or empty ones) are counted.
     public static let overflowModel = "other"
     /// Model names are cut to this many characters, so one odd response cannot bloat every bucket.
-    package static let maxModelLength = 128
+    static let maxModelLength = 128
 
     public let bucketSeconds: Double
     public let maxKeys: Int
@@ -28,10 +28,10 @@ public final class UsageLedger: Sendable {
         package var horizon: Double
         package var keys: [String: UsageHistory] = [:]
         /// Every key's calls together, for the dashboard's usage by model (one history, so bounded like a key).
-        package var everyone = UsageHistory()
+        var everyone = UsageHistory()
         package var models: Set<String> = []
         package var counters: [RouteModel: UsageTotals] = [:]
-        package var recordsSinceSweep = 0
+        var recordsSinceSweep = 0
     }
     private let state: Mutex<State>
 

@@ -6,7 +6,7 @@ extension JSONValue {
     /// The document with leading and trailing whitespace removed from every string value
     /// (keys are names, not input, and are left alone), or nil when no string changed — which
     /// lets the caller forward the original bytes instead of re-serialising.
-    package func trimmingStrings() -> JSONValue? {
+    func trimmingStrings() -> JSONValue? {
         switch self {
         case .string(let s):
             return Self.trimmed(s).map(JSONValue.string)
@@ -43,7 +43,7 @@ extension JSONValue {
 
     /// Deep equality for `enum` as JSON Schema defines it: object member order does not matter
     /// (the derived `==` compares in order, which is right for round-tripping but not here).
-    package func sameJSON(as other: JSONValue) -> Bool {
+    func sameJSON(as other: JSONValue) -> Bool {
         switch (self, other) {
         case let (.array(a), .array(b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.sameJSON(as: $1) }
@@ -56,14 +56,14 @@ extension JSONValue {
     }
 
     /// How an allowed value reads in "Must be one of: …": strings bare, as a user typed them.
-    package var displayText: String {
+    var displayText: String {
         if case .string(let s) = self { return s }
         return jsonText()
     }
 
     /// Whether arrays and objects in `bytes` nest deeper than `limit`, ignoring brackets inside
     /// strings. Only called after a parse failed, to tell "too deep" from "not JSON".
-    package static func nestingExceeds(_ limit: Int, in bytes: [UInt8]) -> Bool {
+    static func nestingExceeds(_ limit: Int, in bytes: [UInt8]) -> Bool {
         var depth = 0
         var inString = false
         var escaped = false

@@ -11,7 +11,7 @@ public struct RequestValidator: Sendable {
     /// where the schema does, but parsing, trimming and `enum` comparison visit the whole
     /// document, so an attacker-chosen depth must be capped before it can exhaust the stack.
     public let maxDepth: Int
-    package let root: SchemaNode
+    let root: SchemaNode
     package let trim: Bool
 
     public init(_ config: ValidateConfig, maxDepth: Int = 64) {

@@ -10,13 +10,13 @@ import Foundation
 /// patterns, so compilation here never fails: anything it cannot read (only possible for a
 /// `ValidateConfig` built by hand) is treated as absent, except a pattern that does not
 /// compile, which rejects every string — a broken guard must fail closed, not open.
-package final class SchemaNode: Sendable {
+final class SchemaNode: Sendable {
     package let types: [SchemaType]?              // nil: any type
     package let properties: [(name: String, node: SchemaNode)]
-    package let propertyNames: Set<String>
+    let propertyNames: Set<String>
     package let required: [String]                // only those not listed in `properties`, which are checked in schema order
-    package let requiredSet: Set<String>
-    package let allowsUnknown: Bool               // `additionalProperties`, JSON Schema default true
+    let requiredSet: Set<String>
+    let allowsUnknown: Bool               // `additionalProperties`, JSON Schema default true
     package let items: SchemaNode?
     package let minLength: Int?
     package let maxLength: Int?
@@ -75,7 +75,7 @@ package final class SchemaNode: Sendable {
 
 /// The JSON types a schema can name. `integer` is a number with no fractional part (so `1.0`
 /// counts, as in JSON Schema), and every integer is also a `number`.
-package enum SchemaType: String, Sendable {
+enum SchemaType: String, Sendable {
     case string, number, integer, boolean, object, array, null
 
     package func matches(_ value: JSONValue) -> Bool {
@@ -92,10 +92,10 @@ package enum SchemaType: String, Sendable {
 
 /// A compiled `pattern`. `NSRegularExpression` is the engine `checkSchema` validated the
 /// pattern with, so both agree on the syntax.
-package struct SchemaPattern: @unchecked Sendable {
+struct SchemaPattern: @unchecked Sendable {
     // @unchecked: NSRegularExpression is immutable after creation and documented as safe to
     // use from several threads at once; corelibs Foundation just does not declare it Sendable.
-    package let regex: NSRegularExpression?
+    let regex: NSRegularExpression?
 
     package init(_ pattern: String) {
         regex = try? NSRegularExpression(pattern: pattern)

@@ -7,7 +7,7 @@ import RampartTransport
 /// the calendar is checked (no February 30th), and a leap second is accepted only where one can
 /// occur: at 23:59:60 UTC once the offset is applied.
 extension StringFormat {
-    package static func isDateTime(_ b: [UInt8]) -> Bool {
+    static func isDateTime(_ b: [UInt8]) -> Bool {
         func digits(_ at: Int, _ count: Int) -> Int? {
             guard at + count <= b.count else { return nil }
             var n = 0

@@ -29,7 +29,7 @@ package enum StringFormat: String, Sendable {
 
     /// `8-4-4-4-12` hex digits in either case. Any version and variant: the app decides whether
     /// it only wants v4 or v7; the gateway only guarantees the shape.
-    package static func isUUID(_ b: [UInt8]) -> Bool {
+    static func isUUID(_ b: [UInt8]) -> Bool {
         guard b.count == 36 else { return false }
         for (i, c) in b.enumerated() {
             if i == 8 || i == 13 || i == 18 || i == 23 {
@@ -44,7 +44,7 @@ package enum StringFormat: String, Sendable {
     /// Pragmatic, not RFC 5322: exactly one `@`, a non-empty local part, a domain of at least
     /// two non-empty dot-separated labels, and no whitespace or control characters anywhere.
     /// Whether the mailbox exists is the app's problem; this catches typos and junk.
-    package static func isEmail(_ s: String) -> Bool {
+    static func isEmail(_ s: String) -> Bool {
         let scalars = s.unicodeScalars
         if scalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) { return false }
         let parts = scalars.split(separator: "@", omittingEmptySubsequences: false)
