@@ -21,7 +21,15 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
     private let numeric: SocketAddressBytes?
     private var socket: UpstreamSocket?
     private var selfRetain: HTTP1Call?
-    private var machine: HTTP1ClientMachine
+    /// The protocol state machine, kept at an address this call allocates once: a mutating call on
+    /// a stored struct property costs a runtime exclusivity check (about 90 instructions, several
+    /// times per request), and the machine's methods never call back into the shell, so that check
+    /// could never fire. Only this class touches the pointer; it frees it in `deinit`.
+    private let machineAt: UnsafeMutablePointer<HTTP1ClientMachine> = .allocate(capacity: 1)
+    private var machine: HTTP1ClientMachine {
+        unsafeAddress { UnsafePointer(machineAt) }
+        unsafeMutableAddress { machineAt }
+    }
 
     /// Request bytes not yet written; the machine counts them too (`unsent`).
     private let out = ByteBuffer(capacity: 4096)
@@ -33,7 +41,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
     /// Chunk headers of a streamed upload are written here.
     private var scratch: [UInt8] = []
 
-    package init(transport: HTTP1Transport, request: UpstreamRequest, handler: UpstreamResponseHandler) {
+    init(transport: HTTP1Transport, request: UpstreamRequest, handler: UpstreamResponseHandler) {
         self.transport = transport; self.request = request; self.handler = handler
         name = request.endpoint.hostPort
         key = name
@@ -44,11 +52,16 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         case .known(let n): body = .known(n)
         case .streamed: body = .streamed
         }
-        machine = HTTP1ClientMachine(method: request.method, body: body)
+        machineAt.initialize(to: HTTP1ClientMachine(method: request.method, body: body))
         selfRetain = self
     }
 
-    package func begin() {
+    deinit {
+        machineAt.deinitialize(count: 1)
+        machineAt.deallocate()
+    }
+
+    func begin() {
         writeHead()
         if numeric != nil { attach(transport.takeIdle(key)); return }
         switch transport.lookup(name, host: request.endpoint.host, port: request.endpoint.port, for: self) {
@@ -130,7 +143,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
 
     // MARK: Request body
 
-    package func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
+    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         let more: Bool
         switch machine.frameBody(count: bytes.count, chunkHeader: &scratch) {
         case .skip: return .proceed
@@ -145,7 +158,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         return more ? .proceed : .pause
     }
 
-    package func endBody() {
+    func endBody() {
         switch machine.endBody() {
         case .nothing: return
         case .ended: break
@@ -165,7 +178,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         transport.loop.scheduleFlush(self)
     }
 
-    package func flushDeferred() { flush() }
+    func flushDeferred() { flush() }
 
     private func flush() {
         flushScheduled = false
@@ -244,7 +257,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         }
     }
 
-    package func resumeResponse() {
+    func resumeResponse() {
         guard machine.resumeReading() else { return }
         socket?.setInterest(read: true, write: !out.isEmpty)
         transport.loop.deferToEndOfIteration { [self] in process() }
@@ -290,7 +303,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         }
     }
 
-    package func cancel() {
+    func cancel() {
         guard handler != nil else { return }
         machine.cancel()
         socket?.close(); socket = nil

@@ -10,7 +10,7 @@ import RampartHTTP
 /// resolved on helper threads and cached per loop (`HostCache`). libcurl remains the transport
 /// for `https://` and HTTP/2.
 public final class HTTP1Transport: UpstreamTransport {
-    package let loop: EventLoop
+    let loop: EventLoop
     private var idle: [String: [UpstreamSocket]] = [:]
     private var hosts = HostCache<HTTP1Call>()
     static let maxIdlePerUpstream = 256
@@ -41,7 +41,7 @@ public final class HTTP1Transport: UpstreamTransport {
         return decision
     }
 
-    package func nextAddress(_ name: String) -> SocketAddressBytes? { hosts.nextAddress(name) }
+    func nextAddress(_ name: String) -> SocketAddressBytes? { hosts.nextAddress(name) }
 
     /// getaddrinfo on a short-lived thread (a lookup per name per refresh period, so rare), then
     /// back on this loop with the answer.
@@ -115,20 +115,20 @@ public final class HTTP1Transport: UpstreamTransport {
 /// One TCP connection to an upstream. While a call uses it, readiness goes to the call; while it
 /// sits in the pool, any readiness means the upstream closed it (or misbehaved) and it is dropped.
 final class UpstreamSocket: EventHandler {
-    package let fd: Int32
-    package let loop: EventLoop
+    let fd: Int32
+    let loop: EventLoop
     /// The call using the socket. unowned(unsafe): a call always clears it (pool return or close)
     /// before it goes away, and a weak reference would slow every retain of the call.
-    package unowned(unsafe) var owner: HTTP1Call?
+    unowned(unsafe) var owner: HTTP1Call?
     /// When the socket last went back to the pool (loop clock).
     var idleSince: UInt64 = 0
     unowned(unsafe) var pool: HTTP1Transport?
-    package var poolKey: String?
-    package var reused = false
+    var poolKey: String?
+    var reused = false
     private var interest: UInt32 = 0
-    package private(set) var closed = false
+    private(set) var closed = false
 
-    package init(fd: Int32, loop: EventLoop) {
+    init(fd: Int32, loop: EventLoop) {
         self.fd = fd; self.loop = loop
         interest = Epoll.output | Epoll.input | Epoll.readHangup
         loop.register(fd: fd, events: interest, handler: self)
@@ -136,7 +136,7 @@ final class UpstreamSocket: EventHandler {
 
     /// Opens a non-blocking connection; completion is signalled by writability. nil with errno set
     /// when the connect fails at once.
-    package static func connect(to address: SocketAddressBytes, loop: EventLoop) -> UpstreamSocket? {
+    static func connect(to address: SocketAddressBytes, loop: EventLoop) -> UpstreamSocket? {
         let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         var one: Int32 = 1
@@ -165,21 +165,21 @@ final class UpstreamSocket: EventHandler {
 
     func watchWhileIdle() { setInterest(read: true, write: false) }
 
-    package func handleEvents(_ events: UInt32) {
+    func handleEvents(_ events: UInt32) {
         if let owner { owner.socketReady(events); return }
         // Idle in the pool: readiness means the upstream closed it (or sent junk). Drop it.
         if let pool, let poolKey { pool.dropIdle(self, key: poolKey) } else { close() }
     }
 
     /// The pending connect's outcome (0 = connected).
-    package var connectError: Int32 {
+    var connectError: Int32 {
         var err: Int32 = 0
         var len = socklen_t(MemoryLayout<Int32>.size)
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
         return err
     }
 
-    package func close() {
+    func close() {
         guard !closed else { return }
         closed = true
         owner = nil; poolKey = nil

@@ -8,7 +8,7 @@ import RampartHTTP
 extension HTTPConnection {
     // MARK: Writing
 
-    package func scheduleFlush() {
+    func scheduleFlush() {
         guard !flushScheduled else { return }
         flushScheduled = true
         loop.scheduleFlush(self)
@@ -16,7 +16,7 @@ extension HTTPConnection {
 
     public func flushDeferred() { flush() }
 
-    package func flush() {
+    func flush() {
         flushScheduled = false
         guard state != .closed else { return }
         if let tls, tls.readWantsWrite { tls.readWantsWrite = false; readAvailable(); guard state != .closed else { return } }
@@ -49,7 +49,7 @@ extension HTTPConnection {
         updateInterest()
     }
 
-    package func updateInterest() {
+    func updateInterest() {
         guard state != .closed else { return }
         var want = Epoll.readHangup
         if wantsToRead { want |= Epoll.input }
@@ -68,7 +68,7 @@ extension HTTPConnection {
         if !timer.isScheduled || timer.scheduledAt > at { loop.arm(timer, at: at) }
     }
 
-    package func deadlineReached() {
+    func deadlineReached() {
         switch machine.deadlineReached(now: loop.now, buffered: readBuffer.readableCount) {
         case .none: break
         case .rearm: loop.arm(timer, at: machine.deadlineAt)
@@ -131,7 +131,7 @@ extension HTTPConnection {
         }
     }
 
-    package func close() {
+    func close() {
         guard state != .closed else { return }
         machine.closed()
         loop.disarm(timer)

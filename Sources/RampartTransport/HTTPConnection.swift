@@ -11,25 +11,33 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
     public let loop: EventLoop
     public let peerIP: [UInt8]
     public let peerText: String
-    package let tls: TLSSession?
+    let tls: TLSSession?
     public var isTLS: Bool { tls != nil }
-    package let host: ConnectionHost
+    let host: ConnectionHost
     private let service: RequestService
 
-    package var machine: HTTP1ServerMachine
-    package var state: HTTP1ServerMachine.State { machine.state }
+    /// The protocol state machine, kept at an address this object allocates once: a mutating call
+    /// on a stored struct property costs a runtime exclusivity check (about 90 instructions, a dozen
+    /// times per request), and the machine's methods never call back into the shell, so that check
+    /// could never fire. Only this class touches the pointer; it frees it in `deinit`.
+    private let machineAt: UnsafeMutablePointer<HTTP1ServerMachine>
+    var machine: HTTP1ServerMachine {
+        unsafeAddress { UnsafePointer(machineAt) }
+        unsafeMutableAddress { machineAt }
+    }
+    var state: HTTP1ServerMachine.State { machine.state }
     let readBuffer = ByteBuffer(capacity: 16 * 1024)
     let writeBuffer = ByteBuffer(capacity: 16 * 1024)
     /// Serialization scratch for heads and chunk headers (ByteBuffer takes bytes, not inout arrays).
     private var scratch = [UInt8]()
-    package var interest: UInt32 = 0
-    package var flushScheduled = false
-    package var exchange: ServerExchange?
+    var interest: UInt32 = 0
+    var flushScheduled = false
+    var exchange: ServerExchange?
     var closedByPeer = false
 
     // unowned(unsafe): the connection disarms the timer in close(), and it is retained by its
     // ServerContext until then, so the timer never outlives it (and no weak side table is made).
-    package lazy var timer: LoopTimer = loop.makeTimer { [unowned(unsafe) self] in self.deadlineReached() }
+    lazy var timer: LoopTimer = loop.makeTimer { [unowned(unsafe) self] in self.deadlineReached() }
 
     /// A connection of the main listener (counted in `max_connections` and the drain), not admin.
     package let clientFacing: Bool
@@ -38,7 +46,13 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
          settings: HTTP1ServerMachine.Settings, tls: TLSSession? = nil, clientFacing: Bool = true) {
         self.fd = fd; self.peerIP = peerIP; self.peerText = peerText; self.loop = host.loop; self.tls = tls
         self.host = host; self.service = service; self.clientFacing = clientFacing
-        machine = HTTP1ServerMachine(settings: settings, now: host.loop.now)
+        machineAt = .allocate(capacity: 1)
+        machineAt.initialize(to: HTTP1ServerMachine(settings: settings, now: host.loop.now))
+    }
+
+    deinit {
+        machineAt.deinitialize(count: 1)
+        machineAt.deallocate()
     }
 
     package func start() {
@@ -56,7 +70,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
         if events & (Epoll.input | Epoll.readHangup | Epoll.hangup | Epoll.error) != 0 { readAvailable() }
     }
 
-    package func readAvailable() {
+    func readAvailable() {
         if state == .lingering { discardForLinger(); return }
         var sawEOF = false
         // Read while the state machine wants bytes; bounded so one client cannot starve the loop.
@@ -97,7 +111,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
         updateInterest()
     }
 
-    package var wantsToRead: Bool { machine.wantsToRead(buffered: readBuffer.readableCount) }
+    var wantsToRead: Bool { machine.wantsToRead(buffered: readBuffer.readableCount) }
 
     private func peerClosed() {
         closedByPeer = true

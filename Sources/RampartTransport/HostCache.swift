@@ -6,29 +6,29 @@ import RampartLoop
 /// `refreshMs` while requests keep using the last good answer, and a failed lookup keeps the
 /// old addresses (a DNS hiccup must not take the app down). A value type that returns decisions,
 /// with the time passed in, so every rule is tested without a resolver or a clock.
-package struct HostCache<Waiter> {
+struct HostCache<Waiter> {
     /// How long an answer is used before it is refreshed in the background.
-    package let refreshMs: UInt64
+    let refreshMs: UInt64
     /// After a failed lookup, how long before the next try (and how long a name that never
     /// resolved fails at once, instead of queueing every request behind another lookup).
-    package let retryMs: UInt64
+    let retryMs: UInt64
 
-    package struct Entry {
+    struct Entry {
         var addresses: [SocketAddressBytes] = []
         /// Bumped whenever the set of addresses changes; pooled connections are keyed by
         /// `poolKey` (`name#generation`), so connections to an address DNS no longer returns
         /// are not reused. Kept here so no request builds the key.
-        package var generation = 0
-        package var poolKey = ""
+        var generation = 0
+        var poolKey = ""
         var refreshAtMs: UInt64 = 0
-        package var resolving = false
-        package var lastError: String?
-        package var waiters: [Waiter] = []
-        package var next = 0
+        var resolving = false
+        var lastError: String?
+        var waiters: [Waiter] = []
+        var next = 0
     }
-    package private(set) var entries: [String: Entry] = [:]
+    private(set) var entries: [String: Entry] = [:]
 
-    package init(refreshMs: UInt64 = 10_000, retryMs: UInt64 = 1_000) {
+    init(refreshMs: UInt64 = 10_000, retryMs: UInt64 = 1_000) {
         self.refreshMs = refreshMs; self.retryMs = retryMs
     }
 
@@ -60,7 +60,7 @@ package struct HostCache<Waiter> {
     }
 
     /// The next address to connect to, round robin over what the name resolved to.
-    package mutating func nextAddress(_ name: String) -> SocketAddressBytes? {
+    mutating func nextAddress(_ name: String) -> SocketAddressBytes? {
         guard entries[name]?.addresses.isEmpty == false else { return nil }
         return Self.next(&entries[name]!)
     }
@@ -70,16 +70,16 @@ package struct HostCache<Waiter> {
         return e.addresses[e.next % e.addresses.count]
     }
 
-    package struct Outcome {
+    struct Outcome {
         /// Queued requests: connect them under this pool key, or fail them with `error`.
-        package var waiters: [Waiter] = []
-        package var poolKey = ""
-        package var error: String?
+        var waiters: [Waiter] = []
+        var poolKey = ""
+        var error: String?
         /// Set when the addresses changed: pooled connections under that key should go.
-        package var retiredPoolKey: String?
+        var retiredPoolKey: String?
     }
 
-    package mutating func resolved(_ name: String, _ result: Result<[SocketAddressBytes], ResolveError>, nowMs: UInt64) -> Outcome {
+    mutating func resolved(_ name: String, _ result: Result<[SocketAddressBytes], ResolveError>, nowMs: UInt64) -> Outcome {
         var e = entries[name] ?? Entry()
         defer { entries[name] = e }
         e.resolving = false

@@ -10,7 +10,7 @@ extension ProxyExchange {
     /// Shutdown's deadline: a request still waiting gets 503; a started stream gets its format's
     /// error event and a clean end (a save route journals what streamed); a save still running
     /// is journaled as pending, to be resumed at the next start.
-    package func drainDeadlineReached() {
+    func drainDeadlineReached() {
         switch stage {
         case .done: return
         case .saving: endHolder?.drainDeadlineReached()
@@ -93,7 +93,7 @@ extension ProxyExchange {
     }
 
     /// An answer kept earlier (an idempotent replay), with fresh per-request fields.
-    package func replay(_ stored: StoredResponse) {
+    func replay(_ stored: StoredResponse) {
         stage = .done
         var h = HTTPHeaders(stored.headers)
         h.set("Content-Length", String(stored.body.count))
@@ -106,7 +106,7 @@ extension ProxyExchange {
         complete(status: stored.status, error: nil)
     }
 
-    package func complete(status: Int, error: String?) {
+    func complete(status: Int, error: String?) {
         guard !completed else { return }
         completed = true
         if clientGone { context.reattachEnded(self) }

@@ -12,28 +12,28 @@ import RampartHTTP
 /// The exchange itself only moves bytes, applies backpressure and ends things; every policy is a
 /// `RouteFilter`.
 final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
-    package let ctx: RequestContext
-    package let context: ServerContext
+    let ctx: RequestContext
+    let context: ServerContext
     /// Strong: with `continue_on_disconnect` the exchange outlives the client; a closed
     /// connection turns every send into a no-op. The connection drops its exchange when done.
-    package let connection: HTTPConnection
+    let connection: HTTPConnection
     var filters: FilterChain { ctx.plan.filters }
-    package var upstream: UpstreamConfig { _read { yield ctx.plan.upstream } }
-    package var headersConfig: HeadersConfig { _read { yield ctx.plan.headers } }
-    package var bodyLimit: Int { ctx.plan.bodyLimit }
-    package let started: UInt64
+    var upstream: UpstreamConfig { _read { yield ctx.plan.upstream } }
+    var headersConfig: HeadersConfig { _read { yield ctx.plan.headers } }
+    var bodyLimit: Int { ctx.plan.bodyLimit }
+    let started: UInt64
 
     enum Stage { case requestHead, bufferingBody, requestBody, proxying, intercepted, saving, done }
     var stage = Stage.requestHead
     /// The upstream side: breaker, in-flight cap, attempts, deadlines. Kept after it ended (its retries are logged).
-    package var attempts: UpstreamAttempts?
+    var attempts: UpstreamAttempts?
     var bodyEnded = false
     var bufferedBody: [UInt8] = []
     var bodyBytesIn = 0
     var bodyBytesOut = 0
     var upstreamStatus: Int?
     var upstreamHeadAt: UInt64?
-    package var responseStarted = false
+    var responseStarted = false
     var isEventStream = false
     /// The response filter that keeps the upstream's response from the client (error scrubbing).
     var interceptor: ResponseFilter?
@@ -43,7 +43,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var endHolder: ResponseFilter?
     /// `continue_on_disconnect`: the client left but the save goes on.
     var clientGone = false
-    package var completed = false
+    var completed = false
     /// The message of Rampart's own error reply, for the access log's `reason`; and what cut a
     /// started stream (its `error`), kept for the save that still follows the cut.
     var errorMessage: String?
@@ -52,16 +52,16 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var hasBody: Bool { connection.requestHead.map { $0.framing != .none } ?? false }
     // Borrowed, not copied: a copy of a route or head retains each of its fields, and these are
     // read many times per request.
-    package var head: HTTPRequestHead { _read { yield ctx.head } }
-    package var route: RouteConfig { _read { yield ctx.route } }
-    package var requestID: String { ctx.requestID }
+    var head: HTTPRequestHead { _read { yield ctx.head } }
+    var route: RouteConfig { _read { yield ctx.route } }
+    var requestID: String { ctx.requestID }
     var breakerName: String { ctx.plan.breakerName }
 
-    package init(ctx: RequestContext, connection: HTTPConnection, started: UInt64) {
+    init(ctx: RequestContext, connection: HTTPConnection, started: UInt64) {
         self.ctx = ctx; self.context = ctx.server; self.connection = connection; self.started = started
     }
 
-    package func start() {
+    func start() {
         context.state.metrics.inFlight.add(1, ordering: .relaxed)
         if filters.requestHead.isEmpty { afterRequestHead(); return }
         // Hold the body in the kernel until the filters have decided (they may wait on Redis).
@@ -138,7 +138,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     // MARK: Client → upstream
 
-    package func requestBody(_ bytes: UnsafeRawBufferPointer) {
+    func requestBody(_ bytes: UnsafeRawBufferPointer) {
         bodyBytesIn += bytes.count
         if bodyBytesIn > bodyLimit {
             respondWithError(GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "The request body is over \(bodyLimit) bytes."), cause: nil)
@@ -153,7 +153,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         }
     }
 
-    package func requestBodyEnded() {
+    func requestBodyEnded() {
         bodyEnded = true
         switch stage {
         case .bufferingBody: runBodyFilter(0, body: bufferedBody)
@@ -163,11 +163,11 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         }
     }
 
-    package func resumeRequestBody() { connection.resumeRequestBody() }
+    func resumeRequestBody() { connection.resumeRequestBody() }
 
     // MARK: Upstream → client
 
-    package func upstreamHead(_ upstreamHead: HTTPResponseHead) {
+    func upstreamHead(_ upstreamHead: HTTPResponseHead) {
         guard stage == .proxying else { return }
         upstreamHeadAt = context.loop.now
         upstreamStatus = upstreamHead.status
@@ -199,7 +199,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         connection.sendHead(HTTPResponseHead(status: upstreamHead.status, headers: headers))
     }
 
-    package func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
+    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         switch stage {
         case .proxying:
             bodyBytesOut += bytes.count
@@ -214,9 +214,9 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         }
     }
 
-    package func resumeResponse() { attempts?.resumeResponse() }
+    func resumeResponse() { attempts?.resumeResponse() }
 
-    package func upstreamFinished(_ failure: UpstreamFailure?) {
+    func upstreamFinished(_ failure: UpstreamFailure?) {
         switch stage {
         case .intercepted:
             interceptor?.interceptedBodyEnded(failure)
@@ -231,7 +231,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         }
     }
 
-    package func connectionClosed() {
+    func connectionClosed() {
         guard stage != .done else { return }
         if stage == .saving || (stage == .proxying && endHolder?.continuesWithoutClient == true) {
             // The generated content is still saved; the client just will not hear about it.
@@ -247,6 +247,6 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 }
 
 extension Duration {
-    package var milliseconds: Int { Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000) }
+    var milliseconds: Int { Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000) }
     var nanoseconds: UInt64 { UInt64(max(0, components.seconds)) * 1_000_000_000 + UInt64(max(0, components.attoseconds) / 1_000_000_000) }
 }

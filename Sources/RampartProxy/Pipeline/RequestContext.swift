@@ -3,35 +3,35 @@ import RampartLoop
 import RampartTransport
 
 /// What the route's filters know and decide about one request. Lives on the request's loop.
-public final class RequestContext {
-    public let head: HTTPRequestHead
+final class RequestContext {
+    let head: HTTPRequestHead
     /// The matched route with what is resolved for it once per config.
-    public let plan: RoutePlan
-    public var route: RouteConfig { _read { yield plan.route } }
-    public let config: GatewayConfig
-    public let requestID: String
-    public let peerIP: [UInt8]
-    public let peerText: String
+    let plan: RoutePlan
+    var route: RouteConfig { _read { yield plan.route } }
+    let config: GatewayConfig
+    let requestID: String
+    let peerIP: [UInt8]
+    let peerText: String
     package let server: ServerContext
     /// The client's address: the peer, or the first untrusted hop of X-Forwarded-For when the
     /// peer is a trusted proxy.
-    public var clientIP: String
+    var clientIP: String
     /// The verified user id (JWT or trusted header), nil for anonymous requests.
-    public var user: String?
+    var user: String?
     /// Fields every response to this request carries (CORS, rate-limit headers), errors included.
-    public var responseHeaders: [HTTPField] = []
+    var responseHeaders: [HTTPField] = []
     /// The smallest remaining quota, for the access log.
-    public var quotaRemaining: Int?
+    var quotaRemaining: Int?
     /// The route template's `{name}` segments, for save templates.
-    public var params: [(name: String, value: String)] = []
+    var params: [(name: String, value: String)] = []
     /// What truncation did (`dropped=N; tokens=A->B`), for the access log.
-    public var truncated: String?
+    var truncated: String?
     /// Why a stage refused the request, in more detail than the client is told (the access log's `reason`).
-    public var logReason: String?
+    var logReason: String?
     /// Request headers a stage decided the upstream must not see (a spoofed identity header).
-    public var stripUpstreamHeaders: [String] = []
+    var stripUpstreamHeaders: [String] = []
     /// The exchange has ended: a filter answering late (a store round trip) lets go of what it took.
-    public internal(set) var ended = false
+    var ended = false
     /// The idempotency key this request holds while it runs (owned by `IdempotencyPolicy`: set when
     /// the store said proceed, then stored with the response or freed when the exchange ends).
     var idempotencyHold: (key: String, fingerprint: String)?
@@ -45,7 +45,7 @@ public final class RequestContext {
     }
 
     /// The key that identifies the caller for quotas: `user:<id>` when known, else `ip:<addr>`.
-    public var identityKey: String { user.map { "user:" + $0 } ?? "ip:" + clientIP }
+    var identityKey: String { user.map { "user:" + $0 } ?? "ip:" + clientIP }
 }
 
 /// The client address as a quota key or log field sees it.

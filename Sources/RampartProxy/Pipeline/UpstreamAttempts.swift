@@ -11,7 +11,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     private var handler: UpstreamResponseHandler?
     private let context: ServerContext
     private let plan: RoutePlan
-    private let request: UpstreamRequest
+    private var request: UpstreamRequest
     /// When the client's request began: the total deadline counts from there.
     private let started: UInt64
     private let hasBody: Bool
@@ -32,7 +32,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     private var retryTimer: LoopTimer?
     private var finished = false
 
-    package static let replayLimit = 1 << 20
+    static let replayLimit = 1 << 20
 
     private var upstream: UpstreamConfig { _read { yield plan.upstream } }
     private var deadlines: CallDeadlines { plan.deadlines }
@@ -41,14 +41,14 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     /// Whether an attempt is on the wire now (not between attempts, not ended).
     var reachedUpstream: Bool { call != nil }
 
-    package init(request: UpstreamRequest, plan: RoutePlan, context: ServerContext, started: UInt64, hasBody: Bool,
+    init(request: UpstreamRequest, plan: RoutePlan, context: ServerContext, started: UInt64, hasBody: Bool,
          hasIdempotencyKey: Bool, handler: UpstreamResponseHandler) {
         self.request = request; self.plan = plan; self.context = context; self.started = started
         self.hasBody = hasBody; self.hasIdempotencyKey = hasIdempotencyKey; self.handler = handler
     }
 
     /// Asks the breaker and the in-flight cap; nil = admitted (the first attempt may start).
-    package func admit() -> GatewayError? {
+    func admit() -> GatewayError? {
         let now = context.state.clock.now()
         switch context.state.breakers.admit(upstream: plan.breakerName, now: now) {
         case .rejected(let retryAfter):
@@ -71,8 +71,12 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
 
     /// Starts the first attempt: with `body` whole (a filter read or rewrote it), or streaming the
     /// client's body through `appendBody`/`endBody` when nil.
-    package func start(body: [UInt8]?) {
-        if let body { replayBody = body.count <= Self.replayLimit ? body : nil; bodyEnded = true }
+    func start(body: [UInt8]?) {
+        if let body {
+            replayBody = body.count <= Self.replayLimit ? body : nil
+            bodyEnded = true
+            request.body = body.isEmpty && !hasBody ? .none : .known(body.count)
+        }
         launch(body: body)
     }
 
@@ -86,8 +90,6 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         }
         awaitingHead = true
         outcomeRecorded = false
-        var request = self.request
-        if let body { request.body = body.isEmpty && !hasBody ? .none : .known(body.count) }
         lastActivity = context.loop.now
         armTimeout()
         guard !finished else { return }   // the total deadline passed during the backoff
@@ -103,7 +105,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
 
     // MARK: UpstreamCall (from the exchange)
 
-    package func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
+    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         // first_byte counts from the end of the request: while the client uploads, it waits.
         lastActivity = context.loop.now
         if replayBody != nil {
@@ -112,23 +114,23 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         return call?.appendBody(bytes) ?? .proceed
     }
 
-    package func endBody() {
+    func endBody() {
         bodyEnded = true
         call?.endBody()
         // first_byte counts from the end of the request: a long upload is the client's time.
         lastActivity = context.loop.now
     }
 
-    package func resumeResponse() { call?.resumeResponse() }
+    func resumeResponse() { call?.resumeResponse() }
 
-    package func cancel() {
+    func cancel() {
         call?.cancel(); call = nil
         finish()
     }
 
     // MARK: UpstreamResponseHandler (from the transport)
 
-    package func upstreamHead(_ head: HTTPResponseHead) {
+    func upstreamHead(_ head: HTTPResponseHead) {
         let now = context.loop.now
         lastActivity = now
         awaitingHead = false
@@ -140,14 +142,14 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         handler?.upstreamHead(head)
     }
 
-    package func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
+    func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         lastActivity = context.loop.now
         return handler?.upstreamBody(bytes) ?? .proceed
     }
 
-    package func resumeRequestBody() { handler?.resumeRequestBody() }
+    func resumeRequestBody() { handler?.resumeRequestBody() }
 
-    package func upstreamFinished(_ failure: UpstreamFailure?) {
+    func upstreamFinished(_ failure: UpstreamFailure?) {
         call = nil
         if let failure {
             // Counted per attempt, like timeouts, so a retried failure shows once per try in both.
@@ -223,6 +225,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         retryTimer = context.loop.schedule(afterMs: Int(delay * 1000)) { [self] in
             retryTimer = nil
             guard !finished else { return }
+            if hasBody, let replay = replayBody { request.body = .known(replay.count) }   // the whole body is at hand now
             launch(body: hasBody ? replayBody : nil)
         }
         return true

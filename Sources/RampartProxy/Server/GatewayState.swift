@@ -159,7 +159,7 @@ public final class ServerContext: @unchecked Sendable {
     /// Cost budgets shared through Redis (nil with the memory store: the process ledger counts).
     public let sharedBudgets: (any SharedBudgets)?
     /// Refreshed by a task on this loop when the config is swapped; requests snapshot it.
-    public var active: ActiveConfig
+    public private(set) var active: ActiveConfig
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
 
     package init(loop: EventLoop, state: GatewayState, transport: UpstreamTransport, quotas: LoopQuotas, idempotency: any IdempotencyStore,
