@@ -47,10 +47,26 @@ public final class EventLoop: @unchecked Sendable {
     private let epfd: Int32
     private let wakeFd: Int32
     private var handlers: [EventHandler?] = []
-    private var timerHeap: [LoopTimer] = []
+    // The hot queues live at addresses the loop allocates once and frees in deinit: an access to
+    // a stored array of a class costs a runtime exclusivity check, several per request, and
+    // nothing that runs while one of these accesses is open can reach the loop (removed timers
+    // and flushed targets stay referenced by their caller).
+    private let timerHeapAt = UnsafeMutablePointer<[LoopTimer]>.allocate(capacity: 1)
+    private var timerHeap: [LoopTimer] {
+        unsafeAddress { UnsafePointer(timerHeapAt) }
+        unsafeMutableAddress { timerHeapAt }
+    }
     private let inbox = Mutex<[@Sendable () -> Void]>([])
-    private var deferred: [() -> Void] = []
-    private var flushQueue: [DeferredFlush] = []
+    private let deferredAt = UnsafeMutablePointer<[() -> Void]>.allocate(capacity: 1)
+    private var deferred: [() -> Void] {
+        unsafeAddress { UnsafePointer(deferredAt) }
+        unsafeMutableAddress { deferredAt }
+    }
+    private let flushQueueAt = UnsafeMutablePointer<[DeferredFlush]>.allocate(capacity: 1)
+    private var flushQueue: [DeferredFlush] {
+        unsafeAddress { UnsafePointer(flushQueueAt) }
+        unsafeMutableAddress { flushQueueAt }
+    }
     private var running = true
     /// The clock every deadline on this loop is measured with (injected: tests drive it by hand).
     public let clock: any Clock
@@ -77,11 +93,20 @@ public final class EventLoop: @unchecked Sendable {
     public init(index: Int, clock: any Clock = SystemClock()) {
         self.index = index
         self.clock = clock
+        timerHeapAt.initialize(to: [])
+        deferredAt.initialize(to: [])
+        flushQueueAt.initialize(to: [])
         now = clock.monotonicNanoseconds()
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         wakeFd = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
         precondition(epfd >= 0 && wakeFd >= 0, "epoll/eventfd unavailable")
         _ = rampart_epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFd, Epoll.input, UInt64(wakeFd))
+    }
+
+    deinit {
+        timerHeapAt.deinitialize(count: 1); timerHeapAt.deallocate()
+        deferredAt.deinitialize(count: 1); deferredAt.deallocate()
+        flushQueueAt.deinitialize(count: 1); flushQueueAt.deallocate()
     }
 
     // MARK: File descriptors
