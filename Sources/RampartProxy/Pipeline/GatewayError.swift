@@ -22,6 +22,16 @@ public struct GatewayError: Error, Sendable {
     public static func gatewayTimeout(_ message: String = "The upstream service did not answer in time.") -> GatewayError {
         GatewayError(status: 504, code: "UPSTREAM_TIMEOUT", message: message)
     }
+    /// The drain deadline cut a request. After it reached the upstream, which may have acted on it
+    /// (a billed AI call, a write), it says so and gives no Retry-After.
+    static func shuttingDown(reachedUpstream: Bool) -> GatewayError {
+        reachedUpstream
+            ? GatewayError(status: 503, code: "SHUTTING_DOWN", message: "Rampart is shutting down and cut this request at its drain deadline after it reached the upstream, which may have acted on it. Retry only if the request is safe to repeat.")
+            : GatewayError(status: 503, code: "SHUTTING_DOWN", message: "Rampart is shutting down and cut this request before it reached the upstream. Retry it.", retryAfterSeconds: 1)
+    }
+    static func payloadTooLarge(limit: Int) -> GatewayError {
+        GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "The request body is over \(limit) bytes.")
+    }
     public static func notFound() -> GatewayError {
         GatewayError(status: 404, code: "NOT_FOUND", message: "No route matches this request.")
     }

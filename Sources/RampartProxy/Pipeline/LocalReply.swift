@@ -40,3 +40,32 @@ package enum LocalReply {
                      stageFields: stageFields, headersConfig: headersConfig, tls: tls), body)
     }
 }
+
+extension ResponseFinish {
+    /// An upstream's head as the client gets it: hop-by-hop hygiene, Via and the request id, then
+    /// the finishing step (filters' fields, security headers last so they win). An event stream
+    /// gets `X-Accel-Buffering: no` and is re-framed (chunked): Rampart may add events to it
+    /// (`save_status`, an error event), never written past the upstream's Content-Length.
+    static func proxied(_ upstream: HTTPResponseHead, ctx: RequestContext, tls: Bool) -> (head: HTTPResponseHead, eventStream: Bool) {
+        var headers = ForwardingHeaders.clientResponseHeaders(upstream.headers, requestID: ctx.requestID)
+        let eventStream = headers["Content-Type"].map { $0.lowercased().hasPrefix("text/event-stream") } ?? false
+        if eventStream {
+            headers.remove("Content-Length")
+            headers.set("X-Accel-Buffering", "no")
+        }
+        apply(&headers, requestID: nil, stageFields: ctx.responseHeaders, headersConfig: ctx.plan.headers, tls: tls)
+        return (HTTPResponseHead(status: upstream.status, headers: headers), eventStream)
+    }
+}
+
+extension LocalReply {
+    /// A response kept earlier (an idempotent replay), marked `Idempotent-Replayed: true` and
+    /// finished with this request's fields.
+    static func replayed(_ stored: StoredResponse, ctx: RequestContext, tls: Bool) -> HTTPResponseHead {
+        var h = HTTPHeaders(stored.headers)
+        h.set("Content-Length", String(stored.body.count))
+        h.set("Idempotent-Replayed", "true")
+        ResponseFinish.apply(&h, requestID: ctx.requestID, stageFields: ctx.responseHeaders, headersConfig: ctx.plan.headers, tls: tls)
+        return HTTPResponseHead(status: stored.status, headers: h)
+    }
+}

@@ -1,7 +1,5 @@
-import CLinux
 import RampartLoop
 import RampartTransport
-import Foundation
 import RampartHTTP
 
 /// How an exchange ends: Rampart's own replies (errors, local answers), a stream cut mid-way, the
@@ -18,21 +16,12 @@ extension ProxyExchange {
             attempts?.cancel()
             interceptor?.interceptedBodyEnded(.cancelled)
         case .requestHead, .bufferingBody, .requestBody, .proxying:
-            // Between attempts (a retry's backoff) nothing is in flight upstream either.
-            let sentUpstream = stage == .proxying && attempts?.reachedUpstream == true
-            if sentUpstream {
-                // The upstream may already have acted on it (a billed AI call, a write): say so,
-                // and keep an idempotency key held, so a retry with it is not run twice (a
-                // shared store expires the in-flight record by itself).
-                ctx.idempotencyHold = nil
-                respondWithError(GatewayError(status: 503, code: "SHUTTING_DOWN",
-                                              message: "Rampart is shutting down and cut this request at its drain deadline after it reached the upstream, which may have acted on it. Retry only if the request is safe to repeat."),
-                                 cause: nil)
-            } else {
-                respondWithError(GatewayError(status: 503, code: "SHUTTING_DOWN",
-                                              message: "Rampart is shutting down and cut this request before it reached the upstream. Retry it.",
-                                              retryAfterSeconds: 1), cause: nil)
-            }
+            // Between attempts (a retry's backoff) nothing is in flight upstream either. Once it
+            // reached the upstream, an idempotency key stays held, so a retry with it is not run
+            // twice (a shared store expires the in-flight record by itself).
+            let reached = stage == .proxying && attempts?.reachedUpstream == true
+            if reached { ctx.idempotencyHold = nil }
+            respondWithError(.shuttingDown(reachedUpstream: reached), cause: nil)
         }
     }
 
@@ -53,12 +42,12 @@ extension ProxyExchange {
             sendError(error, logStatus: error.status, upstreamNote: cause?.description ?? error.code)
             return
         }
-        errorMessage = error.message
-        cutError = cause?.description ?? error.code
+        facts.errorMessage = error.message
+        facts.cutError = cause?.description ?? error.code
         if isEventStream {
             context.metrics.streamError()
             let event = StreamErrorEvent.bytes(error, dialect: StreamErrorEvent.dialect(of: route), requestID: requestID)
-            bodyBytesOut += event.count
+            facts.bytesOut += event.count
             _ = connection.sendBody(event)
             if endHolder != nil { handOverEnd(clean: false); return }
             stage = .done
@@ -68,15 +57,15 @@ extension ProxyExchange {
             context.metrics.streamError()
             connection.abortResponse()
         }
-        complete(status: upstreamStatus ?? error.status, error: cause?.description ?? error.code)
+        complete(status: facts.upstreamStatus ?? error.status, error: cause?.description ?? error.code)
     }
 
     func sendError(_ error: GatewayError, logStatus: Int, upstreamNote: String) {
         stage = .done
         let (head, body) = LocalReply.error(error, requestID: requestID, stageFields: ctx.responseHeaders, headersConfig: headersConfig,
                                             tls: connection.isTLS)
-        bodyBytesOut += body.count
-        errorMessage = error.message
+        facts.bytesOut += body.count
+        facts.errorMessage = error.message
         connection.sendHead(head)
         _ = connection.sendBody(body)
         connection.endResponse()
@@ -95,12 +84,8 @@ extension ProxyExchange {
     /// An answer kept earlier (an idempotent replay), with fresh per-request fields.
     func replay(_ stored: StoredResponse) {
         stage = .done
-        var h = HTTPHeaders(stored.headers)
-        h.set("Content-Length", String(stored.body.count))
-        h.set("Idempotent-Replayed", "true")
-        ResponseFinish.apply(&h, requestID: requestID, stageFields: ctx.responseHeaders, headersConfig: headersConfig, tls: connection.isTLS)
-        upstreamStatus = stored.status
-        connection.sendHead(HTTPResponseHead(status: stored.status, headers: h))
+        facts.upstreamStatus = stored.status
+        connection.sendHead(LocalReply.replayed(stored, ctx: ctx, tls: connection.isTLS))
         _ = connection.sendBody(stored.body)
         connection.endResponse()
         complete(status: stored.status, error: nil)
@@ -121,13 +106,9 @@ extension ProxyExchange {
         for f in filters.end { f.exchangeEnded(ctx) }   // a key no response stored is freed
         context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
         if isEventStream { context.state.metrics.activeStreams.subtract(1, ordering: .relaxed) }
-        let seconds = Double(context.loop.clock.monotonicNanoseconds() &- started) / 1e9
-        context.metrics.recordRequest(route: route.name, status: status, seconds: seconds)
-        context.accessLog.log(AccessRecord(
-            requestID: requestID, method: head.method, path: head.path, query: head.query, route: route.name, user: ctx.user,
-            status: status, upstreamStatus: upstreamStatus, bytesIn: bodyBytesIn, bytesOut: bodyBytesOut,
-            durationMs: seconds * 1000, upstreamMs: upstreamHeadAt.map { Double($0 &- started) / 1e6 },
-            retries: attempts?.retries ?? 0, breaker: context.state.breakers.snapshot(upstream: breakerName, now: context.state.clock.now())?.state,
-            quotaRemaining: ctx.quotaRemaining, truncated: ctx.truncated, save: endHolder?.accessLogSave, error: error,
-            reason: ctx.logReason ?? errorMessage, peer: connection.peerText))
+        let now = context.loop.clock.monotonicNanoseconds()
+        context.metrics.recordRequest(route: route.name, status: status, seconds: Double(now &- started) / 1e9)
+        let breaker = context.state.breakers.snapshot(upstream: breakerName, now: context.state.clock.now())?.state
+        context.accessLog.log(facts.record(ctx, status: status, error: error, started: started, now: now, retries: attempts?.retries ?? 0,
+                                           breaker: breaker, save: endHolder?.accessLogSave, peer: connection.peerText))
     }}

@@ -16,11 +16,11 @@ extension ProxyExchange: ResponseTail {
         guard let endHolder, stage == .proxying else { return }
         stage = .saving
         attempts?.cancel()
-        endHolder.responseEnded(clean: clean, cutError: cutError)
+        endHolder.responseEnded(clean: clean, cutError: facts.cutError)
     }
 
     func appendToResponse(_ bytes: [UInt8]) {
-        bodyBytesOut += bytes.count
+        facts.bytesOut += bytes.count
         _ = connection.sendBody(bytes)
     }
 
@@ -28,7 +28,7 @@ extension ProxyExchange: ResponseTail {
         guard !completed else { return }
         stage = .done
         connection.endResponse()
-        complete(status: upstreamStatus ?? 200, error: error ?? (clientGone ? "client_closed" : nil))
+        complete(status: facts.upstreamStatus ?? 200, error: error ?? (clientGone ? "client_closed" : nil))
     }
 
     var requestBodyForTemplates: [UInt8]? { attempts?.replayBody }

@@ -1,7 +1,5 @@
-import CLinux
 import RampartLoop
 import RampartTransport
-import Foundation
 import RampartHTTP
 
 /// One proxied request, start to end, as the route's filter chain drives it:
@@ -29,14 +27,15 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var attempts: UpstreamAttempts?
     var bodyEnded = false
     var bufferedBody: [UInt8] = []
-    var bodyBytesIn = 0
-    var bodyBytesOut = 0
-    var upstreamStatus: Int?
-    var upstreamHeadAt: UInt64?
+    /// What the access line will say.
+    var facts = ExchangeFacts()
     var responseStarted = false
     var isEventStream = false
     /// The response filter that keeps the upstream's response from the client (error scrubbing).
     var interceptor: ResponseFilter?
+    /// Response filters that take an event stream's events, and the one parser that makes them.
+    var eventListeners: [any ResponseFilter] = []
+    var eventParser: SSEParser?
     /// The route's response filters for this request (usage), made when the response head arrives.
     var responseFilters: [any ResponseFilter] = []
     /// The response filter that holds the end of the response (a confirmed save, stage `.saving`).
@@ -44,10 +43,6 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     /// `continue_on_disconnect`: the client left but the save goes on.
     var clientGone = false
     var completed = false
-    /// The message of Rampart's own error reply, for the access log's `reason`; and what cut a
-    /// started stream (its `error`), kept for the save that still follows the cut.
-    var errorMessage: String?
-    var cutError: String?
 
     var hasBody: Bool { connection.requestHead.map { $0.framing != .none } ?? false }
     // Borrowed, not copied: a copy of a route or head retains each of its fields, and these are
@@ -64,19 +59,11 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     func start() {
         context.state.metrics.inFlight.add(1, ordering: .relaxed)
         if filters.requestHead.isEmpty { afterRequestHead(); return }
-        // Hold the body in the kernel until the filters have decided (they may wait on Redis).
-        if hasBody { connection.pauseRequestBody() }
-        runHeadFilter(0)
-    }
-
-    // MARK: Request filters
-
-    func runHeadFilter(_ i: Int) {
-        guard stage == .requestHead else { return }
-        if i == filters.requestHead.count { afterRequestHead(); return }
-        filters.requestHead[i].requestHead(ctx) { [self] verdict in
+        if hasBody { connection.pauseRequestBody() }   // held in the kernel while filters decide (Redis)
+        filters.runRequestHead(ctx) { [self] verdict in
+            guard stage == .requestHead else { return }
             switch verdict {
-            case .proceed: runHeadFilter(i + 1)
+            case .proceed: afterRequestHead()
             case .reject(let error): respondWithError(error, cause: nil)
             case .answer(let status, let extra): answerLocally(status: status, headers: extra)
             }
@@ -86,25 +73,21 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     /// Streams the body to the upstream, or reads it whole first when a filter wants it whole.
     func afterRequestHead() {
         guard stage == .requestHead else { return }
-        if !filters.requestBody.contains(where: { $0.readsBody(ctx) }) {
-            stage = .proxying
-            startTransport(body: nil)
-            if hasBody { connection.sendContinueIfExpected(); connection.resumeRequestBody() }
-        } else {
-            stage = .bufferingBody
-            if hasBody && !bodyEnded { connection.sendContinueIfExpected(); connection.resumeRequestBody() }
-            else { runBodyFilter(0, body: bufferedBody) }
-        }
+        let readWhole = filters.requestBody.contains { $0.readsBody(ctx) }
+        stage = readWhole ? .bufferingBody : .proxying
+        if !readWhole { startTransport(body: nil) }
+        if hasBody && !bodyEnded { connection.sendContinueIfExpected(); connection.resumeRequestBody() }
+        else if readWhole { runBodyFilters() }
     }
 
-    func runBodyFilter(_ i: Int, body: [UInt8]) {
+    func runBodyFilters() {
+        let body = bufferedBody
         bufferedBody = []
         stage = .requestBody
-        if i == filters.requestBody.count { stage = .proxying; startTransport(body: body); return }
-        filters.requestBody[i].requestBody(body, ctx) { [self] verdict in
+        filters.runRequestBody(body, ctx) { [self] verdict in
             guard stage == .requestBody else { return }
             switch verdict {
-            case .proceed(let next): runBodyFilter(i + 1, body: next)
+            case .proceed(let body): stage = .proxying; startTransport(body: body)
             case .reject(let error): respondWithError(error, cause: nil)
             case .replay(let stored): replay(stored)
             }
@@ -117,18 +100,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     /// stage read or rewrote it. The breaker and the in-flight cap are asked first: a refusal is
     /// a 503 with no upstream traffic at all.
     func startTransport(body: [UInt8]?) {
-        let length: UpstreamRequest.BodyLength
-        switch head.framing {
-        case .none: length = .none
-        case .contentLength(let n): length = .known(n)
-        case .chunked: length = .streamed
-        }
-        var headers = ForwardingHeaders.upstreamRequestHeaders(
-            head, peerIP: connection.peerIP, peerText: connection.peerText, trustedProxies: ctx.config.server.trustedProxies,
-            requestID: requestID, upstream: upstream, tls: connection.isTLS)
-        for name in ctx.stripUpstreamHeaders { headers.remove(name) }
-        let request = UpstreamRequest(endpoint: upstream.endpoint, method: head.method, target: upstream.basePath + head.target,
-                                      headers: headers, body: length, connectTimeoutMs: ctx.plan.deadlines.connectMs)
+        let request = UpstreamRequest(for: ctx, connection: connection)
         let attempts = UpstreamAttempts(request: request, plan: ctx.plan, context: context, started: started, hasBody: hasBody,
                                         hasIdempotencyKey: head.headers.contains("Idempotency-Key"), handler: self)
         if let refusal = attempts.admit() { respondWithError(refusal, cause: nil); return }
@@ -139,9 +111,9 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     // MARK: Client → upstream
 
     func requestBody(_ bytes: UnsafeRawBufferPointer) {
-        bodyBytesIn += bytes.count
-        if bodyBytesIn > bodyLimit {
-            respondWithError(GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "The request body is over \(bodyLimit) bytes."), cause: nil)
+        facts.bytesIn += bytes.count
+        if facts.bytesIn > bodyLimit {
+            respondWithError(.payloadTooLarge(limit: bodyLimit), cause: nil)
             return
         }
         switch stage {
@@ -156,7 +128,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     func requestBodyEnded() {
         bodyEnded = true
         switch stage {
-        case .bufferingBody: runBodyFilter(0, body: bufferedBody)
+        case .bufferingBody: runBodyFilters()
         case .proxying:
             attempts?.endBody()
         default: break
@@ -169,8 +141,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     func upstreamHead(_ upstreamHead: HTTPResponseHead) {
         guard stage == .proxying else { return }
-        upstreamHeadAt = context.loop.now
-        upstreamStatus = upstreamHead.status
+        facts.upstreamHeadAt = context.loop.now
+        facts.upstreamStatus = upstreamHead.status
 
         // Response filters, in the route's order; one may intercept the response (error scrubbing:
         // a 5xx body with its stack traces never reaches the client).
@@ -183,27 +155,27 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             }
             endHolder = responseFilters.first { $0.holdsEnd }
         }
-        // Response stages: hop-by-hop hygiene, Via and id, SSE hints, CORS and rate-limit
-        // headers, then the security headers last so they win.
-        var headers = ForwardingHeaders.clientResponseHeaders(upstreamHead.headers, requestID: requestID)
-        if let type = headers["Content-Type"], type.lowercased().hasPrefix("text/event-stream") {
+        let (head, eventStream) = ResponseFinish.proxied(upstreamHead, ctx: ctx, tls: connection.isTLS)
+        if eventStream {
             isEventStream = true
-            // Rampart may add events (save_status, an error event): the response is re-framed
-            // (chunked) rather than written past the upstream's Content-Length.
-            headers.remove("Content-Length")
             context.state.metrics.activeStreams.add(1, ordering: .relaxed)   // subtracted in complete()
-            headers.set("X-Accel-Buffering", "no")
+            eventListeners = responseFilters.filter { $0.wantsEvents }
+            if !eventListeners.isEmpty { eventParser = SSEParser() }
         }
-        ResponseFinish.apply(&headers, requestID: nil, stageFields: ctx.responseHeaders, headersConfig: headersConfig, tls: connection.isTLS)
         responseStarted = true
-        connection.sendHead(HTTPResponseHead(status: upstreamHead.status, headers: headers))
+        connection.sendHead(head)
     }
 
     func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         switch stage {
         case .proxying:
-            bodyBytesOut += bytes.count
+            facts.bytesOut += bytes.count
             for f in responseFilters { f.responseBody(bytes) }
+            if var parser = eventParser {   // one parse of the stream for every filter that asks
+                eventParser = nil
+                parser.feed(bytes) { event in for f in eventListeners { f.responseEvent(event) } }
+                eventParser = parser
+            }
             if clientGone { return .proceed }   // continue_on_disconnect: keep reading for the save
             return connection.sendBody(bytes)
         case .intercepted:
@@ -225,7 +197,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             if endHolder != nil { handOverEnd(clean: true); return }
             stage = .done
             connection.endResponse()
-            complete(status: upstreamStatus ?? 502, error: nil)
+            complete(status: facts.upstreamStatus ?? 502, error: nil)
         default:
             break
         }
@@ -242,7 +214,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         }
         stage = .done
         attempts?.cancel()
-        complete(status: responseStarted ? (upstreamStatus ?? 499) : 499, error: "client_closed")
+        complete(status: responseStarted ? (facts.upstreamStatus ?? 499) : 499, error: "client_closed")
     }
 }
 

@@ -28,7 +28,7 @@ package final class ProxyService: RequestService {
         let plan = active.plans[hit.index]
         let bodyLimit = plan.bodyLimit
         if case .contentLength(let n) = head.framing, n > bodyLimit {
-            return reject(GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "The request body is over \(bodyLimit) bytes."),
+            return reject(.payloadTooLarge(limit: bodyLimit),
                           head: head, connection: connection, requestID: requestID, route: plan.route.name, started: started)
         }
 

@@ -27,6 +27,10 @@ enum HeadVerdict {
 protocol ResponseFilter: AnyObject {
     func responseHead(status: Int, headers: HTTPHeaders) -> HeadVerdict
     func responseBody(_ bytes: UnsafeRawBufferPointer)
+    /// The response is an event stream and this filter asked for its events (`wantsEvents`): each
+    /// complete SSE event as it passes, parsed once by the core for every filter that asks.
+    var wantsEvents: Bool { get }
+    func responseEvent(_ event: SSEEvent)
     /// The upstream's body ended (nil) or failed, while this filter intercepts the response.
     func interceptedBodyEnded(_ failure: UpstreamFailure?)
     func completed(_ ending: ExchangeEnding)
@@ -45,6 +49,8 @@ protocol ResponseFilter: AnyObject {
 }
 
 extension ResponseFilter {
+    var wantsEvents: Bool { false }
+    func responseEvent(_ event: SSEEvent) {}
     func interceptedBodyEnded(_ failure: UpstreamFailure?) {}
     var holdsEnd: Bool { false }
     package func responseEnded(clean: Bool, cutError: String?) {}

@@ -84,3 +84,25 @@ final class FilterChain: Sendable {
         end = filters.filter { $0.phases.contains(.end) }
     }
 }
+
+extension FilterChain {
+    /// Asks the request-head filters in order; `done` hears the first verdict other than
+    /// `.proceed`, or `.proceed` when all passed. A filter answering after the exchange ended
+    /// (a store round trip outlived the client) stops the run.
+    func runRequestHead(_ ctx: RequestContext, from i: Int = 0, _ done: @escaping (PolicyVerdict) -> Void) {
+        if i == requestHead.count { done(.proceed); return }
+        requestHead[i].requestHead(ctx) { [self] verdict in
+            if ctx.ended { return }
+            if case .proceed = verdict { runRequestHead(ctx, from: i + 1, done) } else { done(verdict) }
+        }
+    }
+
+    /// Passes the whole body through the body filters in order, each seeing what the last made.
+    func runRequestBody(_ body: [UInt8], _ ctx: RequestContext, from i: Int = 0, _ done: @escaping (BodyVerdict) -> Void) {
+        if i == requestBody.count { done(.proceed(body)); return }
+        requestBody[i].requestBody(body, ctx) { [self] verdict in
+            if ctx.ended { return }
+            if case .proceed(let next) = verdict { runRequestBody(next, ctx, from: i + 1, done) } else { done(verdict) }
+        }
+    }
+}

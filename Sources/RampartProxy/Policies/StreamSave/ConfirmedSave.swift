@@ -62,7 +62,9 @@ final class ConfirmedSave: ResponseFilter {
     var continuesWithoutClient: Bool { config.continueOnDisconnect }
 
     package func responseHead(status: Int, headers: HTTPHeaders) -> HeadVerdict { .pass }
-    func responseBody(_ bytes: UnsafeRawBufferPointer) { tap.feed(bytes) }
+    func responseBody(_ bytes: UnsafeRawBufferPointer) {}
+    var wantsEvents: Bool { true }
+    func responseEvent(_ event: SSEEvent) { tap.take(event) }
     package func completed(_ ending: ExchangeEnding) {}
 
     /// The upstream's body ended (`clean`) or was cut (`cutError`): save, or journal what streamed.

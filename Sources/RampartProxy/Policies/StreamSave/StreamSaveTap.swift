@@ -25,7 +25,8 @@ package struct StreamSaveTap {
         for e in events { take(e) }
     }
 
-    private mutating func take(_ e: SSEEvent) {
+    /// One event of the stream (the proxy parses each stream once for every filter that asks).
+    package mutating func take(_ e: SSEEvent) {
         switch format {
         case .anthropic:
             if e.event == "message_stop" || (e.event == "message" && e.data.contains("\"message_stop\"")) { sawTerminal = true; return }

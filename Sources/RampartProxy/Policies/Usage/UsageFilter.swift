@@ -23,7 +23,10 @@ final class UsageFilter: ResponseFilter {
         return .pass
     }
 
-    func responseBody(_ bytes: UnsafeRawBufferPointer) { tap?.feed(bytes) }
+    /// Event streams come as events (parsed once by the core); JSON bodies as bytes.
+    var wantsEvents: Bool { tap?.kind == .eventStream }
+    func responseEvent(_ event: SSEEvent) { tap?.take(event) }
+    func responseBody(_ bytes: UnsafeRawBufferPointer) { if tap?.kind == .json { tap?.feed(bytes) } }
 
     /// However it ended: a stream cut short still spent the tokens it reported.
     package func completed(_ ending: ExchangeEnding) {

@@ -52,6 +52,11 @@ public struct UsageTap: Sendable {
         }
     }
 
+    /// One event of a stream the caller parsed (the proxy parses each stream once for every filter).
+    public mutating func take(_ event: SSEEvent) {
+        Self.absorb(event, into: &accumulator)
+    }
+
     /// Convenience for callers (and tests) holding an array.
     public mutating func feed(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { feed($0) }

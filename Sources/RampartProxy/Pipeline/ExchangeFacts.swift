@@ -1,0 +1,47 @@
+import RampartHTTP
+import RampartTransport
+
+/// What one exchange's access line says about it, gathered as it runs: bytes each way, the
+/// upstream's status and when its head came, and why Rampart answered or cut it.
+struct ExchangeFacts {
+    var bytesIn = 0
+    var bytesOut = 0
+    var upstreamStatus: Int?
+    var upstreamHeadAt: UInt64?
+    /// The message of Rampart's own error reply (the access line's `reason`).
+    var errorMessage: String?
+    /// What cut a started stream (its `error`), kept for the save that still follows the cut.
+    var cutError: String?
+
+    /// The access line (SPEC §9) for an exchange that began at `started` and ends at `now`.
+    func record(_ ctx: RequestContext, status: Int, error: String?, started: UInt64, now: UInt64, retries: Int,
+                breaker: String?, save: String?, peer: String) -> AccessRecord {
+        let head = ctx.head
+        return AccessRecord(
+            requestID: ctx.requestID, method: head.method, path: head.path, query: head.query, route: ctx.route.name, user: ctx.user,
+            status: status, upstreamStatus: upstreamStatus, bytesIn: bytesIn, bytesOut: bytesOut,
+            durationMs: Double(now &- started) / 1e6, upstreamMs: upstreamHeadAt.map { Double($0 &- started) / 1e6 },
+            retries: retries, breaker: breaker, quotaRemaining: ctx.quotaRemaining, truncated: ctx.truncated, save: save,
+            error: error, reason: ctx.logReason ?? errorMessage, peer: peer)
+    }
+}
+
+extension UpstreamRequest {
+    /// The request the upstream gets for the client's: forwarding headers (SPEC §6.2), minus those
+    /// a filter decided it must not see, the route's base path, and the body's framing.
+    init(for ctx: RequestContext, connection: HTTPConnection) {
+        let head = ctx.head, upstream = ctx.plan.upstream
+        var headers = ForwardingHeaders.upstreamRequestHeaders(
+            head, peerIP: connection.peerIP, peerText: connection.peerText, trustedProxies: ctx.config.server.trustedProxies,
+            requestID: ctx.requestID, upstream: upstream, tls: connection.isTLS)
+        for name in ctx.stripUpstreamHeaders { headers.remove(name) }
+        let length: BodyLength
+        switch head.framing {
+        case .none: length = .none
+        case .contentLength(let n): length = .known(n)
+        case .chunked: length = .streamed
+        }
+        self.init(endpoint: upstream.endpoint, method: head.method, target: upstream.basePath + head.target,
+                  headers: headers, body: length, connectTimeoutMs: ctx.plan.deadlines.connectMs)
+    }
+}
