@@ -58,25 +58,17 @@ public struct ChunkedDecoder: Sendable {
 
     /// Decodes as much of `input` as possible; calls `body` with each run of payload bytes (slices of input, no copy).
     public mutating func decode(_ input: UnsafeRawBufferPointer, body: (UnsafeRawBufferPointer) -> Void) -> ChunkedDecodeResult {
-        if case .finished = state { return .finished(consumed: 0) }
-        if let error { return .failure(error) }
-        let n = input.count
-        var i = 0
-        while i < n {
-            if case .data = state {
-                let take = min(remaining, n - i)
-                body(UnsafeRawBufferPointer(rebasing: input[i..<(i + take)]))
-                remaining -= take
-                payloadBytes += take
-                i += take
-                if remaining == 0 { state = .dataCR }
-                continue
+        var offset = 0
+        while true {
+            switch next(UnsafeRawBufferPointer(rebasing: input[offset...])) {
+            case .data(let r):
+                body(UnsafeRawBufferPointer(rebasing: input[(offset + r.lowerBound)..<(offset + r.upperBound)]))
+                offset += r.upperBound
+            case .needMore(let consumed): return .needMore(consumed: offset + consumed)
+            case .finished(let consumed): return .finished(consumed: offset + consumed)
+            case .failure(let e): return .failure(e)
             }
-            if let e = step(input[i]) { return fail(e) }
-            i += 1
-            if case .finished = state { return .finished(consumed: i) }
         }
-        return .needMore(consumed: n)
     }
 
     /// Decodes up to the next run of payload and stops there, so a caller that hands each run to
@@ -100,12 +92,6 @@ public struct ChunkedDecoder: Sendable {
             if case .finished = state { return .finished(consumed: i) }
         }
         return .needMore(consumed: n)
-    }
-
-    private mutating func fail(_ e: HTTPParseError) -> ChunkedDecodeResult {
-        state = .failed
-        error = e
-        return .failure(e)
     }
 
     /// Advances the framing state by one byte (everything but payload).
