@@ -21,7 +21,7 @@ extension ConfigDecoder {
         var server = ServerConfig(listen: Self.defaultListen, tls: nil, workers: 0, maxConnections: 10_000,
                                   trustedProxies: [], drainTimeoutMs: 15_000, limits: LimitsConfig())
         guard let field, let r = field.object(keys: ["listen", "tls", "workers", "max_connections", "trusted_proxies",
-                                                      "drain_timeout_ms", "drain_delay", "limits"]) else { return server }
+                                                      "drain_timeout_ms", "drain_delay", "retry_after_cap", "limits"]) else { return server }
         if let f = r["listen"], let v = listenAddress(f) { server.listen = v }
         if let f = r["tls"], let t = f.object(keys: ["cert_file", "key_file"]) {
             // Deploy-time files: `serve` needs them, `check` only lists them.
@@ -41,6 +41,7 @@ extension ConfigDecoder {
         }
         if let v = r["drain_timeout_ms"]?.int(min: 0) { server.drainTimeoutMs = v }
         if let v = r["drain_delay"]?.duration(allowZero: true) { server.drainDelayMs = Int(v.configMilliseconds) }
+        if let v = r["retry_after_cap"]?.duration() { server.retryAfterCapSeconds = max(1, Int(v.configMilliseconds / 1000)) }
         if let f = r["limits"], let l = f.object(keys: ["header_bytes", "body_bytes", "url_bytes", "header_timeout_ms",
                                                          "body_timeout_ms", "keepalive_timeout_ms"]) {
             if let v = l["header_bytes"]?.int(min: 1) { server.limits.headerBytes = v }

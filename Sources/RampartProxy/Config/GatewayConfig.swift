@@ -59,8 +59,11 @@ public struct ServerConfig: Sendable {
     /// After SIGTERM: readiness fails at once, but the listener keeps accepting this long, so load
     /// balancers (Kubernetes endpoints) stop sending before connections are refused.
     public var drainDelayMs: Int = 5_000
-    package init(listen: SocketAddress, tls: TLSConfig? = nil, workers: Int, maxConnections: Int, trustedProxies: [CIDR], drainTimeoutMs: Int, limits: LimitsConfig, drainDelayMs: Int = 5_000) {
-        self.listen = listen; self.tls = tls; self.workers = workers; self.maxConnections = maxConnections; self.trustedProxies = trustedProxies; self.drainTimeoutMs = drainTimeoutMs; self.limits = limits; self.drainDelayMs = drainDelayMs
+    /// `retry_after_cap` (SPEC §11.3): a 429 or 503 of Rampart's whose Retry-After is longer also
+    /// says `x-should-retry: false`, so an SDK raises instead of sleeping through it.
+    public var retryAfterCapSeconds: Int = 60
+    package init(listen: SocketAddress, tls: TLSConfig? = nil, workers: Int, maxConnections: Int, trustedProxies: [CIDR], drainTimeoutMs: Int, limits: LimitsConfig, drainDelayMs: Int = 5_000, retryAfterCapSeconds: Int = 60) {
+        self.listen = listen; self.tls = tls; self.workers = workers; self.maxConnections = maxConnections; self.trustedProxies = trustedProxies; self.drainTimeoutMs = drainTimeoutMs; self.limits = limits; self.drainDelayMs = drainDelayMs; self.retryAfterCapSeconds = retryAfterCapSeconds
     }
 }
 

@@ -30,11 +30,16 @@ package enum LocalReply {
     }
 
     /// A `GatewayError` as its JSON body and head (with `Retry-After` and the error's own fields).
+    /// A 429 or 503 that asks for a longer wait than `retryAfterCap` seconds also says
+    /// `x-should-retry: false`: the official SDKs would otherwise sleep through a 1 h Retry-After.
     package static func error(_ e: GatewayError, requestID: String, stageFields: [HTTPField] = [], headersConfig: HeadersConfig?,
-                      tls: Bool) -> (head: HTTPResponseHead, body: [UInt8]) {
+                      tls: Bool, retryAfterCap: Int = 60) -> (head: HTTPResponseHead, body: [UInt8]) {
         let body = e.body(requestID: requestID)
         var extra: [HTTPField] = []
-        if let seconds = e.retryAfterSeconds { extra.append(HTTPField(name: "Retry-After", value: String(max(1, seconds)))) }
+        if let seconds = e.retryAfterSeconds {
+            extra.append(HTTPField(name: "Retry-After", value: String(max(1, seconds))))
+            if (e.status == 429 || e.status == 503) && seconds > retryAfterCap { extra.append(HTTPField(name: "x-should-retry", value: "false")) }
+        }
         extra += e.extraHeaders
         return (head(status: e.status, contentType: "application/json", bodyLength: body.count, requestID: requestID, extra: extra,
                      stageFields: stageFields, headersConfig: headersConfig, tls: tls), body)

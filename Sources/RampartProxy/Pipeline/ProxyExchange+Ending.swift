@@ -63,7 +63,7 @@ extension ProxyExchange {
     func sendError(_ error: GatewayError, logStatus: Int, upstreamNote: String) {
         stage = .done
         let (head, body) = LocalReply.error(error, requestID: requestID, stageFields: ctx.responseHeaders, headersConfig: headersConfig,
-                                            tls: connection.isTLS)
+                                            tls: connection.isTLS, retryAfterCap: ctx.config.server.retryAfterCapSeconds)
         facts.bytesOut += body.count
         facts.errorMessage = error.message
         connection.sendHead(head)

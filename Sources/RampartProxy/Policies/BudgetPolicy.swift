@@ -18,7 +18,8 @@ struct BudgetPolicy: RouteFilter {
         for budget in budgets {
             let key = Self.key(budget.key, ctx)
             let window = Double(budget.per.configMilliseconds) / 1000
-            if let wait = ledger.budgetRetryAfter(key: key, window: window, limit: budget.usd, now: now) {
+            if let found = ledger.budgetRetryAfter(key: key, window: window, limit: budget.usd, now: now) {
+                let wait = Self.clamp(found, to: window)
                 let spent = ledger.spent(key: key, window: window, now: now)
                 done(.reject(GatewayError(status: 429, code: "BUDGET_EXCEEDED",
                                           message: "AI budget spent: $\(String(format: "%.2f", spent)) of $\(String(format: "%.2f", budget.usd)) per \(formatDuration(budget.per)). Try again in \(wait) s.",
@@ -28,6 +29,9 @@ struct BudgetPolicy: RouteFilter {
         }
         done(.proceed)
     }
+
+    /// A budget's wait never exceeds its own window (SPEC §11.3): by then every charge in it has aged out.
+    static func clamp(_ wait: Int, to window: Double) -> Int { min(wait, max(1, Int(window.rounded(.up)))) }
 
     /// With the Redis store every replica sees one spend per key: budgets are checked one by one
     /// there. An unreachable Redis follows `store.on_unavailable`.
@@ -40,7 +44,8 @@ struct BudgetPolicy: RouteFilter {
             switch result {
             case .success(nil):
                 checkShared(redis, index: index + 1, ctx: ctx, now: now, done)
-            case .success(let wait?):
+            case .success(let found?):
+                let wait = Self.clamp(found, to: window)
                 done(.reject(GatewayError(status: 429, code: "BUDGET_EXCEEDED",
                                           message: "AI budget of $\(String(format: "%.2f", budget.usd)) per \(formatDuration(budget.per)) is spent. Try again in \(wait) s.",
                                           retryAfterSeconds: wait)))

@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+/// Waits an SDK should not sleep through (SPEC §11.3): a 429 whose Retry-After is longer than
+/// `server.retry_after_cap` carries `x-should-retry: false`, and the official Anthropic SDK then
+/// raises at once instead of retrying into the same wall.
+@Suite(.serialized) struct LongWaitTests {
+    @Test func anthropicSDKStopsAtALongRateLimitInsteadOfRetrying() throws {
+        let python = Binaries.repoRoot + "/.venv/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            Issue.record("the test venv is missing: `make test` installs the anthropic SDK into .venv")
+            return
+        }
+        let app = try DemoApp()
+        let dir = NSTemporaryDirectory() + "rampart-longwait-" + UUID().uuidString
+        let rampart = try RampartProcess(config: """
+            {
+              "server": {"listen": "127.0.0.1:0", "workers": 1, "retry_after_cap": "60s"},
+              "store": {"kind": "memory", "dir": "\(dir)"},
+              "upstreams": {"app": {"url": "\(app.url)"}},
+              "routes": [{"name": "messages", "match": {"methods": ["POST"], "path": "/v1/messages"},
+                          "quotas": [{"limit": 1, "per": "1h", "key": "ip"}]}]
+            }
+            """)
+        // The SDK keeps its default of 2 retries; an httpx hook counts every attempt it makes.
+        // Without `x-should-retry: false` it sleeps through the hour-long Retry-After (tried by hand).
+        let script = """
+        import sys, signal, anthropic
+        signal.alarm(60)   # without the header the SDK sleeps out the whole Retry-After: fail, do not hang
+        try:
+            import httpx2 as hx   # the SDK's own HTTP client in recent versions
+        except ImportError:
+            import httpx as hx
+        attempts = []
+        http = hx.Client(event_hooks={"request": [lambda r: attempts.append(1)]})
+        client = anthropic.Anthropic(base_url=sys.argv[1], api_key="test-key", http_client=http)
+        ask = dict(model="claude-sonnet-4-5", max_tokens=16, messages=[{"role": "user", "content": "Hi"}])
+        with client.messages.stream(**ask) as s:
+            "".join(s.text_stream)
+        print("FIRST_OK", len(attempts))
+        attempts.clear()
+        try:
+            with client.messages.stream(**ask) as s:
+                "".join(s.text_stream)
+            print("SECOND_OK")
+        except anthropic.RateLimitError as e:
+            h = e.response.headers
+            print("RATE_LIMITED", len(attempts), h.get("retry-after"), h.get("x-should-retry"))
+        """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = ["-c", script, "http://127.0.0.1:\(rampart.port)"]
+        let out = Pipe()
+        p.standardOutput = out; p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(text)")
+        #expect(text.contains("FIRST_OK 1"), "\(text)")
+        let fields = text.split(separator: "\n").first { $0.hasPrefix("RATE_LIMITED") }?.split(separator: " ") ?? []
+        #expect(fields.count == 4, "the second call is refused with 429: \(text)")
+        if fields.count == 4 {
+            #expect(fields[1] == "1", "the SDK made one attempt, not three: \(text)")
+            #expect((Int(fields[2]) ?? 0) > 60, "Retry-After is the quota's long wait: \(text)")
+            #expect(fields[3] == "false", "x-should-retry: false: \(text)")
+        }
+    }
+}
