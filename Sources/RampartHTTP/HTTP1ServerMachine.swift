@@ -141,10 +141,10 @@ public struct HTTP1ServerMachine: Sendable {
     private mutating func readBody(_ input: UnsafeRawBufferPointer, now: UInt64) -> ReadAction {
         switch body {
         case .none:
-            return bodyEnded(consumed: 0)
+            return lastBody(0..<0)
         case .length(let remaining):
             let take = min(remaining, input.count)
-            if take == remaining { body = .none; return .body(0..<take, last: endBody()) }
+            if take == remaining { return lastBody(0..<take) }
             body = .length(remaining - take)
             setDeadline(.body, at: now &+ settings.bodyTimeoutNs)
             return .body(0..<take, last: false)
@@ -159,23 +159,19 @@ public struct HTTP1ServerMachine: Sendable {
                 setDeadline(.body, at: now &+ settings.bodyTimeoutNs)
                 return .body(consumed..<consumed, last: false)
             case .finished(let consumed):
-                body = .none
-                return bodyEnded(consumed: consumed)
+                return lastBody(consumed..<consumed)
             case .failure(let e):
                 return .rejectBody(e)
             }
         }
     }
 
-    private mutating func bodyEnded(consumed: Int) -> ReadAction {
-        .body(consumed..<consumed, last: endBody())
-    }
-
-    /// The body is complete: the request waits for its response.
-    private mutating func endBody() -> Bool {
+    /// The body's last bytes (maybe none): the request then waits for its response.
+    private mutating func lastBody(_ range: Range<Int>) -> ReadAction {
+        body = .none
         deadline = .none
         state = .awaitingResponse
-        return true
+        return .body(range, last: true)
     }
 
     /// Whether the shell should read from the socket now.

@@ -6,11 +6,6 @@ import Testing
 /// raises at once instead of retrying into the same wall.
 @Suite(.serialized) struct LongWaitTests {
     @Test func anthropicSDKStopsAtALongRateLimitInsteadOfRetrying() throws {
-        let python = Binaries.repoRoot + "/.venv/bin/python3"
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            Issue.record("the test venv is missing: `make test` installs the anthropic SDK into .venv")
-            return
-        }
         let app = try DemoApp()
         let dir = NSTemporaryDirectory() + "rampart-longwait-" + UUID().uuidString
         let rampart = try RampartProcess(config: """
@@ -47,15 +42,8 @@ import Testing
             h = e.response.headers
             print("RATE_LIMITED", len(attempts), h.get("retry-after"), h.get("x-should-retry"))
         """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = ["-c", script, "http://127.0.0.1:\(rampart.port)"]
-        let out = Pipe()
-        p.standardOutput = out; p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(text)")
+        let (status, text) = try runPython("-c", [script, "http://127.0.0.1:\(rampart.port)"])
+        #expect(status == 0, "\(text)")
         #expect(text.contains("FIRST_OK 1"), "\(text)")
         let fields = text.split(separator: "\n").first { $0.hasPrefix("RATE_LIMITED") }?.split(separator: " ") ?? []
         #expect(fields.count == 4, "the second call is refused with 429: \(text)")

@@ -33,7 +33,8 @@ struct MetricsScrape {
     }
 }
 
-/// Runs a script with the test venv's python (prometheus_client, selenium live there).
+/// Runs a script file (or `"-c"` and the code as the first argument) with the test venv's python
+/// (prometheus_client, selenium and the anthropic SDK live there).
 func runPython(_ script: String, _ arguments: [String] = [], stdin: String = "", environment: [String: String] = [:]) throws -> (Int32, String) {
     let python = Binaries.repoRoot + "/.venv/bin/python3"
     guard FileManager.default.isExecutableFile(atPath: python) else {

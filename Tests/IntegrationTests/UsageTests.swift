@@ -46,6 +46,34 @@ import Testing
     }
 }
 
+extension UsageTests {
+    /// A stream whose last event (the usage chunk) lost its blank line: the client's parser drops
+    /// it, but the tokens were spent, so Rampart still counts them.
+    @Test func aFinalUsageEventWithoutItsBlankLineIsCounted() throws {
+        let body = #"data: {"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}"# + "\n"
+        let upstream = try RawUpstream(response: RawUpstream.fixed(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body))
+        let rampart = try RampartProcess(config: """
+            {
+              "server": {"listen": "127.0.0.1:0", "workers": 1, "trusted_proxies": ["127.0.0.1/32"]},
+              "admin": {"listen": "127.0.0.1:0", "token_env": "RAMPART_ADMIN_TOKEN"},
+              "identity": {"trusted_header": "X-User-Id"},
+              "upstreams": {"llm": {"url": "http://127.0.0.1:\(upstream.port)"}},
+              "routes": [{"name": "ai", "match": {"path_prefix": "/v1/"}}],
+              "usage": {"prices": {"gpt-4o": {"input_per_mtok": 2.5, "output_per_mtok": 10.0}}}
+            }
+            """)
+        let r = try HTTPClient.request(port: rampart.port, method: "POST", path: "/v1/chat/completions",
+                                       body: Array(#"{"model": "gpt-4o", "stream": true, "messages": []}"#.utf8), headers: ["X-User-Id": "u3"])
+        #expect(r.status == 200)
+        try eventually(timeout: 10, "usage counted") {
+            let windows = try rampart.admin("GET", "/admin/usage?key=user:u3").json["windows"] as? [[String: Any]]
+            let model = (windows?.first?["models"] as? [String: Any])?["gpt-4o"] as? [String: Any]
+            return model?["input_tokens"] as? Int == 3 && model?["output_tokens"] as? Int == 2
+        }
+    }
+}
+
 @Suite(.serialized) struct SharedBudgetTests {
     /// With the Redis store, two replicas share one budget: spend on A, refused on B.
     @Test func twoProcessesShareOneBudgetThroughRedis() throws {

@@ -17,12 +17,16 @@ import Testing
         + "data: [DONE]\n\n"
 
     static func run(_ format: StreamSaveConfig.Format, _ text: String, chunk: Int) -> StreamSaveTap {
+        // As the proxy does: one parser over the stream, its events to the tap.
         var tap = StreamSaveTap(format: format)
+        var parser = SSEParser()
         let bytes = Array(text.utf8)
         var i = 0
         while i < bytes.count {
             let end = min(bytes.count, i + chunk)
-            bytes[i..<end].withUnsafeBytes { tap.feed($0) }
+            var events: [SSEEvent] = []
+            parser.feed(Array(bytes[i..<end])) { events.append($0) }
+            for e in events { tap.take(e) }
             i = end
         }
         return tap

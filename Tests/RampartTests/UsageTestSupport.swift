@@ -70,15 +70,27 @@ enum UsageFixture {
      "usage":{"prompt_tokens":30,"completion_tokens":5,"total_tokens":35}}
     """
 
-    /// Runs a whole body through a tap in pieces of `chunk` bytes.
+    /// Runs a whole body through a tap in pieces of `chunk` bytes, as the proxy does: a JSON body
+    /// as bytes, an event stream through one parser as events.
     static func tap(_ body: String, contentType: String?, chunk: Int = .max) -> TokenUsage? {
         var tap = UsageTap(contentType: contentType)
+        var parser = SSEParser(maxEventBytes: UsageTap.maxEventBytes)
+        let isStream = tap.kind == .eventStream
         let bytes = Array(body.utf8)
         var i = 0
         while i < bytes.count {
             let j = min(bytes.count, i + min(chunk, bytes.count))
-            tap.feed(Array(bytes[i..<j]))
+            if isStream {
+                var events: [SSEEvent] = []
+                parser.feed(Array(bytes[i..<j])) { events.append($0) }
+                for e in events { tap.take(e) }
+            } else {
+                tap.feed(Array(bytes[i..<j]))
+            }
             i = j
+        }
+        if isStream {   // the stream's end closes an event its blank line never did
+            parser.feed([0x0A, 0x0A]) { tap.take($0) }
         }
         return tap.finish()
     }

@@ -97,6 +97,7 @@ extension ProxyExchange {
         if clientGone { context.reattachEnded(self) }
         attempts?.cancel()
         attempts?.releaseSlots()
+        closeEventStream()
         if !responseFilters.isEmpty {
             let ending: ExchangeEnding = error == nil ? .complete : clientGone || error == "client_closed" ? .clientGone : .cut(error!)
             for f in responseFilters { f.completed(ending) }
@@ -112,3 +113,16 @@ extension ProxyExchange {
         context.accessLog.log(facts.record(ctx, status: status, error: error, started: started, now: now, retries: attempts?.retries ?? 0,
                                            breaker: breaker, save: endHolder?.accessLogSave, peer: connection.peerText))
     }}
+
+extension ProxyExchange {
+    /// The stream is over: an event its last blank line never closed (WHATWG drops it) goes to
+    /// the listeners that count rather than show (`responseEventsEnded`). A cut-off line just
+    /// fails to parse there.
+    func closeEventStream() {
+        guard var parser = eventParser else { return }
+        eventParser = nil
+        var last: SSEEvent?
+        parser.feed([0x0A, 0x0A]) { last = $0 }
+        for f in eventListeners { f.responseEventsEnded(unterminated: last) }
+    }
+}

@@ -160,7 +160,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             isEventStream = true
             context.state.metrics.activeStreams.add(1, ordering: .relaxed)   // subtracted in complete()
             eventListeners = responseFilters.filter { $0.wantsEvents }
-            if !eventListeners.isEmpty { eventParser = SSEParser() }
+            if let bound = eventListeners.map(\.maxEventBytes).max() { eventParser = SSEParser(maxEventBytes: bound) }
         }
         responseStarted = true
         connection.sendHead(head)

@@ -31,6 +31,13 @@ protocol ResponseFilter: AnyObject {
     /// complete SSE event as it passes, parsed once by the core for every filter that asks.
     var wantsEvents: Bool { get }
     func responseEvent(_ event: SSEEvent)
+    /// The largest event it needs whole; the one parser keeps the largest any listener asks for,
+    /// and skips bigger events rather than buffer them.
+    var maxEventBytes: Int { get }
+    /// The stream ended with an event its blank line never closed: a client's SDK drops it (and a
+    /// save keeps what the client saw), but accounting counts it (a usage chunk whose last line
+    /// got lost). Called once, at the exchange's end, with nil when there was none.
+    func responseEventsEnded(unterminated: SSEEvent?)
     /// The upstream's body ended (nil) or failed, while this filter intercepts the response.
     func interceptedBodyEnded(_ failure: UpstreamFailure?)
     func completed(_ ending: ExchangeEnding)
@@ -51,6 +58,8 @@ protocol ResponseFilter: AnyObject {
 extension ResponseFilter {
     var wantsEvents: Bool { false }
     func responseEvent(_ event: SSEEvent) {}
+    var maxEventBytes: Int { UsageTap.maxEventBytes }
+    func responseEventsEnded(unterminated: SSEEvent?) {}
     func interceptedBodyEnded(_ failure: UpstreamFailure?) {}
     var holdsEnd: Bool { false }
     package func responseEnded(clean: Bool, cutError: String?) {}

@@ -48,6 +48,22 @@ extension RouteFilter {
     func exchangeEnded(_ ctx: RequestContext) {}
 }
 
+/// A filter that reads the whole body and rewrites or refuses it at once, without waiting on
+/// anything (validation, truncation): it writes `transform`, the chain's phase comes with it.
+protocol BodyTransform: RouteFilter {
+    func transform(_ body: [UInt8], _ ctx: RequestContext) -> Result<[UInt8], GatewayError>
+}
+
+extension BodyTransform {
+    var phases: FilterPhases { .requestBody }
+    func requestBody(_ body: [UInt8], _ ctx: RequestContext, _ done: @escaping (BodyVerdict) -> Void) {
+        switch transform(body, ctx) {
+        case .success(let next): done(.proceed(next))
+        case .failure(let error): done(.reject(error))
+        }
+    }
+}
+
 /// What a filter decides from the request head.
 public enum PolicyVerdict {
     case proceed

@@ -18,8 +18,9 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     private let hasIdempotencyKey: Bool
 
     private var call: UpstreamCall?
-    /// The request body kept for a retry (nil once it is too large to keep).
-    private(set) var replayBody: [UInt8]? = []
+    /// The request body kept for a retry or a save template's `{body.…}` (nil once it is too
+    /// large to keep, and from the start on a route where nothing reads it again: no copy).
+    private(set) var replayBody: [UInt8]?
     private var bodyEnded = false
     private(set) var retries = 0
     private var awaitingHead = true
@@ -45,6 +46,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
          hasIdempotencyKey: Bool, handler: UpstreamResponseHandler) {
         self.request = request; self.plan = plan; self.context = context; self.started = started
         self.hasBody = hasBody; self.hasIdempotencyKey = hasIdempotencyKey; self.handler = handler
+        replayBody = (plan.route.retry?.attempts ?? 1) > 1 || plan.route.streamSave != nil ? [] : nil
     }
 
     /// Asks the breaker and the in-flight cap; nil = admitted (the first attempt may start).

@@ -4,18 +4,10 @@ import RampartTransport
 /// Token-budget truncation stage (SPEC §8.1): keeps the system prompt and the newest messages
 /// that fit `budget_tokens`, splicing the original bytes so everything else in the JSON is
 /// forwarded untouched. The response says what happened in `X-Rampart-Truncated`.
-struct TruncationStage: RouteFilter {
-    var phases: FilterPhases { .requestBody }
+struct TruncationStage: BodyTransform {
     package let truncator: ChatTruncator
 
     package init(_ config: TruncateConfig) { truncator = ChatTruncator(config) }
-
-    package func requestBody(_ body: [UInt8], _ ctx: RequestContext, _ done: @escaping (BodyVerdict) -> Void) {
-        switch transform(body, ctx) {
-        case .success(let next): done(.proceed(next))
-        case .failure(let error): done(.reject(error))
-        }
-    }
 
     package func transform(_ body: [UInt8], _ ctx: RequestContext) -> Result<[UInt8], GatewayError> {
         switch truncator.truncate(body) {

@@ -3,18 +3,10 @@ import RampartLoop
 import RampartTransport
 /// Request validation stage (SPEC §6.4): the app only sees bodies of the shape it declared.
 /// Failures answer 400 with one `details` entry per failing field.
-struct ValidationStage: RouteFilter {
-    var phases: FilterPhases { .requestBody }
+struct ValidationStage: BodyTransform {
     package let validator: RequestValidator
 
     package init(_ config: ValidateConfig) { validator = RequestValidator(config) }
-
-    package func requestBody(_ body: [UInt8], _ ctx: RequestContext, _ done: @escaping (BodyVerdict) -> Void) {
-        switch transform(body, ctx) {
-        case .success(let next): done(.proceed(next))
-        case .failure(let error): done(.reject(error))
-        }
-    }
 
     package func transform(_ body: [UInt8], _ ctx: RequestContext) -> Result<[UInt8], GatewayError> {
         switch validator.validate(body) {

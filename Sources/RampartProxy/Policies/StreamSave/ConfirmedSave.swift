@@ -64,6 +64,8 @@ final class ConfirmedSave: ResponseFilter {
     package func responseHead(status: Int, headers: HTTPHeaders) -> HeadVerdict { .pass }
     func responseBody(_ bytes: UnsafeRawBufferPointer) {}
     var wantsEvents: Bool { true }
+    /// Generated text may come as one large event; it is saved whole (up to SSEParser's own bound).
+    var maxEventBytes: Int { 16 << 20 }
     func responseEvent(_ event: SSEEvent) { tap.take(event) }
     package func completed(_ ending: ExchangeEnding) {}
 

@@ -7,7 +7,6 @@ import RampartTransport
 /// never mistaken for a finished one. The bytes themselves are forwarded untouched elsewhere.
 package struct StreamSaveTap {
     package let format: StreamSaveConfig.Format
-    private var parser = SSEParser()
     package private(set) var content = ""
     /// The provider said the stream is complete (`message_stop`, `[DONE]`); formats without a
     /// terminal event (`text`, custom) are complete when the upstream ends cleanly.
@@ -19,13 +18,7 @@ package struct StreamSaveTap {
         switch format { case .anthropic, .openai: return true; default: return false }
     }
 
-    package mutating func feed(_ bytes: UnsafeRawBufferPointer) {
-        var events: [SSEEvent] = []
-        parser.feed(bytes) { events.append($0) }
-        for e in events { take(e) }
-    }
-
-    /// One event of the stream (the proxy parses each stream once for every filter that asks).
+    /// One event of the stream (the proxy parses each stream once for every filter that reads it).
     package mutating func take(_ e: SSEEvent) {
         switch format {
         case .anthropic:

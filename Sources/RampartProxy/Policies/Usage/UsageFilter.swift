@@ -26,7 +26,8 @@ final class UsageFilter: ResponseFilter {
     /// Event streams come as events (parsed once by the core); JSON bodies as bytes.
     var wantsEvents: Bool { tap?.kind == .eventStream }
     func responseEvent(_ event: SSEEvent) { tap?.take(event) }
-    func responseBody(_ bytes: UnsafeRawBufferPointer) { if tap?.kind == .json { tap?.feed(bytes) } }
+    func responseEventsEnded(unterminated: SSEEvent?) { if let event = unterminated { tap?.take(event) } }
+    func responseBody(_ bytes: UnsafeRawBufferPointer) { tap?.feed(bytes) }
 
     /// However it ended: a stream cut short still spent the tokens it reported.
     package func completed(_ ending: ExchangeEnding) {

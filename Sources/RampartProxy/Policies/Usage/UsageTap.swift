@@ -4,9 +4,10 @@ import RampartTransport
 
 /// Reads token usage off an upstream AI response as it streams past, without holding the stream back.
 ///
-/// The pipeline forwards the bytes to the client unmodified and also feeds them here, in whatever pieces
-/// the socket delivered. For `text/event-stream` only the current event is buffered (by `SSEParser`),
-/// and an event's data is parsed as JSON only when it can matter (it mentions `"usage"`, or `"model"`
+/// The pipeline forwards the bytes to the client unmodified and also hands them here: an event
+/// stream as the events of its one parser (`take`; only the current event is ever buffered), a
+/// JSON body in whatever pieces the socket delivered (`feed`). An event's data is parsed as JSON
+/// only when it can matter (it mentions `"usage"`, or `"model"`
 /// while the model is still unknown), so token deltas cost a byte scan, not a parse. For JSON bodies
 /// the bytes are kept up to `maxJSONBytes` and parsed once at the end; a larger body is given up on
 /// rather than buffered (chat completions are far smaller; something that large is not one).
@@ -14,14 +15,14 @@ import RampartTransport
 public struct UsageTap: Sendable {
     /// Large enough for any chat completion body, small enough that a tap per in-flight call is cheap.
     public static let defaultMaxJSONBytes = 1 << 20
-    /// Bound on one SSE event; a bigger one is a content delta we do not need, and is skipped.
+    /// Bound on one SSE event; a bigger one is a content delta we do not need, and is skipped
+    /// (the proxy's one parser of the stream honours it: `ResponseFilter.maxEventBytes`).
     public static let maxEventBytes = 1 << 20
 
     package enum Kind: Sendable, Equatable { case eventStream, json, other }
 
     package let kind: Kind
     private let maxJSONBytes: Int
-    private var parser = SSEParser(maxEventBytes: UsageTap.maxEventBytes)
     private var accumulator = UsageAccumulator()
     private var body: [UInt8] = []
     private var gaveUp = false
@@ -31,14 +32,10 @@ public struct UsageTap: Sendable {
         self.maxJSONBytes = maxJSONBytes
     }
 
-    /// Feeds the next piece of the response body, split anywhere.
+    /// Feeds the next piece of a JSON body, split anywhere. An event stream comes as events
+    /// (`take`): the proxy parses each stream once for every filter that reads it.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
         switch kind {
-        case .eventStream:
-            // The closure must not touch `self` while `parser` is being mutated, so work on a local copy.
-            var acc = accumulator
-            parser.feed(bytes) { event in Self.absorb(event, into: &acc) }
-            accumulator = acc
         case .json:
             guard !gaveUp else { return }
             if body.count + bytes.count > maxJSONBytes {
@@ -47,12 +44,12 @@ public struct UsageTap: Sendable {
             } else {
                 body.append(contentsOf: bytes)
             }
-        case .other:
+        case .eventStream, .other:
             return
         }
     }
 
-    /// One event of a stream the caller parsed (the proxy parses each stream once for every filter).
+    /// One event of an event stream.
     public mutating func take(_ event: SSEEvent) {
         Self.absorb(event, into: &accumulator)
     }
@@ -66,9 +63,7 @@ public struct UsageTap: Sendable {
     public mutating func finish() -> TokenUsage? {
         switch kind {
         case .eventStream:
-            // WHATWG drops an event the stream never terminated; for accounting we would rather count a
-            // final usage chunk whose blank line got lost, so close the last event. A cut-off line just fails to parse.
-            feed([0x0A, 0x0A])
+            break   // an unterminated last event came through `take` (`ResponseFilter.responseEventsEnded`)
         case .json:
             if !gaveUp, !body.isEmpty, let doc = try? JSONValue.parse(body, maxDepth: 128) {
                 accumulator.absorb(document: doc)
