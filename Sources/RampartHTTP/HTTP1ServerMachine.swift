@@ -6,7 +6,8 @@
 ///
 /// Room to grow: `State.tunnel` carries the bytes after a `101 Switching Protocols` (WebSocket);
 /// multiplexed streams (HTTP/2) get a machine of their own behind the same shell, chosen by ALPN
-/// or the connection preface, each stream then looking like one exchange to the layers above.
+/// or the connection preface, each stream then one `ClientStream` (RampartTransport) and so one
+/// exchange to the layers above, as this machine's current request is.
 public struct HTTP1ServerMachine: Sendable {
     public struct Settings: Sendable {
         public var limits: HTTPLimits

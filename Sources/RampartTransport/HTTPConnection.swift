@@ -6,7 +6,7 @@ import RampartHTTP
 /// One client connection: the I/O shell of an `HTTP1ServerMachine`, which holds the protocol
 /// state (framing, keep-alive, pipelining, deadlines, lingering close). The shell reads and writes
 /// the socket, runs the one timer, and hands requests to its service and bytes to the exchange.
-public final class HTTPConnection: EventHandler, DeferredFlush {
+public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream {
     public let fd: Int32
     public let loop: EventLoop
     public let peerIP: [UInt8]
@@ -222,7 +222,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush {
         return machine.bodyQueued(buffered: writeBuffer.readableCount) ? .proceed : .pause
     }
 
-    public func sendBody(_ bytes: [UInt8]) -> Flow { bytes.withUnsafeBytes { sendBody($0) } }
+
 
     /// Ends the response cleanly; the connection then serves the next pipelined request or closes.
     public func endResponse() {

@@ -5,7 +5,7 @@ import RampartLoop
 /// the admin listener. One protocol so both share the strict HTTP/1.1 connection code.
 public protocol RequestService: AnyObject {
     /// A complete, valid request head arrived. The returned exchange receives the body and answers.
-    func begin(_ head: HTTPRequestHead, on connection: HTTPConnection) -> ServerExchange
+    func begin(_ head: HTTPRequestHead, on connection: any ClientStream) -> ServerExchange
 }
 
 /// One request/response on a connection, seen from the connection.
@@ -25,4 +25,40 @@ public protocol ServerExchange: AnyObject {
 extension ServerExchange {
     /// Local and admin answers are sent whole at once; there is nothing to cut.
     public func drainDeadlineReached() {}
+}
+
+/// One request's stream on a client connection, as an exchange sees it: the current request of an
+/// HTTP/1.1 connection (`HTTPConnection`) or one stream of a multiplexed (HTTP/2) connection. The
+/// layers above answer through this, never through a connection type, so a stream of either kind
+/// is one exchange to them.
+public protocol ClientStream: AnyObject {
+    var requestHead: HTTPRequestHead? { get }
+    var isTLS: Bool { get }
+    var peerIP: [UInt8] { get }
+    var peerText: String { get }
+    func sendHead(_ head: HTTPResponseHead)
+    /// Queues body bytes; `.pause` when the client is slow: stop producing until the exchange's
+    /// `resumeResponse`.
+    @discardableResult func sendBody(_ bytes: UnsafeRawBufferPointer) -> Flow
+    /// Ends the response cleanly.
+    func endResponse()
+    /// Ends a response that cannot be completed: the client sees a truncated message, never a clean end.
+    func abortResponse()
+    /// Upload backpressure: stop and restart reading this request's body.
+    func pauseRequestBody()
+    func resumeRequestBody()
+    /// Sends `100 Continue` when the client asked for it and the body has not started.
+    func sendContinueIfExpected()
+}
+
+extension ClientStream {
+    @discardableResult
+    public func sendBody(_ bytes: [UInt8]) -> Flow { bytes.withUnsafeBytes { sendBody($0) } }
+
+    /// A whole response at once (Rampart's own answers).
+    public func sendWhole(_ head: HTTPResponseHead, _ body: [UInt8]) {
+        sendHead(head)
+        if !body.isEmpty { sendBody(body) }
+        endResponse()
+    }
 }

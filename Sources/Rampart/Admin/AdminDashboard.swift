@@ -37,7 +37,7 @@ enum AdminDashboard {
 
     /// The page for GET/HEAD `/admin/`, a 308 from `/admin` to it, 405 for other methods there;
     /// nil for every other path (those need the token).
-    static func answer(_ head: HTTPRequestHead, connection: HTTPConnection, requestID: String) -> ServerExchange? {
+    static func answer(_ head: HTTPRequestHead, connection: any ClientStream, requestID: String) -> ServerExchange? {
         guard head.path == path || head.path == "/admin" else { return nil }
         guard head.method == "GET" || head.method == "HEAD" else {
             var e = GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "\(head.method) is not allowed on \(head.path).")

@@ -14,7 +14,7 @@ final class AdminService: RequestService {
         self.context = context; self.gateway = gateway
     }
 
-    func begin(_ head: HTTPRequestHead, on connection: HTTPConnection) -> ServerExchange {
+    func begin(_ head: HTTPRequestHead, on connection: any ClientStream) -> ServerExchange {
         let requestID = RequestIDs.make()
         // The dashboard page holds no data, so it needs no token (its API calls do).
         if let page = AdminDashboard.answer(head, connection: connection, requestID: requestID) { return page }
@@ -182,7 +182,7 @@ final class AdminService: RequestService {
 /// Buffers an admin request body, then answers it.
 final class AdminExchange: ServerExchange {
     private let service: AdminService
-    private unowned let connection: HTTPConnection
+    private unowned let connection: any ClientStream
     private let head: HTTPRequestHead
     private let requestID: String
     /// The token's audit id (or `insecure_no_auth`).
@@ -190,7 +190,7 @@ final class AdminExchange: ServerExchange {
     private var body: [UInt8] = []
     private var tooLarge = false
 
-    init(service: AdminService, connection: HTTPConnection, head: HTTPRequestHead, requestID: String, caller: String) {
+    init(service: AdminService, connection: any ClientStream, head: HTTPRequestHead, requestID: String, caller: String) {
         self.service = service; self.connection = connection; self.head = head; self.requestID = requestID; self.caller = caller
     }
 

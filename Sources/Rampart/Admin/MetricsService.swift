@@ -20,7 +20,7 @@ final class MetricsService: RequestService {
             + ProcessMetrics.render(startedAtUnix: state.startedAtUnix)
     }
 
-    func begin(_ head: HTTPRequestHead, on connection: HTTPConnection) -> ServerExchange {
+    func begin(_ head: HTTPRequestHead, on connection: any ClientStream) -> ServerExchange {
         let requestID = RequestIDs.make()
         guard head.path == "/metrics" else {
             return LocalExchange.error(connection, GatewayError(status: 404, code: "NOT_FOUND",

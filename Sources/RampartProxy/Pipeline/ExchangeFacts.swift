@@ -13,6 +13,16 @@ struct ExchangeFacts {
     /// What cut a started stream (its `error`), kept for the save that still follows the cut.
     var cutError: String?
 
+    /// The exchange that began at `started` is over: its request metric and its access line.
+    func report(_ ctx: RequestContext, status: Int, error: String?, started: UInt64, retries: Int, save: String?, peer: String) {
+        let context = ctx.server
+        let now = context.loop.clock.monotonicNanoseconds()
+        context.metrics.recordRequest(route: ctx.route.name, status: status, seconds: Double(now &- started) / 1e9)
+        let breaker = context.state.breakers.snapshot(upstream: ctx.plan.breakerName, now: context.state.clock.now())?.state
+        context.accessLog.log(record(ctx, status: status, error: error, started: started, now: now, retries: retries,
+                                     breaker: breaker, save: save, peer: peer))
+    }
+
     /// The access line (SPEC §9) for an exchange that began at `started` and ends at `now`.
     func record(_ ctx: RequestContext, status: Int, error: String?, started: UInt64, now: UInt64, retries: Int,
                 breaker: String?, save: String?, peer: String) -> AccessRecord {
@@ -29,7 +39,7 @@ struct ExchangeFacts {
 extension UpstreamRequest {
     /// The request the upstream gets for the client's: forwarding headers (SPEC §6.2), minus those
     /// a filter decided it must not see, the route's base path, and the body's framing.
-    init(for ctx: RequestContext, connection: HTTPConnection) {
+    init(for ctx: RequestContext, connection: any ClientStream) {
         let head = ctx.head, upstream = ctx.plan.upstream
         var headers = ForwardingHeaders.upstreamRequestHeaders(
             head, peerIP: connection.peerIP, peerText: connection.peerText, trustedProxies: ctx.config.server.trustedProxies,

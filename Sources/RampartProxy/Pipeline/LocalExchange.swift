@@ -8,11 +8,9 @@ package final class LocalExchange: ServerExchange {
     /// The body's length, for the access log's `bytes_out`.
     package let bytesOut: Int
 
-    package init(connection: HTTPConnection, head: HTTPResponseHead, body: [UInt8]) {
+    package init(connection: any ClientStream, head: HTTPResponseHead, body: [UInt8]) {
         bytesOut = body.count
-        connection.sendHead(head)
-        _ = connection.sendBody(body)
-        connection.endResponse()
+        connection.sendWhole(head, body)
     }
     package func requestBody(_ bytes: UnsafeRawBufferPointer) {}
     package func requestBodyEnded() {}
@@ -20,7 +18,7 @@ package final class LocalExchange: ServerExchange {
     package func connectionClosed() {}
 
     /// A JSON answer with the security headers, request id and an exact Content-Length.
-    package static func json(_ connection: HTTPConnection, status: Int, body: String, requestID: String,
+    package static func json(_ connection: any ClientStream, status: Int, body: String, requestID: String,
                      headers: HeadersConfig?, extra: [HTTPField] = []) -> LocalExchange {
         let bytes = Array(body.utf8)
         return LocalExchange(connection: connection,
@@ -29,7 +27,7 @@ package final class LocalExchange: ServerExchange {
                              body: bytes)
     }
 
-    package static func error(_ connection: HTTPConnection, _ error: GatewayError, requestID: String, headers: HeadersConfig?) -> LocalExchange {
+    package static func error(_ connection: any ClientStream, _ error: GatewayError, requestID: String, headers: HeadersConfig?) -> LocalExchange {
         let (head, body) = LocalReply.error(error, requestID: requestID, headersConfig: headers, tls: connection.isTLS)
         return LocalExchange(connection: connection, head: head, body: body)
     }

@@ -74,3 +74,11 @@ extension LocalReply {
         return HTTPResponseHead(status: stored.status, headers: h)
     }
 }
+
+extension LocalReply {
+    /// A success a request filter gives itself (a CORS preflight): no body, the stage's fields.
+    static func answer(status: Int, extra: [HTTPField], ctx: RequestContext, tls: Bool) -> (head: HTTPResponseHead, body: [UInt8]) {
+        (head(status: status, contentType: nil, bodyLength: 0, requestID: ctx.requestID, stageFields: ctx.responseHeaders + extra,
+              headersConfig: ctx.plan.headers, tls: tls), [])
+    }
+}

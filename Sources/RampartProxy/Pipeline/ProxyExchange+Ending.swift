@@ -11,10 +11,10 @@ extension ProxyExchange {
     func drainDeadlineReached() {
         switch stage {
         case .done: return
-        case .saving: endHolder?.drainDeadlineReached()
+        case .saving: responseFilters.endHolder?.drainDeadlineReached()
         case .intercepted:
             attempts?.cancel()
-            interceptor?.interceptedBodyEnded(.cancelled)
+            responseFilters.interceptor?.interceptedBodyEnded(.cancelled)
         case .requestHead, .bufferingBody, .requestBody, .proxying:
             // Between attempts (a retry's backoff) nothing is in flight upstream either. Once it
             // reached the upstream, an idempotency key stays held, so a retry with it is not run
@@ -32,97 +32,84 @@ extension ProxyExchange {
         // (say, a chunked upload crossing the body limit after the stream has ended).
         guard stage != .done, stage != .saving else { return }
         attempts?.cancel()
-        if let cause {
-            context.accessLog.event(.warn, "upstream exchange failed", [
-                ("request_id", JSONText.quote(requestID)), ("upstream", JSONText.quote(upstream.name)),
-                ("error", JSONText.quote(cause.description)), ("response_started", responseStarted ? "true" : "false")])
-        }
         let error = gatewayError ?? (cause?.isTimeout == true ? .gatewayTimeout() : .badGateway())
-        if !responseStarted {
-            sendError(error, logStatus: error.status, upstreamNote: cause?.description ?? error.code)
-            return
-        }
+        if !responseStarted { sendError(error, note: cause?.description ?? error.code); return }
         facts.errorMessage = error.message
         facts.cutError = cause?.description ?? error.code
+        context.metrics.streamError()
         if isEventStream {
-            context.metrics.streamError()
-            let event = StreamErrorEvent.bytes(error, dialect: StreamErrorEvent.dialect(of: route), requestID: requestID)
+            let event = StreamErrorEvent.bytes(error, dialect: StreamErrorEvent.dialect(of: ctx.route), requestID: ctx.requestID)
             facts.bytesOut += event.count
-            _ = connection.sendBody(event)
-            if endHolder != nil { handOverEnd(clean: false); return }
+            connection.sendBody(event)
+            if responseFilters.endHolder != nil { handOverEnd(clean: false); return }
             stage = .done
             connection.endResponse()
         } else {
             stage = .done
-            context.metrics.streamError()
             connection.abortResponse()
         }
         complete(status: facts.upstreamStatus ?? error.status, error: cause?.description ?? error.code)
     }
 
-    func sendError(_ error: GatewayError, logStatus: Int, upstreamNote: String) {
+    /// Rampart answers instead of the upstream (an error, a preflight, a replay): one head, one body.
+    func reply(_ reply: (head: HTTPResponseHead, body: [UInt8]), status: Int, error: String? = nil) {
         stage = .done
-        let (head, body) = LocalReply.error(error, requestID: requestID, stageFields: ctx.responseHeaders, headersConfig: headersConfig,
-                                            tls: connection.isTLS, retryAfterCap: ctx.config.server.retryAfterCapSeconds)
-        facts.bytesOut += body.count
+        facts.bytesOut += reply.body.count
+        connection.sendWhole(reply.head, reply.body)
+        complete(status: status, error: error)
+    }
+
+    func sendError(_ error: GatewayError, note: String) {
         facts.errorMessage = error.message
-        connection.sendHead(head)
-        _ = connection.sendBody(body)
-        connection.endResponse()
-        complete(status: logStatus, error: upstreamNote)
-    }
-
-    /// A success Rampart gives itself (a CORS preflight): no body, the stage's headers.
-    func answerLocally(status: Int, headers extra: [HTTPField]) {
-        stage = .done
-        connection.sendHead(LocalReply.head(status: status, contentType: nil, bodyLength: 0, requestID: requestID,
-                                            stageFields: ctx.responseHeaders + extra, headersConfig: headersConfig, tls: connection.isTLS))
-        connection.endResponse()
-        complete(status: status, error: nil)
-    }
-
-    /// An answer kept earlier (an idempotent replay), with fresh per-request fields.
-    func replay(_ stored: StoredResponse) {
-        stage = .done
-        facts.upstreamStatus = stored.status
-        connection.sendHead(LocalReply.replayed(stored, ctx: ctx, tls: connection.isTLS))
-        _ = connection.sendBody(stored.body)
-        connection.endResponse()
-        complete(status: stored.status, error: nil)
+        reply(LocalReply.error(error, requestID: ctx.requestID, stageFields: ctx.responseHeaders, headersConfig: ctx.plan.headers,
+                               tls: connection.isTLS, retryAfterCap: ctx.config.server.retryAfterCapSeconds),
+              status: error.status, error: note)
     }
 
     func complete(status: Int, error: String?) {
         guard !completed else { return }
         completed = true
         if clientGone { context.reattachEnded(self) }
-        attempts?.cancel()
-        attempts?.releaseSlots()
-        closeEventStream()
-        if !responseFilters.isEmpty {
-            let ending: ExchangeEnding = error == nil ? .complete : clientGone || error == "client_closed" ? .clientGone : .cut(error!)
-            for f in responseFilters { f.completed(ending) }
-            responseFilters = []
-        }
+        attempts?.close()
+        responseFilters.end(error == nil ? .complete : clientGone || error == "client_closed" ? .clientGone : .cut(error!))
         ctx.ended = true
         for f in filters.end { f.exchangeEnded(ctx) }   // a key no response stored is freed
         context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
         if isEventStream { context.state.metrics.activeStreams.subtract(1, ordering: .relaxed) }
-        let now = context.loop.clock.monotonicNanoseconds()
-        context.metrics.recordRequest(route: route.name, status: status, seconds: Double(now &- started) / 1e9)
-        let breaker = context.state.breakers.snapshot(upstream: breakerName, now: context.state.clock.now())?.state
-        context.accessLog.log(facts.record(ctx, status: status, error: error, started: started, now: now, retries: attempts?.retries ?? 0,
-                                           breaker: breaker, save: endHolder?.accessLogSave, peer: connection.peerText))
-    }}
-
-extension ProxyExchange {
-    /// The stream is over: an event its last blank line never closed (WHATWG drops it) goes to
-    /// the listeners that count rather than show (`responseEventsEnded`). A cut-off line just
-    /// fails to parse there.
-    func closeEventStream() {
-        guard var parser = eventParser else { return }
-        eventParser = nil
-        var last: SSEEvent?
-        parser.feed([0x0A, 0x0A]) { last = $0 }
-        for f in eventListeners { f.responseEventsEnded(unterminated: last) }
+        facts.report(ctx, status: status, error: error, started: started, retries: attempts?.retries ?? 0,
+                     save: responseFilters.endHolder?.accessLogSave, peer: connection.peerText)
     }
+}
+
+/// The response as response filters drive it. A confirmed save takes over the end of a stream
+/// (`ConfirmedSave`) and calls back here to add its event and finish; an intercepting filter
+/// (error scrubbing) replaces the response with Rampart's own.
+extension ProxyExchange: ResponseTail {
+    func replaceResponse(with error: GatewayError, note: String) {
+        guard stage == .intercepted else { return }
+        attempts?.cancel()
+        sendError(error, note: note)
+    }
+
+    /// The upstream's body ended or was cut: the filter that holds the end takes over.
+    func handOverEnd(clean: Bool) {
+        guard let endHolder = responseFilters.endHolder, stage == .proxying else { return }
+        stage = .saving
+        attempts?.cancel()
+        endHolder.responseEnded(clean: clean, cutError: facts.cutError)
+    }
+
+    func appendToResponse(_ bytes: [UInt8]) {
+        facts.bytesOut += bytes.count
+        connection.sendBody(bytes)
+    }
+
+    func finishResponse(error: String?) {
+        guard !completed else { return }
+        stage = .done
+        connection.endResponse()
+        complete(status: facts.upstreamStatus ?? 200, error: error ?? (clientGone ? "client_closed" : nil))
+    }
+
+    var requestBodyForTemplates: [UInt8]? { attempts?.replayBody }
 }

@@ -14,11 +14,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     let context: ServerContext
     /// Strong: with `continue_on_disconnect` the exchange outlives the client; a closed
     /// connection turns every send into a no-op. The connection drops its exchange when done.
-    let connection: HTTPConnection
+    let connection: any ClientStream
     var filters: FilterChain { ctx.plan.filters }
-    var upstream: UpstreamConfig { _read { yield ctx.plan.upstream } }
-    var headersConfig: HeadersConfig { _read { yield ctx.plan.headers } }
-    var bodyLimit: Int { ctx.plan.bodyLimit }
     let started: UInt64
 
     enum Stage { case requestHead, bufferingBody, requestBody, proxying, intercepted, saving, done }
@@ -31,28 +28,15 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var facts = ExchangeFacts()
     var responseStarted = false
     var isEventStream = false
-    /// The response filter that keeps the upstream's response from the client (error scrubbing).
-    var interceptor: ResponseFilter?
-    /// Response filters that take an event stream's events, and the one parser that makes them.
-    var eventListeners: [any ResponseFilter] = []
-    var eventParser: SSEParser?
-    /// The route's response filters for this request (usage), made when the response head arrives.
-    var responseFilters: [any ResponseFilter] = []
-    /// The response filter that holds the end of the response (a confirmed save, stage `.saving`).
-    var endHolder: ResponseFilter?
+    /// This response's filters (usage, error scrubbing, a confirmed save), made when its head arrives.
+    var responseFilters = ResponseFilters()
     /// `continue_on_disconnect`: the client left but the save goes on.
     var clientGone = false
     var completed = false
 
-    var hasBody: Bool { connection.requestHead.map { $0.framing != .none } ?? false }
-    // Borrowed, not copied: a copy of a route or head retains each of its fields, and these are
-    // read many times per request.
-    var head: HTTPRequestHead { _read { yield ctx.head } }
-    var route: RouteConfig { _read { yield ctx.route } }
-    var requestID: String { ctx.requestID }
-    var breakerName: String { ctx.plan.breakerName }
+    var hasBody: Bool { ctx.head.framing != .none }
 
-    init(ctx: RequestContext, connection: HTTPConnection, started: UInt64) {
+    init(ctx: RequestContext, connection: any ClientStream, started: UInt64) {
         self.ctx = ctx; self.context = ctx.server; self.connection = connection; self.started = started
     }
 
@@ -65,7 +49,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             switch verdict {
             case .proceed: afterRequestHead()
             case .reject(let error): respondWithError(error, cause: nil)
-            case .answer(let status, let extra): answerLocally(status: status, headers: extra)
+            case .answer(let status, let extra):   // a CORS preflight: no body, the stage's headers
+                reply(LocalReply.answer(status: status, extra: extra, ctx: ctx, tls: connection.isTLS), status: status)
             }
         }
     }
@@ -89,7 +74,9 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             switch verdict {
             case .proceed(let body): stage = .proxying; startTransport(body: body)
             case .reject(let error): respondWithError(error, cause: nil)
-            case .replay(let stored): replay(stored)
+            case .replay(let stored):   // an answer kept earlier, with fresh per-request fields
+                facts.upstreamStatus = stored.status
+                reply((LocalReply.replayed(stored, ctx: ctx, tls: connection.isTLS), stored.body), status: stored.status)
             }
         }
     }
@@ -100,9 +87,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     /// stage read or rewrote it. The breaker and the in-flight cap are asked first: a refusal is
     /// a 503 with no upstream traffic at all.
     func startTransport(body: [UInt8]?) {
-        let request = UpstreamRequest(for: ctx, connection: connection)
-        let attempts = UpstreamAttempts(request: request, plan: ctx.plan, context: context, started: started, hasBody: hasBody,
-                                        hasIdempotencyKey: head.headers.contains("Idempotency-Key"), handler: self)
+        let attempts = UpstreamAttempts(for: ctx, client: connection, started: started, handler: self)
         if let refusal = attempts.admit() { respondWithError(refusal, cause: nil); return }
         self.attempts = attempts
         attempts.start(body: body)
@@ -112,8 +97,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     func requestBody(_ bytes: UnsafeRawBufferPointer) {
         facts.bytesIn += bytes.count
-        if facts.bytesIn > bodyLimit {
-            respondWithError(.payloadTooLarge(limit: bodyLimit), cause: nil)
+        if facts.bytesIn > ctx.plan.bodyLimit {
+            respondWithError(.payloadTooLarge(limit: ctx.plan.bodyLimit), cause: nil)
             return
         }
         switch stage {
@@ -127,12 +112,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     func requestBodyEnded() {
         bodyEnded = true
-        switch stage {
-        case .bufferingBody: runBodyFilters()
-        case .proxying:
-            attempts?.endBody()
-        default: break
-        }
+        if stage == .bufferingBody { runBodyFilters() } else if stage == .proxying { attempts?.endBody() }
     }
 
     func resumeRequestBody() { connection.resumeRequestBody() }
@@ -146,21 +126,12 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
         // Response filters, in the route's order; one may intercept the response (error scrubbing:
         // a 5xx body with its stack traces never reaches the client).
-        if !filters.response.isEmpty {
-            responseFilters = filters.response.compactMap { $0.response(for: ctx, head: upstreamHead, tail: self) }
-            for f in responseFilters where f.responseHead(status: upstreamHead.status, headers: upstreamHead.headers) == .intercept {
-                interceptor = f
-                stage = .intercepted
-                return
-            }
-            endHolder = responseFilters.first { $0.holdsEnd }
-        }
+        if responseFilters.start(filters.response, ctx: ctx, head: upstreamHead, tail: self) { stage = .intercepted; return }
         let (head, eventStream) = ResponseFinish.proxied(upstreamHead, ctx: ctx, tls: connection.isTLS)
         if eventStream {
             isEventStream = true
             context.state.metrics.activeStreams.add(1, ordering: .relaxed)   // subtracted in complete()
-            eventListeners = responseFilters.filter { $0.wantsEvents }
-            if let bound = eventListeners.map(\.maxEventBytes).max() { eventParser = SSEParser(maxEventBytes: bound) }
+            responseFilters.listenForEvents()
         }
         responseStarted = true
         connection.sendHead(head)
@@ -170,16 +141,11 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         switch stage {
         case .proxying:
             facts.bytesOut += bytes.count
-            for f in responseFilters { f.responseBody(bytes) }
-            if var parser = eventParser {   // one parse of the stream for every filter that asks
-                eventParser = nil
-                parser.feed(bytes) { event in for f in eventListeners { f.responseEvent(event) } }
-                eventParser = parser
-            }
+            responseFilters.body(bytes)
             if clientGone { return .proceed }   // continue_on_disconnect: keep reading for the save
             return connection.sendBody(bytes)
         case .intercepted:
-            interceptor?.responseBody(bytes)
+            responseFilters.interceptor?.responseBody(bytes)
             return .proceed
         default:
             return .proceed
@@ -191,10 +157,10 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     func upstreamFinished(_ failure: UpstreamFailure?) {
         switch stage {
         case .intercepted:
-            interceptor?.interceptedBodyEnded(failure)
+            responseFilters.interceptor?.interceptedBodyEnded(failure)
         case .proxying:
             if let failure { respondWithError(nil, cause: failure); return }
-            if endHolder != nil { handOverEnd(clean: true); return }
+            if responseFilters.endHolder != nil { handOverEnd(clean: true); return }
             stage = .done
             connection.endResponse()
             complete(status: facts.upstreamStatus ?? 502, error: nil)
@@ -205,7 +171,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     func connectionClosed() {
         guard stage != .done else { return }
-        if stage == .saving || (stage == .proxying && endHolder?.continuesWithoutClient == true) {
+        if stage == .saving || (stage == .proxying && responseFilters.endHolder?.continuesWithoutClient == true) {
             // The generated content is still saved; the client just will not hear about it.
             clientGone = true
             context.detach(self)
@@ -216,9 +182,4 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         attempts?.cancel()
         complete(status: responseStarted ? (facts.upstreamStatus ?? 499) : 499, error: "client_closed")
     }
-}
-
-extension Duration {
-    var milliseconds: Int { Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000) }
-    var nanoseconds: UInt64 { UInt64(max(0, components.seconds)) * 1_000_000_000 + UInt64(max(0, components.attoseconds) / 1_000_000_000) }
 }

@@ -10,7 +10,7 @@ package final class ProxyService: RequestService {
     package let context: ServerContext
     package init(context: ServerContext) { self.context = context }
 
-    package func begin(_ head: HTTPRequestHead, on connection: HTTPConnection) -> ServerExchange {
+    package func begin(_ head: HTTPRequestHead, on connection: any ClientStream) -> ServerExchange {
         let started = context.loop.now
         let active = context.active
         let config = active.config
@@ -42,7 +42,7 @@ package final class ProxyService: RequestService {
         return exchange
     }
 
-    private func reject(_ error: GatewayError, head: HTTPRequestHead, connection: HTTPConnection,
+    private func reject(_ error: GatewayError, head: HTTPRequestHead, connection: any ClientStream,
                         requestID: String, route: String?, started: UInt64) -> ServerExchange {
         let headers = context.active.config.headers
         let local = LocalExchange.error(connection, error, requestID: requestID, headers: headers)
@@ -58,7 +58,7 @@ package final class ProxyService: RequestService {
 
 /// Rampart's own paths on the main listener: health and readiness for load balancers.
 enum RampartPaths {
-    package static func answer(_ head: HTTPRequestHead, connection: HTTPConnection, context: ServerContext, requestID: String) -> ServerExchange? {
+    package static func answer(_ head: HTTPRequestHead, connection: any ClientStream, context: ServerContext, requestID: String) -> ServerExchange? {
         let headers = context.active.config.headers
         switch head.path {
         case "/_rampart/healthz":

@@ -6,7 +6,7 @@ import RampartTransport
 /// may retry it (identified exactly as on the route that streamed it); anyone else gets 404, as
 /// if it did not exist.
 enum SaveRetry {
-    package static func begin(_ head: HTTPRequestHead, connection: HTTPConnection, context: ServerContext, requestID: String) -> ServerExchange {
+    package static func begin(_ head: HTTPRequestHead, connection: any ClientStream, context: ServerContext, requestID: String) -> ServerExchange {
         let active = context.active
         let headers = active.config.headers
         let parts = head.path.split(separator: "/")
@@ -42,9 +42,9 @@ enum SaveRetry {
 
 /// An exchange answered later by Rampart itself (after a store or upstream round trip).
 final class DeferredExchange: ServerExchange {
-    package let connection: HTTPConnection
+    package let connection: any ClientStream
     private var answered = false
-    package init(connection: HTTPConnection) { self.connection = connection }
+    package init(connection: any ClientStream) { self.connection = connection }
 
     func answerJSON(status: Int, body: String, requestID: String, headers: HeadersConfig?) {
         guard !answered else { return }

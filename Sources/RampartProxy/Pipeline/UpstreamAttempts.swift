@@ -11,6 +11,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     private var handler: UpstreamResponseHandler?
     private let context: ServerContext
     private let plan: RoutePlan
+    private let requestID: String
     private var request: UpstreamRequest
     /// When the client's request began: the total deadline counts from there.
     private let started: UInt64
@@ -42,10 +43,11 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     /// Whether an attempt is on the wire now (not between attempts, not ended).
     var reachedUpstream: Bool { call != nil }
 
-    init(request: UpstreamRequest, plan: RoutePlan, context: ServerContext, started: UInt64, hasBody: Bool,
-         hasIdempotencyKey: Bool, handler: UpstreamResponseHandler) {
-        self.request = request; self.plan = plan; self.context = context; self.started = started
-        self.hasBody = hasBody; self.hasIdempotencyKey = hasIdempotencyKey; self.handler = handler
+    init(for ctx: RequestContext, client: any ClientStream, started: UInt64, handler: UpstreamResponseHandler) {
+        request = UpstreamRequest(for: ctx, connection: client)
+        plan = ctx.plan; context = ctx.server; requestID = ctx.requestID; self.started = started; self.handler = handler
+        hasBody = ctx.head.framing != .none
+        hasIdempotencyKey = ctx.head.headers.contains("Idempotency-Key")
         replayBody = (plan.route.retry?.attempts ?? 1) > 1 || plan.route.streamSave != nil ? [] : nil
     }
 
@@ -130,6 +132,13 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         finish()
     }
 
+    /// The exchange is over: nothing more goes upstream, and the breaker probe, retry slot and
+    /// in-flight slot this request held are given back.
+    func close() {
+        cancel()
+        releaseSlots()
+    }
+
     // MARK: UpstreamResponseHandler (from the transport)
 
     func upstreamHead(_ head: HTTPResponseHead) {
@@ -165,9 +174,14 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         end(failure)
     }
 
-    /// The last word to the exchange, once.
+    /// The last word to the exchange, once; a failure is logged with the request it failed.
     private func end(_ failure: UpstreamFailure?) {
         let h = handler
+        if let failure, h != nil {
+            context.accessLog.event(.warn, "upstream exchange failed", [
+                ("request_id", JSONText.quote(requestID)), ("upstream", JSONText.quote(upstream.name)),
+                ("error", JSONText.quote(failure.description)), ("response_started", awaitingHead ? "false" : "true")])
+        }
         finish()
         h?.upstreamFinished(failure)
     }
