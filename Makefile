@@ -50,15 +50,15 @@ run: release
 	$$BIN/rampart serve --config gateway.json
 
 # Test tools from PyPI in a local venv: httplint (from redbot), PyYAML, the real clients
-# (the anthropic SDK, httpx-sse) that read confirmed-save streams, selenium (drives Debian's
+# (the anthropic and openai SDKs, httpx-sse) that read confirmed-save streams, selenium (drives Debian's
 # chromium through the admin dashboard) and prometheus_client (parses /metrics). The stamp names the
 # tool list, so adding a tool reinstalls.
-VENV_STAMP := .venv/.installed-redbot-pyyaml-anthropic-httpx-sse-selenium-prometheus
+VENV_STAMP := .venv/.installed-redbot-pyyaml-anthropic-openai-httpx-sse-selenium-prometheus
 venv: $(VENV_STAMP)
 $(VENV_STAMP):
 	$(MAKE) deps EXTRA_PACKAGES="$(TEST_PACKAGES)"
 	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check redbot pyyaml anthropic httpx httpx-sse selenium prometheus-client
+	.venv/bin/pip install -q --disable-pip-version-check redbot pyyaml anthropic openai httpx httpx-sse selenium prometheus-client
 	touch $@
 
 # Unit tests and integration tests (the latter start the real binaries on 127.0.0.1).
