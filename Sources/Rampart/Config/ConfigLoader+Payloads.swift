@@ -4,9 +4,10 @@ import RampartLoop
 import RampartTransport
 /// stream_save and truncate (SPEC §8): formats, JSON pointers and save templates.
 extension ConfigDecoder {
-    func decodeStreamSave(_ field: Field, pathParams: [String]) -> StreamSaveConfig? {
+    func decodeStreamSave(_ field: Field, pathParams: [String], routeFormat: AIFormat?) -> StreamSaveConfig? {
         guard let r = field.object(keys: ["format", "mode", "save", "verify", "echo", "wait", "continue_on_disconnect"]) else { return nil }
-        let format = r.required("format").flatMap(decodeSaveFormat)
+        let format = r.has("format") || routeFormat == nil ? r.required("format").flatMap(decodeSaveFormat)
+                                                           : routeFormat == .anthropic ? .anthropic : .openai
         var mode = StreamSaveConfig.Mode.save
         if let v = r["mode"]?.oneOf(StreamSaveConfig.Mode.self) { mode = v }
         let save = r.required("save").flatMap { decodeSave($0, pathParams: pathParams) }
@@ -70,10 +71,10 @@ extension ConfigDecoder {
         return save
     }
 
-    func decodeTruncate(_ field: Field) -> TruncateConfig? {
+    func decodeTruncate(_ field: Field, routeFormat: AIFormat?) -> TruncateConfig? {
         guard let r = field.object(keys: ["format", "budget_tokens", "chars_per_token", "image_tokens"]) else { return nil }
-        var format: TruncateConfig.Format? = nil
-        if let f = r.required("format") {
+        var format: TruncateConfig.Format? = routeFormat.map { $0 == .anthropic ? .anthropic : .openai }
+        if let f = routeFormat == nil ? r.required("format") : r["format"] {
             switch f.value {
             case .string:
                 switch f.oneOf(["anthropic", "openai"]) {

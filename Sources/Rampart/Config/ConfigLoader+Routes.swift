@@ -4,7 +4,7 @@ import RampartLoop
 import RampartTransport
 /// routes: match rules, upstream resolution and the per-route policies.
 extension ConfigDecoder {
-    static let routeKeys = ["name", "match", "upstream", "auth", "quotas", "stream_save", "truncate", "body_limit",
+    static let routeKeys = ["name", "match", "upstream", "format", "auth", "quotas", "stream_save", "truncate", "body_limit",
                             "validate", "headers", "scrub_errors", "idempotency", "timeouts", "retry", "circuit_breaker"]
 
     /// Without a routes section everything goes to the only upstream (a one-line catch-all).
@@ -57,9 +57,16 @@ extension ConfigDecoder {
             let key = o["key"].map { $0.oneOf(QuotaConfig.Key.self) } ?? .user
             if let limit, let per, let key { route.quotas.append(QuotaConfig(limit: limit, per: per, key: key)) }
         }
+        if let f = r["format"] {
+            if f.string == "openai-realtime" {
+                f.fail("\"openai-realtime\" is for WebSocket routes, which this version does not proxy yet")
+            } else {
+                route.format = f.oneOf(AIFormat.self)
+            }
+        }
         let params = match.parameterNames
-        if let f = r["stream_save"] { route.streamSave = decodeStreamSave(f, pathParams: params) }
-        if let f = r["truncate"] { route.truncate = decodeTruncate(f) }
+        if let f = r["stream_save"] { route.streamSave = decodeStreamSave(f, pathParams: params, routeFormat: route.format) }
+        if let f = r["truncate"] { route.truncate = decodeTruncate(f, routeFormat: route.format) }
         if let v = r["body_limit"]?.int(min: 0) { route.bodyLimit = v }
         if let f = r["validate"], let o = f.object(keys: ["schema", "trim"]) {
             if let s = o.required("schema") {
@@ -68,7 +75,7 @@ extension ConfigDecoder {
             }
         }
         if let f = r["headers"] { route.headers = decodeHeaders(f, base: headers, mergeSet: true) }
-        if let v = r["scrub_errors"]?.bool { route.scrubErrors = v }
+        route.scrubErrors = r["scrub_errors"]?.bool ?? (route.format == nil)
         if let f = r["idempotency"], let o = f.object(keys: ["header", "ttl", "max_body_bytes"]) {
             var idem = IdempotencyConfig()
             if let hf = o["header"], let h = hf.nonEmptyString {

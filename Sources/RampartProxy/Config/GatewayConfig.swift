@@ -302,9 +302,15 @@ public struct IdempotencyConfig: Sendable {
     }
 }
 
+/// The provider wire format of an AI route (SPEC §11.1): its usage is always counted, its streams
+/// end with the format's own error when cut short, and its provider errors keep their shape.
+public enum AIFormat: String, Sendable, CaseIterable { case anthropic, openai }
+
 public struct RouteConfig: Sendable {
     public enum Auth: String, Sendable, CaseIterable { case required, optional }
     public var name: String
+    /// Set on an AI route; `truncate.format` and `stream_save.format` default to it.
+    public var format: AIFormat?
     public var match: RouteMatch
     public var upstream: String          // resolved: always names an entry of `upstreams`
     public var auth: Auth = .optional
@@ -314,6 +320,8 @@ public struct RouteConfig: Sendable {
     public var bodyLimit: Int?           // overrides server.limits.body_bytes
     public var validate: ValidateConfig?
     public var headers: HeadersConfig?   // replaces the global headers section for this route
+    /// Replace every upstream 5xx with Rampart's 502 (default, except on AI routes, where only
+    /// stack traces and non-JSON bodies are replaced: the SDKs read the provider's errors).
     public var scrubErrors: Bool = true
     public var idempotency: IdempotencyConfig?
     public var timeouts: TimeoutsConfig  // effective: route override merged over the upstream's

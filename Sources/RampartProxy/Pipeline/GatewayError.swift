@@ -29,6 +29,11 @@ public struct GatewayError: Error, Sendable {
             ? GatewayError(status: 503, code: "SHUTTING_DOWN", message: "Rampart is shutting down and cut this request at its drain deadline after it reached the upstream, which may have acted on it. Retry only if the request is safe to repeat.")
             : GatewayError(status: 503, code: "SHUTTING_DOWN", message: "Rampart is shutting down and cut this request before it reached the upstream. Retry it.", retryAfterSeconds: 1)
     }
+    /// A provider's stream that ended cleanly but without its terminal event: the client's SDK
+    /// must raise, not take the partial text as the whole answer.
+    static func upstreamIncomplete() -> GatewayError {
+        GatewayError(status: 502, code: "UPSTREAM_ERROR", message: "The provider's stream ended before its final event; the answer is incomplete.")
+    }
     static func payloadTooLarge(limit: Int) -> GatewayError {
         GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "The request body is over \(limit) bytes.")
     }

@@ -61,6 +61,14 @@ extension ResponseFinish {
         apply(&headers, requestID: nil, stageFields: ctx.responseHeaders, headersConfig: ctx.plan.headers, tls: tls)
         return (HTTPResponseHead(status: upstream.status, headers: headers), eventStream)
     }
+
+    /// An upstream's response held back whole by a filter and then let through (a provider's
+    /// JSON error): framed by its length now, whatever its framing was.
+    static func proxied(_ upstream: HTTPResponseHead, whole body: [UInt8], ctx: RequestContext, tls: Bool) -> HTTPResponseHead {
+        var head = proxied(upstream, ctx: ctx, tls: tls).head
+        head.headers.set("Content-Length", String(body.count))
+        return head
+    }
 }
 
 extension LocalReply {

@@ -1,4 +1,3 @@
-import RampartLoop
 import RampartTransport
 import RampartHTTP
 
@@ -12,9 +11,7 @@ extension ProxyExchange {
         switch stage {
         case .done: return
         case .saving: responseFilters.endHolder?.drainDeadlineReached()
-        case .intercepted:
-            attempts?.cancel()
-            responseFilters.interceptor?.interceptedBodyEnded(.cancelled)
+        case .intercepted: responseFilters.interceptor?.interceptedBodyEnded(.cancelled)
         case .requestHead, .bufferingBody, .requestBody, .proxying:
             // Between attempts (a retry's backoff) nothing is in flight upstream either. Once it
             // reached the upstream, an idempotency key stays held, so a retry with it is not run
@@ -81,14 +78,17 @@ extension ProxyExchange {
     }
 }
 
-/// The response as response filters drive it. A confirmed save takes over the end of a stream
-/// (`ConfirmedSave`) and calls back here to add its event and finish; an intercepting filter
-/// (error scrubbing) replaces the response with Rampart's own.
+/// The response as response filters drive it: a filter that holds the end (a confirmed save) adds
+/// its event and finishes; one that intercepts (error scrubbing) replaces or releases the response.
 extension ProxyExchange: ResponseTail {
     func replaceResponse(with error: GatewayError, note: String) {
         guard stage == .intercepted else { return }
-        attempts?.cancel()
         sendError(error, note: note)
+    }
+
+    func releaseResponse(_ upstreamHead: HTTPResponseHead, body: [UInt8]) {
+        guard stage == .intercepted else { return }
+        reply((ResponseFinish.proxied(upstreamHead, whole: body, ctx: ctx, tls: connection.isTLS), body), status: upstreamHead.status)
     }
 
     /// The upstream's body ended or was cut: the filter that holds the end takes over.

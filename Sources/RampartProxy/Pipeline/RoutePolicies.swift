@@ -6,7 +6,8 @@ import RampartTransport
 /// order a reader expects: CORS (a preflight needs no identity) → identity → quotas → budgets →
 /// validation → truncation → idempotency (its key is checked after the caller is known, its
 /// fingerprint taken from the body the upstream will see) → error scrubbing (which intercepts a
-/// 5xx) → usage → confirmed saves (which hold the end of a stream).
+/// 5xx) → usage → confirmed saves or, on an AI route without one, the stream completion check
+/// (each holds the end of a stream).
 enum RoutePolicies {
     package static func build(for route: RouteConfig, config: GatewayConfig, services: RouteServices) -> FilterChain {
         var chain: [any RouteFilter] = []
@@ -21,9 +22,10 @@ enum RoutePolicies {
         if let validate = route.validate { chain.append(ValidationStage(validate)) }
         if let truncate = route.truncate { chain.append(TruncationStage(truncate)) }
         if let idempotency = route.idempotency { chain.append(IdempotencyPolicy(config: idempotency, onUnavailable: config.store.onUnavailable)) }
-        if route.scrubErrors { chain.append(ErrorScrubbing()) }
+        if route.scrubErrors || route.format != nil { chain.append(ErrorScrubbing(keepProviderErrors: !route.scrubErrors)) }
         if !config.usage.prices.isEmpty || !config.usage.budgets.isEmpty { chain.append(UsageCounting()) }
         if let save = route.streamSave { chain.append(ConfirmedSaving(config: save)) }
+        else if let format = route.format { chain.append(StreamCompletion(format: format)) }
         return FilterChain(chain)
     }
 }

@@ -9,6 +9,11 @@ package enum StreamErrorEvent {
     enum Dialect { case anthropic, openai, generic }
 
     static func dialect(of route: RouteConfig) -> Dialect {
+        switch route.format {
+        case .anthropic?: return .anthropic
+        case .openai?: return .openai
+        case nil: break
+        }
         switch route.streamSave?.format {
         case .anthropic?: return .anthropic
         case .openai?: return .openai

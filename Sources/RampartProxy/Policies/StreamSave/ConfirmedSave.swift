@@ -13,6 +13,8 @@ protocol ResponseTail: AnyObject {
     /// Answers with Rampart's own error instead of the upstream's response (not started yet);
     /// `note` is what the access log records as the upstream's part.
     func replaceResponse(with error: GatewayError, note: String)
+    /// Sends the upstream's response it intercepted after all, whole (a provider's JSON error).
+    func releaseResponse(_ head: HTTPResponseHead, body: [UInt8])
     /// The request body as sent upstream, for templates (`{body.chapterId}`); nil if not kept.
     var requestBodyForTemplates: [UInt8]? { get }
 }
@@ -46,6 +48,8 @@ final class ConfirmedSave: ResponseFilter {
     private var verifiedMismatch = false
     private var finished = false
     private var cutError: String?
+    /// The client's SDK heard the end of the stream: its terminal event or the provider's error.
+    private var sawFinal = false
     private weak var tail: ResponseTail?
     /// The outcome for the access log's `save` field (a JSON object), once known.
     private(set) var accessLogSave: String?
@@ -66,7 +70,10 @@ final class ConfirmedSave: ResponseFilter {
     var wantsEvents: Bool { true }
     /// Generated text may come as one large event; it is saved whole (up to SSEParser's own bound).
     var maxEventBytes: Int { 16 << 20 }
-    func responseEvent(_ event: SSEEvent) { tap.take(event) }
+    func responseEvent(_ event: SSEEvent) {
+        tap.take(event)
+        if tap.needsTerminalEvent && StreamCompletion.isFinal(event, anthropic: config.format == .anthropic) { sawFinal = true }
+    }
     package func completed(_ ending: ExchangeEnding) {}
 
     /// The upstream's body ended (`clean`) or was cut (`cutError`): save, or journal what streamed.
@@ -77,6 +84,8 @@ final class ConfirmedSave: ResponseFilter {
         let saveBody = config.save.body.map { template.renderBody($0) } ?? .object([("content", .string(tap.content))])
         body = Array(saveBody.jsonText().utf8)
         guard clean && (!tap.needsTerminalEvent || tap.sawTerminal) else {
+            // A short stream must fail in the client's SDK too, not pass as the whole answer.
+            if clean && !sawFinal { self.cutError = StreamCompletion.reportIncomplete(ctx, tail: tail) }
             journalAndReport(reason: "upstream_incomplete")
             return
         }
