@@ -108,3 +108,59 @@ import Testing
         #expect(out.contains("gpt trace-500 502 None None UPSTREAM_ERROR"), "\(out)")
     }
 }
+
+/// SPEC §11.2: usage is always counted on AI routes. An OpenAI stream whose client did not ask for
+/// usage is asked for it upstream and shown to the client as if nothing changed; a response that
+/// reports nothing is charged an estimate.
+@Suite(.serialized) struct AIUsageTests {
+    @Test func anOpenAIStreamIsCountedWithoutTheClientSeeingTheUsageChunk() throws {
+        let provider = try FakeProvider()
+        let rampart = try RampartProcess(config: AIRouteTests.config(provider))
+        let body = #"{"model":"gpt-test","stream":true,"messages":[{"role":"user","content":"Hi"}]}"#
+        let direct = try HTTPClient.request(port: provider.port, method: "POST", path: "/v1/chat/completions", body: Array(body.utf8),
+                                            headers: ["Content-Type": "application/json"])
+        let proxied = try HTTPClient.request(port: rampart.port, method: "POST", path: "/v1/chat/completions", body: Array(body.utf8),
+                                             headers: ["Content-Type": "application/json"])
+        #expect(proxied.status == 200)
+        #expect(String(decoding: proxied.body, as: UTF8.self) == String(decoding: direct.body, as: UTF8.self),
+                "the client's stream is byte for byte what the provider sends without include_usage")
+        let calls = try provider.calls()
+        let sent = calls.bodies.last?["stream_options"] as? [String: Any]
+        #expect(sent?["include_usage"] as? Bool == true, "Rampart asked the provider for usage: \(calls.bodies)")
+        // The SDK sees no usage chunk, and the call is counted all the same.
+        let out = try AIRouteTests.sdk(rampart, """
+        chunks = list(gpt.chat.completions.create(model="gpt-test", stream=True, messages=[{"role": "user", "content": "Hi"}]))
+        print("CHUNKS", len(chunks), "WITH_USAGE", sum(1 for c in chunks if c.usage is not None), "EMPTY", sum(1 for c in chunks if not c.choices))
+        asked = list(gpt.chat.completions.create(model="gpt-test", stream=True, stream_options={"include_usage": True},
+                                                 messages=[{"role": "user", "content": "Hi"}]))
+        print("ASKED", asked[-1].usage.total_tokens if asked[-1].usage else None)
+        """)
+        #expect(out.contains("WITH_USAGE 0 EMPTY 0"), "\(out)")
+        #expect(out.contains("ASKED 18"), "a client that asks still gets its usage chunk: \(out)")
+        try eventually(timeout: 20, "three streams counted") {
+            let usage = try rampart.admin("GET", "/admin/usage").text
+            return usage.contains("\"output_tokens\":18") && usage.contains("\"input_tokens\":36")
+        }
+        let metrics = try rampart.admin("GET", "/metrics").text
+        #expect(!metrics.contains("rampart_ai_usage_estimated_total{route=\"chat\"}"), "real usage, no estimate: \(metrics)")
+    }
+
+    @Test func aCallWhoseResponseReportsNothingIsChargedAnEstimate() throws {
+        let provider = try FakeProvider()
+        let rampart = try RampartProcess(config: AIRouteTests.config(provider))
+        // A stream cut before its usage: the estimate is the request's length and its max_tokens.
+        let out = try AIRouteTests.sdk(rampart, """
+        try:
+            list(gpt.chat.completions.create(model="cut", stream=True, max_completion_tokens=500,
+                                             messages=[{"role": "user", "content": "Hi"}]))
+        except openai.APIError as e:
+            print("RAISED", type(e).__name__)
+        """)
+        #expect(out.contains("RAISED"), "\(out)")
+        try eventually(timeout: 20, "the estimate is charged") {
+            try rampart.admin("GET", "/admin/usage").text.contains("\"output_tokens\":500")
+        }
+        let metrics = try rampart.admin("GET", "/metrics").text
+        #expect(metrics.contains("rampart_ai_usage_estimated_total{route=\"chat\"} 1"), "\(metrics)")
+    }
+}

@@ -143,7 +143,11 @@ extension ConfigDecoder {
 
     func decodeUsage(_ field: Field?) -> UsageConfig {
         var usage = UsageConfig()
-        guard let field, let r = field.object(keys: ["prices", "budgets"]) else { return usage }
+        guard let field, let r = field.object(keys: ["prices", "budgets", "chars_per_token", "fallback_output_tokens"]) else { return usage }
+        if let f = r["chars_per_token"], let v = f.number(min: 0) {
+            if v > 0 { usage.charsPerToken = v } else { f.fail("must be greater than 0") }
+        }
+        if let v = r["fallback_output_tokens"]?.int(min: 0) { usage.fallbackOutputTokens = v }
         for (model, f) in r["prices"]?.members ?? [] {
             guard let p = f.object(keys: ["input_per_mtok", "output_per_mtok", "cache_read_per_mtok", "cache_write_per_mtok"]) else { continue }
             let input = p.required("input_per_mtok")?.number(min: 0)

@@ -358,6 +358,10 @@ public struct BudgetConfig: Sendable {
 public struct UsageConfig: Sendable {
     public var prices: [String: PriceConfig] = [:]
     public var budgets: [BudgetConfig] = []
+    /// When a response reports no usage, its input is estimated from the request body at this
+    /// many characters per token, and its output is the request's max tokens, else this.
+    public var charsPerToken: Double = 4
+    public var fallbackOutputTokens = 4096
     package init(prices: [String: PriceConfig] = [:], budgets: [BudgetConfig] = []) {
         self.prices = prices; self.budgets = budgets
     }

@@ -140,10 +140,10 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         switch stage {
         case .proxying:
-            facts.bytesOut += bytes.count
-            responseFilters.body(bytes)
+            let edited = responseFilters.body(bytes)   // a filter may change what the client gets
+            facts.bytesOut += edited?.count ?? bytes.count
             if clientGone { return .proceed }   // continue_on_disconnect: keep reading for the save
-            return connection.sendBody(bytes)
+            return edited.map { connection.sendBody($0) } ?? connection.sendBody(bytes)
         case .intercepted:
             responseFilters.interceptor?.responseBody(bytes)
             return .proceed

@@ -35,6 +35,12 @@ final class RequestContext {
     /// The idempotency key this request holds while it runs (owned by `IdempotencyPolicy`: set when
     /// the store said proceed, then stored with the response or freed when the exchange ends).
     var idempotencyHold: (key: String, fingerprint: String)?
+    /// Rampart asked the provider for stream usage the client did not ask for (`UsageInjection`).
+    var usageInjected = false
+    /// What this call is charged when its response reports no usage (`UsageCounting`).
+    var usageEstimate: TokenUsage?
+    /// The usage counted for this call, real or estimated, once its response ended (`UsageFilter`).
+    var countedUsage: TokenUsage?
 
     package init(head: HTTPRequestHead, plan: RoutePlan, config: GatewayConfig, requestID: String,
          peerIP: [UInt8], peerText: String, server: ServerContext) {

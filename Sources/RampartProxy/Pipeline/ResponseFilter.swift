@@ -42,6 +42,12 @@ protocol ResponseFilter: AnyObject {
     func interceptedBodyEnded(_ failure: UpstreamFailure?)
     func completed(_ ending: ExchangeEnding)
 
+    /// True when this filter changes the bytes the client gets (at most one per response: the
+    /// first that asks). Every filter still sees the upstream's bytes as they came.
+    var editsBody: Bool { get }
+    /// What the client gets in place of `bytes` (empty while it holds bytes back).
+    func editBody(_ bytes: UnsafeRawBufferPointer) -> [UInt8]
+
     /// True when this filter holds the end of the response: when the upstream's body ends or is
     /// cut (`responseEnded`), it adds to the response and finishes it through its `ResponseTail`
     /// (a confirmed save sends `save_status` once the app has stored the text).
@@ -61,6 +67,8 @@ extension ResponseFilter {
     var maxEventBytes: Int { UsageTap.maxEventBytes }
     func responseEventsEnded(unterminated: SSEEvent?) {}
     func interceptedBodyEnded(_ failure: UpstreamFailure?) {}
+    var editsBody: Bool { false }
+    func editBody(_ bytes: UnsafeRawBufferPointer) -> [UInt8] { Array(bytes) }
     var holdsEnd: Bool { false }
     package func responseEnded(clean: Bool, cutError: String?) {}
     var continuesWithoutClient: Bool { false }

@@ -10,6 +10,8 @@ struct ResponseFilters {
     /// Keeps the upstream's response from the client; its body goes to this filter alone.
     private(set) var interceptor: ResponseFilter?
     private(set) var endHolder: ResponseFilter?
+    /// Changes what the client gets (a usage chunk it did not ask for is taken out).
+    private var editor: ResponseFilter?
     private var eventListeners: [any ResponseFilter] = []
     private var eventParser: SSEParser?
 
@@ -23,6 +25,7 @@ struct ResponseFilters {
             return true
         }
         endHolder = all.first { $0.holdsEnd }
+        editor = all.first { $0.editsBody }
         return false
     }
 
@@ -33,12 +36,15 @@ struct ResponseFilters {
     }
 
     /// A chunk on its way to the client: every filter sees it, the listeners its complete events.
-    mutating func body(_ bytes: UnsafeRawBufferPointer) {
+    /// Answers what the client gets instead when a filter edits the body (nil: the chunk itself).
+    mutating func body(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
         for f in all { f.responseBody(bytes) }
-        guard var parser = eventParser else { return }
-        eventParser = nil   // one parse of the stream for every filter that asks
-        parser.feed(bytes) { event in for f in eventListeners { f.responseEvent(event) } }
-        eventParser = parser
+        if var parser = eventParser {
+            eventParser = nil   // one parse of the stream for every filter that asks
+            parser.feed(bytes) { event in for f in eventListeners { f.responseEvent(event) } }
+            eventParser = parser
+        }
+        return editor?.editBody(bytes)
     }
 
     /// The exchange is over. An event its last blank line never closed (WHATWG drops it) goes to

@@ -4,7 +4,7 @@ import RampartTransport
 /// The one ordered list of a route's filters, built once per config so a reload swaps them with
 /// the config. Adding a policy is a file with its `RouteFilter` and a line here. The order is the
 /// order a reader expects: CORS (a preflight needs no identity) → identity → quotas → budgets →
-/// validation → truncation → idempotency (its key is checked after the caller is known, its
+/// validation → truncation → stream usage asked for (OpenAI routes) → idempotency (its key is checked after the caller is known, its
 /// fingerprint taken from the body the upstream will see) → error scrubbing (which intercepts a
 /// 5xx) → usage → confirmed saves or, on an AI route without one, the stream completion check
 /// (each holds the end of a stream).
@@ -21,9 +21,12 @@ enum RoutePolicies {
         if !config.usage.budgets.isEmpty, let ledger = services.usage { chain.append(BudgetPolicy(budgets: config.usage.budgets, ledger: ledger)) }
         if let validate = route.validate { chain.append(ValidationStage(validate)) }
         if let truncate = route.truncate { chain.append(TruncationStage(truncate)) }
+        if route.format == .openai { chain.append(UsageInjection()) }
         if let idempotency = route.idempotency { chain.append(IdempotencyPolicy(config: idempotency, onUnavailable: config.store.onUnavailable)) }
         if route.scrubErrors || route.format != nil { chain.append(ErrorScrubbing(keepProviderErrors: !route.scrubErrors)) }
-        if !config.usage.prices.isEmpty || !config.usage.budgets.isEmpty { chain.append(UsageCounting()) }
+        if !config.usage.prices.isEmpty || !config.usage.budgets.isEmpty || route.format != nil {
+            chain.append(UsageCounting(aiRoute: route.format != nil))
+        }
         if let save = route.streamSave { chain.append(ConfirmedSaving(config: save)) }
         else if let format = route.format { chain.append(StreamCompletion(format: format)) }
         return FilterChain(chain)

@@ -6,8 +6,16 @@ import RampartHTTP
 /// Counts what every AI response reports (SPEC §8.3): tokens and dollars per key, route and model
 /// into the ledger, and with the Redis store a charge to every budget's key so all replicas share
 /// one spend. Read from the stream as it passes (SSE events or a JSON body), never buffered.
+/// On an AI route (SPEC §11.2) no call escapes: one whose response reports no usage is charged an
+/// estimate made from its request (the body's length, its max tokens).
 struct UsageCounting: RouteFilter {
-    var phases: FilterPhases { .response }
+    let aiRoute: Bool
+    var phases: FilterPhases { aiRoute ? [.requestBody, .response] : .response }
+    func readsBody(_ ctx: RequestContext) -> Bool { ctx.head.method == "POST" && ctx.head.framing != .none }
+    func requestBody(_ body: [UInt8], _ ctx: RequestContext, _ done: @escaping (BodyVerdict) -> Void) {
+        ctx.usageEstimate = UsageEstimate.of(body, config: ctx.config.usage)
+        done(.proceed(body))
+    }
     package func response(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? { head.status < 400 ? UsageFilter(ctx) : nil }
 }
 
@@ -31,9 +39,15 @@ final class UsageFilter: ResponseFilter {
 
     /// However it ended: a stream cut short still spent the tokens it reported.
     package func completed(_ ending: ExchangeEnding) {
-        guard var t = tap, let usage = t.finish() else { return }
-        tap = nil
         let server = ctx.server, config = ctx.config
+        var read = tap?.finish()
+        tap = nil
+        if read == nil, let estimate = ctx.usageEstimate {
+            read = estimate
+            server.metrics.usageEstimated(route: ctx.route.name)
+        }
+        guard let usage = read else { return }
+        ctx.countedUsage = usage
         let cost = UsageCost.cost(usage, prices: config.usage.prices)
         let now = server.state.clock.now()
         server.state.usage.record(key: ctx.identityKey, route: ctx.route.name, model: usage.model ?? "unknown",
