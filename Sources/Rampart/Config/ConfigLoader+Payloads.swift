@@ -4,18 +4,22 @@ import RampartLoop
 import RampartTransport
 /// stream_save and truncate (SPEC §8): formats, JSON pointers and save templates.
 extension ConfigDecoder {
-    func decodeStreamSave(_ field: Field, pathParams: [String], routeFormat: AIFormat?) -> StreamSaveConfig? {
+    /// `upstreams` are the config's, for `save.upstream` and `verify.upstream` (SPEC §11.5).
+    func decodeStreamSave(_ field: Field, pathParams: [String], routeFormat: AIFormat?, upstreams: [String: UpstreamConfig]) -> StreamSaveConfig? {
         guard let r = field.object(keys: ["format", "mode", "save", "verify", "echo", "wait", "continue_on_disconnect"]) else { return nil }
         let format = r.has("format") || routeFormat == nil ? r.required("format").flatMap(decodeSaveFormat)
                                                            : routeFormat == .anthropic ? .anthropic : .openai
         var mode = StreamSaveConfig.Mode.save
         if let v = r["mode"]?.oneOf(StreamSaveConfig.Mode.self) { mode = v }
-        let save = r.required("save").flatMap { decodeSave($0, pathParams: pathParams) }
+        let save = r.required("save").flatMap { decodeSave($0, pathParams: pathParams, upstreams: upstreams) }
         var verify: StreamSaveConfig.Verify? = nil
-        if let f = r["verify"], let o = f.object(keys: ["url", "pointer"]) {
+        if let f = r["verify"], let o = f.object(keys: ["url", "pointer", "upstream"]) {
             let url = o.required("url").flatMap { relativeURLTemplate($0, pathParams: pathParams) }
             let pointer = o.required("pointer").flatMap(jsonPointer)
-            if let url, let pointer { verify = StreamSaveConfig.Verify(url: url, pointer: pointer) }
+            let upstream = o["upstream"].flatMap { namedUpstream($0, upstreams: upstreams)?.name }
+            if let url, let pointer, !o.has("upstream") || upstream != nil {
+                verify = StreamSaveConfig.Verify(url: url, pointer: pointer, upstream: upstream)
+            }
         } else if mode == .verify, !r.has("verify") {
             diag.error(ConfigPath.key(field.path, "verify"), "required when mode is \"verify\"")
         }
@@ -52,8 +56,8 @@ extension ConfigDecoder {
         return .custom(event: event, pointer: pointer)
     }
 
-    private func decodeSave(_ field: Field, pathParams: [String]) -> StreamSaveConfig.Save? {
-        guard let o = field.object(keys: ["method", "url", "body", "attempts", "backoff"]) else { return nil }
+    private func decodeSave(_ field: Field, pathParams: [String], upstreams: [String: UpstreamConfig]) -> StreamSaveConfig.Save? {
+        guard let o = field.object(keys: ["method", "url", "body", "attempts", "backoff", "upstream"]) else { return nil }
         let url = o.required("url").flatMap { relativeURLTemplate($0, pathParams: pathParams) }
         var method: String? = nil
         if let f = o["method"], let m = f.nonEmptyString {
@@ -62,12 +66,14 @@ extension ConfigDecoder {
         if let f = o["body"] { checkTemplates(in: f, pathParams: pathParams) }
         let attempts = o["attempts"]?.int(min: 1, max: 20)
         let backoff = o["backoff"]?.duration()
-        guard let url else { return nil }
+        let upstream = o["upstream"].flatMap { namedUpstream($0, upstreams: upstreams)?.name }
+        guard let url, !o.has("upstream") || upstream != nil else { return nil }
         var save = StreamSaveConfig.Save(url: url)
         save.body = o["body"]?.value
         if let method { save.method = method }
         if let attempts { save.attempts = attempts }
         if let backoff { save.backoff = backoff }
+        save.upstream = upstream
         return save
     }
 
@@ -117,7 +123,7 @@ extension ConfigDecoder {
         return s
     }
 
-    /// A save/verify URL: a path on the route's upstream (the save goes to the app, not elsewhere).
+    /// A save/verify URL: a path on the save's upstream (the route's, or the one it names).
     private func relativeURLTemplate(_ field: Field, pathParams: [String]) -> String? {
         guard let s = field.nonEmptyString else { return nil }
         guard s.hasPrefix("/") else { field.fail("must be a path on the upstream starting with \"/\""); return nil }

@@ -65,7 +65,7 @@ extension ConfigDecoder {
             }
         }
         let params = match.parameterNames
-        if let f = r["stream_save"] { route.streamSave = decodeStreamSave(f, pathParams: params, routeFormat: route.format) }
+        if let f = r["stream_save"] { route.streamSave = decodeStreamSave(f, pathParams: params, routeFormat: route.format, upstreams: upstreams) }
         if let f = r["truncate"] { route.truncate = decodeTruncate(f, routeFormat: route.format) }
         if let v = r["body_limit"]?.int(min: 0) { route.bodyLimit = v }
         if let f = r["validate"], let o = f.object(keys: ["schema", "trim"]) {
@@ -100,6 +100,11 @@ extension ConfigDecoder {
             }
             return nil
         }
+        return namedUpstream(f, upstreams: upstreams)
+    }
+
+    /// An upstream named by `f`; an unknown name fails at `f`'s path with the defined names.
+    func namedUpstream(_ f: Field, upstreams: [String: UpstreamConfig]) -> UpstreamConfig? {
         guard let name = f.nonEmptyString else { return nil }
         if let u = upstreams[name] { return u }
         let known = upstreams.keys.sorted().joined(separator: ", ")

@@ -264,14 +264,19 @@ public struct StreamSaveConfig: Sendable {
         public var body: JSONValue?
         public var attempts: Int = 3
         public var backoff: Duration = .seconds(1)
-        package init(method: String = "PUT", url: String, body: JSONValue? = nil, attempts: Int = 3, backoff: Duration = .seconds(1)) {
-            self.method = method; self.url = url; self.body = body; self.attempts = attempts; self.backoff = backoff
+        /// The upstream that receives the save and its replays (the app, when the route's is an
+        /// LLM provider); nil: the route's. Names an entry of `upstreams`.
+        public var upstream: String?
+        package init(method: String = "PUT", url: String, body: JSONValue? = nil, attempts: Int = 3, backoff: Duration = .seconds(1), upstream: String? = nil) {
+            self.method = method; self.url = url; self.body = body; self.attempts = attempts; self.backoff = backoff; self.upstream = upstream
         }
     }
     public struct Verify: Sendable {
         public var url: String
         public var pointer: String
-        package init(url: String, pointer: String) { self.url = url; self.pointer = pointer }
+        /// The upstream the verify GET reads; nil: the save's.
+        public var upstream: String?
+        package init(url: String, pointer: String, upstream: String? = nil) { self.url = url; self.pointer = pointer; self.upstream = upstream }
     }
     public var format: Format
     public var mode: Mode = .save
@@ -331,6 +336,11 @@ public struct RouteConfig: Sendable {
 
     /// The breaker that guards this route's traffic.
     public var breakerName: String { circuitBreaker == nil ? upstream : "\(upstream)/\(name)" }
+    /// Where confirmed saves and their replays go: `stream_save.save.upstream`, else the route's.
+    public var saveUpstream: String { streamSave?.save.upstream ?? upstream }
+    /// Where a verify GET goes: `stream_save.verify.upstream`, else where the save goes (the app
+    /// that holds the copy, not an LLM provider in front of the route).
+    public var verifyUpstream: String { streamSave?.verify?.upstream ?? saveUpstream }
     package init(name: String, match: RouteMatch, upstream: String, auth: Auth = .optional, quotas: [QuotaConfig] = [], streamSave: StreamSaveConfig? = nil, truncate: TruncateConfig? = nil, bodyLimit: Int? = nil, validate: ValidateConfig? = nil, headers: HeadersConfig? = nil, scrubErrors: Bool = true, idempotency: IdempotencyConfig? = nil, timeouts: TimeoutsConfig, retry: RetryConfig? = nil, circuitBreaker: CircuitBreakerConfig? = nil) {
         self.name = name; self.match = match; self.upstream = upstream; self.auth = auth; self.quotas = quotas; self.streamSave = streamSave; self.truncate = truncate; self.bodyLimit = bodyLimit; self.validate = validate; self.headers = headers; self.scrubErrors = scrubErrors; self.idempotency = idempotency; self.timeouts = timeouts; self.retry = retry; self.circuitBreaker = circuitBreaker
     }

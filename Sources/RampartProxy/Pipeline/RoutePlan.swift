@@ -17,6 +17,9 @@ public final class RoutePlan: Sendable {
     /// The route's timeouts on the loop's clock (Duration's arithmetic is too slow to redo for
     /// every request).
     public let deadlines: CallDeadlines
+    /// Where a `stream_save` route's saves and verify GETs go (nil on other routes).
+    package let saveTarget: SaveTarget?
+    package let verifyTarget: SaveTarget?
 
     init(route: RouteConfig, upstream: UpstreamConfig, config: GatewayConfig, filters: FilterChain) {
         self.route = route
@@ -25,6 +28,9 @@ public final class RoutePlan: Sendable {
         bodyLimit = route.bodyLimit ?? config.server.limits.bodyBytes
         breakerName = route.breakerName
         deadlines = CallDeadlines(route.timeouts)
+        let saves = route.streamSave != nil
+        saveTarget = saves ? SaveTarget(upstream: route.saveUpstream, route: route, config: config) : nil
+        verifyTarget = saves ? SaveTarget(upstream: route.verifyUpstream, route: route, config: config) : nil
         self.filters = filters
     }
 }

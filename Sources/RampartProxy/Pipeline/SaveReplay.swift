@@ -4,9 +4,9 @@ import RampartTransport
 import RampartHTTP
 
 /// Replays a journaled save (ops via the admin API, or its user via `retry_url`): the same
-/// method, URL and body to the route's upstream, with `Idempotency-Key: <save_id>` so the app
-/// can tell a replay from a new save. Success (2xx) removes the entry from the journal. The route's
-/// deadlines bound it, so a hung app fails the replay instead of holding it.
+/// method, URL and body to the upstream the save was for, with `Idempotency-Key: <save_id>` so the
+/// app can tell a replay from a new save. Success (2xx) removes the entry from the journal. That
+/// upstream's deadlines bound it (`SaveTarget`), so a hung app fails the replay instead of holding it.
 package enum SaveReplay {
     package static func run(id: String, context: ServerContext, _ done: @escaping (_ ok: Bool, _ status: Int) -> Void) {
         let config = context.active.config
@@ -14,24 +14,27 @@ package enum SaveReplay {
               case .string(let routeName)? = entry["route"], case .string(let method)? = entry["method"],
               case .string(let url)? = entry["url"], case .string(let body)? = entry["body"],
               let route = config.routes.first(where: { $0.name == routeName }),
-              let upstream = config.upstreams[route.upstream] else { done(false, 404); return }
+              let target = target(of: entry, route: route, config: config) else { done(false, 404); return }
         var headers = HTTPHeaders()
-        headers.add("Host", upstream.authority)
+        headers.add("Host", target.upstream.authority)
         headers.add("Content-Type", "application/json")
         headers.add("Idempotency-Key", id)
         headers.add("X-Request-Id", id)
         let bytes = Array(body.utf8)
-        let request = UpstreamRequest(endpoint: upstream.endpoint, method: method, target: upstream.basePath + url, headers: headers,
-                                      body: .known(bytes.count), connectTimeoutMs: route.timeouts.connect.milliseconds)
+        let request = target.request(method: method, path: url, headers: headers, bodyLength: bytes.count)
         var status = 0
         let receiver = StatusOnly { s in status = s } finished: { ok in
             if ok { context.state.journal.remove(id); context.metrics.saveOutcome("replayed") }
             done(ok, status)
         }
-        let call = DeadlineCall.start(request, handler: receiver, transport: context.transport, loop: context.loop,
-                                      deadlines: CallDeadlines(route.timeouts))
-        _ = bytes.withUnsafeBytes { call.appendBody($0) }
-        call.endBody()
+        _ = target.start(request, body: bytes, handler: receiver, transport: context.transport, loop: context.loop)
+    }
+
+    /// The upstream the entry names (journaled since saves may go elsewhere), else, for an entry
+    /// written before that or naming an upstream the config no longer has, where the route saves now.
+    static func target(of entry: JSONValue, route: RouteConfig, config: GatewayConfig) -> SaveTarget? {
+        if case .string(let name)? = entry["upstream"], let target = SaveTarget(upstream: name, route: route, config: config) { return target }
+        return SaveTarget(upstream: route.saveUpstream, route: route, config: config)
     }
 }
 

@@ -36,6 +36,9 @@ public final class ActiveConfig: Sendable {
             guard let upstream = config.upstreams[route.upstream] else {
                 throw ActivationError(path: "routes[\(i)].upstream", message: "names no upstream")
             }
+            if route.streamSave != nil, config.upstreams[route.saveUpstream] == nil || config.upstreams[route.verifyUpstream] == nil {
+                throw ActivationError(path: "routes[\(i)].stream_save", message: "names no upstream")
+            }
             plans.append(RoutePlan(route: route, upstream: upstream, config: config,
                                    filters: RoutePolicies.build(for: route, config: config, services: services)))
         }

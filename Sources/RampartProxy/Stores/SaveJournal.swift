@@ -43,11 +43,14 @@ public struct SaveJournalEntry: Sendable {
     public var url: String
     public var body: String
     public var content: String
+    /// The upstream `url` is on (`stream_save.save.upstream` or the route's); entries journaled
+    /// before saves could go elsewhere have none and replay where the route saves now.
+    public var upstream: String?
 
     public init(id: String, identity: String, user: String?, route: String, reason: String, method: String, url: String,
-                body: String, content: String) {
+                body: String, content: String, upstream: String? = nil) {
         self.id = id; self.identity = identity; self.user = user; self.route = route; self.reason = reason
-        self.method = method; self.url = url; self.body = body; self.content = content
+        self.method = method; self.url = url; self.body = body; self.content = content; self.upstream = upstream
     }
 
     /// The entry as one JSON line (no newline), as both journals store it.
@@ -57,6 +60,7 @@ public struct SaveJournalEntry: Sendable {
             ("identity", JSONText.quote(identity)), ("user", user.map(JSONText.quote) ?? "null"),
             ("route", JSONText.quote(route)), ("reason", JSONText.quote(reason)), ("method", JSONText.quote(method)),
             ("url", JSONText.quote(url)), ("body", JSONText.quote(body)), ("content", JSONText.quote(content)),
+            ("upstream", upstream.map(JSONText.quote) ?? "null"),
         ])
     }
 }

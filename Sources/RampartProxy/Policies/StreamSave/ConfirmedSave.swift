@@ -98,16 +98,16 @@ final class ConfirmedSave: ResponseFilter {
 
     // MARK: Saving
 
-    private func upstreamRequest(method: String, target: String, body: Int?) -> UpstreamRequest {
-        let upstream = ctx.plan.upstream
+    /// A save or verify request to `target`, forwarding the user's credentials so the app can
+    /// authorize it as the user's own write.
+    private func upstreamRequest(_ target: SaveTarget, method: String, path: String, body: Int?) -> UpstreamRequest {
         var headers = HTTPHeaders()
-        headers.add("Host", ctx.head.headers["Host"] ?? upstream.authority)
+        headers.add("Host", target.host(clientHost: ctx.head.headers["Host"]))
         if body != nil { headers.add("Content-Type", "application/json") }
         for name in ["Authorization", "Cookie"] { if let v = ctx.head.headers[name] { headers.add(name, v) } }
         if body != nil { headers.add("Idempotency-Key", requestID) }
         headers.add("X-Request-Id", requestID)
-        return UpstreamRequest(endpoint: upstream.endpoint, method: method, target: upstream.basePath + target, headers: headers,
-                               body: body.map { .known($0) } ?? .none, connectTimeoutMs: ctx.plan.deadlines.connectMs)
+        return target.request(method: method, path: path, headers: headers, bodyLength: body)
     }
 
     /// Verify mode: the app may have saved the text itself. GET its copy; when the text at
@@ -128,20 +128,18 @@ final class ConfirmedSave: ResponseFilter {
             verifiedMismatch = true
             attemptSave()
         }
-        let request = upstreamRequest(method: "GET", target: template.renderURL(verify.url), body: nil)
-        call = DeadlineCall.start(request, handler: collector, transport: server.transport, loop: server.loop, deadlines: ctx.plan.deadlines)
-        call?.endBody()
+        guard let target = ctx.plan.verifyTarget else { collector.upstreamFinished(.connectFailed("no verify upstream")); return }
+        let request = upstreamRequest(target, method: "GET", path: template.renderURL(verify.url), body: nil)
+        call = target.start(request, body: nil, handler: collector, transport: server.transport, loop: server.loop)
     }
 
-    /// One attempt; a save that hangs fails at the route's deadlines.
+    /// One attempt; a save that hangs fails at the save upstream's deadlines.
     private func attemptSave() {
         attempts += 1
         let receiver = StatusOnly({ _ in }, finished: { [self] ok in attemptFinished(ok) })
-        let request = upstreamRequest(method: config.save.method, target: url, body: body.count)
-        let c = DeadlineCall.start(request, handler: receiver, transport: server.transport, loop: server.loop, deadlines: ctx.plan.deadlines)
-        call = c
-        _ = body.withUnsafeBytes { c.appendBody($0) }
-        c.endBody()
+        guard let target = ctx.plan.saveTarget else { receiver.upstreamFinished(.connectFailed("no save upstream")); return }
+        let request = upstreamRequest(target, method: config.save.method, path: url, body: body.count)
+        call = target.start(request, body: body, handler: receiver, transport: server.transport, loop: server.loop)
     }
 
     private func attemptFinished(_ ok: Bool) {
@@ -185,7 +183,8 @@ final class ConfirmedSave: ResponseFilter {
     private func journal(reason: String) -> Bool {
         server.state.journal.append(SaveJournalEntry(
             id: requestID, identity: ctx.identityKey, user: ctx.user, route: ctx.route.name, reason: reason, method: config.save.method,
-            url: url, body: String(decoding: body, as: UTF8.self), content: tap.content), now: server.state.clock.now())
+            url: url, body: String(decoding: body, as: UTF8.self), content: tap.content, upstream: ctx.route.saveUpstream),
+            now: server.state.clock.now())
     }
 
     /// `wait` ran out (or the drain deadline came): tell the client the save is pending and let it
