@@ -170,6 +170,12 @@ public struct CircuitBreakerConfig: Sendable, Equatable {
     package init(consecutiveFailures: Int = 5, failureRate: Double = 0.5, minRequests: Int = 10, window: Duration = .seconds(60), cooldown: Duration = .seconds(60), halfOpenProbes: Int = 1) {
         self.consecutiveFailures = consecutiveFailures; self.failureRate = failureRate; self.minRequests = minRequests; self.window = window; self.cooldown = cooldown; self.halfOpenProbes = halfOpenProbes
     }
+
+    /// The breaker of an upstream without a `circuit_breaker` block: there so ops can force any
+    /// upstream open or closed, and loose enough to trip only on an upstream that is plainly down
+    /// (20 failed requests in a row, or half of at least 100 in a minute), never on healthy traffic.
+    public static let unconfigured = CircuitBreakerConfig(consecutiveFailures: 20, failureRate: 0.5, minRequests: 100,
+                                                          window: .seconds(60), cooldown: .seconds(30), halfOpenProbes: 1)
 }
 
 public struct UpstreamConfig: Sendable {

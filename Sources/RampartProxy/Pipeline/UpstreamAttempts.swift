@@ -6,7 +6,8 @@ import RampartTransport
 /// admission, the upstream's in-flight cap, the attempts and their retries (SPEC §7.2–7.3), and
 /// the route's deadlines (SPEC §7.1: first byte counted from the end of the request body, idle
 /// between body bytes, total across attempts; connect is the transport's). The exchange sees one
-/// call: the final response head and body, or one failure after the last attempt.
+/// call: the final response head and body, or one failure after the last attempt; the breaker and
+/// the retry budget see one request (`RequestAccounting`, SPEC §11.4).
 final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     private var handler: UpstreamResponseHandler?
     private let context: ServerContext
@@ -26,9 +27,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     private(set) var retries = 0
     private var awaitingHead = true
     private var lastActivity: UInt64 = 0
-    private var isProbe = false
-    private var outcomeRecorded = false
-    private var holdsRetrySlot = false
+    private var accounting: RequestAccounting
     private var inFlightSlot: InFlightCounter?
     private var timer: LoopTimer?
     private var retryTimer: LoopTimer?
@@ -49,19 +48,16 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         hasBody = ctx.head.framing != .none
         hasIdempotencyKey = ctx.head.headers.contains("Idempotency-Key")
         replayBody = (plan.route.retry?.attempts ?? 1) > 1 || plan.route.streamSave != nil ? [] : nil
+        accounting = RequestAccounting(breakers: ctx.server.state.breakers, breakerName: ctx.plan.breakerName,
+                                       budget: ctx.server.state.retryBudget(upstream: ctx.plan.upstream.name))
     }
 
     /// Asks the breaker and the in-flight cap; nil = admitted (the first attempt may start).
     func admit() -> GatewayError? {
-        let now = context.state.clock.now()
-        switch context.state.breakers.admit(upstream: plan.breakerName, now: now) {
-        case .rejected(let retryAfter):
+        if case .rejected(let retryAfter) = accounting.admit(now: context.state.clock.now()) {
             return GatewayError(status: 503, code: "CIRCUIT_OPEN", message: "The upstream \(upstream.name) is failing; requests are paused.",
                                 retryAfterSeconds: max(1, Int(retryAfter.rounded(.up))))
-        case .probe: isProbe = true
-        case .allowed: break
         }
-        context.state.retryBudget(upstream: upstream.name).recordRequest(now: now)
         let counter = context.state.inFlightCounter(upstream: upstream.name)
         guard counter.acquire(limit: upstream.maxInFlight) else {
             context.metrics.upstreamError(upstream.name, kind: "overloaded")
@@ -86,14 +82,13 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
 
     private func launch(body: [UInt8]?) {
         // The total deadline passed before this attempt could start (a slow upload, a late retry
-        // timer): nothing is sent, and the breaker hears nothing of an attempt never made.
+        // timer): nothing is sent; the breaker hears the previous attempt's failure, if any (end).
         if context.loop.now >= totalDeadline {
             context.metrics.timeout(kind: "total")
             end(.timeout("total"))
             return
         }
         awaitingHead = true
-        outcomeRecorded = false
         lastActivity = context.loop.now
         armTimeout()
         guard !finished else { return }   // the total deadline passed during the backoff
@@ -148,8 +143,9 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         armTimeout()   // the idle limit replaces first_byte from here on
         guard !finished else { return }
         context.metrics.recordUpstream(upstream.name, seconds: Double(now &- started) / 1e9)
-        recordOutcome(head.status >= 500 ? .failure : .success)
+        accounting.attemptEnded(head.status >= 500 ? .failure : .success)
         if retryIfAllowed(.status(head.status), retryAfter: head.headers["Retry-After"]) { return }
+        accounting.settle(clock: context.state.clock)
         handler?.upstreamHead(head)
     }
 
@@ -167,15 +163,17 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
             context.metrics.upstreamError(upstream.name, kind: failure.metricKind)
             if failure == .connectTimeout { context.metrics.timeout(kind: "connect") }
             if awaitingHead {
-                recordOutcome(.failure)
+                accounting.attemptEnded(.failure)
                 if retryIfAllowed(failure.isTimeout ? .timeout : .connectError, retryAfter: nil) { return }
             }
         }
         end(failure)
     }
 
-    /// The last word to the exchange, once; a failure is logged with the request it failed.
+    /// The last word to the exchange, once; a failure is logged with the request it failed, and
+    /// the breaker hears the last attempt's outcome if no head told it already.
     private func end(_ failure: UpstreamFailure?) {
+        accounting.settle(clock: context.state.clock)
         let h = handler
         if let failure, h != nil {
             context.accessLog.event(.warn, "upstream exchange failed", [
@@ -194,45 +192,38 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         context.loop.cancel(retryTimer); retryTimer = nil
     }
 
-    /// Gives back the in-flight slot, the retry-budget slot and a half-open probe. The exchange
-    /// calls it when it completes, so a confirmed save that follows the stream still counts
-    /// against `max_in_flight`.
+    /// Gives back the in-flight slot, the retry-budget slot and a half-open probe (a failure still
+    /// pending, when the client left between attempts, reaches the breaker). The exchange calls it
+    /// when it completes, so a confirmed save that follows the stream still counts against
+    /// `max_in_flight`.
     func releaseSlots() {
-        if isProbe { context.state.breakers.releaseProbe(upstream: plan.breakerName); isProbe = false }
-        if holdsRetrySlot { context.state.retryBudget(upstream: upstream.name).releaseRetry(); holdsRetrySlot = false }
+        accounting.finish(clock: context.state.clock)
         inFlightSlot?.release(); inFlightSlot = nil
     }
 
     // MARK: Retries and the breaker
 
-    /// Feeds the breaker once per attempt: connect errors, timeouts and 5xx are failures, 4xx not.
-    private func recordOutcome(_ outcome: CircuitBreaker.Outcome) {
-        guard !outcomeRecorded else { return }
-        outcomeRecorded = true
-        context.state.breakers.record(upstream: plan.breakerName, outcome: outcome, probe: isProbe, now: context.state.clock.now())
-        isProbe = false
-    }
-
-    /// Retries when SPEC §7.2 allows it: a listed outcome, a retryable method or an Idempotency-Key,
-    /// a replayable body, attempts and total time left, and room in the retry budget. Nothing has
-    /// reached the client yet: the head is passed on only when no retry follows.
+    /// Retries when SPEC §7.2 and §11.4 allow it: a listed outcome, a retryable method or an
+    /// Idempotency-Key, a replayable body, attempts and total time left, a closed breaker, room in
+    /// the retry budget, and no SDK retrying the request itself. Nothing has reached the client
+    /// yet: the head is passed on only when no retry follows.
     private func retryIfAllowed(_ outcome: AttemptOutcome, retryAfter: String?) -> Bool {
         guard let retry = plan.route.retry, retry.attempts > 1 else { return false }
         let remaining = Double(Int64(totalDeadline) - Int64(context.loop.now)) / 1e9
         let attempt = FailedAttempt(method: request.method, hasIdempotencyKey: hasIdempotencyKey, outcome: outcome,
                                     responseStarted: false, bodyReplayable: !hasBody || (bodyEnded && replayBody != nil),
                                     attemptsSoFar: retries + 1, remainingTotal: remaining, retryAfter: retryAfter)
-        let now = context.state.clock.now()
-        guard case .retry(let delay) = RetrySchedule.shouldRetry(attempt, config: retry, random: ThreadRandom.unit(), now: now) else { return false }
-        // A breaker that opened meanwhile wins over our retry.
-        if case .rejected = context.state.breakers.admit(upstream: plan.breakerName, now: now) { return false }
-        let budget = context.state.retryBudget(upstream: upstream.name)
-        if holdsRetrySlot { budget.releaseRetry(); holdsRetrySlot = false }
-        guard budget.tryAcquireRetry(now: now) else {
+        // Read only here, when a retry is in question: most requests never pay for the lookup.
+        let sdkRetries = RequestAccounting.sdkRetryCount(request.headers[RequestAccounting.sdkRetryHeader])
+        let delay: Double
+        switch accounting.retry(after: attempt, config: retry, sdkRetryCount: sdkRetries, random: ThreadRandom.unit(),
+                                now: context.state.clock.now()) {
+        case .retry(let after): delay = after
+        case .refused(.budgetExhausted):
             context.metrics.upstreamError(upstream.name, kind: "retry_budget_exhausted")
             return false
+        case .refused: return false
         }
-        holdsRetrySlot = true
         call?.cancel(); call = nil
         retries += 1
         context.metrics.retry(upstream: upstream.name)
@@ -277,7 +268,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         context.metrics.upstreamError(upstream.name, kind: kind)   // per attempt, as failures are
         call?.cancel(); call = nil
         if awaitingHead {
-            recordOutcome(.failure)
+            accounting.attemptEnded(.failure)
             if kind == "first_byte" && retryIfAllowed(.timeout, retryAfter: nil) { return }
         }
         end(.timeout(kind))

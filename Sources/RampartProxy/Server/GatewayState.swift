@@ -82,7 +82,8 @@ public final class GatewayState: Sendable {
     /// AI usage per key, route and model (tokens and dollars), for budgets, metrics and the admin API.
     public let usage: UsageLedger
 
-    /// One circuit breaker per upstream, shared by all loops, kept across reloads when unchanged.
+    /// One circuit breaker per upstream (defaults when none is configured), shared by all loops,
+    /// kept across reloads when unchanged.
     public let breakers = BreakerRegistry()
     private let retryBudgets = Mutex<[String: RetryBudget]>([:])
 
@@ -140,9 +141,11 @@ public final class GatewayState: Sendable {
         retryBudgets.withLock { $0.removeAll() }   // rebuilt lazily with the new budget_percent
     }
 
+    /// Every upstream gets a breaker (its own block, else `CircuitBreakerConfig.unconfigured`), so
+    /// ops can force any of them; a route with a block of its own adds `<upstream>/<route>`.
     static func breakerConfigs(_ config: GatewayConfig) -> [String: CircuitBreakerConfig] {
         var out: [String: CircuitBreakerConfig] = [:]
-        for (name, u) in config.upstreams { if let b = u.circuitBreaker { out[name] = b } }
+        for (name, u) in config.upstreams { out[name] = u.circuitBreaker ?? .unconfigured }
         for r in config.routes { if let b = r.circuitBreaker { out[r.breakerName] = b } }
         return out
     }

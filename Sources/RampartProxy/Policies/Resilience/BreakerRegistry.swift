@@ -11,7 +11,8 @@ import Synchronization
 /// arithmetic steps, so one lock is cheaper than anything cleverer.
 ///
 /// Keys are whatever names the caller chooses (upstream names; a route with its own breaker can use
-/// its own key). A name without a breaker is always admitted: no breaker configured, no protection.
+/// its own key). The gateway gives every upstream one (`GatewayState.breakerConfigs`); a name
+/// without a breaker is always admitted.
 public final class BreakerRegistry: Sendable {
     /// Called after every state change, outside the lock (so it may log, count, even call back in).
     public typealias TransitionHook = @Sendable (_ upstream: String, _ from: CircuitBreaker.State,
@@ -64,6 +65,13 @@ public final class BreakerRegistry: Sendable {
             all[upstream] == nil ? nil : all[upstream]!.record(outcome, probe: probe, now: now)
         }
         report(upstream, transition)
+    }
+
+    /// Whether a request already admitted may make another attempt: only while the breaker is
+    /// closed. One that opened meanwhile wins over the retry, and a half-open probe is one attempt.
+    /// Reads the state without `admit`, which would take a probe slot for a request that has one.
+    public func allowsRetry(upstream: String) -> Bool {
+        breakers.withLock { $0[upstream].map { $0.state == .closed } ?? true }
     }
 
     /// For a probe that ended without an outcome (see `CircuitBreaker.releaseProbe`).
