@@ -313,10 +313,6 @@ public struct IdempotencyConfig: Sendable {
     }
 }
 
-/// The provider wire format of an AI route (SPEC §11.1): its usage is always counted, its streams
-/// end with the format's own error when cut short, and its provider errors keep their shape.
-public enum AIFormat: String, Sendable, CaseIterable { case anthropic, openai }
-
 public struct RouteConfig: Sendable {
     public enum Auth: String, Sendable, CaseIterable { case required, optional }
     public var name: String
@@ -349,37 +345,6 @@ public struct RouteConfig: Sendable {
     public var verifyUpstream: String { streamSave?.verify?.upstream ?? saveUpstream }
     package init(name: String, match: RouteMatch, upstream: String, auth: Auth = .optional, quotas: [QuotaConfig] = [], streamSave: StreamSaveConfig? = nil, truncate: TruncateConfig? = nil, bodyLimit: Int? = nil, validate: ValidateConfig? = nil, headers: HeadersConfig? = nil, scrubErrors: Bool = true, idempotency: IdempotencyConfig? = nil, timeouts: TimeoutsConfig, retry: RetryConfig? = nil, circuitBreaker: CircuitBreakerConfig? = nil) {
         self.name = name; self.match = match; self.upstream = upstream; self.auth = auth; self.quotas = quotas; self.streamSave = streamSave; self.truncate = truncate; self.bodyLimit = bodyLimit; self.validate = validate; self.headers = headers; self.scrubErrors = scrubErrors; self.idempotency = idempotency; self.timeouts = timeouts; self.retry = retry; self.circuitBreaker = circuitBreaker
-    }
-}
-
-public struct PriceConfig: Sendable {
-    public var inputPerMtok: Double
-    public var outputPerMtok: Double
-    public var cacheReadPerMtok: Double?
-    public var cacheWritePerMtok: Double?
-    package init(inputPerMtok: Double, outputPerMtok: Double, cacheReadPerMtok: Double? = nil, cacheWritePerMtok: Double? = nil) {
-        self.inputPerMtok = inputPerMtok; self.outputPerMtok = outputPerMtok; self.cacheReadPerMtok = cacheReadPerMtok; self.cacheWritePerMtok = cacheWritePerMtok
-    }
-}
-
-public struct BudgetConfig: Sendable {
-    public var per: Duration
-    public var usd: Double
-    public var key: QuotaConfig.Key = .user
-    package init(per: Duration, usd: Double, key: QuotaConfig.Key = .user) {
-        self.per = per; self.usd = usd; self.key = key
-    }
-}
-
-public struct UsageConfig: Sendable {
-    public var prices: [String: PriceConfig] = [:]
-    public var budgets: [BudgetConfig] = []
-    /// When a response reports no usage, its input is estimated from the request body at this
-    /// many characters per token, and its output is the request's max tokens, else this.
-    public var charsPerToken: Double = 4
-    public var fallbackOutputTokens = 4096
-    package init(prices: [String: PriceConfig] = [:], budgets: [BudgetConfig] = []) {
-        self.prices = prices; self.budgets = budgets
     }
 }
 
