@@ -14,12 +14,13 @@ struct ExchangeFacts {
     var cutError: String?
 
     /// The exchange that began at `started` is over: its request metric and its access line.
-    func report(_ ctx: RequestContext, status: Int, error: String?, started: UInt64, retries: Int, save: String?, peer: String) {
+    /// The breaker's state comes from the request's upstream side when it had one (no lookup).
+    func report(_ ctx: RequestContext, status: Int, error: String?, started: UInt64, upstream: UpstreamAttempts?, save: String?, peer: String) {
         let context = ctx.server
         let now = context.loop.clock.monotonicNanoseconds()
         context.metrics.recordRequest(route: ctx.route.name, status: status, seconds: Double(now &- started) / 1e9)
-        let breaker = context.state.breakers.snapshot(upstream: ctx.plan.breakerName, now: context.state.clock.now())?.state
-        context.accessLog.log(record(ctx, status: status, error: error, started: started, now: now, retries: retries,
+        let breaker = upstream.map { $0.breakerState } ?? context.state.breakers.cell(ctx.plan.breakerName)?.state.rawValue
+        context.accessLog.log(record(ctx, status: status, error: error, started: started, now: now, retries: upstream?.retries ?? 0,
                                      breaker: breaker, save: save, peer: peer))
     }
 

@@ -73,7 +73,7 @@ extension ProxyExchange {
         for f in filters.end { f.exchangeEnded(ctx) }   // a key no response stored is freed
         context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
         if isEventStream { context.state.metrics.activeStreams.subtract(1, ordering: .relaxed) }
-        facts.report(ctx, status: status, error: error, started: started, retries: attempts?.retries ?? 0,
+        facts.report(ctx, status: status, error: error, started: started, upstream: attempts,
                      save: responseFilters.endHolder?.accessLogSave, peer: connection.peerText)
     }
 }

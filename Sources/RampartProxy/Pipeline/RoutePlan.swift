@@ -7,6 +7,8 @@ import RampartTransport
 /// field of each, per request).
 public final class RoutePlan: Sendable {
     public let route: RouteConfig
+    /// Its place in the config's routes (and `ActiveConfig.plans`).
+    public let index: Int
     public let upstream: UpstreamConfig
     public let headers: HeadersConfig
     public let bodyLimit: Int
@@ -21,8 +23,8 @@ public final class RoutePlan: Sendable {
     package let saveTarget: SaveTarget?
     package let verifyTarget: SaveTarget?
 
-    init(route: RouteConfig, upstream: UpstreamConfig, config: GatewayConfig, filters: FilterChain) {
-        self.route = route
+    init(route: RouteConfig, index: Int, upstream: UpstreamConfig, config: GatewayConfig, filters: FilterChain) {
+        self.route = route; self.index = index
         self.upstream = upstream
         headers = route.headers ?? config.headers
         bodyLimit = route.bodyLimit ?? config.server.limits.bodyBytes

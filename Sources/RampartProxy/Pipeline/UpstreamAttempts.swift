@@ -28,6 +28,9 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     private var awaitingHead = true
     private var lastActivity: UInt64 = 0
     private var accounting: RequestAccounting
+    private let inFlight: InFlightCounter
+    /// The request's breaker state now, for its access line.
+    var breakerState: String? { accounting.breakerState }
     private var inFlightSlot: InFlightCounter?
     private var timer: LoopTimer?
     private var retryTimer: LoopTimer?
@@ -48,8 +51,9 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         hasBody = ctx.head.framing != .none
         hasIdempotencyKey = ctx.head.headers.contains("Idempotency-Key")
         replayBody = (plan.route.retry?.attempts ?? 1) > 1 || plan.route.streamSave != nil ? [] : nil
-        accounting = RequestAccounting(breakers: ctx.server.state.breakers, breakerName: ctx.plan.breakerName,
-                                       budget: ctx.server.state.retryBudget(upstream: ctx.plan.upstream.name))
+        let handles = ctx.server.handles(for: ctx.plan)
+        accounting = RequestAccounting(breakers: ctx.server.state.breakers, breaker: handles.breaker, budget: handles.retryBudget)
+        inFlight = handles.inFlight
     }
 
     /// Asks the breaker and the in-flight cap; nil = admitted (the first attempt may start).
@@ -58,7 +62,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
             return GatewayError(status: 503, code: "CIRCUIT_OPEN", message: "The upstream \(upstream.name) is failing; requests are paused.",
                                 retryAfterSeconds: max(1, Int(retryAfter.rounded(.up))))
         }
-        let counter = context.state.inFlightCounter(upstream: upstream.name)
+        let counter = inFlight
         guard counter.acquire(limit: upstream.maxInFlight) else {
             context.metrics.upstreamError(upstream.name, kind: "overloaded")
             releaseSlots()

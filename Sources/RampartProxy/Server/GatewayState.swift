@@ -39,7 +39,7 @@ public final class ActiveConfig: Sendable {
             if route.streamSave != nil, config.upstreams[route.saveUpstream] == nil || config.upstreams[route.verifyUpstream] == nil {
                 throw ActivationError(path: "routes[\(i)].stream_save", message: "names no upstream")
             }
-            plans.append(RoutePlan(route: route, upstream: upstream, config: config,
+            plans.append(RoutePlan(route: route, index: i, upstream: upstream, config: config,
                                    filters: RoutePolicies.build(for: route, config: config, services: services)))
         }
         self.plans = plans
@@ -166,6 +166,8 @@ public final class ServerContext: @unchecked Sendable {
     public let sharedBudgets: (any SharedBudgets)?
     /// Refreshed by a task on this loop when the config is swapped; requests snapshot it.
     public private(set) var active: ActiveConfig
+    /// Per route of `active`, what its requests share with every loop, looked up once per config.
+    private var upstreamHandles: [UpstreamHandles] = []
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
 
     package init(loop: EventLoop, state: GatewayState, transport: UpstreamTransport, quotas: LoopQuotas, idempotency: any IdempotencyStore,
@@ -179,14 +181,23 @@ public final class ServerContext: @unchecked Sendable {
         self.transport = transport
         let active = state.current
         self.active = active
+        upstreamHandles = active.plans.map { UpstreamHandles($0, state: state) }
         accessLog = AccessLog(loop: loop, enabled: active.config.logging.accessLog, level: active.config.logging.level)
         accessLog.redactedParams = Set(active.config.logging.redactQueryParams.map { $0.lowercased() })
     }
 
     public var currentConfig: GatewayConfig { active.config }
 
+    /// A request's shared upstream state: from the table when its plan is the active config's, by
+    /// name for a request that began under an older config.
+    func handles(for plan: RoutePlan) -> UpstreamHandles {
+        if plan.index < upstreamHandles.count, active.plans[plan.index] === plan { return upstreamHandles[plan.index] }
+        return UpstreamHandles(plan, state: state)
+    }
+
     package func adopt(_ fresh: ActiveConfig) {
         active = fresh
+        upstreamHandles = fresh.plans.map { UpstreamHandles($0, state: state) }   // after the swap applied its breakers
         accessLog.enabled = fresh.config.logging.accessLog
         accessLog.redactedParams = Set(fresh.config.logging.redactQueryParams.map { $0.lowercased() })
         accessLog.level = fresh.config.logging.level

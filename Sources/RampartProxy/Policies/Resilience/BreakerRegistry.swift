@@ -18,7 +18,9 @@ public final class BreakerRegistry: Sendable {
     public typealias TransitionHook = @Sendable (_ upstream: String, _ from: CircuitBreaker.State,
                                                  _ to: CircuitBreaker.State, _ reason: CircuitBreaker.Reason) -> Void
 
-    private let breakers = Mutex<[String: CircuitBreaker]>([:])
+    /// Name → cell. The registry's lock guards the map only; each breaker has a lock of its own,
+    /// so a request that keeps its cell records its outcome without a lookup by name.
+    private let cells = Mutex<[String: BreakerCell]>([:])
     private let hook = Mutex<TransitionHook?>(nil)
 
     public init(configs: [String: CircuitBreakerConfig] = [:]) {
@@ -35,51 +37,52 @@ public final class BreakerRegistry: Sendable {
     /// its breaker — state, counts and operator pins survive a reload that did not touch it; a changed
     /// config starts fresh (old counts were judged by old thresholds); removed names are dropped.
     public func apply(_ configs: [String: CircuitBreakerConfig]) {
-        breakers.withLock { current in
-            var next: [String: CircuitBreaker] = [:]
+        cells.withLock { current in
+            var next: [String: BreakerCell] = [:]
             for (name, config) in configs {
                 if let kept = current[name], kept.config == config { next[name] = kept }
-                else { next[name] = CircuitBreaker(config: config) }
+                else { next[name] = BreakerCell(name: name, config: config) }
             }
             current = next
         }
     }
 
     /// The names that have a breaker, sorted (for the admin API).
-    public var names: [String] { breakers.withLock { $0.keys.sorted() } }
+    public var names: [String] { cells.withLock { $0.keys.sorted() } }
 
-    public func admit(upstream: String, now: Double) -> CircuitBreaker.Admission {
-        var admission = CircuitBreaker.Admission.allowed
-        let transition = breakers.withLock { all -> CircuitBreaker.Transition? in
-            guard all[upstream] != nil else { return nil }
-            let t = all[upstream]!.advance(now: now)
-            admission = all[upstream]!.admit(now: now)
-            return t
+    /// The breaker called `name`, for a request to keep while it runs (nil: none, always admitted).
+    public func cell(_ name: String) -> BreakerCell? { cells.withLock { $0[name] } }
+
+    public func admit(upstream: String, now: Double) -> CircuitBreaker.Admission { admit(cell(upstream), now: now) }
+
+    public func admit(_ cell: BreakerCell?, now: Double) -> CircuitBreaker.Admission {
+        guard let cell else { return .allowed }
+        let (admission, transition) = cell.breaker.withLock { b in
+            let t = b.advance(now: now)
+            return (b.admit(now: now), t)
         }
-        report(upstream, transition)
+        report(cell.name, transition)
         return admission
     }
 
     public func record(upstream: String, outcome: CircuitBreaker.Outcome, probe: Bool, now: Double) {
-        let transition = breakers.withLock { all in
-            all[upstream] == nil ? nil : all[upstream]!.record(outcome, probe: probe, now: now)
-        }
-        report(upstream, transition)
+        record(cell(upstream), outcome: outcome, probe: probe, now: now)
+    }
+
+    public func record(_ cell: BreakerCell?, outcome: CircuitBreaker.Outcome, probe: Bool, now: Double) {
+        guard let cell else { return }
+        report(cell.name, cell.breaker.withLock { $0.record(outcome, probe: probe, now: now) })
     }
 
     /// Whether a request already admitted may make another attempt: only while the breaker is
     /// closed. One that opened meanwhile wins over the retry, and a half-open probe is one attempt.
     /// Reads the state without `admit`, which would take a probe slot for a request that has one.
-    public func allowsRetry(upstream: String) -> Bool {
-        breakers.withLock { $0[upstream].map { $0.state == .closed } ?? true }
-    }
+    public func allowsRetry(upstream: String) -> Bool { allowsRetry(cell(upstream)) }
+    public func allowsRetry(_ cell: BreakerCell?) -> Bool { cell.map { $0.state == .closed } ?? true }
 
     /// For a probe that ended without an outcome (see `CircuitBreaker.releaseProbe`).
-    public func releaseProbe(upstream: String) {
-        breakers.withLock { all in
-            if all[upstream] != nil { all[upstream]!.releaseProbe() }
-        }
-    }
+    public func releaseProbe(upstream: String) { releaseProbe(cell(upstream)) }
+    public func releaseProbe(_ cell: BreakerCell?) { cell?.breaker.withLock { $0.releaseProbe() } }
 
     /// False when `upstream` has no breaker (the admin API answers 404).
     @discardableResult
@@ -98,28 +101,37 @@ public final class BreakerRegistry: Sendable {
     }
 
     public func snapshot(upstream: String, now: Double) -> BreakerSnapshot? {
-        breakers.withLock { $0[upstream]?.snapshot(now: now) }
+        cell(upstream)?.breaker.withLock { $0.snapshot(now: now) }
     }
 
     /// Every breaker, sorted by name so the admin output is stable.
     public func snapshots(now: Double) -> [(upstream: String, snapshot: BreakerSnapshot)] {
-        breakers.withLock { all in
-            all.keys.sorted().map { ($0, all[$0]!.snapshot(now: now)) }
-        }
+        cells.withLock { $0 }.sorted { $0.key < $1.key }.map { ($0.key, $0.value.breaker.withLock { $0.snapshot(now: now) }) }
     }
 
     private func mutate(_ upstream: String,
                         _ change: (inout CircuitBreaker) -> CircuitBreaker.Transition?) -> Bool {
-        let (found, transition) = breakers.withLock { all -> (Bool, CircuitBreaker.Transition?) in
-            guard all[upstream] != nil else { return (false, nil) }
-            return (true, change(&all[upstream]!))
-        }
-        report(upstream, transition)
-        return found
+        guard let cell = cell(upstream) else { return false }
+        report(upstream, cell.breaker.withLock { change(&$0) })
+        return true
     }
 
     private func report(_ upstream: String, _ transition: CircuitBreaker.Transition?) {
         guard let transition, let hook = onTransition else { return }
         hook(upstream, transition.from, transition.to, transition.reason)
     }
+}
+
+/// One named breaker and its own lock.
+public final class BreakerCell: Sendable {
+    public let name: String
+    let config: CircuitBreakerConfig
+    fileprivate let breaker: Mutex<CircuitBreaker>
+
+    init(name: String, config: CircuitBreakerConfig) {
+        self.name = name; self.config = config; breaker = Mutex(CircuitBreaker(config: config))
+    }
+
+    /// The state now, for an access line (a read, no transition).
+    public var state: CircuitBreaker.State { breaker.withLock { $0.state } }
 }

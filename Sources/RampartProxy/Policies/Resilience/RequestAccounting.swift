@@ -29,7 +29,8 @@ struct RequestAccounting {
     }
 
     private let breakers: BreakerRegistry
-    private let breakerName: String
+    /// The request's breaker, looked up once: every later step uses it without a lookup by name.
+    private let breaker: BreakerCell?
     private let budget: RetryBudget
     /// Admitted as the half-open breaker's probe: its one outcome decides, or the slot is given back.
     private var isProbe = false
@@ -39,12 +40,16 @@ struct RequestAccounting {
     private var holdsRetrySlot = false
 
     init(breakers: BreakerRegistry, breakerName: String, budget: RetryBudget) {
-        self.breakers = breakers; self.breakerName = breakerName; self.budget = budget
+        self.init(breakers: breakers, breaker: breakers.cell(breakerName), budget: budget)
+    }
+
+    init(breakers: BreakerRegistry, breaker: BreakerCell?, budget: RetryBudget) {
+        self.breakers = breakers; self.breaker = breaker; self.budget = budget
     }
 
     /// Asks the breaker; an admitted request is counted once in the retry budget's requests.
     mutating func admit(now: Double) -> CircuitBreaker.Admission {
-        let admission = breakers.admit(upstream: breakerName, now: now)
+        let admission = breakers.admit(breaker, now: now)
         if case .rejected = admission { return admission }
         isProbe = admission == .probe
         budget.recordRequest(now: now)
@@ -66,7 +71,7 @@ struct RequestAccounting {
         case .giveUp(let reason): return .refused(.policy(reason))
         case .retry(let after): delay = after
         }
-        guard !isProbe, breakers.allowsRetry(upstream: breakerName) else { return .refused(.breakerNotClosed) }
+        guard !isProbe, breakers.allowsRetry(breaker) else { return .refused(.breakerNotClosed) }
         if !holdsRetrySlot {
             guard budget.tryAcquireRetry(now: now) else { return .refused(.budgetExhausted) }
             holdsRetrySlot = true
@@ -78,7 +83,7 @@ struct RequestAccounting {
     mutating func settle(clock: any Clock) {
         guard let outcome = pending else { return }
         pending = nil
-        breakers.record(upstream: breakerName, outcome: outcome, probe: isProbe, now: clock.now())
+        breakers.record(breaker, outcome: outcome, probe: isProbe, now: clock.now())
         isProbe = false
     }
 
@@ -87,9 +92,12 @@ struct RequestAccounting {
     /// budget slot returns.
     mutating func finish(clock: any Clock) {
         settle(clock: clock)
-        if isProbe { breakers.releaseProbe(upstream: breakerName); isProbe = false }
+        if isProbe { breakers.releaseProbe(breaker); isProbe = false }
         if holdsRetrySlot { budget.releaseRetry(); holdsRetrySlot = false }
     }
+
+    /// The breaker's state now, for the access line.
+    var breakerState: String? { breaker?.state.rawValue }
 
     /// The SDK's retry counter from its header value: 0 when absent or not a number.
     static func sdkRetryCount(_ value: String?) -> Int {

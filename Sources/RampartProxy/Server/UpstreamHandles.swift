@@ -1,0 +1,14 @@
+/// What the requests of one route share with every loop about its upstream: the breaker, the
+/// retry budget and the in-flight counter. Each lives in `GatewayState` under its name; a loop
+/// looks them up once per config (`ServerContext.handles`), not by name for every request.
+struct UpstreamHandles {
+    let breaker: BreakerCell?
+    let retryBudget: RetryBudget
+    let inFlight: InFlightCounter
+
+    init(_ plan: RoutePlan, state: GatewayState) {
+        breaker = state.breakers.cell(plan.breakerName)
+        retryBudget = state.retryBudget(upstream: plan.upstream.name)
+        inFlight = state.inFlightCounter(upstream: plan.upstream.name)
+    }
+}
