@@ -145,3 +145,39 @@ private func savedContent(_ app: DemoApp, _ chapter: String) -> String? {
         #expect(try provider.calls().count == 1, "only the generation reached the provider")
     }
 }
+
+extension SaveUpstreamTests {
+    /// The same with the official OpenAI SDK on an OpenAI-format route: the text it streamed is
+    /// what the app stores (the SDK stops reading at `[DONE]`, so the app's copy is the proof).
+    @Test func anOpenAISDKStreamFromTheProviderIsSavedOnTheApp() throws {
+        let provider = try FakeProvider()
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: """
+            {
+              "server": {"listen": "127.0.0.1:0", "workers": 2},
+              "store": {"kind": "memory", "dir": "\(dir)"},
+              "upstreams": {"provider": {"url": "\(provider.url)"}, "app": {"url": "\(app.url)"}},
+              "routes": [{"name": "chat", "match": {"methods": ["POST"], "path": "/v1/chat/completions"}, "upstream": "provider",
+                          "format": "openai",
+                          "stream_save": {"save": {"upstream": "app", "method": "PUT", "url": "/api/chapters/{header.X-Chapter-Id}/content",
+                                                   "body": {"content": "{content}"}}}}]
+            }
+            """)
+        let script = """
+        import sys, signal, openai
+        signal.alarm(60)
+        client = openai.OpenAI(base_url=sys.argv[1] + "/v1", api_key="k", max_retries=0)
+        text = ""
+        for c in client.chat.completions.create(model="gpt-test", stream=True, messages=[{"role": "user", "content": "Write."}],
+                                                extra_headers={"X-Chapter-Id": "o1"}):
+            if c.choices and c.choices[0].delta.content:
+                text += c.choices[0].delta.content
+        print("TEXT", text)
+        """
+        let (status, out) = try runPython("-c", [script, "http://127.0.0.1:\(rampart.port)"])
+        #expect(status == 0, "\(out)")
+        #expect(out.contains("TEXT Hello from the fake provider."), "\(out)")
+        try eventually(timeout: 30, "the app holds what streamed") { savedContent(app, "o1") == "Hello from the fake provider." }
+        #expect(try provider.calls().count == 1, "the save went to the app, not the provider")
+    }
+}
