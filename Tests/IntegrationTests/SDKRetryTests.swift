@@ -53,23 +53,15 @@ import Testing
         (try rampart.admin("GET", "/admin/breakers").json["breakers"] as? [String: Any])?[name] as? [String: Any]
     }
 
-    /// Anthropic SDK against a provider answering 529 `overloaded_error`: the SDK tries 3 times;
-    /// Rampart retries only its first try (counter 0), so the provider sees 3 + 1 + 1 calls, not
-    /// 3 × 3, and the breaker counts 3 failed requests, not 5 attempts.
-    @Test func anthropicSDKRetriesAreNotMultiplied() throws {
+    /// Each SDK against a provider answering an overload (Anthropic 529 `overloaded_error`, OpenAI
+    /// 503): the SDK tries 3 times; Rampart retries only its first try (counter 0), so the provider
+    /// sees 3 + 1 + 1 calls, not 3 × 3, and the breaker counts 3 failed requests, not 5 attempts.
+    @Test(arguments: [("anthropic", 529), ("openai", 503)])
+    func sdkRetriesAreNotMultiplied(sdk: String, status: Int) throws {
         let provider = try FakeProvider()
         let rampart = try gateway(provider)
-        let result = try callWithDefaultRetries(sdk: "anthropic", model: "status-529", port: rampart.port)
-        #expect(result == "ERROR 529 3", "the SDK raises the provider's 529 after its own 3 attempts: \(result)")
-        try expectOneDecisionPerRequest(provider, rampart, requests: 3)
-    }
-
-    /// The same with the OpenAI SDK and a 503.
-    @Test func openAISDKRetriesAreNotMultiplied() throws {
-        let provider = try FakeProvider()
-        let rampart = try gateway(provider)
-        let result = try callWithDefaultRetries(sdk: "openai", model: "status-503", port: rampart.port)
-        #expect(result == "ERROR 503 3", "the SDK raises the provider's 503 after its own 3 attempts: \(result)")
+        let result = try callWithDefaultRetries(sdk: sdk, model: "status-\(status)", port: rampart.port)
+        #expect(result == "ERROR \(status) 3", "the SDK raises the provider's \(status) after its own 3 attempts: \(result)")
         try expectOneDecisionPerRequest(provider, rampart, requests: 3)
     }
 
