@@ -11,6 +11,7 @@ Model names (any other model answers normally):
   status-<N>-retry-<S> the same with Retry-After: S
   trace-500            a 500 whose body is a stack trace (not JSON)
   slow-<ms>            waits ms before answering (for deadline tests)
+  say:<text>           answers <text> (streamed in pieces of 8 characters) instead of the greeting
 
 Like the real OpenAI API, a streamed chat completion carries a usage chunk only when the request
 asks for it (stream_options.include_usage). Usage: input = 12 tokens, output = number of words.
@@ -28,6 +29,14 @@ WORDS = ["Hello", " from", " the", " fake", " provider", "."]
 INPUT_TOKENS = 12
 lock = threading.Lock()
 calls = {"count": 0, "bodies": [], "headers": []}
+
+
+def words_for(model):
+    """The answer's pieces: the greeting, or what a `say:` model asks for."""
+    if model.startswith("say:"):
+        text = model[4:]
+        return [text[i:i + 8] for i in range(0, len(text), 8)] or [""]
+    return WORDS
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -67,16 +76,16 @@ class Handler(BaseHTTPRequestHandler):
         openai = self.path.startswith("/v1/chat/completions")
         if body.get("stream"):
             return self.stream_openai(body, model) if openai else self.stream_anthropic(model)
-        text = "".join(WORDS)
+        text = "".join(words_for(model))
         if openai:
             return self.send_json(200, {
                 "id": "chatcmpl-fake", "object": "chat.completion", "created": 1, "model": model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": INPUT_TOKENS, "completion_tokens": len(WORDS), "total_tokens": INPUT_TOKENS + len(WORDS)}})
+                "usage": {"prompt_tokens": INPUT_TOKENS, "completion_tokens": len(words_for(model)), "total_tokens": INPUT_TOKENS + len(words_for(model))}})
         self.send_json(200, {
             "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
             "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None,
-            "usage": {"input_tokens": INPUT_TOKENS, "output_tokens": len(WORDS)}})
+            "usage": {"input_tokens": INPUT_TOKENS, "output_tokens": len(words_for(model))}})
 
     def provider_error(self, model):
         parts = model.split("-")
@@ -122,13 +131,13 @@ class Handler(BaseHTTPRequestHandler):
             "id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [],
             "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": INPUT_TOKENS, "output_tokens": 1}}})
         self.event("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
-        words = WORDS[:3] if model in ("cut", "no-terminal") else WORDS
+        words = WORDS[:3] if model in ("cut", "no-terminal") else words_for(model)
         for w in words:
             self.event("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}})
         if model not in ("cut", "no-terminal"):
             self.event("content_block_stop", {"type": "content_block_stop", "index": 0})
             self.event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                                         "usage": {"output_tokens": len(WORDS)}})
+                                         "usage": {"output_tokens": len(words)}})
             self.event("message_stop", {"type": "message_stop"})
         self.end_stream(model)
 
@@ -140,7 +149,7 @@ class Handler(BaseHTTPRequestHandler):
         if include_usage:
             first["usage"] = None
         self.event(None, first)
-        words = WORDS[:3] if model in ("cut", "no-terminal") else WORDS
+        words = WORDS[:3] if model in ("cut", "no-terminal") else words_for(model)
         for w in words:
             c = dict(base, choices=[{"index": 0, "delta": {"content": w}, "finish_reason": None}])
             if include_usage:
@@ -153,7 +162,7 @@ class Handler(BaseHTTPRequestHandler):
             self.event(None, c)
             if include_usage:
                 self.event(None, dict(base, choices=[], usage={
-                    "prompt_tokens": INPUT_TOKENS, "completion_tokens": len(WORDS), "total_tokens": INPUT_TOKENS + len(WORDS)}))
+                    "prompt_tokens": INPUT_TOKENS, "completion_tokens": len(words), "total_tokens": INPUT_TOKENS + len(words)}))
             self.chunk(b"data: [DONE]\n\n")
         self.end_stream(model)
 

@@ -288,6 +288,8 @@ public struct StreamSaveConfig: Sendable {
     public var mode: Mode = .save
     public var save: Save
     public var verify: Verify?
+    /// A schema the generated content must meet before it is saved (SPEC §11.13).
+    public var validate: OutputValidation?
     public var echo: [(key: String, template: String)] = []
     public var wait: Duration = .seconds(10)
     public var continueOnDisconnect: Bool = true

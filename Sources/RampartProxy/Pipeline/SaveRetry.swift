@@ -4,7 +4,8 @@ import RampartTransport
 
 /// `POST /_rampart/saves/<id>/retry` on the main listener: the user a journaled save belongs to
 /// may retry it (identified exactly as on the route that streamed it); anyone else gets 404, as
-/// if it did not exist.
+/// if it did not exist. Output that failed `validate` is not the user's to retry: it waits for an
+/// operator's review (403).
 enum SaveRetry {
     package static func begin(_ head: HTTPRequestHead, connection: any ClientStream, context: ServerContext, requestID: String) -> ServerExchange {
         let active = context.active
@@ -23,6 +24,11 @@ enum SaveRetry {
         let identify = active.plans[index].filters.requestHead.first { $0 is IdentityPolicy }
         func proceed() {
             guard ctx.identityKey == owner else { exchange.answerError(notFound, requestID: requestID, headers: headers); return }
+            if case .string("invalid_output")? = entry["reason"] {
+                let review = GatewayError(status: 403, code: "FORBIDDEN", message: "Save \(id) failed its output check; an operator reviews and replays it.")
+                exchange.answerError(review, requestID: requestID, headers: headers)
+                return
+            }
             SaveReplay.run(id: id, context: context) { ok, status in
                 let body = JSONText.object([("type", "\"save_status\""), ("success", ok ? "true" : "false"),
                                             ("save_id", JSONText.quote(id)), ("upstream_status", String(status))])

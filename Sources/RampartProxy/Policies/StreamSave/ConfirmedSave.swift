@@ -28,14 +28,18 @@ protocol ResponseTail: AnyObject {
 struct ConfirmedSaving: RouteFilter {
     var phases: FilterPhases { .response }
     package let config: StreamSaveConfig
+    /// `validate`, compiled once per config.
+    let check: OutputCheck?
+    package init(config: StreamSaveConfig) { self.config = config; check = config.validate.map(OutputCheck.init) }
     package func response(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? {
         guard (200..<300).contains(head.status), head.headers["Content-Type"]?.lowercased().hasPrefix("text/event-stream") == true else { return nil }
-        return ConfirmedSave(config, ctx: ctx, tail: tail)
+        return ConfirmedSave(config, check: check, ctx: ctx, tail: tail)
     }
 }
 
 final class ConfirmedSave: ResponseFilter {
     private let config: StreamSaveConfig
+    private let check: OutputCheck?
     private let ctx: RequestContext
     private var tap: StreamSaveTap
     private var attempts = 0
@@ -54,8 +58,8 @@ final class ConfirmedSave: ResponseFilter {
     /// The outcome for the access log's `save` field (a JSON object), once known.
     private(set) var accessLogSave: String?
 
-    package init(_ config: StreamSaveConfig, ctx: RequestContext, tail: ResponseTail) {
-        self.config = config; self.ctx = ctx; self.tail = tail; self.tap = StreamSaveTap(format: config.format)
+    package init(_ config: StreamSaveConfig, check: OutputCheck? = nil, ctx: RequestContext, tail: ResponseTail) {
+        self.config = config; self.check = check; self.ctx = ctx; self.tail = tail; self.tap = StreamSaveTap(format: config.format)
     }
 
     var holdsEnd: Bool { true }
@@ -87,6 +91,10 @@ final class ConfirmedSave: ResponseFilter {
             // A short stream must fail in the client's SDK too, not pass as the whole answer.
             if clean && !sawFinal { self.cutError = StreamCompletion.reportIncomplete(ctx, tail: tail) }
             journalAndReport(reason: "upstream_incomplete")
+            return
+        }
+        if let details = check?.failures(tap.content) {   // kept for ops to review, never saved as is
+            journalAndReport(reason: "invalid_output", details: details)
             return
         }
         waitTimer = server.loop.schedule(afterMs: config.wait.milliseconds) { [self] in sendPending() }
@@ -166,16 +174,23 @@ final class ConfirmedSave: ResponseFilter {
     // MARK: Ending
 
     /// The durable journal write happens before the client hears the id.
-    private func journalAndReport(reason: String) {
+    /// Content that fails `validate` is journaled for ops to review (`invalid_output`): the client
+    /// gets the details but no retry URL, since retrying would store the same output unchecked.
+    private func journalAndReport(reason: String, details: [ValidationDetail] = []) {
         let ok = journal(reason: reason)
-        server.metrics.saveOutcome(ok ? "journaled" : "journal_failed")
+        let invalid = reason == "invalid_output"
+        server.metrics.saveOutcome(!ok ? "journal_failed" : invalid ? "invalid_output" : "journaled")
         record(ok ? "journaled" : "journal_failed", reason: reason)
         server.accessLog.event(.error, "stream save not confirmed", [
             ("request_id", JSONText.quote(requestID)), ("route", JSONText.quote(ctx.route.name)),
             ("reason", JSONText.quote(reason)), ("journaled", ok ? "true" : "false")])
-        var fields = ["\"type\":\"save_status\"", "\"success\":false", "\"attempts\":\(attempts)",
-                      "\"save_id\":\(JSONText.quote(requestID))", "\"retry_url\":\(JSONText.quote("/_rampart/saves/\(requestID)/retry"))"]
-        if reason == "upstream_incomplete" { fields.append("\"reason\":\"upstream_incomplete\"") }
+        var fields = ["\"type\":\"save_status\"", "\"success\":false", "\"attempts\":\(attempts)", "\"save_id\":\(JSONText.quote(requestID))"]
+        if !invalid { fields.append("\"retry_url\":\(JSONText.quote("/_rampart/saves/\(requestID)/retry"))") }
+        if reason != "save_failed" { fields.append("\"reason\":\(JSONText.quote(reason))") }
+        if invalid {
+            fields.append("\"details\":" + JSONText.array(details.map {
+                JSONText.object([("field", JSONText.quote($0.field)), ("message", JSONText.quote($0.message))]) }))
+        }
         report(fields)
     }
 

@@ -1,0 +1,45 @@
+import RampartHTTP
+import Testing
+@testable import RampartProxy
+@testable import Rampart
+
+/// SPEC §11.13: generated content held to a schema before it is saved, whole or its first fenced
+/// JSON block, with the field paths a 400 would name.
+@Suite struct OutputCheckTests {
+    static let schema = try! JSONValue.parse(Array(#"""
+        {"type": "object", "required": ["price", "qty"],
+         "properties": {"price": {"type": "number", "minimum": 0.01}, "qty": {"type": "integer", "minimum": 1}}}
+        """#.utf8))
+
+    @Test func theFirstJSONFenceIsFound() {
+        let text = "Here:\n```python\nprint(1)\n```\nand\n```json\n{\"price\": 5}\n```\n```json\n{\"price\": 6}\n```\n"
+        #expect(OutputCheck.firstFencedJSON(text) == "{\"price\": 5}\n")
+        #expect(OutputCheck.firstFencedJSON("~~~~ JSON\n[1]\n~~~~") == "[1]\n", "tildes, longer fences, any case")
+        #expect(OutputCheck.firstFencedJSON("```\n{}\n```") == "{}\n", "an untagged fence when there is no json one")
+        #expect(OutputCheck.firstFencedJSON("```json\n{\"a\": 1}") == "{\"a\": 1}", "an unclosed block runs to the end")
+        #expect(OutputCheck.firstFencedJSON("no fence at all") == nil)
+        #expect(OutputCheck.firstFencedJSON("```python\nx\n```") == nil, "a fence for another language is not JSON")
+        #expect(OutputCheck.firstFencedJSON("    ```json\n{}\n    ```") == nil, "indented four spaces: code, not a fence")
+    }
+
+    @Test func failuresNameTheFieldsLikeA400() {
+        let check = OutputCheck(StreamSaveConfig.OutputValidation(schema: Self.schema, extract: .fencedJSON))
+        #expect(check.failures("Sure!\n```json\n{\"price\": 12.5, \"qty\": 2}\n```") == nil)
+        let bad = check.failures("```json\n{\"price\": -3}\n```") ?? []
+        #expect(bad.map(\.field).sorted() == ["price", "qty"], "\(bad)")
+        #expect(check.failures("I cannot help with that.") == [ValidationDetail(field: "", message: "The output has no fenced JSON block")])
+        let whole = OutputCheck(StreamSaveConfig.OutputValidation(schema: Self.schema))
+        #expect(whole.failures("{\"price\": 1, \"qty\": 1}") == nil)
+        #expect(whole.failures("Hello") == [ValidationDetail(field: "", message: "The output must be valid JSON")])
+    }
+
+    @Test func theConfigKeysDecodeAndBadOnesFailWithTheirPath() throws {
+        let route = #""routes": [{"name": "r", "match": {"path": "/x"}, "format": "anthropic", "stream_save": {"save": {"url": "/s"}, "validate": "#
+        let config = try ConfigFixture.load(ConfigFixture.app(route + #"{"schema": {"type": "object"}, "extract": "fenced_json"}}}]"#))
+        #expect(config.routes[0].streamSave?.validate?.extract == .fencedJSON)
+        let errors = ConfigFixture.errors(ConfigFixture.app(route + #"{"schema": {"type": "object"}, "extract": "yaml"}}}]"#))
+        #expect(errors.contains { $0.contains("routes[0].stream_save.validate.extract") }, "\(errors)")
+        let noSchema = ConfigFixture.errors(ConfigFixture.app(route + #"{"extract": "whole"}}}]"#))
+        #expect(noSchema.contains { $0.contains("routes[0].stream_save.validate.schema") }, "\(noSchema)")
+    }
+}
