@@ -74,7 +74,7 @@ enum AdminDashboardSections {
           cell(tr, route.upstream || (upstreams.length === 1 ? upstreams[0] : '–'));
           cell(tr, route.auth || 'optional');
           const quotas = cell(tr, null);
-          for (const q of route.quotas || []) quotas.appendChild(el('span', 'chip quota', q.limit + ' / ' + q.per + ' per ' + (q.key || 'user')));
+          for (const q of route.quotas || []) quotas.appendChild(el('span', 'chip quota', q.limit + (q.unit === 'tokens' ? ' ' + (q.tokens && q.tokens !== 'total' ? q.tokens + ' ' : '') + 'tokens' : '') + ' / ' + q.per + ' per ' + (q.key || 'user')));
           if (!(route.quotas || []).length) quotas.appendChild(el('span', 'muted', 'none'));
           const policies = cell(tr, null);
           const names = { stream_save: 'confirmed save', truncate: 'truncate', idempotency: 'idempotency', validate: 'validate',

@@ -5,7 +5,7 @@ import RampartProxy
 import RampartHTTP
 
 /// `GET /admin/quotas?key=user:u1` (each quota of each route that applies to the identity: used,
-/// remaining, reset) and `DELETE /admin/quotas?key=user:u1[&route=chat]` (forget its hits).
+/// remaining, reset, in requests or, for a token quota, tokens; `unit` says which) and `DELETE /admin/quotas?key=user:u1[&route=chat]` (forget its hits).
 struct AdminQuotas {
     let context: ServerContext
 
@@ -29,7 +29,7 @@ struct AdminQuotas {
         // The rules this identity is subject to: user-keyed quotas apply to user:… and (for
         // anonymous callers) ip:… identities, ip-keyed ones to ip:…, route-keyed ones to "route".
         var rules: [QuotaRule] = []
-        var names: [(route: String, index: Int, per: String)] = []
+        var names: [(route: String, index: Int, per: String, unit: String)] = []
         for r in config.routes where route == nil || r.name == route {
             for (i, q) in r.quotas.enumerated() {
                 let applies: Bool
@@ -40,8 +40,8 @@ struct AdminQuotas {
                 }
                 guard applies else { continue }
                 rules.append(QuotaRule(key: QuotaKey(identity: key, route: r.name, index: i), limit: q.limit,
-                                       window: Double(q.per.configMilliseconds) / 1000))
-                names.append((r.name, i, formatDuration(q.per)))
+                                       window: Double(q.per.configMilliseconds) / 1000, unit: q.unit))
+                names.append((r.name, i, formatDuration(q.per), q.unit == .tokens ? "tokens:" + q.tokens.rawValue : "requests"))
             }
         }
         context.quotas.peek(rules, now: context.state.clock.now()) { result in
@@ -49,7 +49,7 @@ struct AdminQuotas {
             case .success(let statuses):
                 let items = zip(names, statuses).map { n, s in
                     JSONText.object([("route", JSONText.quote(n.route)), ("index", String(n.index)), ("limit", String(s.limit)),
-                                     ("per", JSONText.quote(n.per)), ("used", String(s.limit - s.remaining)),
+                                     ("per", JSONText.quote(n.per)), ("unit", JSONText.quote(n.unit)), ("used", String(s.limit - s.remaining)),
                                      ("remaining", String(s.remaining)), ("reset_seconds", String(Int(s.resetAfter.rounded(.up))))])
                 }
                 respond((200, JSONText.object([("key", JSONText.quote(key)), ("quotas", JSONText.array(items))]), "application/json"))

@@ -43,6 +43,7 @@ enum AdminQuotasTop {
             ("used", String(use.used)), ("limit", quota.map { String($0.limit) } ?? "null"),
             ("per", quota.map { JSONText.quote(formatDuration($0.per)) } ?? "null"),
             ("quota_key", quota.map { JSONText.quote($0.key.rawValue) } ?? "null"),
+            ("unit", quota.map { JSONText.quote($0.unit == .tokens ? "tokens:" + $0.tokens.rawValue : "requests") } ?? "null"),
             ("remaining", quota.map { String(max(0, $0.limit - use.used)) } ?? "null"),
         ])
     }

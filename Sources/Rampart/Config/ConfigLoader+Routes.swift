@@ -51,11 +51,19 @@ extension ConfigDecoder {
             }
         }
         for q in r["quotas"]?.elements ?? [] {
-            guard let o = q.object(keys: ["limit", "per", "key"]) else { continue }
+            guard let o = q.object(keys: ["limit", "per", "key", "unit", "tokens"]) else { continue }
             let limit = o.required("limit")?.int(min: 1)
             let per = o.required("per")?.duration()
             let key = o["key"].map { $0.oneOf(QuotaConfig.Key.self) } ?? .user
-            if let limit, let per, let key { route.quotas.append(QuotaConfig(limit: limit, per: per, key: key)) }
+            let unit = o["unit"].map { $0.oneOf(QuotaConfig.Unit.self) } ?? .requests
+            var tokens: QuotaConfig.Tokens? = .total
+            if let f = o["tokens"] {
+                tokens = f.oneOf(QuotaConfig.Tokens.self)
+                if unit == .requests { f.fail("\"tokens\" applies to token quotas only; add \"unit\": \"tokens\"") }
+            }
+            if let limit, let per, let key, let unit, let tokens {
+                route.quotas.append(QuotaConfig(limit: limit, per: per, key: key, unit: unit, tokens: tokens))
+            }
         }
         if let f = r["format"] {
             if f.string == "openai-realtime" {

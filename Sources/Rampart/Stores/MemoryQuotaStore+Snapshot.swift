@@ -60,21 +60,32 @@ extension MemoryQuotaStore {
         var routes: [String: String] = [:]   // one copy of each route name, not one per key
         var byShard = [[(QuotaKey, QuotaLog)]](repeating: [], count: shards.count)
         for record in records {
-            let live = record.stamps.filter { nowMs - $0 < record.windowMs }
+            let live = record.stamps.indices.filter { nowMs - record.stamps[$0] < record.windowMs }
             guard !live.isEmpty else { continue }
             var key = record.key
             if let known = routes[key.route] { key.route = known } else { routes[key.route] = key.route }
-            byShard[shardIndex(key.identity)].append((key, QuotaLog(windowMs: record.windowMs, stamps: live)))
+            let amounts = record.amounts.map { a in live.map { $0 < a.count ? a[$0] : 1 } }
+            byShard[shardIndex(key.identity)].append((key, QuotaLog(windowMs: record.windowMs, stamps: live.map { record.stamps[$0] },
+                                                                    amounts: amounts)))
         }
         for (index, logs) in byShard.enumerated() where !logs.isEmpty {
             shards[index].state.withLock { state in
                 for (key, log) in logs {
                     let held = state.take(key)
-                    state.put(key, held.isEmpty ? log : QuotaLog(windowMs: log.windowMs, stamps: (held.stamps + log.stamps).sorted()))
+                    state.put(key, held.isEmpty ? log : Self.merged(held, log))
                 }
                 state.maintain(nowMs: nowMs)
             }
         }
+    }
+
+    /// Both logs' entries in time order (with their tokens when either is a token log).
+    static func merged(_ a: QuotaLog, _ b: QuotaLog) -> QuotaLog {
+        var entries: [(stamp: Int64, tokens: Int)] = []
+        for log in [a, b] { for i in 0..<log.count { entries.append((log.stamp(i), log.amount(i))) } }
+        entries.sort { $0.stamp < $1.stamp }
+        let weighted = a.weights != nil || b.weights != nil
+        return QuotaLog(windowMs: b.windowMs, stamps: entries.map { $0.stamp }, amounts: weighted ? entries.map { $0.tokens } : nil)
     }
 
     /// The whole file, or nil when there is none.

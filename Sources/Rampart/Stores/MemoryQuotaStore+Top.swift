@@ -16,7 +16,7 @@ extension MemoryQuotaStore {
                 for (key, log) in state.map where route == nil || key.route == route {
                     var current = log   // shares the ring; pruning only moves the head
                     current.prune(nowMs: nowMs, windowMs: log.windowMs)
-                    if !current.isEmpty { found.append(QuotaUse(identity: key.identity, route: key.route, index: key.index, used: current.count)) }
+                    if !current.isEmpty { found.append(QuotaUse(identity: key.identity, route: key.route, index: key.index, used: current.total)) }
                 }
                 return found
             }

@@ -39,6 +39,18 @@ public final class MemoryQuotaStore: QuotaStore {
         }
     }
 
+    /// Token quotas after a call: each key's log gets the call's tokens, under the same shard locks as
+    /// `acquire`, so a check on another loop sees the charge at once.
+    public func charge(_ rules: [QuotaRule], tokens: [Int], now: Double) {
+        let nowMs = QuotaSlidingWindow.milliseconds(now)
+        var seen = Set<QuotaKey>()
+        var kept: [QuotaRule] = [], amounts: [Int] = []
+        for (rule, n) in zip(rules, tokens) where seen.insert(rule.key).inserted { kept.append(rule); amounts.append(n) }
+        _ = withLogs(kept, nowMs: nowMs) { rules, logs in
+            .allowed(QuotaSlidingWindow.charge(rules, tokens: amounts, logs: &logs, nowMs: nowMs))
+        }
+    }
+
     public func peek(_ rules: [QuotaRule], now: Double) -> [QuotaStatus] {
         let nowMs = QuotaSlidingWindow.milliseconds(now)
         return withLogs(distinct(rules), nowMs: nowMs) { rules, logs in
@@ -60,7 +72,7 @@ public final class MemoryQuotaStore: QuotaStore {
                 guard key.identity == identity else { return nil }
                 var live = log   // shares the ring; pruning only moves the head
                 live.prune(nowMs: nowMs, windowMs: log.windowMs)
-                return live.isEmpty ? nil : (key.route, key.index, live.count)
+                return live.isEmpty ? nil : (key.route, key.index, live.total)
             }
         }
         return found.sorted { ($0.route, $0.index) < ($1.route, $1.index) }

@@ -13,22 +13,24 @@ public enum QuotaSlidingWindow {
     /// A rule's window in milliseconds, at least 1 (a zero window would count nothing).
     public static func windowMs(_ rule: QuotaRule) -> Int64 { max(1, milliseconds(rule.window)) }
 
-    /// Prunes each log, and records a hit at `nowMs` in every log only if every rule has room.
+    /// Prunes each log, and records a hit at `nowMs` in every request rule's log only if every rule
+    /// has room. A token rule has room while its window's tokens are under the limit; it records nothing
+    /// here (`charge` does, after the call), so a call refused by any rule costs no rule anything.
     /// `logs[i]` is the log of `rules[i]`; keys must be distinct (one log per key).
     public static func decide(_ rules: [QuotaRule], logs: inout [QuotaLog], nowMs: Int64) -> QuotaDecision {
         var limited = false
         var waitMs: Int64 = 0
         for i in rules.indices {
             logs[i].prune(nowMs: nowMs, windowMs: windowMs(rules[i]))
-            if logs[i].count >= rules[i].limit {
+            if logs[i].used(rules[i].unit) >= rules[i].limit {
                 limited = true
-                waitMs = max(waitMs, logs[i].roomAt(limit: rules[i].limit, nowMs: nowMs) - nowMs)
+                waitMs = max(waitMs, logs[i].roomAt(limit: rules[i].limit, nowMs: nowMs, unit: rules[i].unit) - nowMs)
             }
         }
         if !limited {
-            for i in rules.indices { logs[i].record(nowMs, limit: rules[i].limit) }
+            for i in rules.indices where rules[i].unit == .requests { logs[i].record(nowMs, limit: rules[i].limit) }
         }
-        let statuses = rules.indices.map { logs[$0].status(limit: rules[$0].limit, nowMs: nowMs) }
+        let statuses = rules.indices.map { logs[$0].status(limit: rules[$0].limit, nowMs: nowMs, unit: rules[$0].unit) }
         return limited ? .limited(retryAfter: retryAfter(ms: waitMs), statuses) : .allowed(statuses)
     }
 
@@ -36,7 +38,17 @@ public enum QuotaSlidingWindow {
     public static func peek(_ rules: [QuotaRule], logs: inout [QuotaLog], nowMs: Int64) -> [QuotaStatus] {
         rules.indices.map { i in
             logs[i].prune(nowMs: nowMs, windowMs: windowMs(rules[i]))
-            return logs[i].status(limit: rules[i].limit, nowMs: nowMs)
+            return logs[i].status(limit: rules[i].limit, nowMs: nowMs, unit: rules[i].unit)
+        }
+    }
+
+    /// Charges `tokens[i]` at `nowMs` to `logs[i]` (pruned first, so a log never holds more than one
+    /// window of charges). A charge of 0 adds nothing; the statuses are as a peek after the charge.
+    public static func charge(_ rules: [QuotaRule], tokens: [Int], logs: inout [QuotaLog], nowMs: Int64) -> [QuotaStatus] {
+        rules.indices.map { i in
+            logs[i].prune(nowMs: nowMs, windowMs: windowMs(rules[i]))
+            if tokens[i] > 0 { logs[i].charge(nowMs, tokens: tokens[i]) }
+            return logs[i].status(limit: rules[i].limit, nowMs: nowMs, unit: .tokens)
         }
     }
 

@@ -8,6 +8,8 @@ import RampartTransport
 ///     "RQS1"                                   magic and version
 ///     repeated: 0x01, identity (u16 length + UTF-8), route (u16 length + UTF-8), index u32,
 ///               window ms i64, hit count u32, first hit ms i64, then count−1 × u32 ms after the first
+///     or 0x02 and the same fields, then count × u32 tokens: a token quota's log (SPEC §11.2); files
+///               written before token quotas hold only 0x01 records and still load
 ///     0x00, record count u64                   end marker: a file without it was cut short
 ///
 /// Times are absolute unix milliseconds, so a restore can drop the hits that expired while it was down.
@@ -22,7 +24,8 @@ enum QuotaSnapshot {
         let stamps = log.stamps
         guard let first = stamps.first, identity.count <= Int(UInt16.max), route.count <= Int(UInt16.max),
               let index = UInt32(exactly: key.index) else { return }
-        out.append(1)
+        let weights = log.weights
+        out.append(weights == nil ? 1 : 2)
         put(UInt16(identity.count), &out); out += identity
         put(UInt16(route.count), &out); out += route
         put(index, &out)
@@ -30,6 +33,15 @@ enum QuotaSnapshot {
         put(UInt32(stamps.count), &out)
         put(UInt64(bitPattern: first), &out)
         for stamp in stamps.dropFirst() { put(UInt32(truncatingIfNeeded: stamp - first), &out) }
+        for tokens in weights ?? [] { put(UInt32(clamping: tokens), &out) }
+    }
+
+    /// One key's log as read back; `amounts` (each entry's tokens) only for a token quota.
+    struct Record {
+        var key: QuotaKey
+        var windowMs: Int64
+        var stamps: [Int64]
+        var amounts: [Int]?
     }
 
     static func trailer(records: Int) -> [UInt8] {
@@ -39,11 +51,13 @@ enum QuotaSnapshot {
     }
 
     /// Every record of a snapshot, in file order.
-    static func decode(_ bytes: [UInt8]) throws(QuotaSnapshotError) -> [(key: QuotaKey, windowMs: Int64, stamps: [Int64])] {
+    static func decode(_ bytes: [UInt8]) throws(QuotaSnapshotError) -> [Record] {
         var reader = Reader(bytes: bytes)
         guard try reader.take(magic.count).elementsEqual(magic) else { throw .corrupt("not a quota snapshot (bad magic)") }
-        var records: [(key: QuotaKey, windowMs: Int64, stamps: [Int64])] = []
-        while try reader.byte() == 1 {
+        var records: [Record] = []
+        while true {
+            let kind = try reader.byte()
+            guard kind == 1 || kind == 2 else { break }
             let identity = try reader.string(Int(reader.u16()))
             let route = try reader.string(Int(reader.u16()))
             let index = try Int(reader.u32())
@@ -54,7 +68,10 @@ enum QuotaSnapshot {
             var stamps = [first]
             stamps.reserveCapacity(count)
             for _ in 1..<count { stamps.append(try first + Int64(reader.u32())) }
-            records.append((QuotaKey(identity: identity, route: route, index: index), windowMs, stamps))
+            var amounts: [Int]?
+            if kind == 2 { amounts = try (0..<count).map { _ throws(QuotaSnapshotError) in try Int(reader.u32()) } }
+            records.append(Record(key: QuotaKey(identity: identity, route: route, index: index), windowMs: windowMs,
+                                  stamps: stamps, amounts: amounts))
         }
         guard try Int(reader.u64()) == records.count else { throw .corrupt("record count mismatch") }
         return records

@@ -17,62 +17,119 @@ public enum RedisQuotaScripts {
 
     /// The decision, mirroring `QuotaSlidingWindow.decide` step by step: prune every log
     /// (a hit at t counts while now - t < window), check every limit, and only if all have room
-    /// record the hit in every log at max(now, newest hit) (time never goes backwards in a log).
+    /// record the hit in every request key's log at max(now, newest hit) (time never goes backwards
+    /// in a log). A token key (unit "t") is only checked: its use is the sum of its members' tokens
+    /// (`<tokens>|<id>`; a member without that prefix weighs 1), and its "kth" is the charge whose
+    /// expiry brings the rest under the limit (`QuotaLog.roomAt`). The `charge` script fills it.
     ///
     /// KEYS: the n quota keys, then their n index keys.
-    /// ARGV: now ms, unique member, record ("1") or peek ("0"), then per key: window ms, limit.
-    /// Reply: {limited 0|1, then per key: count, oldest score or "", score at count-limit or ""}
-    /// (counts after recording when allowed).
+    /// ARGV: now ms, unique member, record ("1") or peek ("0"), then per key: window ms, limit, unit ("r"|"t").
+    /// Reply: {limited 0|1, then per key: count (tokens for a token key), oldest score or "",
+    /// score at count-limit (or the token walk's) or ""} (counts after recording when allowed).
     public static let acquire = """
     local n = #KEYS / 2
     local now = tonumber(ARGV[1])
     local member = ARGV[2]
     local record = ARGV[3] == '1'
-    local counts = {}
+    local counts, oldest, kth, tokens = {}, {}, {}, {}
     local limited = 0
+    local function weight(m)
+      local w = string.match(m, '^(%d+)|')
+      if w then return tonumber(w) end
+      return 1
+    end
     for i = 1, n do
-      local window = tonumber(ARGV[2 + 2 * i])
-      local limit = tonumber(ARGV[3 + 2 * i])
+      local window = tonumber(ARGV[1 + 3 * i])
+      local limit = tonumber(ARGV[2 + 3 * i])
+      tokens[i] = ARGV[3 + 3 * i] == 't'
       redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', string.format('%d', now - window))
-      local c = redis.call('ZCARD', KEYS[i])
-      counts[i] = c
-      if c >= limit then limited = 1 end
+      if tokens[i] then
+        local all = redis.call('ZRANGE', KEYS[i], 0, -1, 'WITHSCORES')
+        local used = 0
+        for j = 1, #all, 2 do used = used + weight(all[j]) end
+        counts[i] = used
+        oldest[i] = all[2] or ''
+        kth[i] = ''
+        if used >= limit then
+          limited = 1
+          local left = used
+          for j = 1, #all, 2 do
+            left = left - weight(all[j])
+            if left < limit then kth[i] = all[j + 1]; break end
+          end
+        end
+      else
+        local c = redis.call('ZCARD', KEYS[i])
+        counts[i] = c
+        if c >= limit then limited = 1 end
+      end
     end
     if limited == 0 and record then
       for i = 1, n do
-        local window = tonumber(ARGV[2 + 2 * i])
-        local t = now
-        local newest = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
-        if newest[2] ~= nil and tonumber(newest[2]) > t then t = tonumber(newest[2]) end
-        redis.call('ZADD', KEYS[i], string.format('%d', t), member)
-        local ttl = window + (t - now)
-        redis.call('PEXPIRE', KEYS[i], string.format('%d', ttl))
-        local idx = KEYS[n + i]
-        redis.call('HSET', idx, KEYS[i], string.format('%d', window))
-        if redis.call('PTTL', idx) < ttl then redis.call('PEXPIRE', idx, string.format('%d', ttl)) end
-        counts[i] = counts[i] + 1
+        if not tokens[i] then
+          local window = tonumber(ARGV[1 + 3 * i])
+          local t = now
+          local newest = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
+          if newest[2] ~= nil and tonumber(newest[2]) > t then t = tonumber(newest[2]) end
+          redis.call('ZADD', KEYS[i], string.format('%d', t), member)
+          local ttl = window + (t - now)
+          redis.call('PEXPIRE', KEYS[i], string.format('%d', ttl))
+          local idx = KEYS[n + i]
+          redis.call('HSET', idx, KEYS[i], string.format('%d', window))
+          if redis.call('PTTL', idx) < ttl then redis.call('PEXPIRE', idx, string.format('%d', ttl)) end
+          counts[i] = counts[i] + 1
+        end
       end
     end
     local out = {limited}
     for i = 1, n do
-      local limit = tonumber(ARGV[3 + 2 * i])
+      local limit = tonumber(ARGV[2 + 3 * i])
       local c = counts[i]
-      local oldest = ''
-      local kth = ''
-      if c > 0 then
-        oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')[2]
-        if limit >= 1 and c >= limit then
-          kth = redis.call('ZRANGE', KEYS[i], c - limit, c - limit, 'WITHSCORES')[2]
+      if not tokens[i] then
+        oldest[i] = ''
+        kth[i] = ''
+        if c > 0 then
+          oldest[i] = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')[2]
+          if limit >= 1 and c >= limit then
+            kth[i] = redis.call('ZRANGE', KEYS[i], c - limit, c - limit, 'WITHSCORES')[2]
+          end
         end
       end
       out[#out + 1] = c
-      out[#out + 1] = oldest
-      out[#out + 1] = kth
+      out[#out + 1] = oldest[i]
+      out[#out + 1] = kth[i]
     end
     return out
     """
 
-    /// An identity's live counters, pruned at `now` with each key's recorded window.
+    /// Charges a call's tokens to its token quotas (SPEC §11.2), after the call: prunes each key and
+    /// adds one member `<tokens>|<unique id>` at max(now, newest) (as `QuotaLog.charge`), keeps the
+    /// key alive one window past it and indexes it with its window as "t<ms>" so `entries` sums tokens.
+    /// KEYS: the n token keys, then their n index keys. ARGV: now ms, unique id, then per key: window ms, tokens.
+    public static let charge = """
+    local n = #KEYS / 2
+    local now = tonumber(ARGV[1])
+    for i = 1, n do
+      local window = tonumber(ARGV[1 + 2 * i])
+      local tokens = ARGV[2 + 2 * i]
+      redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', string.format('%d', now - window))
+      if tonumber(tokens) > 0 then
+        local t = now
+        local newest = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
+        if newest[2] ~= nil and tonumber(newest[2]) > t then t = tonumber(newest[2]) end
+        redis.call('ZADD', KEYS[i], string.format('%d', t), tokens .. '|' .. ARGV[2])
+        local ttl = window + (t - now)
+        redis.call('PEXPIRE', KEYS[i], string.format('%d', ttl))
+        local idx = KEYS[n + i]
+        redis.call('HSET', idx, KEYS[i], 't' .. string.format('%d', window))
+        if redis.call('PTTL', idx) < ttl then redis.call('PEXPIRE', idx, string.format('%d', ttl)) end
+      end
+    end
+    return n
+    """
+
+    /// An identity's live counters, pruned at `now` with each key's recorded window: hits, or tokens
+    /// for a key indexed as a token quota's ("t<window ms>").
     /// KEYS: the index key. ARGV: now ms. Reply: {key, count, key, count, ...} (non-empty keys only).
     /// The quota keys are not in KEYS but share the index key's hash tag (same Cluster slot).
     public static let entries = """
@@ -81,9 +138,16 @@ public enum RedisQuotaScripts {
     local out = {}
     for j = 1, #idx, 2 do
       local key = idx[j]
-      local window = tonumber(idx[j + 1])
+      local tokens = string.sub(idx[j + 1], 1, 1) == 't'
+      local window = tonumber(tokens and string.sub(idx[j + 1], 2) or idx[j + 1])
       redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%d', now - window))
-      local c = redis.call('ZCARD', key)
+      local c = 0
+      if tokens then
+        local all = redis.call('ZRANGE', key, 0, -1)
+        for _, m in ipairs(all) do c = c + (tonumber(string.match(m, '^(%d+)|') or '1')) end
+      else
+        c = redis.call('ZCARD', key)
+      end
       if c > 0 then
         out[#out + 1] = key
         out[#out + 1] = c

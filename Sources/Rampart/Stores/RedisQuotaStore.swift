@@ -19,6 +19,7 @@ public final class RedisQuotaStore: @unchecked Sendable {
     private let acquireScript = RedisScript(RedisQuotaScripts.acquire)
     private let entriesScript = RedisScript(RedisQuotaScripts.entries)
     private let resetScript = RedisScript(RedisQuotaScripts.reset)
+    private let chargeScript = RedisScript(RedisQuotaScripts.charge)
 
     /// Unique hit members: a random per-store token plus a counter.
     private let token: String
@@ -41,11 +42,13 @@ public final class RedisQuotaStore: @unchecked Sendable {
 
     /// SCRIPT LOAD for every script; the SHA1s come back from Redis.
     public func loadScripts(completion: ((Result<Void, RedisError>) -> Void)? = nil) {
-        RedisScript.loadAll([acquireScript, entriesScript, resetScript], on: client, completion: completion)
+        RedisScript.loadAll([acquireScript, entriesScript, resetScript, chargeScript], on: client, completion: completion)
     }
 
     /// True once every script's SHA1 is known (EVALSHA is used from then on).
-    public var scriptsLoaded: Bool { acquireScript.sha != nil && entriesScript.sha != nil && resetScript.sha != nil }
+    public var scriptsLoaded: Bool {
+        acquireScript.sha != nil && entriesScript.sha != nil && resetScript.sha != nil && chargeScript.sha != nil
+    }
 
     /// Readiness: the connection is up (for `/readyz`, `/admin/status`; any thread).
     public var isHealthy: Bool { client.isHealthy }
@@ -59,6 +62,24 @@ public final class RedisQuotaStore: @unchecked Sendable {
     /// cannot answer; the caller applies `store.on_unavailable`.
     public func acquire(_ rules: [QuotaRule], now: Double, completion: @escaping (Result<QuotaDecision, RedisError>) -> Void) {
         run(rules, now: now, record: true, completion: completion)
+    }
+
+    /// Charges a call's tokens (`tokens[i]` to token rule `rules[i]`) at `now`, atomically for all its
+    /// keys (one script; every key of one identity shares its hash tag). Answers when Redis has them.
+    public func charge(_ rules: [QuotaRule], tokens: [Int], now: Double, completion: @escaping (Result<Void, RedisError>) -> Void) {
+        var seen = Set<QuotaKey>()
+        var keys: [String] = [], indexKeys: [String] = []
+        counter &+= 1
+        let nowMs = QuotaSlidingWindow.milliseconds(now)
+        var args = [String(nowMs), "\(nowMs)-\(token)-\(counter)"]
+        for (rule, n) in zip(rules, tokens) where seen.insert(rule.key).inserted {
+            keys.append(rule.key.description)
+            indexKeys.append(RedisQuotaScripts.indexKey(identity: rule.key.identity))
+            args.append(String(QuotaSlidingWindow.windowMs(rule)))
+            args.append(String(max(0, n)))
+        }
+        guard !keys.isEmpty else { completion(.success(())); return }
+        chargeScript.run(on: client, keys: keys + indexKeys, args: args) { r in completion(r.map { _ in () }) }
     }
 
     /// The statuses the rules have now, recording nothing (hits out of the window are pruned).
@@ -112,6 +133,7 @@ public final class RedisQuotaStore: @unchecked Sendable {
         for rule in rules {
             args.append(String(QuotaSlidingWindow.windowMs(rule)))
             args.append(String(rule.limit))
+            args.append(rule.unit == .tokens ? "t" : "r")
         }
         acquireScript.run(on: client, keys: keys, args: args) { r in
             switch r {

@@ -23,6 +23,11 @@ public final class StoreQuotas: LoopQuotas {
         }
     }
 
+    public func charge(_ rules: [QuotaRule], tokens: [Int], now: Double, _ done: @escaping (Result<Void, QuotaStoreUnavailable>) -> Void) {
+        if let redis { redis.charge(rules, tokens: tokens, now: now) { done($0.mapError { QuotaStoreUnavailable(reason: $0.description) }) } }
+        else { memory?.charge(rules, tokens: tokens, now: now); done(.success(())) }
+    }
+
     public func peek(_ rules: [QuotaRule], now: Double, _ done: @escaping (Result<[QuotaStatus], QuotaStoreUnavailable>) -> Void) {
         if let redis { redis.peek(rules, now: now) { done($0.mapError { QuotaStoreUnavailable(reason: $0.description) }) } }
         else { done(.success(memory?.peek(rules, now: now) ?? [])) }

@@ -242,11 +242,17 @@ public struct RouteMatch: Sendable {
 
 public struct QuotaConfig: Sendable {
     public enum Key: String, Sendable, CaseIterable { case user, ip, route }
+    /// What `limit` counts: requests, or LLM tokens charged after each call (SPEC §11.2).
+    public enum Unit: String, Sendable, CaseIterable { case requests, tokens }
+    /// Which tokens a token quota counts: the whole prompt (cached or not), the output, or both.
+    public enum Tokens: String, Sendable, CaseIterable { case input, output, total }
     public var limit: Int
     public var per: Duration
     public var key: Key = .user
-    package init(limit: Int, per: Duration, key: Key = .user) {
-        self.limit = limit; self.per = per; self.key = key
+    public var unit: Unit = .requests
+    public var tokens: Tokens = .total
+    package init(limit: Int, per: Duration, key: Key = .user, unit: Unit = .requests, tokens: Tokens = .total) {
+        self.limit = limit; self.per = per; self.key = key; self.unit = unit; self.tokens = tokens
     }
 }
 

@@ -24,8 +24,10 @@ enum RoutePolicies {
         if route.format == .openai { chain.append(UsageInjection()) }
         if let idempotency = route.idempotency { chain.append(IdempotencyPolicy(config: idempotency, onUnavailable: config.store.onUnavailable)) }
         if route.scrubErrors || route.format != nil { chain.append(ErrorScrubbing(keepProviderErrors: !route.scrubErrors)) }
-        if !config.usage.prices.isEmpty || !config.usage.budgets.isEmpty || route.format != nil {
-            chain.append(UsageCounting(aiRoute: route.format != nil))
+        // A token quota must see every call's usage, estimated when unread, as an AI route does.
+        let tokenQuotas = route.quotas.contains { $0.unit == .tokens }
+        if !config.usage.prices.isEmpty || !config.usage.budgets.isEmpty || route.format != nil || tokenQuotas {
+            chain.append(UsageCounting(aiRoute: route.format != nil || tokenQuotas))
         }
         if let save = route.streamSave { chain.append(ConfirmedSaving(config: save)) }
         else if let format = route.format { chain.append(StreamCompletion(format: format)) }

@@ -7,6 +7,8 @@ public protocol LoopQuotas: AnyObject {
     var lastError: String? { get }
     func acquire(_ rules: [QuotaRule], now: Double, _ done: @escaping (Result<QuotaDecision, QuotaStoreUnavailable>) -> Void)
     func peek(_ rules: [QuotaRule], now: Double, _ done: @escaping (Result<[QuotaStatus], QuotaStoreUnavailable>) -> Void)
+    /// Charges a call's counted tokens to its token quotas (`tokens[i]` to `rules[i]`), timestamped `now`.
+    func charge(_ rules: [QuotaRule], tokens: [Int], now: Double, _ done: @escaping (Result<Void, QuotaStoreUnavailable>) -> Void)
     /// The most used live counters (`GET /admin/quotas/top`).
     func top(limit: Int, route: String?, now: Double, _ done: @escaping (Result<QuotaTopResult, QuotaStoreUnavailable>) -> Void)
     func reset(identity: String, route: String?, _ done: @escaping (Result<Void, QuotaStoreUnavailable>) -> Void)

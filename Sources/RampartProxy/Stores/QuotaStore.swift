@@ -18,15 +18,18 @@ public struct QuotaKey: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "rampart:{\(identity)}:\(route):\(index)" }
 }
 
-/// One quota to check for one request: at most `limit` hits in any `window` seconds.
+/// One quota to check for one request: at most `limit` hits in any `window` seconds, or for a token
+/// quota at most `limit` tokens charged in any `window` seconds (checked before the call, charged after).
 public struct QuotaRule: Sendable {
     public var key: QuotaKey
     public var limit: Int
     /// Seconds; the store works in whole milliseconds (config durations are whole milliseconds too).
     public var window: Double
+    /// Requests: `acquire` records a hit. Tokens: `acquire` only checks; `charge` records the tokens.
+    public var unit: QuotaConfig.Unit
 
-    public init(key: QuotaKey, limit: Int, window: Double) {
-        self.key = key; self.limit = limit; self.window = window
+    public init(key: QuotaKey, limit: Int, window: Double, unit: QuotaConfig.Unit = .requests) {
+        self.key = key; self.limit = limit; self.window = window; self.unit = unit
     }
 }
 
@@ -64,16 +67,19 @@ public enum QuotaDecision: Sendable, Equatable {
 /// override the callback form of `acquire` and answer later on its own event loop, so callers that
 /// use the callback form work with either.
 public protocol QuotaStore: AnyObject, Sendable {
-    /// Atomically: if every rule has room, records one hit in each and returns `.allowed`; else records
-    /// nothing and returns `.limited`. `now` is unix seconds.
+    /// Atomically: if every rule has room, records one hit in each request rule and returns `.allowed`;
+    /// else records nothing and returns `.limited`. A token rule has room while the tokens charged in its
+    /// window are under its limit. `now` is unix seconds.
     func acquire(_ rules: [QuotaRule], now: Double) -> QuotaDecision
+    /// Records `tokens[i]` tokens at `now` in token rule `rules[i]`'s window (after the call; no decision).
+    func charge(_ rules: [QuotaRule], tokens: [Int], now: Double)
     /// The same decision delivered to `completion` (on the caller's thread for stores that answer at once).
     func acquire(_ rules: [QuotaRule], now: Double, completion: @escaping @Sendable (QuotaDecision) -> Void)
     /// The statuses the rules have right now, recording nothing.
     func peek(_ rules: [QuotaRule], now: Double) -> [QuotaStatus]
     /// Forgets an identity's hits: on one route, or on all routes when `route` is nil (DELETE /admin/quotas).
     func reset(identity: String, route: String?)
-    /// An identity's live counters (GET /admin/quotas).
+    /// An identity's live counters (GET /admin/quotas): hits, or tokens for a token quota's key.
     func entries(identity: String) -> [(route: String, index: Int, used: Int)]
     /// Saves state so a restart does not hand everyone a fresh quota; a no-op for stores that need none.
     func persist() throws
@@ -100,7 +106,7 @@ extension QuotaRule {
             case .route: identity = "route"
             }
             return QuotaRule(key: QuotaKey(identity: identity, route: route, index: index),
-                             limit: quota.limit, window: Double(quota.per.configMilliseconds) / 1000)
+                             limit: quota.limit, window: Double(quota.per.configMilliseconds) / 1000, unit: quota.unit)
         }
     }
 }
