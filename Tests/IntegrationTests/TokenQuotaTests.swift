@@ -101,3 +101,42 @@ import Testing
         #expect(try provider.calls().count == 3)
     }
 }
+
+extension TokenQuotaTests {
+    /// The OpenAI SDK on an output-token quota, streaming without asking for usage: Rampart asks
+    /// for it, charges the 6 output tokens of each call, and the third call meets the 429.
+    @Test func openAIStreamsAreChargedTheirOutputTokens() throws {
+        let provider = try FakeProvider()
+        let rampart = try RampartProcess(config: testConfig(upstream: provider.url, routes: """
+            [{"name": "chat", "match": {"path": "/v1/chat/completions"}, "format": "openai",
+              "quotas": [{"limit": 10, "per": "1h", "unit": "tokens", "tokens": "output"}]}]
+            """))
+        let script = """
+        import sys, signal, openai
+        signal.alarm(60)
+        gpt = openai.OpenAI(base_url=sys.argv[1] + "/v1", api_key="k", max_retries=0)
+        try:
+            text = "".join(c.choices[0].delta.content or "" for c in gpt.chat.completions.create(
+                model="gpt-test", stream=True, messages=[{"role": "user", "content": "Hi"}]) if c.choices)
+            print("OK", repr(text))
+        except openai.RateLimitError as e:
+            print("429", e.response.headers.get("retry-after"), e.response.headers.get("x-ratelimit-remaining"))
+        """
+        func call() throws -> String {
+            let (status, out) = try runPython("-c", [script, "http://127.0.0.1:\(rampart.port)"])
+            #expect(status == 0, "\(out)")
+            return out.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        func used() -> Int? {
+            let q = try? rampart.admin("GET", "/admin/quotas?key=ip:127.0.0.1&route=chat")
+            return (q?.json["quotas"] as? [[String: Any]])?.first?["used"] as? Int
+        }
+        #expect(try call() == "OK 'Hello from the fake provider.'")
+        try eventually(timeout: 20, "6 output tokens charged") { used() == 6 }
+        #expect(try call() == "OK 'Hello from the fake provider.'")
+        try eventually(timeout: 20, "12 output tokens charged (shown capped at the limit)") { used() == 10 }
+        let refused = try call()
+        #expect(refused.hasPrefix("429 ") && refused.hasSuffix(" 0"), "\(refused)")
+        #expect(try provider.calls().count == 2)
+    }
+}
