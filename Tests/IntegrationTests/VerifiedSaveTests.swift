@@ -91,3 +91,64 @@ import Testing
         #expect(metrics.contains("rampart_stream_saves_total{result=\"invalid_output\"} 1"), "\(metrics)")
     }
 }
+
+/// A non-streaming answer on a save route (SPEC §11.13) is saved the same way; with no stream to
+/// carry `save_status`, the answer waits for the outcome and says it in `X-Rampart-Save`.
+@Suite(.serialized) struct JSONAnswerSaveTests {
+    static let script = """
+    import sys, json, signal, anthropic, openai
+    signal.alarm(60)
+    base, chapter, sdk, says = sys.argv[1:5]
+    if sdk == "anthropic":
+        raw = anthropic.Anthropic(base_url=base, api_key="k", max_retries=0).messages.with_raw_response.create(
+            model="say:" + says, max_tokens=64, messages=[{"role": "user", "content": "Quote it."}], extra_headers={"X-Chapter-Id": chapter})
+        text = raw.parse().content[0].text
+    else:
+        raw = openai.OpenAI(base_url=base + "/v1", api_key="k", max_retries=0).chat.completions.with_raw_response.create(
+            model="say:" + says, messages=[{"role": "user", "content": "Quote it."}], extra_headers={"X-Chapter-Id": chapter})
+        text = raw.parse().choices[0].message.content
+    print("TEXT", json.dumps(text))
+    print("SAVE", raw.headers.get("x-rampart-save"))
+    """
+
+    static func call(_ rampart: RampartProcess, sdk: String, chapter: String, says: String) throws -> (text: String, save: String) {
+        let (exit, out) = try runPython("-c", [script, "http://127.0.0.1:\(rampart.port)", chapter, sdk, says])
+        guard exit == 0 else { throw TestFailure("the SDK failed: \(out)") }
+        let lines = out.split(separator: "\n")
+        let text = lines.first { $0.hasPrefix("TEXT ") }.flatMap {
+            try? JSONSerialization.jsonObject(with: Data($0.dropFirst(5).utf8), options: .fragmentsAllowed) as? String
+        } ?? ""
+        return (text, lines.first { $0.hasPrefix("SAVE ") }.map { String($0.dropFirst(5)) } ?? "")
+    }
+
+    @Test func jsonAnswersAreCheckedSavedAndSayHowInAHeader() throws {
+        let provider = try FakeProvider()
+        let app = try DemoApp()
+        let dir = NSTemporaryDirectory() + "rampart-jsonsave-" + UUID().uuidString
+        let config = VerifiedSaveTests.config(provider: provider.url, app: app.url, dir: dir)
+            .replacingOccurrences(of: #""routes": ["#, with: #""routes": [{"name": "chat", "match": {"methods": ["POST"], "path": "/v1/chat/completions"}, "upstream": "provider", "format": "openai", "stream_save": {"save": {"upstream": "app", "method": "PUT", "url": "/api/chapters/{header.X-Chapter-Id}/content", "body": {"content": "{content}"}, "attempts": 1}}},"#)
+        let rampart = try RampartProcess(config: config)
+
+        let good = "```json\n{\"price\": 3, \"qty\": 1}\n```"
+        let ok = try Self.call(rampart, sdk: "anthropic", chapter: "j1", says: good)
+        #expect(ok.text == good && ok.save == "ok", "\(ok)")
+        #expect(VerifiedSaveTests.saved(app, "j1") == good, "saved before the answer went out")
+
+        let bad = "```json\n{\"qty\": 0}\n```"
+        let refused = try Self.call(rampart, sdk: "anthropic", chapter: "j2", says: bad)
+        #expect(refused.text == bad, "the client still gets the answer")
+        #expect(refused.save.hasPrefix("invalid_output; save_id="), "\(refused)")
+        #expect(VerifiedSaveTests.saved(app, "j2") == nil)
+
+        let plain = try Self.call(rampart, sdk: "openai", chapter: "j3", says: "Any prose at all.")
+        #expect(plain.text == "Any prose at all." && plain.save == "ok", "\(plain)")
+        #expect(VerifiedSaveTests.saved(app, "j3") == "Any prose at all.")
+
+        // The app fails: the answer still arrives, saying the save failed and where it was journaled.
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/j4", "times": -1, "status": 500}"#)
+        let failed = try Self.call(rampart, sdk: "openai", chapter: "j4", says: "Keep me.")
+        #expect(failed.text == "Keep me." && failed.save.hasPrefix("failed; save_id="), "\(failed)")
+        let id = String(failed.save.dropFirst("failed; save_id=".count))
+        #expect(try rampart.admin("GET", "/admin/saves").text.contains(id))
+    }
+}

@@ -32,8 +32,10 @@ struct ConfirmedSaving: RouteFilter {
     let check: OutputCheck?
     package init(config: StreamSaveConfig) { self.config = config; check = config.validate.map(OutputCheck.init) }
     package func response(for ctx: RequestContext, head: HTTPResponseHead, tail: ResponseTail) -> ResponseFilter? {
-        guard (200..<300).contains(head.status), head.headers["Content-Type"]?.lowercased().hasPrefix("text/event-stream") == true else { return nil }
-        return ConfirmedSave(config, check: check, ctx: ctx, tail: tail)
+        guard (200..<300).contains(head.status), let type = head.headers["Content-Type"]?.lowercased() else { return nil }
+        if type.hasPrefix("text/event-stream") { return ConfirmedSave(config, check: check, ctx: ctx, tail: tail) }
+        if type.contains("json") { return ConfirmedSave(config, check: check, ctx: ctx, tail: tail, whole: head) }
+        return nil
     }
 }
 
@@ -42,6 +44,14 @@ final class ConfirmedSave: ResponseFilter {
     private let check: OutputCheck?
     private let ctx: RequestContext
     private var tap: StreamSaveTap
+    /// A JSON answer (no stream to add `save_status` to): held whole, head and body, until the
+    /// save's outcome is known, then sent with `X-Rampart-Save`. Nil for an event stream.
+    private let whole: HTTPResponseHead?
+    private var held: [UInt8] = []
+    private var heldTooMuch = false
+    /// What is saved: the stream's text, or the JSON answer's.
+    private var content = ""
+    private var saving = false
     private var attempts = 0
     private var url = ""
     private var body: [UInt8] = []
@@ -58,8 +68,9 @@ final class ConfirmedSave: ResponseFilter {
     /// The outcome for the access log's `save` field (a JSON object), once known.
     private(set) var accessLogSave: String?
 
-    package init(_ config: StreamSaveConfig, check: OutputCheck? = nil, ctx: RequestContext, tail: ResponseTail) {
-        self.config = config; self.check = check; self.ctx = ctx; self.tail = tail; self.tap = StreamSaveTap(format: config.format)
+    package init(_ config: StreamSaveConfig, check: OutputCheck? = nil, ctx: RequestContext, tail: ResponseTail, whole: HTTPResponseHead? = nil) {
+        self.config = config; self.check = check; self.ctx = ctx; self.tail = tail; self.whole = whole
+        self.tap = StreamSaveTap(format: config.format)
     }
 
     var holdsEnd: Bool { true }
@@ -69,9 +80,14 @@ final class ConfirmedSave: ResponseFilter {
     /// With `continue_on_disconnect`, the save goes on after the client left.
     var continuesWithoutClient: Bool { config.continueOnDisconnect }
 
-    package func responseHead(status: Int, headers: HTTPHeaders) -> HeadVerdict { .pass }
-    func responseBody(_ bytes: UnsafeRawBufferPointer) {}
-    var wantsEvents: Bool { true }
+    package func responseHead(status: Int, headers: HTTPHeaders) -> HeadVerdict { whole == nil ? .pass : .intercept }
+    func responseBody(_ bytes: UnsafeRawBufferPointer) {
+        guard whole != nil, !heldTooMuch else { return }
+        if held.count + bytes.count > Self.maxHeldBytes { heldTooMuch = true; held = [] } else { held.append(contentsOf: bytes) }
+    }
+    /// The largest JSON answer held for its save; a bigger one is refused (502) rather than sent unsaved.
+    static let maxHeldBytes = 16 << 20
+    var wantsEvents: Bool { whole == nil }
     /// Generated text may come as one large event; it is saved whole (up to SSEParser's own bound).
     var maxEventBytes: Int { 16 << 20 }
     func responseEvent(_ event: SSEEvent) {
@@ -83,17 +99,42 @@ final class ConfirmedSave: ResponseFilter {
     /// The upstream's body ended (`clean`) or was cut (`cutError`): save, or journal what streamed.
     package func responseEnded(clean: Bool, cutError: String?) {
         self.cutError = cutError
-        let template = makeTemplate()
-        url = template.renderURL(config.save.url)
-        let saveBody = config.save.body.map { template.renderBody($0) } ?? .object([("content", .string(tap.content))])
-        body = Array(saveBody.jsonText().utf8)
+        content = tap.content
+        let template = prepare()
         guard clean && (!tap.needsTerminalEvent || tap.sawTerminal) else {
             // A short stream must fail in the client's SDK too, not pass as the whole answer.
             if clean && !sawFinal { self.cutError = StreamCompletion.reportIncomplete(ctx, tail: tail) }
             journalAndReport(reason: "upstream_incomplete")
             return
         }
-        if let details = check?.failures(tap.content) {   // kept for ops to review, never saved as is
+        save(template)
+    }
+
+    /// A JSON answer ended (SPEC §11.13): its text is saved as a stream's would be. A failed or
+    /// oversized answer is Rampart's 502; the drain deadline during the save sends it as pending.
+    func interceptedBodyEnded(_ failure: UpstreamFailure?) {
+        if saving { sendPending(); return }
+        guard failure == nil, !heldTooMuch else {
+            let note = heldTooMuch ? "answer too large to hold for its save" : "upstream failed before the save"
+            tail?.replaceResponse(with: failure?.isTimeout == true ? .gatewayTimeout() : .badGateway(), note: note)
+            return
+        }
+        content = StreamSaveTap.content(ofJSON: held, format: config.format)
+        save(prepare())
+    }
+
+    /// The save's URL and body, from the content and the request.
+    private func prepare() -> SaveTemplate {
+        let template = makeTemplate()
+        url = template.renderURL(config.save.url)
+        let saveBody = config.save.body.map { template.renderBody($0) } ?? .object([("content", .string(content))])
+        body = Array(saveBody.jsonText().utf8)
+        return template
+    }
+
+    private func save(_ template: SaveTemplate) {
+        saving = true
+        if let details = check?.failures(content) {   // kept for ops to review, never saved as is
             journalAndReport(reason: "invalid_output", details: details)
             return
         }
@@ -122,7 +163,7 @@ final class ConfirmedSave: ResponseFilter {
     /// `verify.pointer` hashes the same as what streamed, nothing is saved; otherwise save as usual.
     /// A verify that fails or times out (status 0) counts as a mismatch: the text is saved.
     private func verifyThenSave(_ verify: StreamSaveConfig.Verify, template: SaveTemplate) {
-        let expected = SHA256.hex(Array(tap.content.utf8))
+        let expected = SHA256.hex(Array(content.utf8))
         let collector = BodyCollector(limit: 8 << 20) { [self] status, body in
             call = nil
             guard !finished else { return }
@@ -130,7 +171,7 @@ final class ConfirmedSave: ResponseFilter {
                SHA256.hex(Array(stored.utf8)) == expected {
                 server.metrics.saveOutcome("verified")
                 record("verified")
-                report(["\"type\":\"save_status\"", "\"success\":true", "\"verified\":true", "\"saved\":false", "\"attempts\":0"])
+                report(["\"type\":\"save_status\"", "\"success\":true", "\"verified\":true", "\"saved\":false", "\"attempts\":0"], outcome: "ok")
                 return
             }
             verifiedMismatch = true
@@ -159,7 +200,7 @@ final class ConfirmedSave: ResponseFilter {
             if pendingSent { server.state.journal.remove(requestID) }   // it was journaled as pending
             var fields = ["\"type\":\"save_status\"", "\"success\":true", "\"attempts\":\(attempts)"]
             if verifiedMismatch { fields += ["\"verified\":false", "\"saved\":true"] }
-            report(fields)
+            report(fields, outcome: "ok")
             return
         }
         if attempts < config.save.attempts {
@@ -191,14 +232,14 @@ final class ConfirmedSave: ResponseFilter {
             fields.append("\"details\":" + JSONText.array(details.map {
                 JSONText.object([("field", JSONText.quote($0.field)), ("message", JSONText.quote($0.message))]) }))
         }
-        report(fields)
+        report(fields, outcome: (invalid ? "invalid_output" : "failed") + "; save_id=\(requestID)")
     }
 
     /// Appends this save to the journal (a later line with the same id supersedes an earlier one).
     private func journal(reason: String) -> Bool {
         server.state.journal.append(SaveJournalEntry(
             id: requestID, identity: ctx.identityKey, user: ctx.user, route: ctx.route.name, reason: reason, method: config.save.method,
-            url: url, body: String(decoding: body, as: UTF8.self), content: tap.content, upstream: ctx.route.saveUpstream),
+            url: url, body: String(decoding: body, as: UTF8.self), content: content, upstream: ctx.route.saveUpstream),
             now: server.state.clock.now())
     }
 
@@ -210,16 +251,26 @@ final class ConfirmedSave: ResponseFilter {
         pendingSent = true
         _ = journal(reason: "pending")
         record("pending")
+        if let whole { release(whole, outcome: "pending; save_id=\(requestID)"); return }
         tail?.appendToResponse(event(["\"type\":\"save_status\"", "\"success\":null", "\"pending\":true", "\"save_id\":\(JSONText.quote(requestID))"]))
         tail?.finishResponse(error: cutError)
     }
 
-    private func report(_ fields: [String]) {
+    /// Tells the client: the last event of a stream, or `X-Rampart-Save` on a JSON answer (`ok`,
+    /// `failed; save_id=…`, `invalid_output; save_id=…`).
+    private func report(_ fields: [String], outcome: String) {
         server.loop.cancel(waitTimer); waitTimer = nil
         finished = true
         guard !pendingSent else { return }   // the client already heard; the exchange has ended
+        if let whole { release(whole, outcome: outcome); return }
         tail?.appendToResponse(event(fields))
         tail?.finishResponse(error: cutError)
+    }
+
+    private func release(_ head: HTTPResponseHead, outcome: String) {
+        var head = head
+        head.headers.set("X-Rampart-Save", outcome)
+        tail?.releaseResponse(head, body: held)
     }
 
     private func record(_ result: String, reason: String? = nil) {
@@ -237,7 +288,7 @@ final class ConfirmedSave: ResponseFilter {
 
     private func makeTemplate() -> SaveTemplate {
         let head = ctx.head
-        return SaveTemplate(content: tap.content, params: ctx.params,
+        return SaveTemplate(content: content, params: ctx.params,
                             requestBody: tail?.requestBodyForTemplates.flatMap { try? JSONValue.parse($0) },
                             query: head.query, headers: { head.headers[$0] }, user: ctx.user, requestID: requestID)
     }
