@@ -88,7 +88,7 @@ import Testing
         #expect(replay.status == 200, "\(replay.text)")
         try eventually(timeout: 20, "the reviewed save lands on the app") { Self.saved(app, "q2") == bad }
         let metrics = try rampart.admin("GET", "/metrics").text
-        #expect(metrics.contains("rampart_stream_saves_total{result=\"invalid_output\"} 1"), "\(metrics)")
+        #expect(metrics.contains("rampart_stream_saves_total{route=\"quotes\",result=\"invalid_output\"} 1"), "\(metrics)")
     }
 }
 

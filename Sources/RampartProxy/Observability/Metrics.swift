@@ -76,8 +76,10 @@ public final class Metrics: Sendable {
         for (k, v) in merged.truncations.sorted(by: { $0.key < $1.key }) { out += "rampart_truncations_total{route=\"\(esc(k))\"} \(v)\n" }
         header("rampart_truncated_messages_total", "counter", "Chat messages dropped by truncation, by route.")
         for (k, v) in merged.truncatedMessages.sorted(by: { $0.key < $1.key }) { out += "rampart_truncated_messages_total{route=\"\(esc(k))\"} \(v)\n" }
-        header("rampart_stream_saves_total", "counter", "Confirmed saves of streamed content, by result (ok, retried, journaled, journal_failed).")
-        for (k, v) in merged.saves.sorted(by: { $0.key < $1.key }) { out += "rampart_stream_saves_total{result=\"\(k)\"} \(v)\n" }
+        header("rampart_stream_saves_total", "counter", "Confirmed saves of generated content, by route and result.")
+        for (k, v) in merged.saves.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {
+            out += "rampart_stream_saves_total{route=\"\(esc(k.route))\",result=\"\(MetricsShard.saveResults[k.status])\"} \(v)\n"
+        }
         header("rampart_ai_usage_estimated_total", "counter", "AI calls charged an estimate because the response reported no usage, by route.")
         for (k, v) in merged.usageEstimates.sorted(by: { $0.key < $1.key }) { out += "rampart_ai_usage_estimated_total{route=\"\(esc(k))\"} \(v)\n" }
         header("rampart_active_connections", "gauge", "Open client connections.")
@@ -113,7 +115,7 @@ public final class MetricsShard: Sendable {
         var storeErrors: [String: Int] = [:]
         var retries: [String: Int] = [:]
         var truncations: [String: Int] = [:]
-        package var saves: [String: Int] = [:]
+        var saves: [RouteStatus: Int] = [:]   // status = the index of the result in `saveResults`
         var truncatedMessages: [String: Int] = [:]
         var breakerTransitions: [UpstreamKind: Int] = [:]   // kind = the state entered
         var usageEstimates: [String: Int] = [:]
@@ -161,7 +163,12 @@ public final class MetricsShard: Sendable {
     }
     public func storeError(kind: String) { state.withLock { $0.storeErrors[kind, default: 0] += 1 } }
     public func retry(upstream: String) { state.withLock { $0.retries[upstream, default: 0] += 1 } }
-    public func saveOutcome(_ result: String) { state.withLock { $0.saves[result, default: 0] += 1 } }
+    /// What a save can come to (the `result` label; a fixed set keeps the label bounded).
+    public static let saveResults = ["ok", "retried", "verified", "journaled", "invalid_output", "journal_failed", "replayed"]
+    public func saveOutcome(_ result: String, route: String) {
+        let index = Self.saveResults.firstIndex(of: result) ?? Self.saveResults.count - 1
+        state.withLock { $0.saves[RouteStatus(route: route, status: index), default: 0] += 1 }
+    }
     public func usageEstimated(route: String) { state.withLock { $0.usageEstimates[route, default: 0] += 1 } }
     public func truncation(route: String, dropped: Int) {
         state.withLock { $0.truncations[route, default: 0] += 1; $0.truncatedMessages[route, default: 0] += dropped }

@@ -24,7 +24,7 @@ package enum SaveReplay {
         let request = target.request(method: method, path: url, headers: headers, bodyLength: bytes.count)
         var status = 0
         let receiver = StatusOnly { s in status = s } finished: { ok in
-            if ok { context.state.journal.remove(id); context.metrics.saveOutcome("replayed") }
+            if ok { context.state.journal.remove(id); context.metrics.saveOutcome("replayed", route: routeName) }
             done(ok, status)
         }
         _ = target.start(request, body: bytes, handler: receiver, transport: context.transport, loop: context.loop)

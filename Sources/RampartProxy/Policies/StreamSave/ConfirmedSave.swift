@@ -169,7 +169,7 @@ final class ConfirmedSave: ResponseFilter {
             guard !finished else { return }
             if (200..<300).contains(status), let doc = try? JSONValue.parse(body), case .string(let stored)? = doc.at(pointer: verify.pointer),
                SHA256.hex(Array(stored.utf8)) == expected {
-                server.metrics.saveOutcome("verified")
+                server.metrics.saveOutcome("verified", route: ctx.route.name)
                 record("verified")
                 report(["\"type\":\"save_status\"", "\"success\":true", "\"verified\":true", "\"saved\":false", "\"attempts\":0"], outcome: "ok")
                 return
@@ -195,7 +195,7 @@ final class ConfirmedSave: ResponseFilter {
         call = nil
         guard !finished else { return }
         if ok {
-            server.metrics.saveOutcome("ok")
+            server.metrics.saveOutcome("ok", route: ctx.route.name)
             record("saved")
             if pendingSent { server.state.journal.remove(requestID) }   // it was journaled as pending
             var fields = ["\"type\":\"save_status\"", "\"success\":true", "\"attempts\":\(attempts)"]
@@ -204,7 +204,7 @@ final class ConfirmedSave: ResponseFilter {
             return
         }
         if attempts < config.save.attempts {
-            server.metrics.saveOutcome("retried")
+            server.metrics.saveOutcome("retried", route: ctx.route.name)
             let delay = config.save.backoff.milliseconds << min(attempts - 1, 10)
             backoffTimer = server.loop.schedule(afterMs: delay) { [self] in backoffTimer = nil; attemptSave() }
             return
@@ -220,7 +220,7 @@ final class ConfirmedSave: ResponseFilter {
     private func journalAndReport(reason: String, details: [ValidationDetail] = []) {
         let ok = journal(reason: reason)
         let invalid = reason == "invalid_output"
-        server.metrics.saveOutcome(!ok ? "journal_failed" : invalid ? "invalid_output" : "journaled")
+        server.metrics.saveOutcome(!ok ? "journal_failed" : invalid ? "invalid_output" : "journaled", route: ctx.route.name)
         record(ok ? "journaled" : "journal_failed", reason: reason)
         server.accessLog.event(.error, "stream save not confirmed", [
             ("request_id", JSONText.quote(requestID)), ("route", JSONText.quote(ctx.route.name)),
