@@ -79,6 +79,8 @@ import Testing
         let id = try #require(refused.status["save_id"] as? String)
         let journal = try rampart.admin("GET", "/admin/saves").text
         #expect(journal.contains(id) && journal.contains("invalid_output"), "\(journal)")
+        let entry = try rampart.admin("GET", "/admin/saves/\(id)").text
+        #expect(entry.contains(#""details":[{"field":"price""#) && entry.contains(#""content":"```json"#), "the reviewer sees why and what: \(entry)")
         let retry = try HTTPClient.request(port: rampart.port, method: "POST", path: "/_rampart/saves/\(id)/retry")
         #expect(retry.status == 403, "\(retry.status) \(String(decoding: retry.body, as: UTF8.self))")
         #expect(Self.saved(app, "q2") == nil)

@@ -122,7 +122,8 @@ enum AdminDashboardSections {
           cell(tr, s.id, 'mono');
           cell(tr, s.route, 'mono');
           cell(tr, s.user || s.identity);
-          cell(tr, s.reason);
+          const reason = cell(tr, s.reason);
+          if (Array.isArray(s.details)) reason.title = s.details.map((d) => (d.field || '(output)') + ': ' + d.message).join('\n');
           const when = cell(tr, s.time ? clock(s.time) : '–');
           if (s.time) when.title = new Date(s.time * 1000).toISOString();
           cell(tr, bytes(s.content_bytes), 'num');

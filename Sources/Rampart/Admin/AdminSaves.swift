@@ -14,7 +14,7 @@ enum AdminSaves {
             guard head.method == "GET" else { return false }
             let items = journal.entries().map { e -> String in
                 var fields: [(String, String)] = []
-                for key in ["id", "identity", "user", "route", "reason", "time", "owner", "method", "upstream", "url"] {
+                for key in ["id", "identity", "user", "route", "reason", "details", "time", "owner", "method", "upstream", "url"] {
                     fields.append((key, e.json[key]?.jsonText() ?? "null"))
                 }
                 if case .string(let content)? = e.json["content"] { fields.append(("content_bytes", String(content.utf8.count))) }

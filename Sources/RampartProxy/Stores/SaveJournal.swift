@@ -46,11 +46,14 @@ public struct SaveJournalEntry: Sendable {
     /// The upstream `url` is on (`stream_save.save.upstream` or the route's); entries journaled
     /// before saves could go elsewhere have none and replay where the route saves now.
     public var upstream: String?
+    /// Why the output failed `validate` (a JSON array of `{field, message}`), for the reviewer.
+    public var details: String?
 
     public init(id: String, identity: String, user: String?, route: String, reason: String, method: String, url: String,
-                body: String, content: String, upstream: String? = nil) {
+                body: String, content: String, upstream: String? = nil, details: String? = nil) {
         self.id = id; self.identity = identity; self.user = user; self.route = route; self.reason = reason
         self.method = method; self.url = url; self.body = body; self.content = content; self.upstream = upstream
+        self.details = details
     }
 
     /// The entry as one JSON line (no newline), as both journals store it.
@@ -61,7 +64,7 @@ public struct SaveJournalEntry: Sendable {
             ("route", JSONText.quote(route)), ("reason", JSONText.quote(reason)), ("method", JSONText.quote(method)),
             ("url", JSONText.quote(url)), ("body", JSONText.quote(body)), ("content", JSONText.quote(content)),
             ("upstream", upstream.map(JSONText.quote) ?? "null"),
-        ])
+        ] + (details.map { [("details", $0)] } ?? []))
     }
 }
 

@@ -218,7 +218,9 @@ final class ConfirmedSave: ResponseFilter {
     /// Content that fails `validate` is journaled for ops to review (`invalid_output`): the client
     /// gets the details but no retry URL, since retrying would store the same output unchecked.
     private func journalAndReport(reason: String, details: [ValidationDetail] = []) {
-        let ok = journal(reason: reason)
+        let detailsJSON = JSONText.array(details.map {
+            JSONText.object([("field", JSONText.quote($0.field)), ("message", JSONText.quote($0.message))]) })
+        let ok = journal(reason: reason, details: details.isEmpty ? nil : detailsJSON)
         let invalid = reason == "invalid_output"
         server.metrics.saveOutcome(!ok ? "journal_failed" : invalid ? "invalid_output" : "journaled", route: ctx.route.name)
         record(ok ? "journaled" : "journal_failed", reason: reason)
@@ -228,18 +230,15 @@ final class ConfirmedSave: ResponseFilter {
         var fields = ["\"type\":\"save_status\"", "\"success\":false", "\"attempts\":\(attempts)", "\"save_id\":\(JSONText.quote(requestID))"]
         if !invalid { fields.append("\"retry_url\":\(JSONText.quote("/_rampart/saves/\(requestID)/retry"))") }
         if reason != "save_failed" { fields.append("\"reason\":\(JSONText.quote(reason))") }
-        if invalid {
-            fields.append("\"details\":" + JSONText.array(details.map {
-                JSONText.object([("field", JSONText.quote($0.field)), ("message", JSONText.quote($0.message))]) }))
-        }
+        if invalid { fields.append("\"details\":" + detailsJSON) }
         report(fields, outcome: (invalid ? "invalid_output" : "failed") + "; save_id=\(requestID)")
     }
 
     /// Appends this save to the journal (a later line with the same id supersedes an earlier one).
-    private func journal(reason: String) -> Bool {
+    private func journal(reason: String, details: String? = nil) -> Bool {
         server.state.journal.append(SaveJournalEntry(
             id: requestID, identity: ctx.identityKey, user: ctx.user, route: ctx.route.name, reason: reason, method: config.save.method,
-            url: url, body: String(decoding: body, as: UTF8.self), content: content, upstream: ctx.route.saveUpstream),
+            url: url, body: String(decoding: body, as: UTF8.self), content: content, upstream: ctx.route.saveUpstream, details: details),
             now: server.state.clock.now())
     }
 
