@@ -11,6 +11,7 @@ Model names (any other model answers normally):
   status-<N>-retry-<S> the same with Retry-After: S
   trace-500            a 500 whose body is a stack trace (not JSON)
   slow-<ms>            waits ms before answering (for deadline tests)
+  slowbody-<ms>        sends the head of a JSON answer, then waits ms before its body
   say:<text>           answers <text> (streamed in pieces of 8 characters) instead of the greeting
 
 Like the real OpenAI API, a streamed chat completion carries a usage chunk only when the request
@@ -45,6 +46,8 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    model = ""
+
     def do_GET(self):
         if self.path == "/_calls":
             with lock:
@@ -67,6 +70,7 @@ class Handler(BaseHTTPRequestHandler):
             calls["bodies"].append(body)
             calls["headers"].append({k.lower(): v for k, v in self.headers.items()})
         model = str(body.get("model", "ok"))
+        self.model = model
         if model.startswith("slow-"):
             time.sleep(int(model[5:]) / 1000)
         if model.startswith("status-"):
@@ -178,6 +182,9 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         self.end_headers()
+        if self.model.startswith("slowbody-"):
+            self.wfile.flush()
+            time.sleep(int(self.model[9:]) / 1000)
         self.wfile.write(data)
 
 

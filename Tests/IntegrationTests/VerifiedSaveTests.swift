@@ -153,4 +153,35 @@ import Testing
         let id = String(failed.save.dropFirst("failed; save_id=".count))
         #expect(try rampart.admin("GET", "/admin/saves").text.contains(id))
     }
+
+    /// A client that leaves while its JSON answer is still coming: with `continue_on_disconnect`
+    /// (the default) the answer is read to its end and saved all the same.
+    @Test func aJSONAnswerIsSavedAfterItsClientLeft() throws {
+        let provider = try FakeProvider()
+        let app = try DemoApp()
+        let dir = NSTemporaryDirectory() + "rampart-jsonsave-" + UUID().uuidString
+        let rampart = try RampartProcess(config: """
+            {
+              "server": {"listen": "127.0.0.1:0", "workers": 1},
+              "admin": {"listen": "127.0.0.1:0", "token_env": "RAMPART_ADMIN_TOKEN"},
+              "store": {"kind": "memory", "dir": "\(dir)"},
+              "upstreams": {"provider": {"url": "\(provider.url)"}, "app": {"url": "\(app.url)"}},
+              "routes": [{"name": "quotes", "match": {"path": "/v1/messages"}, "upstream": "provider", "format": "anthropic",
+                          "stream_save": {"save": {"upstream": "app", "method": "PUT", "url": "/api/chapters/{header.X-Chapter-Id}/content",
+                                                   "body": {"content": "{content}"}}}}]
+            }
+            """)
+        let body = #"{"model": "slowbody-3000", "max_tokens": 16, "messages": [{"role": "user", "content": "Hi"}]}"#
+        do {
+            let client = try HTTPClient(port: rampart.port)
+            try client.send(HTTPClient.requestText(method: "POST", path: "/v1/messages", body: Array(body.utf8),
+                                                   headers: ["Content-Type": "application/json", "X-Chapter-Id": "gone"]))
+            try eventually(timeout: 20, "the answer's head reached Rampart") {
+                try rampart.admin("GET", "/metrics").text.contains(#"rampart_upstream_duration_seconds_count{upstream="provider"} 1"#)
+            }
+        }   // the client hangs up while the answer's body is still coming (the provider holds it 3 s)
+        try eventually(timeout: 30, "the answer is saved without its client") {
+            VerifiedSaveTests.saved(app, "gone") == "Hello from the fake provider."
+        }
+    }
 }

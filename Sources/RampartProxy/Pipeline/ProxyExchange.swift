@@ -164,14 +164,14 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             stage = .done
             connection.endResponse()
             complete(status: facts.upstreamStatus ?? 502, error: nil)
-        default:
-            break
+        default: break
         }
     }
 
     func connectionClosed() {
         guard stage != .done else { return }
-        if stage == .saving || (stage == .proxying && responseFilters.endHolder?.continuesWithoutClient == true) {
+        let holder = stage == .intercepted ? responseFilters.interceptor : responseFilters.endHolder   // a held JSON answer's save
+        if stage == .saving || ((stage == .proxying || stage == .intercepted) && holder?.continuesWithoutClient == true) {
             // The generated content is still saved; the client just will not hear about it.
             clientGone = true
             context.detach(self)
