@@ -5,7 +5,7 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # What building and running need; what only the tests need on top (Redis, the ops-test tools,
 # systemd-analyze for the unit file); what only the benchmarks need.
-RUN_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
+RUN_PACKAGES := libcurl4-openssl-dev libssl-dev libxml2-dev pkg-config curl openssl
 TEST_PACKAGES := python3 python3-venv redis-server wrk chromium chromium-driver systemd binutils
 BENCH_PACKAGES := nginx-light wrk valgrind
 

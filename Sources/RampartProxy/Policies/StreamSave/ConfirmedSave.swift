@@ -52,6 +52,8 @@ final class ConfirmedSave: ResponseFilter {
     private var verifiedMismatch = false
     private var finished = false
     private var cutError: String?
+    /// What `sanitize` changed in the stored content, for `save_status` (nil: sanitize is off).
+    private var sanitized: Int?
     /// The client's SDK heard the end of the stream: its terminal event or the provider's error.
     private var sawFinal = false
     private weak var tail: ResponseTail?
@@ -83,9 +85,10 @@ final class ConfirmedSave: ResponseFilter {
     /// The upstream's body ended (`clean`) or was cut (`cutError`): save, or journal what streamed.
     package func responseEnded(clean: Bool, cutError: String?) {
         self.cutError = cutError
-        let template = makeTemplate()
+        var template = makeTemplate()
+        (template.content, sanitized) = config.sanitize.stored(tap.content, route: ctx.route.name, metrics: server.metrics)   // saved, journaled, replayed
         url = template.renderURL(config.save.url)
-        let saveBody = config.save.body.map { template.renderBody($0) } ?? .object([("content", .string(tap.content))])
+        let saveBody = config.save.body.map { template.renderBody($0) } ?? .object([("content", .string(template.content))])
         body = Array(saveBody.jsonText().utf8)
         guard clean && (!tap.needsTerminalEvent || tap.sawTerminal) else {
             // A short stream must fail in the client's SDK too, not pass as the whole answer.
@@ -122,7 +125,7 @@ final class ConfirmedSave: ResponseFilter {
     /// `verify.pointer` hashes the same as what streamed, nothing is saved; otherwise save as usual.
     /// A verify that fails or times out (status 0) counts as a mismatch: the text is saved.
     private func verifyThenSave(_ verify: StreamSaveConfig.Verify, template: SaveTemplate) {
-        let expected = SHA256.hex(Array(tap.content.utf8))
+        let expected = SHA256.hex(Array(template.content.utf8))
         let collector = BodyCollector(limit: 8 << 20) { [self] status, body in
             call = nil
             guard !finished else { return }
@@ -230,6 +233,7 @@ final class ConfirmedSave: ResponseFilter {
     /// The final event, with the route's `echo` fields.
     private func event(_ fields: [String]) -> [UInt8] {
         var all = fields
+        if let sanitized { all.append("\"sanitized\":\(sanitized)") }
         let template = makeTemplate()
         for e in config.echo { all.append("\(JSONText.quote(e.key)):\(JSONText.quote(template.render(e.template)))") }
         return SSEEncoder.encode(event: "save_status", data: "{" + all.joined(separator: ",") + "}")
