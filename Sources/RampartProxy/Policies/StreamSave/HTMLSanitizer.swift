@@ -53,7 +53,12 @@ enum HTMLSanitizer {
     /// caller frees it. libxml2 halts at nesting deeper than 256 elements: the rest is not kept.
     private static func parse(_ html: String) -> htmlDocPtr? {
         _ = initialized
-        var source = "<body>" + (html.contains("\u{0}") ? html.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : html)
+        var source = "<body>"
+        if html.unicodeScalars.contains("\u{0}") {
+            source.unicodeScalars.append(contentsOf: html.unicodeScalars.lazy.map { $0 == "\u{0}" ? "\u{FFFD}" : $0 })
+        } else {
+            source += html
+        }
         return source.withUTF8 { bytes -> htmlDocPtr? in
             guard bytes.count <= Int(Int32.max) else { return nil }
             return bytes.withMemoryRebound(to: CChar.self) { htmlReadMemory($0.baseAddress, Int32($0.count), nil, "UTF-8", options) }
