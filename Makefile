@@ -67,8 +67,8 @@ $(VENV_STAMP):
 FUZZ_SECONDS ?= 60
 fuzz-build: deps
 	Fuzz/build.sh
-	SWIFT_BACKTRACE=enable=no .build/fuzz/html-sanitizer -runs=3000 -max_len=4096 .build/fuzz/seeds/sanitizer 2>&1 | tail -1
-	SWIFT_BACKTRACE=enable=no .build/fuzz/fenced-json -runs=3000 .build/fuzz/seeds/fenced 2>&1 | tail -1
+	set -o pipefail; SWIFT_BACKTRACE=enable=no .build/fuzz/html-sanitizer -runs=3000 -max_len=4096 .build/fuzz/seeds/sanitizer 2>&1 | tail -1
+	set -o pipefail; SWIFT_BACKTRACE=enable=no .build/fuzz/fenced-json -runs=3000 .build/fuzz/seeds/fenced 2>&1 | tail -1
 
 fuzz: fuzz-build
 	SWIFT_BACKTRACE=enable=no .build/fuzz/html-sanitizer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 .build/fuzz/seeds/sanitizer
