@@ -5,11 +5,11 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # What building and running need; what only the tests need on top (Redis, the ops-test tools,
 # systemd-analyze for the unit file); what only the benchmarks need.
-RUN_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
+RUN_PACKAGES := libcurl4-openssl-dev libssl-dev libxml2-dev pkg-config curl openssl
 TEST_PACKAGES := python3 python3-venv redis-server wrk chromium chromium-driver systemd binutils
 BENCH_PACKAGES := nginx-light wrk valgrind
 
-.PHONY: deps build release run test bench clean venv
+.PHONY: deps build release run test bench clean venv fuzz-build fuzz
 
 # Installs only the Debian packages that are missing (apt-get update once, only when needed).
 deps:
@@ -61,8 +61,21 @@ $(VENV_STAMP):
 	.venv/bin/pip install -q --disable-pip-version-check redbot pyyaml anthropic openai httpx httpx-sse selenium prometheus-client
 	touch $@
 
-# Unit tests and integration tests (the latter start the real binaries on 127.0.0.1).
-test: venv
+# libFuzzer targets for the HTML sanitizer and the fenced-JSON extractor (Fuzz/build.sh, about
+# 5 s), each smoke-run over its seeds plus a few thousand mutations; `make fuzz` runs each for
+# FUZZ_SECONDS (default 60).
+FUZZ_SECONDS ?= 60
+fuzz-build: deps
+	Fuzz/build.sh
+	set -o pipefail; SWIFT_BACKTRACE=enable=no .build/fuzz/html-sanitizer -runs=3000 -max_len=4096 .build/fuzz/seeds/sanitizer 2>&1 | tail -1
+	set -o pipefail; SWIFT_BACKTRACE=enable=no .build/fuzz/fenced-json -runs=3000 .build/fuzz/seeds/fenced 2>&1 | tail -1
+
+fuzz: fuzz-build
+	SWIFT_BACKTRACE=enable=no .build/fuzz/html-sanitizer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 .build/fuzz/seeds/sanitizer
+	SWIFT_BACKTRACE=enable=no .build/fuzz/fenced-json -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 .build/fuzz/seeds/fenced
+
+# Unit tests and integration tests (the latter start the real binaries on 127.0.0.1), and the fuzz smoke.
+test: venv fuzz-build
 	$(MAKE) deps EXTRA_PACKAGES="$(TEST_PACKAGES)"
 	swift build
 	RAMPART_BIN_DIR=$$(swift build --show-bin-path) swift test --no-parallel 2>&1 | tee .build/test-output.txt; \

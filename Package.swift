@@ -8,10 +8,12 @@ let package = Package(
         .executable(name: "rampart-demo-app", targets: ["rampart-demo-app"]),
     ],
     targets: [
-        // System libraries: libcurl (upstream HTTP), OpenSSL (TLS, crypto), Linux event APIs.
+        // System libraries: libcurl (upstream HTTP), OpenSSL (TLS, crypto), Linux event APIs, libxml2.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLinux"),
+        // libxml2's HTML parser: the tokenizer behind stream_save's HTML sanitizer.
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
 
         // Wire formats without I/O: HTTP/1.1, chunked, SSE, JSON, RESP, and the protocol state machines.
         .target(name: "RampartHTTP"),
@@ -23,7 +25,7 @@ let package = Package(
         // The gateway.
         // The proxy core and its filters: the exchange, the filter chain, the policies, the config
         // model they read, the store interfaces, metrics and the access log.
-        .target(name: "RampartProxy", dependencies: ["RampartHTTP", "RampartLoop", "RampartTransport", "COpenSSL", "CLinux"]),
+        .target(name: "RampartProxy", dependencies: ["RampartHTTP", "RampartLoop", "RampartTransport", "COpenSSL", "CLinux", "CLibXML2"]),
         // App wiring: config loading, the stores, the admin API, startup, reload and shutdown.
         .target(name: "Rampart", dependencies: ["RampartHTTP", "RampartLoop", "RampartTransport", "RampartProxy", "CCurl", "COpenSSL", "CLinux"]),
 

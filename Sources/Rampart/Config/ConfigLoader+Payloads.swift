@@ -6,7 +6,7 @@ import RampartTransport
 extension ConfigDecoder {
     /// `upstreams` are the config's, for `save.upstream` and `verify.upstream` (SPEC §11.5).
     func decodeStreamSave(_ field: Field, pathParams: [String], routeFormat: AIFormat?, upstreams: [String: UpstreamConfig]) -> StreamSaveConfig? {
-        guard let r = field.object(keys: ["format", "mode", "save", "verify", "validate", "echo", "wait", "continue_on_disconnect"]) else { return nil }
+        guard let r = field.object(keys: ["format", "mode", "save", "verify", "validate", "sanitize", "echo", "wait", "continue_on_disconnect"]) else { return nil }
         let format = r.has("format") || routeFormat == nil ? r.required("format").flatMap(decodeSaveFormat)
                                                            : routeFormat == .anthropic ? .anthropic : .openai
         var mode = StreamSaveConfig.Mode.save
@@ -33,11 +33,13 @@ extension ConfigDecoder {
             validate = StreamSaveConfig.OutputValidation(schema: s.value)
             if let v = o["extract"]?.oneOf(StreamSaveConfig.OutputValidation.Extract.self) { validate?.extract = v }
         }
+        let sanitize = r["sanitize"]?.oneOf(StreamSaveConfig.Sanitize.self)
         let wait = r["wait"]?.duration(allowZero: true)
         let continueOnDisconnect = r["continue_on_disconnect"]?.bool
         guard let format, let save else { return nil }
         var config = StreamSaveConfig(format: format, mode: mode, save: save, verify: verify)
         config.validate = validate
+        if let sanitize { config.sanitize = sanitize }
         if let echo { config.echo = echo }
         if let wait { config.wait = wait }
         if let continueOnDisconnect { config.continueOnDisconnect = continueOnDisconnect }

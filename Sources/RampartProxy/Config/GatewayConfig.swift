@@ -296,6 +296,8 @@ public struct StreamSaveConfig: Sendable {
     public var verify: Verify?
     /// A schema the generated content must meet before it is saved (SPEC §11.13).
     public var validate: OutputValidation?
+    /// What is done to the content before it is stored (SPEC §11.13); the client's stream is untouched.
+    public var sanitize: Sanitize = .none
     public var echo: [(key: String, template: String)] = []
     public var wait: Duration = .seconds(10)
     public var continueOnDisconnect: Bool = true

@@ -13,3 +13,10 @@ extension StreamSaveConfig {
         package init(schema: JSONValue, extract: Extract = .whole) { self.schema = schema; self.extract = extract }
     }
 }
+
+extension StreamSaveConfig {
+    /// `stream_save.sanitize` (SPEC §11.13): what is done to generated content before it is stored.
+    /// `none` stores it as generated; `html` keeps only allow-listed formatting, links and images
+    /// (`HTMLSanitizer`); `text` stores it HTML-escaped, so a page shows the markup as text.
+    public enum Sanitize: String, Sendable, CaseIterable { case none, html, text }
+}

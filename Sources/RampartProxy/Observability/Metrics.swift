@@ -82,6 +82,8 @@ public final class Metrics: Sendable {
         }
         header("rampart_ai_usage_estimated_total", "counter", "AI calls charged an estimate because the response reported no usage, by route.")
         for (k, v) in merged.usageEstimates.sorted(by: { $0.key < $1.key }) { out += "rampart_ai_usage_estimated_total{route=\"\(esc(k))\"} \(v)\n" }
+        header("rampart_save_sanitized_total", "counter", "What stream_save.sanitize changed in saved content, by route: elements and attributes removed (html), characters escaped (text).")
+        for (k, v) in merged.saveSanitized.sorted(by: { $0.key < $1.key }) { out += "rampart_save_sanitized_total{route=\"\(esc(k))\"} \(v)\n" }
         header("rampart_active_connections", "gauge", "Open client connections.")
         out += "rampart_active_connections \(activeConnections.load(ordering: .relaxed))\n"
         header("rampart_in_flight_requests", "gauge", "Requests currently being proxied (head received, response not finished).")
@@ -119,6 +121,7 @@ public final class MetricsShard: Sendable {
         var truncatedMessages: [String: Int] = [:]
         var breakerTransitions: [UpstreamKind: Int] = [:]   // kind = the state entered
         var usageEstimates: [String: Int] = [:]
+        var saveSanitized: [String: Int] = [:]
 
         package mutating func merge(_ o: State) {
             for (k, v) in o.requests { requests[k, default: 0] += v }
@@ -136,6 +139,7 @@ public final class MetricsShard: Sendable {
             for (k, v) in o.truncatedMessages { truncatedMessages[k, default: 0] += v }
             for (k, v) in o.breakerTransitions { breakerTransitions[k, default: 0] += v }
             for (k, v) in o.usageEstimates { usageEstimates[k, default: 0] += v }
+            for (k, v) in o.saveSanitized { saveSanitized[k, default: 0] += v }
         }
     }
 
@@ -169,6 +173,7 @@ public final class MetricsShard: Sendable {
         let index = Self.saveResults.firstIndex(of: result) ?? Self.saveResults.count - 1
         state.withLock { $0.saves[RouteStatus(route: route, status: index), default: 0] += 1 }
     }
+    public func saveSanitized(route: String, changed: Int) { state.withLock { $0.saveSanitized[route, default: 0] += changed } }
     public func usageEstimated(route: String) { state.withLock { $0.usageEstimates[route, default: 0] += 1 } }
     public func truncation(route: String, dropped: Int) {
         state.withLock { $0.truncations[route, default: 0] += 1; $0.truncatedMessages[route, default: 0] += dropped }

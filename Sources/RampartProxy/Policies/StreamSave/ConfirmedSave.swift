@@ -62,6 +62,8 @@ final class ConfirmedSave: ResponseFilter {
     private var verifiedMismatch = false
     private var finished = false
     private var cutError: String?
+    /// What `sanitize` changed in the stored content, for `save_status` (nil: sanitize is off).
+    private var sanitized: Int?
     /// The client's SDK heard the end of the stream: its terminal event or the provider's error.
     private var sawFinal = false
     private weak var tail: ResponseTail?
@@ -125,9 +127,10 @@ final class ConfirmedSave: ResponseFilter {
 
     /// The save's URL and body, from the content and the request.
     private func prepare() -> SaveTemplate {
-        let template = makeTemplate()
+        var template = makeTemplate()
+        (template.content, sanitized) = config.sanitize.stored(content, route: ctx.route.name, metrics: server.metrics)   // saved and replayed
         url = template.renderURL(config.save.url)
-        let saveBody = config.save.body.map { template.renderBody($0) } ?? .object([("content", .string(content))])
+        let saveBody = config.save.body.map { template.renderBody($0) } ?? .object([("content", .string(template.content))])
         body = Array(saveBody.jsonText().utf8)
         return template
     }
@@ -163,7 +166,7 @@ final class ConfirmedSave: ResponseFilter {
     /// `verify.pointer` hashes the same as what streamed, nothing is saved; otherwise save as usual.
     /// A verify that fails or times out (status 0) counts as a mismatch: the text is saved.
     private func verifyThenSave(_ verify: StreamSaveConfig.Verify, template: SaveTemplate) {
-        let expected = SHA256.hex(Array(content.utf8))
+        let expected = SHA256.hex(Array(template.content.utf8))   // what is stored: sanitized
         let collector = BodyCollector(limit: 8 << 20) { [self] status, body in
             call = nil
             guard !finished else { return }
@@ -280,6 +283,7 @@ final class ConfirmedSave: ResponseFilter {
     /// The final event, with the route's `echo` fields.
     private func event(_ fields: [String]) -> [UInt8] {
         var all = fields
+        if let sanitized { all.append("\"sanitized\":\(sanitized)") }
         let template = makeTemplate()
         for e in config.echo { all.append("\(JSONText.quote(e.key)):\(JSONText.quote(template.render(e.template)))") }
         return SSEEncoder.encode(event: "save_status", data: "{" + all.joined(separator: ",") + "}")
