@@ -18,6 +18,7 @@ import Testing
         #expect(OutputCheck.firstFencedJSON("```\n{}\n```") == "{}\n", "an untagged fence when there is no json one")
         #expect(OutputCheck.firstFencedJSON("```json\n{\"a\": 1}") == "{\"a\": 1}", "an unclosed block runs to the end")
         #expect(OutputCheck.firstFencedJSON("no fence at all") == nil)
+        #expect(OutputCheck.firstFencedJSON("```json\r\n{\"price\": 1}\r\n```\r\n") == "{\"price\": 1}\r\n", "CRLF lines, as models and Windows editors write them")
         #expect(OutputCheck.firstFencedJSON("```python\nx\n```") == nil, "a fence for another language is not JSON")
         #expect(OutputCheck.firstFencedJSON("    ```json\n{}\n    ```") == nil, "indented four spaces: code, not a fence")
     }
@@ -41,5 +42,13 @@ import Testing
         #expect(errors.contains { $0.contains("routes[0].stream_save.validate.extract") }, "\(errors)")
         let noSchema = ConfigFixture.errors(ConfigFixture.app(route + #"{"extract": "whole"}}}]"#))
         #expect(noSchema.contains { $0.contains("routes[0].stream_save.validate.schema") }, "\(noSchema)")
+    }
+
+    @Test func onlyAMessageShapedJSONAnswerHasContentToSave() {
+        let message = Array(#"{"type":"message","content":[{"type":"text","text":"Hi"}]}"#.utf8)
+        #expect(StreamSaveTap.content(ofJSON: message, format: .anthropic) == "Hi")
+        #expect(StreamSaveTap.content(ofJSON: Array(#"{"input_tokens":12}"#.utf8), format: .anthropic) == nil, "a token count saves nothing")
+        #expect(StreamSaveTap.content(ofJSON: Array(#"{"data":[{"id":"m"}]}"#.utf8), format: .openai) == nil, "a model list saves nothing")
+        #expect(StreamSaveTap.content(ofJSON: Array(#"{"choices":[{"message":{"content":"Yo"}}]}"#.utf8), format: .openai) == "Yo")
     }
 }

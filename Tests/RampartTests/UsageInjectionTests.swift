@@ -16,10 +16,13 @@ import Testing
     @Test func requestsThatNeedNothingPassUnchanged() {
         #expect(UsageInjection.askingForUsage(Self.bytes(#"{"model":"m","messages":[]}"#)) == nil, "not streaming")
         #expect(UsageInjection.askingForUsage(Self.bytes(#"{"stream":false}"#)) == nil)
-        #expect(UsageInjection.askingForUsage(Self.bytes(#"{"stream":true,"stream_options":{"include_usage":true}}"#)) == nil, "already asks")
+        #expect(UsageInjection.askingForUsage(Self.bytes(#"{"stream":true,"messages":[],"stream_options":{"include_usage":true}}"#)) == nil, "already asks")
         #expect(UsageInjection.askingForUsage(Self.bytes("not json")) == nil)
-        let off = UsageInjection.askingForUsage(Self.bytes(#"{"stream":true,"stream_options":{"include_usage":false}}"#))
-        #expect(off.map { String(decoding: $0, as: UTF8.self) } == #"{"stream":true,"stream_options":{"include_usage":true}}"#)
+        #expect(UsageInjection.askingForUsage(Self.bytes(#"{"model":"m","input":"Hi","stream":true}"#)) == nil, "the Responses API refuses the option")
+        let null = UsageInjection.askingForUsage(Self.bytes(#"{"stream":true,"messages":[],"stream_options":null}"#))
+        #expect(null.map { String(decoding: $0, as: UTF8.self) } == #"{"stream":true,"messages":[],"stream_options":{"include_usage":true}}"#)
+        let off = UsageInjection.askingForUsage(Self.bytes(#"{"stream":true,"messages":[],"stream_options":{"include_usage":false}}"#))
+        #expect(off.map { String(decoding: $0, as: UTF8.self) } == #"{"stream":true,"messages":[],"stream_options":{"include_usage":true}}"#)
     }
 
     static let withUsage = [

@@ -46,6 +46,7 @@ extension UpstreamRequest {
             head, peerIP: connection.peerIP, peerText: connection.peerText, trustedProxies: ctx.config.server.trustedProxies,
             requestID: ctx.requestID, upstream: upstream, tls: connection.isTLS)
         for name in ctx.stripUpstreamHeaders { headers.remove(name) }
+        if ctx.plan.readsResponseBodies { headers.set("Accept-Encoding", "identity") }
         let length: BodyLength
         switch head.framing {
         case .none: length = .none

@@ -74,7 +74,7 @@ extension ProxyExchange {
         context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
         if isEventStream { context.state.metrics.activeStreams.subtract(1, ordering: .relaxed) }
         facts.report(ctx, status: status, error: error, started: started, upstream: attempts,
-                     save: responseFilters.endHolder?.accessLogSave, peer: connection.peerText)
+                     save: (responseFilters.endHolder ?? responseFilters.interceptor)?.accessLogSave, peer: connection.peerText)
     }
 }
 

@@ -145,7 +145,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             if clientGone { return .proceed }   // continue_on_disconnect: keep reading for the save
             return edited.map { connection.sendBody($0) } ?? connection.sendBody(bytes)
         case .intercepted:
-            responseFilters.interceptor?.responseBody(bytes)
+            responseFilters.interceptedBody(bytes)
             return .proceed
         default:
             return .proceed

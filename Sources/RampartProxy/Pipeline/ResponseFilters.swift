@@ -47,6 +47,14 @@ struct ResponseFilters {
         return editor?.editBody(bytes)
     }
 
+    /// A chunk the interceptor keeps from the client. One that holds the response to send it later
+    /// (a JSON answer waiting for its save) lets every filter see it, as it would have seen it
+    /// pass: usage is counted and an idempotent answer stored from it.
+    mutating func interceptedBody(_ bytes: UnsafeRawBufferPointer) {
+        guard let interceptor else { return }
+        if interceptor.holdsEnd { _ = body(bytes) } else { interceptor.responseBody(bytes) }
+    }
+
     /// The exchange is over. An event its last blank line never closed (WHATWG drops it) goes to
     /// the listeners that count rather than show (`responseEventsEnded`); a cut-off line just
     /// fails to parse there. Then each filter hears how it ended, once.

@@ -20,6 +20,9 @@ public final class RoutePlan: Sendable {
     /// every request).
     public let deadlines: CallDeadlines
     /// Where a `stream_save` route's saves and verify GETs go (nil on other routes).
+    /// Rampart reads this route's response bodies (usage, terminal events, saves), so the upstream
+    /// is asked not to compress them (`Accept-Encoding: identity`).
+    let readsResponseBodies: Bool
     package let saveTarget: SaveTarget?
     package let verifyTarget: SaveTarget?
 
@@ -30,6 +33,7 @@ public final class RoutePlan: Sendable {
         bodyLimit = route.bodyLimit ?? config.server.limits.bodyBytes
         breakerName = route.breakerName
         deadlines = CallDeadlines(route.timeouts)
+        readsResponseBodies = route.format != nil || route.streamSave != nil || route.quotas.contains { $0.unit == .tokens }
         let saves = route.streamSave != nil
         saveTarget = saves ? SaveTarget(upstream: route.saveUpstream, route: route, config: config) : nil
         verifyTarget = saves ? SaveTarget(upstream: route.verifyUpstream, route: route, config: config) : nil

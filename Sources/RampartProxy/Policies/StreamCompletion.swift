@@ -23,7 +23,10 @@ struct StreamCompletion: RouteFilter {
             return event.event == "message_stop" || event.event == "error"
                 || (event.event == "message" && event.data.contains("\"message_stop\""))
         }
+        // Chat Completions end with `[DONE]`; the Responses API with one of its final events.
         return event.data == "[DONE]" || event.data.hasPrefix("{\"error\"")
+            || event.event == "response.completed" || event.event == "response.failed" || event.event == "response.incomplete"
+            || event.event == "error"
     }
 
     /// Sends the error event for a stream that ended short, counts it, and answers the access

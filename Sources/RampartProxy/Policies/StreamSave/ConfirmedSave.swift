@@ -121,7 +121,14 @@ final class ConfirmedSave: ResponseFilter {
             tail?.replaceResponse(with: failure?.isTimeout == true ? .gatewayTimeout() : .badGateway(), note: note)
             return
         }
-        content = StreamSaveTap.content(ofJSON: held, format: config.format)
+        // Not an answer with generated text (a model list, a token count, an error shape): it
+        // passes as it came, and nothing is saved over the app's record.
+        guard let text = StreamSaveTap.content(ofJSON: held, format: config.format), !text.isEmpty else {
+            finished = true
+            if let whole { tail?.releaseResponse(whole, body: held) }
+            return
+        }
+        content = text
         save(prepare())
     }
 

@@ -6,33 +6,36 @@ enum FencedJSON {
     /// info string. Nil when there is none; an unclosed block runs to the end of the text.
     static func first(_ text: String) -> Substring? {
         enum Kind { case json, untagged, other }
+        // Scalars, not Characters: "\r\n" is one Character, so a line split on "\n" would miss it.
+        let scalars = text.unicodeScalars
         var untagged: Substring?
-        var open: (fence: Substring, kind: Kind, start: String.Index)?
-        var lineStart = text.startIndex
-        while lineStart < text.endIndex {
-            let lineEnd = text[lineStart...].firstIndex(of: "\n") ?? text.endIndex
-            let line = text[lineStart..<lineEnd]
+        var open: (marker: Unicode.Scalar, length: Int, kind: Kind, start: String.Index)?
+        var lineStart = scalars.startIndex
+        while lineStart < scalars.endIndex {
+            let lineEnd = scalars[lineStart...].firstIndex(of: "\n") ?? scalars.endIndex
+            var line = scalars[lineStart..<lineEnd]
+            if line.last == "\r" { line = line.dropLast() }
             let indent = line.prefix { $0 == " " }.count
-            let trimmed = line.dropFirst(indent).prefix { $0 != "\r" }
-            let next = lineEnd < text.endIndex ? text.index(after: lineEnd) : text.endIndex
+            let trimmed = line.dropFirst(indent)
+            let next = lineEnd < scalars.endIndex ? scalars.index(after: lineEnd) : scalars.endIndex
             if let current = open {
-                let closing = trimmed.prefix { $0 == current.fence.first }
-                if closing.count >= current.fence.count, trimmed.dropFirst(closing.count).allSatisfy({ $0 == " " }) {
-                    let body = text[current.start..<lineStart]
+                let closing = trimmed.prefix { $0 == current.marker }.count
+                if closing >= current.length, trimmed.dropFirst(closing).allSatisfy({ $0 == " " }) {
+                    let body = Substring(scalars[current.start..<lineStart])
                     if current.kind == .json { return body }
                     if current.kind == .untagged && untagged == nil { untagged = body }
                     open = nil
                 }
             } else if indent < 4, let marker = trimmed.first, marker == "`" || marker == "~" {
-                let fence = trimmed.prefix { $0 == marker }
-                if fence.count >= 3 {
-                    let info = trimmed.dropFirst(fence.count).split(separator: " ").first.map { $0.lowercased() }
-                    open = (fence, info == nil ? .untagged : info == "json" ? .json : .other, next)
+                let length = trimmed.prefix { $0 == marker }.count
+                if length >= 3 {
+                    let info = String(String.UnicodeScalarView(trimmed.dropFirst(length))).split(separator: " ").first.map { $0.lowercased() }
+                    open = (marker, length, info == nil ? .untagged : info == "json" ? .json : .other, next)
                 }
             }
             lineStart = next
         }
-        if let current = open, current.kind == .json { return text[current.start...] }
+        if let current = open, current.kind == .json { return Substring(scalars[current.start...]) }
         return untagged
     }
 }

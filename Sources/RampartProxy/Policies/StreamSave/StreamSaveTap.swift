@@ -63,27 +63,26 @@ extension JSONValue {
 
 extension StreamSaveTap {
     /// The generated text of a whole JSON answer (a non-streaming call on a save route): Anthropic's
-    /// text blocks, OpenAI's first choice, the text at a custom format's pointer, or the body itself
-    /// for `text`. Empty when the answer has none.
-    package static func content(ofJSON body: [UInt8], format: StreamSaveConfig.Format) -> String {
-        if case .text = format { return String(decoding: body, as: UTF8.self) }
-        guard let doc = try? JSONValue.parse(body) else { return "" }
+    /// text blocks, OpenAI's first choice, or the text at a custom format's pointer. Nil when the
+    /// body is not such an answer (a `text` route's answers are streams; other JSON is not saved).
+    package static func content(ofJSON body: [UInt8], format: StreamSaveConfig.Format) -> String? {
+        guard let doc = try? JSONValue.parse(body) else { return nil }
         switch format {
         case .anthropic:
-            guard case .array(let blocks)? = doc["content"] else { return "" }
+            guard case .array(let blocks)? = doc["content"], doc["type"] == .string("message") else { return nil }
             return blocks.compactMap { block -> String? in
                 guard block["type"] == .string("text"), case .string(let text)? = block["text"] else { return nil }
                 return text
             }.joined()
         case .openai:
             guard case .array(let choices)? = doc["choices"], let first = choices.first,
-                  case .string(let text)? = first["message"]?["content"] else { return "" }
+                  case .string(let text)? = first["message"]?["content"] else { return nil }
             return text
         case .custom(_, let pointer):
             if case .string(let text)? = doc.at(pointer: pointer) { return text }
-            return ""
+            return nil
         case .text:
-            return ""
+            return nil
         }
     }
 }

@@ -42,9 +42,16 @@ final class UsageFilter: ResponseFilter {
         let server = ctx.server, config = ctx.config
         var read = tap?.finish()
         tap = nil
-        if read == nil, let estimate = ctx.usageEstimate {
-            read = estimate
-            server.metrics.usageEstimated(route: ctx.route.name)
+        if let estimate = ctx.usageEstimate {
+            if read == nil {
+                read = estimate
+                server.metrics.usageEstimated(route: ctx.route.name)
+            } else if ending != .complete, let partial = read, partial.outputTokens < estimate.outputTokens {
+                // Cut before its final usage (Anthropic's message_start says 1 output token):
+                // the output is charged as estimated, so leaving early makes no call cheaper.
+                read?.outputTokens = estimate.outputTokens
+                server.metrics.usageEstimated(route: ctx.route.name)
+            }
         }
         guard let usage = read else { return }
         ctx.countedUsage = usage

@@ -31,8 +31,16 @@ struct UsageInjection: RouteFilter {
     /// client's bytes (its numbers above all) stay as they were; an existing `stream_options`
     /// is rewritten with the document.
     static func askingForUsage(_ body: [UInt8]) -> [UInt8]? {
-        guard case .object(var members)? = try? JSONValue.parse(body), members.first(where: { $0.key == "stream" })?.value == .bool(true) else {
+        // Chat Completions (`messages`) and Completions (`prompt`) only: the Responses API reports
+        // usage in its `response.completed` event and refuses this option.
+        guard case .object(var members)? = try? JSONValue.parse(body), members.last(where: { $0.key == "stream" })?.value == .bool(true),
+              members.contains(where: { $0.key == "messages" || $0.key == "prompt" }) else {
             return nil
+        }
+        let asking = JSONValue.object([(key: "include_usage", value: .bool(true))])
+        if let i = members.firstIndex(where: { $0.key == "stream_options" }), members[i].value == .null {   // null means absent
+            members[i].value = asking
+            return Array(JSONValue.object(members).jsonText().utf8)
         }
         guard let i = members.firstIndex(where: { $0.key == "stream_options" }) else {
             guard let close = body.lastIndex(of: UInt8(ascii: "}")) else { return nil }
