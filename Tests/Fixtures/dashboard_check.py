@@ -227,6 +227,14 @@ def main():
         page.wait("the breaker to be reset", lambda d: page.state_of("app") == "closed" and not page.breaker_forced("app"))
         step("the breaker opens, closes and resets from its buttons")
 
+        page.click(f'tr[data-save-id="{args.replay_id}"] button[data-action="view"]', "the View button")
+        page.wait("the save's content to show", lambda d: page.find(f'tr[data-save-id="{args.replay_id}"] + tr.save-content pre'))
+        if not page.find(f'tr[data-save-id="{args.replay_id}"] + tr.save-content pre').text.strip():
+            fail("View showed no content")
+        page.click(f'tr[data-save-id="{args.replay_id}"] button[data-action="view"]', "the View button again")
+        page.wait("the content to fold away", lambda d: page.find(f'tr[data-save-id="{args.replay_id}"] + tr.save-content') is None)
+        step("View shows a journaled save's content, as text, and folds it away")
+
         page.click(f'tr[data-save-id="{args.delete_id}"] button[data-action="delete"]', "the Delete button")
         page.wait("the confirm dialog", expected_conditions.alert_is_present())
         driver.switch_to.alert.accept()

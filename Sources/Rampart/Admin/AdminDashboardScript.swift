@@ -226,6 +226,18 @@ enum AdminDashboardScript {
                 ? ['ok', 'Replayed save ' + d.id + ': the app answered ' + r.body.upstream_status + '; it left the journal.']
                 : ['error', 'Replay of ' + d.id + ' failed: ' + (r.body && r.body.upstream_status ? 'the app answered ' + r.body.upstream_status + '; it stays in the journal.' : failure(r))],
               () => reloadSection('/admin/saves', renderSaves));
+        } else if (d.action === 'view') {
+          // What the model wrote, for review before a replay: shown as text, never as markup.
+          const row = b.closest('tr'), next = row.nextElementSibling;
+          if (next && next.classList.contains('save-content')) { next.remove(); return; }
+          api('GET', '/admin/saves/' + encodeURIComponent(d.id)).then((r) => {
+            if (!r.ok) { notify('error', 'Save ' + d.id + ': ' + failure(r)); return; }
+            const tr = el('tr', 'save-content'), td = el('td');
+            td.colSpan = 7;
+            td.appendChild(el('pre', 'mono', r.body.content || ''));
+            tr.appendChild(td);
+            row.after(tr);
+          }).catch((e) => { if (!(e instanceof SignedOut)) notify('error', String(e.message || e)); });
         } else if (d.action === 'delete') {
           if (!window.confirm('Delete journaled save ' + d.id + '? Its content is lost for good.')) return;
           act(b, 'DELETE', '/admin/saves/' + encodeURIComponent(d.id),

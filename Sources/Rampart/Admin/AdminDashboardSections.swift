@@ -128,6 +128,7 @@ enum AdminDashboardSections {
           if (s.time) when.title = new Date(s.time * 1000).toISOString();
           cell(tr, bytes(s.content_bytes), 'num');
           const actions = cell(tr, null, 'nowrap');
+          actions.appendChild(button('View', { action: 'view', id: s.id }));
           actions.appendChild(button('Replay', { action: 'replay', id: s.id }));
           actions.appendChild(button('Delete', { action: 'delete', id: s.id }, 'danger'));
           return tr;
