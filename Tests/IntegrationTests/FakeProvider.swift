@@ -29,3 +29,16 @@ final class FakeProvider: @unchecked Sendable {
 
     func reset() throws { _ = try HTTPClient.request(port: port, method: "POST", path: "/_reset") }
 }
+
+/// The JSON value a test's Python script printed on the line `<tag> <json>`.
+func printedJSON(_ tag: String, in output: String) -> Any? {
+    output.split(separator: "\n").first { $0.hasPrefix(tag + " ") }
+        .flatMap { try? JSONSerialization.jsonObject(with: Data($0.dropFirst(tag.count + 1).utf8), options: .fragmentsAllowed) }
+}
+
+extension DemoApp {
+    /// What the app stores for a chapter (its save endpoint's record), nil when nothing is saved.
+    func savedContent(_ chapter: String) -> String? {
+        (try? HTTPClient.request(port: port, path: "/api/chapters/\(chapter)/content"))?.json["content"] as? String
+    }
+}

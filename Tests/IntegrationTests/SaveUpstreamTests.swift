@@ -47,16 +47,10 @@ print("SAVE_STATUS", json.dumps(status))
 private func streamWithSDK(_ rampart: RampartProcess, chapter: String) throws -> (text: String, status: [String: Any]) {
     let (exit, output) = try runPython("-c", [streamScript, "http://127.0.0.1:\(rampart.port)", chapter])
     guard exit == 0 else { throw TestFailure("the SDK failed: \(output)") }
-    func line(_ tag: String) -> Any? {
-        output.split(separator: "\n").first { $0.hasPrefix(tag + " ") }
-            .flatMap { try? JSONSerialization.jsonObject(with: Data($0.dropFirst(tag.count + 1).utf8), options: .fragmentsAllowed) }
-    }
-    return (line("TEXT") as? String ?? "", line("SAVE_STATUS") as? [String: Any] ?? [:])
+    return (printedJSON("TEXT", in: output) as? String ?? "", printedJSON("SAVE_STATUS", in: output) as? [String: Any] ?? [:])
 }
 
-private func savedContent(_ app: DemoApp, _ chapter: String) -> String? {
-    (try? HTTPClient.request(port: app.port, path: "/api/chapters/\(chapter)/content"))?.json["content"] as? String
-}
+private func savedContent(_ app: DemoApp, _ chapter: String) -> String? { app.savedContent(chapter) }
 
 @Suite(.serialized) struct SaveUpstreamTests {
     let dir = NSTemporaryDirectory() + "rampart-saveup-" + UUID().uuidString

@@ -43,16 +43,10 @@ import Testing
     static func stream(_ rampart: RampartProcess, chapter: String, says: String) throws -> (text: String, status: [String: Any]) {
         let (exit, out) = try runPython("-c", [script, "http://127.0.0.1:\(rampart.port)", chapter, says])
         guard exit == 0 else { throw TestFailure("the SDK failed: \(out)") }
-        func line(_ tag: String) -> Any? {
-            out.split(separator: "\n").first { $0.hasPrefix(tag + " ") }
-                .flatMap { try? JSONSerialization.jsonObject(with: Data($0.dropFirst(tag.count + 1).utf8), options: .fragmentsAllowed) }
-        }
-        return (line("TEXT") as? String ?? "", line("SAVE_STATUS") as? [String: Any] ?? [:])
+        return (printedJSON("TEXT", in: out) as? String ?? "", printedJSON("SAVE_STATUS", in: out) as? [String: Any] ?? [:])
     }
 
-    static func saved(_ app: DemoApp, _ chapter: String) -> String? {
-        (try? HTTPClient.request(port: app.port, path: "/api/chapters/\(chapter)/content"))?.json["content"] as? String
-    }
+    static func saved(_ app: DemoApp, _ chapter: String) -> String? { app.savedContent(chapter) }
 
     @Test func validOutputIsSavedAndInvalidOutputWaitsForReview() throws {
         let provider = try FakeProvider()
