@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (libFuzzer ships with the Swift toolchain) into .build/fuzz/:
 #   html-sanitizer  HTMLSanitizer + HTMLAllowList + HTMLSafetyCheck, linked with libxml2
-#   fenced-json     FencedJSON (the extractor behind OutputCheck.firstFencedJSON)
+#   fenced-json     FencedJSON (the extractor OutputCheck uses)
 # Each compiles the needed source files directly with swiftc -sanitize=fuzzer,address.
 # Seeds: .build/fuzz/seeds/sanitizer gets every payload of Tests/Fixtures/xss-corpus.jsonl and the
 # formatted HTML of the unit tests; .build/fuzz/seeds/fenced gets Fuzz/seeds/fenced. libFuzzer adds

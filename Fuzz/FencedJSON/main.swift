@@ -1,5 +1,5 @@
 // libFuzzer target for the fenced-JSON extractor of stream_save.validate (FencedJSON.first, which
-// OutputCheck.firstFencedJSON calls). Invariants: no crash, and what it returns is a substring of
+// OutputCheck calls). Invariants: no crash, and what it returns is a substring of
 // the input (a slice of it, at the same position).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

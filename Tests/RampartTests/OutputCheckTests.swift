@@ -13,14 +13,14 @@ import Testing
 
     @Test func theFirstJSONFenceIsFound() {
         let text = "Here:\n```python\nprint(1)\n```\nand\n```json\n{\"price\": 5}\n```\n```json\n{\"price\": 6}\n```\n"
-        #expect(OutputCheck.firstFencedJSON(text) == "{\"price\": 5}\n")
-        #expect(OutputCheck.firstFencedJSON("~~~~ JSON\n[1]\n~~~~") == "[1]\n", "tildes, longer fences, any case")
-        #expect(OutputCheck.firstFencedJSON("```\n{}\n```") == "{}\n", "an untagged fence when there is no json one")
-        #expect(OutputCheck.firstFencedJSON("```json\n{\"a\": 1}") == "{\"a\": 1}", "an unclosed block runs to the end")
-        #expect(OutputCheck.firstFencedJSON("no fence at all") == nil)
-        #expect(OutputCheck.firstFencedJSON("```json\r\n{\"price\": 1}\r\n```\r\n") == "{\"price\": 1}\r\n", "CRLF lines, as models and Windows editors write them")
-        #expect(OutputCheck.firstFencedJSON("```python\nx\n```") == nil, "a fence for another language is not JSON")
-        #expect(OutputCheck.firstFencedJSON("    ```json\n{}\n    ```") == nil, "indented four spaces: code, not a fence")
+        #expect(FencedJSON.first(text) == "{\"price\": 5}\n")
+        #expect(FencedJSON.first("~~~~ JSON\n[1]\n~~~~") == "[1]\n", "tildes, longer fences, any case")
+        #expect(FencedJSON.first("```\n{}\n```") == "{}\n", "an untagged fence when there is no json one")
+        #expect(FencedJSON.first("```json\n{\"a\": 1}") == "{\"a\": 1}", "an unclosed block runs to the end")
+        #expect(FencedJSON.first("no fence at all") == nil)
+        #expect(FencedJSON.first("```json\r\n{\"price\": 1}\r\n```\r\n") == "{\"price\": 1}\r\n", "CRLF lines, as models and Windows editors write them")
+        #expect(FencedJSON.first("```python\nx\n```") == nil, "a fence for another language is not JSON")
+        #expect(FencedJSON.first("    ```json\n{}\n    ```") == nil, "indented four spaces: code, not a fence")
     }
 
     @Test func failuresNameTheFieldsLikeA400() {

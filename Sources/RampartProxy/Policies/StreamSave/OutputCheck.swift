@@ -18,7 +18,7 @@ struct OutputCheck: Sendable {
         switch extract {
         case .whole: checked = Substring(content)
         case .fencedJSON:
-            guard let block = Self.firstFencedJSON(content) else {
+            guard let block = FencedJSON.first(content) else {
                 return [ValidationDetail(field: "", message: "The output has no fenced JSON block")]
             }
             checked = block
@@ -29,7 +29,4 @@ struct OutputCheck: Sendable {
             return failure.notJSON ? [ValidationDetail(field: "", message: "The output must be valid JSON")] : failure.details
         }
     }
-
-    /// The body of the first fenced JSON block (`FencedJSON.first`).
-    static func firstFencedJSON(_ text: String) -> Substring? { FencedJSON.first(text) }
 }
