@@ -38,6 +38,13 @@ public enum Epoll {
     public static let readHangup = EPOLLRDHUP.rawValue
     public static let hangup = EPOLLHUP.rawValue
     public static let error = EPOLLERR.rawValue
+    /// Edge-triggered: registered once for input and output (nginx's way), so a request changes
+    /// no epoll interest; the owner remembers readiness and reads until the socket is drained.
+    public static let edgeTriggered = EPOLLET.rawValue
+    /// Anything that makes a read return: data, the peer's FIN, a reset or an error.
+    public static let readable = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue
+    /// The peer's FIN, a reset or an error.
+    public static let hangupOrError = EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue
 }
 
 /// One epoll instance driven by one thread (nginx's worker, SwiftNIO's EventLoop). Everything

@@ -100,7 +100,6 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
             // A call that waited for a lookup may find a pooled connection after all.
             machine.connected(reused: true)
             transport.loop.cancel(connectTimer); connectTimer = nil
-            pooled.setInterest(read: true, write: !out.isEmpty)
             scheduleFlush()
             return
         }
@@ -191,7 +190,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
             if n < 0 && errno == EAGAIN { break }
             connectionBroke(machine.sendFailed("send: \(String(cString: strerror(errno)))")); return
         }
-        socket.setInterest(read: !machine.readPaused, write: !out.isEmpty)
+        // Bytes left over wait for the next output edge (registered once, edge-triggered).
         if machine.sent(sent) { handler?.resumeRequestBody() }
     }
 
@@ -208,25 +207,37 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
             flush()
             return
         }
-        if events & Epoll.output != 0 { flush() }
+        if !out.isEmpty { flush() }
         if machine.isFinished { return }
-        if events & (Epoll.input | Epoll.hangup | Epoll.error | Epoll.readHangup) != 0 && !machine.readPaused {
-            readResponse()
-        }
+        if socket.readReady && !machine.readPaused { readResponse() }
     }
 
     private func readResponse() {
         guard let socket else { return }
-        for _ in 0..<8 {
+        var rounds = 8
+        while socket.readReady && rounds > 0 {
+            rounds -= 1
             input.reserveWritable(64 * 1024)
             let room = input.writableCount
             let n = Glibc.read(socket.fd, input.writableTail, room)
-            if n > 0 { input.didWrite(n); if n < room { break }; continue }
+            if n > 0 {
+                input.didWrite(n)
+                // A short read emptied the socket, unless a FIN is pending behind the bytes.
+                if n < room && !socket.hangupSeen { socket.readReady = false; break }
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
+            socket.readReady = false
             if n < 0 && errno == EAGAIN { break }
             machine.receivedEOF(); break   // 0 = closed; any other error ends the connection too
         }
         process()
+        // Bytes left after the bounded reads: no new edge will announce them.
+        if socket.readReady, self.socket === socket, !machine.isFinished, !machine.readPaused {
+            transport.loop.deferToEndOfIteration { [self] in
+                if self.socket === socket, !machine.isFinished, !machine.readPaused { readResponse() }
+            }
+        }
     }
 
     /// Performs the machine's response actions over the buffered bytes until it needs more.
@@ -245,10 +256,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
                 let more = (handler?.upstreamBody(UnsafeRawBufferPointer(rebasing: input.readable[range])) ?? .proceed) == .proceed
                 input.consume(range.upperBound)
                 if machine.isFinished { return }
-                if !more {
-                    machine.pauseReading()
-                    socket?.setInterest(read: false, write: !out.isEmpty)
-                }
+                if !more { machine.pauseReading() }
             case .complete(let c, let reusable):
                 input.consume(c); responseComplete(reusable: reusable); return
             case .retryOnFreshConnection, .fail:
@@ -259,8 +267,11 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
 
     func resumeResponse() {
         guard machine.resumeReading() else { return }
-        socket?.setInterest(read: true, write: !out.isEmpty)
-        transport.loop.deferToEndOfIteration { [self] in process() }
+        transport.loop.deferToEndOfIteration { [self] in
+            process()
+            // The socket may hold bytes that arrived while paused: no new edge will announce them.
+            if let socket, socket.readReady, !machine.isFinished, !machine.readPaused { readResponse() }
+        }
     }
 
     /// The machine's answer to a broken connection: one replay on a fresh one, or the failure.

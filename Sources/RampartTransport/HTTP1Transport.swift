@@ -70,7 +70,7 @@ public final class HTTP1Transport: UpstreamTransport {
 
     func takeIdle(_ key: String) -> UpstreamSocket? {
         while let s = idle[key]?.popLast() {
-            if s.isUsable { return s }
+            if s.isUsable(now: loop.now) { return s }
             s.close()
         }
         return nil
@@ -82,7 +82,6 @@ public final class HTTP1Transport: UpstreamTransport {
         socket.owner = nil
         socket.poolKey = key
         socket.pool = self
-        socket.watchWhileIdle()
         socket.idleSince = loop.now
         list.append(socket)
         idle[key] = list
@@ -125,13 +124,15 @@ final class UpstreamSocket: EventHandler {
     unowned(unsafe) var pool: HTTP1Transport?
     var poolKey: String?
     var reused = false
-    private var interest: UInt32 = 0
+    /// Edge-triggered readiness, remembered between events (see `HTTPConnection.readReady`).
+    var readReady = false
+    var hangupSeen = false
     private(set) var closed = false
 
     init(fd: Int32, loop: EventLoop) {
         self.fd = fd; self.loop = loop
-        interest = Epoll.output | Epoll.input | Epoll.readHangup
-        loop.register(fd: fd, events: interest, handler: self)
+        // Registered once for both directions: a request then changes no epoll interest.
+        loop.register(fd: fd, events: Epoll.output | Epoll.input | Epoll.readHangup | Epoll.edgeTriggered, handler: self)
     }
 
     /// Opens a non-blocking connection; completion is signalled by writability. nil with errno set
@@ -148,26 +149,26 @@ final class UpstreamSocket: EventHandler {
         return UpstreamSocket(fd: fd, loop: loop)
     }
 
-    var isUsable: Bool {
-        guard !closed else { return false }
-        // A pooled connection the upstream already closed reads EOF at once.
+    /// Whether a pooled connection can carry a request. An upstream's close while the connection
+    /// sat in the pool arrives as an event that drops it; one idle for over a second is also
+    /// probed, since servers time idle connections out (a request that still meets a dead one is
+    /// replayed once on a fresh connection by `HTTP1ClientMachine`).
+    func isUsable(now: UInt64) -> Bool {
+        guard !closed, !readReady else { return false }
+        guard now &- idleSince > 1_000_000_000 else { return true }
         var probe: UInt8 = 0
         let r = recv(fd, &probe, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
         return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
     }
 
-    func setInterest(read: Bool, write: Bool) {
-        var want = Epoll.readHangup
-        if read { want |= Epoll.input }
-        if write { want |= Epoll.output }
-        if want != interest { interest = want; loop.modify(fd: fd, events: want) }
-    }
-
-    func watchWhileIdle() { setInterest(read: true, write: false) }
-
     func handleEvents(_ events: UInt32) {
+        if events & Epoll.readable != 0 {
+            readReady = true
+            if events & Epoll.hangupOrError != 0 { hangupSeen = true }
+        }
         if let owner { owner.socketReady(events); return }
-        // Idle in the pool: readiness means the upstream closed it (or sent junk). Drop it.
+        // Idle in the pool: input means the upstream closed it (or sent junk). Drop it.
+        guard readReady else { return }
         if let pool, let poolKey { pool.dropIdle(self, key: poolKey) } else { close() }
     }
 

@@ -19,7 +19,7 @@ extension HTTPConnection {
     func flush() {
         flushScheduled = false
         guard state != .closed else { return }
-        if let tls, tls.readWantsWrite { tls.readWantsWrite = false; readAvailable(); guard state != .closed else { return } }
+        if let tls, tls.readWantsWrite { tls.readWantsWrite = false; readReady = true; readAvailable(); guard state != .closed else { return } }
         while !writeBuffer.isEmpty {
             var n: Int
             if let tls {
@@ -45,17 +45,8 @@ extension HTTPConnection {
             if state == .awaitingHead { writeBuffer.shrinkIfIdle() }
             if machine.closeAfterFlush { finishClose(); return }
         }
+        // Bytes left over wait for the next output edge (registered once, edge-triggered).
         if machine.flushed(buffered: writeBuffer.readableCount) { exchange?.resumeResponse() }
-        updateInterest()
-    }
-
-    func updateInterest() {
-        guard state != .closed else { return }
-        var want = Epoll.readHangup
-        if wantsToRead { want |= Epoll.input }
-        if !writeBuffer.isEmpty || tls?.readWantsWrite == true { want |= Epoll.output }
-        if state == .awaitingResponse && !wantsToRead { want = !writeBuffer.isEmpty ? Epoll.output : 0 }
-        if want != interest { interest = want; loop.modify(fd: fd, events: want) }
     }
 
     // MARK: Timers
@@ -115,8 +106,6 @@ extension HTTPConnection {
             tls?.shutdown()
             shutdown(fd, Int32(SHUT_WR))
             syncTimer()
-            interest = Epoll.input | Epoll.readHangup
-            loop.modify(fd: fd, events: interest)
             discardForLinger()
         }
     }

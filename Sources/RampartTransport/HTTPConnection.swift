@@ -30,7 +30,11 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream {
     let writeBuffer = ByteBuffer(capacity: 16 * 1024)
     /// Serialization scratch for heads and chunk headers (ByteBuffer takes bytes, not inout arrays).
     private var scratch = [UInt8]()
-    var interest: UInt32 = 0
+    /// Edge-triggered readiness, remembered between events: the socket may hold unread bytes (set
+    /// by an input event, cleared when a read drains it), and the peer's FIN, a reset or an error
+    /// has been announced (a short read is then not proof of a drained socket).
+    var readReady = false
+    var hangupSeen = false
     var flushScheduled = false
     var exchange: ServerExchange?
     var closedByPeer = false
@@ -56,8 +60,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream {
     }
 
     package func start() {
-        interest = Epoll.input | Epoll.readHangup
-        loop.register(fd: fd, events: interest, handler: self)
+        loop.register(fd: fd, events: Epoll.input | Epoll.output | Epoll.readHangup | Epoll.edgeTriggered, handler: self)
         host.connectionOpened(self)
         syncTimer()
     }
@@ -65,50 +68,59 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream {
     // MARK: Readiness
 
     public func handleEvents(_ events: UInt32) {
-        if events & Epoll.output != 0 { flush() }
-        guard state != .closed else { return }
-        if events & (Epoll.input | Epoll.readHangup | Epoll.hangup | Epoll.error) != 0 { readAvailable() }
+        // Output readiness, or input a TLS write was waiting for: retry what is queued.
+        if !writeBuffer.isEmpty || tls?.readWantsWrite == true { flush() }
+        guard state != .closed, events & Epoll.readable != 0 else { return }
+        readReady = true
+        if events & Epoll.hangupOrError != 0 { hangupSeen = true }
+        readAvailable()
     }
 
     func readAvailable() {
         if state == .lingering { discardForLinger(); return }
         var sawEOF = false
-        // Read while the state machine wants bytes; bounded so one client cannot starve the loop.
-        for _ in 0..<(tls == nil ? 4 : 16) {
-            if !wantsToRead { break }
-            let room = 64 * 1024
-            readBuffer.reserveWritable(room)
+        // Read while the state machine wants bytes; bounded so one client cannot starve the loop
+        // (the rest is read at the end of this iteration: no new edge will announce it).
+        var rounds = tls == nil ? 4 : 16
+        while readReady && rounds > 0 && wantsToRead {
+            rounds -= 1
+            readBuffer.reserveWritable(64 * 1024)
+            let room = readBuffer.writableCount
             let n: Int
             if let tls {
                 // TLS records are at most 16 KiB: keep reading until OpenSSL would block.
                 switch tls.read(into: readBuffer.writableTail, count: readBuffer.writableCount) {
                 case .bytes(let k): n = k
-                case .wouldBlock: n = -1
-                case .closed: sawEOF = true; n = -1
+                case .wouldBlock: n = -1; readReady = false
+                case .closed: sawEOF = true; n = -1; readReady = false
                 }
                 if n > 0 { readBuffer.didWrite(n); host.bytesIn(n); continue }
                 break
             }
-            n = Glibc.read(fd, readBuffer.writableTail, readBuffer.writableCount)
+            n = Glibc.read(fd, readBuffer.writableTail, room)
             if n > 0 {
                 readBuffer.didWrite(n)
                 host.bytesIn(n)
-            } else {
-                if n == 0 { sawEOF = true }
-                else if errno != EAGAIN && errno != EINTR { sawEOF = true }
-                break
+                // A short read emptied the socket, unless a FIN is pending behind the bytes.
+                if n < room && !hangupSeen { readReady = false; break }
+                continue
             }
-            if n < room { break }
+            if n < 0 && errno == EINTR { continue }
+            readReady = false
+            if n == 0 || errno != EAGAIN { sawEOF = true }
+            break
         }
         process()
-        if sawEOF && state != .closed { peerClosed() }
-        else if state != .closed && !wantsToRead {
-            // Not reading: a hangup must still be noticed (level-triggered RDHUP keeps firing otherwise).
+        if sawEOF && state != .closed { peerClosed(); return }
+        guard state != .closed else { return }
+        if readReady && wantsToRead {
+            loop.deferToEndOfIteration { [self] in if state != .closed { readAvailable() } }
+        } else if hangupSeen && !wantsToRead {
+            // Not reading, and the client half-closed or reset: gone, unless bytes still wait.
             var probe: UInt8 = 0
             let r = recv(fd, &probe, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-            if r == 0 { peerClosed() }
+            if r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) { peerClosed() }
         }
-        updateInterest()
     }
 
     var wantsToRead: Bool { machine.wantsToRead(buffered: readBuffer.readableCount) }
@@ -168,13 +180,14 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream {
     }
 
     /// Upload backpressure: the exchange stops us reading while its upstream cannot take more.
-    public func pauseRequestBody() { machine.pauseReading(); updateInterest() }
+    public func pauseRequestBody() { machine.pauseReading() }
     public func resumeRequestBody() {
         guard machine.resumeReading() else { return }
         loop.deferToEndOfIteration { [self] in
             guard self.state == .readingBody || self.state == .tunnel else { return }
-            // Read as well as process: TLS may hold decrypted bytes that epoll cannot announce.
-            if self.tls != nil { self.readAvailable() } else { self.process(); self.updateInterest() }
+            // Read as well as process: the socket (or TLS) may hold bytes no new edge will announce.
+            if self.tls != nil { self.readReady = true }
+            self.readAvailable()
         }
     }
 
@@ -232,12 +245,15 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream {
         exchange = nil
         syncTimer()
         scheduleFlush()
-        if end == .nextRequest && !readBuffer.isEmpty { loop.deferToEndOfIteration { [self] in processAfterResponse() } }
+        if end == .nextRequest && (!readBuffer.isEmpty || readReady) {
+            loop.deferToEndOfIteration { [self] in processAfterResponse() }
+        }
     }
 
+    /// A pipelined request (buffered, or announced while the last response was being made).
     private func processAfterResponse() {
         guard state == .awaitingHead else { return }
-        process(); updateInterest()
+        readAvailable()
     }
 
     /// Ends a response that cannot be completed (upstream failed mid-body): the client must see a
