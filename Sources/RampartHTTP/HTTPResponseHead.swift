@@ -17,62 +17,83 @@ public struct HTTPResponseHead: Sendable, Equatable {
     /// Appends "HTTP/1.x <status> <reason>\r\n", each field as "name: value\r\n", then "\r\n".
     /// Fields whose name is not a token are skipped; forbidden bytes in values become spaces.
     public func serialize(into out: inout [UInt8]) {
-        out.append(contentsOf: versionMinor == 0 ? Self.http10 : Self.http11)
-        let code = min(max(status, 0), 999)
-        out.append(0x30 + UInt8(code / 100))
-        out.append(0x30 + UInt8(code / 10 % 10))
-        out.append(0x30 + UInt8(code % 10))
-        out.append(SP)
-        Self.appendSanitized(reason ?? Self.reasonPhrase(status), to: &out)
-        out.append(CR)
-        out.append(LF)
-        for field in headers.fields {
-            guard Self.appendToken(field.name, to: &out) else { continue }
-            out.append(COLON)
-            out.append(SP)
-            Self.appendSanitized(field.value, to: &out)
-            out.append(CR)
-            out.append(LF)
-        }
-        out.append(CR)
-        out.append(LF)
+        let bound = serializedSizeBound
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: bound))
+        let n = out.withUnsafeMutableBufferPointer { serialize(to: $0.baseAddress! + start) }
+        out.removeLast(bound - n)
     }
 
     /// Convenience returning a fresh buffer.
     public func serialized() -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(128 + headers.fields.count * 48)
         serialize(into: &out)
         return out
     }
 
+    /// At least the bytes `serialize(to:)` writes (exactly that unless a field is skipped), so the
+    /// caller reserves once and the head is written with no growth checks.
+    public var serializedSizeBound: Int {
+        var n = 9 + 4 + (reason ?? Self.reasonPhrase(status)).utf8.count + 2 + 2
+        for f in headers.fields { n &+= f.name.utf8.count &+ f.value.utf8.count &+ 4 }
+        return n
+    }
+
+    /// Writes the head at `base`, which has room for `serializedSizeBound` bytes; returns the
+    /// count written. Every byte is checked as it is copied: one pass, no intermediate buffer.
+    public func serialize(to base: UnsafeMutablePointer<UInt8>) -> Int {
+        var p = base
+        (versionMinor == 0 ? Self.http10 : Self.http11).withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: 9) }
+        p += 9
+        let code = min(max(status, 0), 999)
+        p[0] = 0x30 + UInt8(code / 100)
+        p[1] = 0x30 + UInt8(code / 10 % 10)
+        p[2] = 0x30 + UInt8(code % 10)
+        p[3] = SP
+        p = Self.putSanitized(reason ?? Self.reasonPhrase(status), at: p + 4)
+        p[0] = CR; p[1] = LF; p += 2
+        for field in headers.fields {
+            guard let q = Self.putToken(field.name, at: p) else { continue }
+            q[0] = COLON; q[1] = SP
+            p = Self.putSanitized(field.value, at: q + 2)
+            p[0] = CR; p[1] = LF; p += 2
+        }
+        p[0] = CR; p[1] = LF; p += 2
+        return p - base
+    }
+
+    /// Copies a field name when it is a token; nil (nothing kept) otherwise.
+    static func putToken(_ s: String, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8>? {
+        withBytes(s) { buf in
+            guard !buf.isEmpty else { return nil }
+            for i in 0..<buf.count {
+                let b = buf[i]
+                guard ByteClass.isTChar(b) else { return nil }
+                p[i] = b
+            }
+            return p + buf.count
+        }
+    }
+
+    /// Copies a field value or reason, with any byte that could end or split the head (CR, LF,
+    /// other controls) turned into a space.
+    static func putSanitized(_ s: String, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        withBytes(s) { buf in
+            for i in 0..<buf.count {
+                let b = buf[i]
+                p[i] = ByteClass.isFieldValueByte(b) ? b : SP
+            }
+            return p + buf.count
+        }
+    }
+
+    /// A String's UTF-8 bytes in place (native strings, small ones included, always have them).
+    @inline(__always)
+    static func withBytes<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let r = s.utf8.withContiguousStorageIfAvailable(body) { return r }
+        return Array(s.utf8).withUnsafeBufferPointer(body)
+    }
+
     static let http10: [UInt8] = Array("HTTP/1.0 ".utf8)
     static let http11: [UInt8] = Array("HTTP/1.1 ".utf8)
-
-    /// Appends a field name when it is a token, in one pass over its bytes; false (and nothing
-    /// appended) otherwise.
-    static func appendToken(_ s: String, to out: inout [UInt8]) -> Bool {
-        var s = s
-        return s.withUTF8 { buf in
-            guard !buf.isEmpty else { return false }
-            for b in buf where !ByteClass.isTChar(b) { return false }
-            out.append(contentsOf: buf)
-            return true
-        }
-    }
-
-    /// Appends a field value or reason, with any byte that could end or split the head (CR, LF,
-    /// other controls) turned into a space. Values are clean almost always: one scan, one copy.
-    static func appendSanitized(_ s: String, to out: inout [UInt8]) {
-        var s = s
-        s.withUTF8 { buf in
-            var clean = true
-            for b in buf where !ByteClass.isFieldValueByte(b) { clean = false; break }
-            if clean {
-                out.append(contentsOf: buf)
-            } else {
-                for b in buf { out.append(ByteClass.isFieldValueByte(b) ? b : SP) }
-            }
-        }
-    }
 }

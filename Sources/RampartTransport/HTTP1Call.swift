@@ -33,7 +33,6 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
 
     /// Request bytes not yet written; the machine counts them too (`unsent`).
     private let out = ByteBuffer(capacity: 4096)
-    private let input = ByteBuffer(capacity: 16 * 1024)
     /// The request bytes so far while the machine says a replay may need them.
     private var replay: [UInt8] = []
     private var connectTimer: LoopTimer?
@@ -214,6 +213,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
 
     private func readResponse() {
         guard let socket else { return }
+        let input = socket.input
         var rounds = 8
         while socket.readReady && rounds > 0 {
             rounds -= 1
@@ -242,6 +242,8 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
 
     /// Performs the machine's response actions over the buffered bytes until it needs more.
     private func process() {
+        // The socket's buffer (a pooled connection keeps its own: no allocation per request).
+        guard let input = socket?.input else { return }
         while true {
             let action = machine.readResponse(input.readable)
             switch action {
@@ -292,7 +294,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         assert(out.readableCount == machine.unsent, "the machine's count of unsent bytes drifted")
         if let s = socket {
             socket = nil
-            if reusable { transport.putIdle(s, key: key) } else { s.close() }
+            if reusable && s.input.isEmpty { transport.putIdle(s, key: key) } else { s.close() }
         }
         release()
         h.upstreamFinished(nil)

@@ -11,7 +11,11 @@ import RampartHTTP
 /// for `https://` and HTTP/2.
 public final class HTTP1Transport: UpstreamTransport {
     let loop: EventLoop
-    private var idle: [String: [UpstreamSocket]] = [:]
+    private var idle: [String: IdlePool] = [:]
+    /// The last pool used: a gateway mostly talks to one or two upstreams, and comparing the same
+    /// key String again is a pointer comparison where a dictionary lookup hashes every byte.
+    private var lastKey = ""
+    private var lastPool: IdlePool?
     private var hosts = HostCache<HTTP1Call>()
     static let maxIdlePerUpstream = 256
     static let idleTimeoutNs: UInt64 = 60_000_000_000
@@ -59,7 +63,8 @@ public final class HTTP1Transport: UpstreamTransport {
     private func resolved(_ name: String, _ result: Result<[SocketAddressBytes], ResolveError>) {
         let outcome = hosts.resolved(name, result, nowMs: loop.now / 1_000_000)
         if let old = outcome.retiredPoolKey {
-            for s in idle.removeValue(forKey: old) ?? [] { s.close() }
+            for s in idle[old]?.sockets ?? [] { s.close() }
+            forgetPool(old)
         }
         for call in outcome.waiters {
             if let error = outcome.error { call.hostFailed(error) } else { call.hostReady(poolKey: outcome.poolKey) }
@@ -68,8 +73,25 @@ public final class HTTP1Transport: UpstreamTransport {
 
     // MARK: Pool
 
+    /// The idle connections to one upstream address, most recently used last.
+    final class IdlePool { var sockets: [UpstreamSocket] = [] }
+
+    private func pool(_ key: String, create: Bool) -> IdlePool? {
+        if let lastPool, key == lastKey { return lastPool }
+        var p = idle[key]
+        if p == nil && create { p = IdlePool(); idle[key] = p }
+        if let p { lastKey = key; lastPool = p }
+        return p
+    }
+
+    private func forgetPool(_ key: String) {
+        idle.removeValue(forKey: key)
+        if key == lastKey { lastPool = nil; lastKey = "" }
+    }
+
     func takeIdle(_ key: String) -> UpstreamSocket? {
-        while let s = idle[key]?.popLast() {
+        guard let p = pool(key, create: false) else { return nil }
+        while let s = p.sockets.popLast() {
             if s.isUsable(now: loop.now) { return s }
             s.close()
         }
@@ -77,19 +99,18 @@ public final class HTTP1Transport: UpstreamTransport {
     }
 
     func putIdle(_ socket: UpstreamSocket, key: String) {
-        var list = idle[key] ?? []
-        guard list.count < Self.maxIdlePerUpstream else { socket.close(); return }
+        let p = pool(key, create: true)!
+        guard p.sockets.count < Self.maxIdlePerUpstream else { socket.close(); return }
         socket.owner = nil
         socket.poolKey = key
         socket.pool = self
         socket.idleSince = loop.now
-        list.append(socket)
-        idle[key] = list
+        p.sockets.append(socket)
         if !sweepTimer.isScheduled { loop.arm(sweepTimer, at: loop.now &+ Self.sweepEveryNs) }
     }
 
     func dropIdle(_ socket: UpstreamSocket, key: String) {
-        idle[key]?.removeAll { $0 === socket }
+        pool(key, create: false)?.sockets.removeAll { $0 === socket }
         socket.close()
     }
 
@@ -97,15 +118,13 @@ public final class HTTP1Transport: UpstreamTransport {
     private func sweepIdle() {
         let cutoff = loop.now &- Self.idleTimeoutNs
         var left = 0
-        for key in Array(idle.keys) {
-            guard var list = idle[key] else { continue }
-            // Oldest first: the pool is a stack, so the long-idle ones sit at the bottom.
-            list.removeAll { s in
+        for (key, p) in idle {
+            p.sockets.removeAll { s in
                 guard s.idleSince <= cutoff else { return false }
                 s.close()
                 return true
             }
-            if list.isEmpty { idle.removeValue(forKey: key) } else { idle[key] = list; left += list.count }
+            if p.sockets.isEmpty { forgetPool(key) } else { left += p.sockets.count }
         }
         if left > 0 { loop.arm(sweepTimer, at: loop.now &+ Self.sweepEveryNs) }
     }
@@ -124,6 +143,9 @@ final class UpstreamSocket: EventHandler {
     unowned(unsafe) var pool: HTTP1Transport?
     var poolKey: String?
     var reused = false
+    /// Response bytes read and not yet parsed; kept with the connection across the requests it
+    /// carries, so a pooled request allocates no buffer.
+    let input = ByteBuffer(capacity: 16 * 1024)
     /// Edge-triggered readiness, remembered between events (see `HTTPConnection.readReady`).
     var readReady = false
     var hangupSeen = false

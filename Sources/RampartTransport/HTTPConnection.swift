@@ -28,7 +28,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream {
     var state: HTTP1ServerMachine.State { machine.state }
     let readBuffer = ByteBuffer(capacity: 16 * 1024)
     let writeBuffer = ByteBuffer(capacity: 16 * 1024)
-    /// Serialization scratch for heads and chunk headers (ByteBuffer takes bytes, not inout arrays).
+    /// Scratch for chunk headers (ByteBuffer takes bytes, not inout arrays).
     private var scratch = [UInt8]()
     /// Edge-triggered readiness, remembered between events: the socket may hold unread bytes (set
     /// by an input event, cleared when a read drains it), and the peer's FIN, a reset or an error
@@ -209,9 +209,9 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream {
     public func sendHead(_ head: HTTPResponseHead) {
         var head = head
         guard machine.responseHead(&head, shuttingDown: host.isShuttingDown) else { return }
-        scratch.removeAll(keepingCapacity: true)
-        head.serialize(into: &scratch)
-        writeBuffer.append(scratch)
+        let bound = head.serializedSizeBound
+        writeBuffer.reserveWritable(bound)
+        writeBuffer.didWrite(head.serialize(to: writeBuffer.writableTail.assumingMemoryBound(to: UInt8.self)))
         scheduleFlush()
     }
 

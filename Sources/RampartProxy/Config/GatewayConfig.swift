@@ -204,13 +204,30 @@ public struct UpstreamConfig: Sendable {
 
 public struct HeadersConfig: Sendable {
     public enum Mode: String, Sendable, CaseIterable { case override, ifAbsent = "if_absent" }
-    public var set: [(name: String, value: String)] = []
+    public var set: [(name: String, value: String)] = [] { didSet { resolve() } }
     public var mode: Mode = .override
     public var remove: [String] = []
-    public var cspReportOnly: Bool = false
+    public var cspReportOnly: Bool = false { didSet { resolve() } }
     public var cors: CORSConfig?
+    /// `set` as it goes on a response, worked out once rather than per response: the name after
+    /// the report-only switch, and whether it displaces an enforcing CSP (never two CSP headers).
+    private(set) var resolvedSet: [(field: HTTPField, displacesCSP: Bool)] = []
+    /// `set` already has an HSTS field (then the TLS default is not added).
+    private(set) var setsHSTS = false
+
+    private mutating func resolve() {
+        resolvedSet = set.map { f in
+            var name = f.name
+            if cspReportOnly && name.asciiCaseInsensitiveEquals("content-security-policy" as StaticString) {
+                name = "Content-Security-Policy-Report-Only"
+            }
+            return (HTTPField(name: name, value: f.value), name == "Content-Security-Policy-Report-Only")
+        }
+        setsHSTS = set.contains { $0.name.asciiCaseInsensitiveEquals("strict-transport-security" as StaticString) }
+    }
     package init(set: [(name: String, value: String)] = [], mode: Mode = .override, remove: [String] = [], cspReportOnly: Bool = false, cors: CORSConfig? = nil) {
         self.set = set; self.mode = mode; self.remove = remove; self.cspReportOnly = cspReportOnly; self.cors = cors
+        resolve()
     }
 }
 

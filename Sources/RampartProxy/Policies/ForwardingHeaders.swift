@@ -83,7 +83,8 @@ public enum ForwardingHeaders {
     public static func clientResponseHeaders(_ upstream: HTTPHeaders, requestID: String) -> HTTPHeaders {
         let tokens = upstream.connectionFieldNames()
         var out = HTTPHeaders()
-        out.fields.reserveCapacity(upstream.fields.count + 3)
+        // Room for what the finishing step adds (stage fields, security headers): no regrowth.
+        out.fields.reserveCapacity(upstream.fields.count + 12)
         var via: [String] = []
         for f in upstream.fields {
             let r = role(f.name)
