@@ -15,18 +15,8 @@ RAMPART=$(release_bin)
 OUT=$(mktemp -d /tmp/rampart-bench.XXXXXX)
 UP=18090; NGX=18091; RMP=18092
 BODY=$(printf 'x%.0s' $(seq 1 100))
-HEADERS_NGX='add_header Content-Security-Policy "default-src '"'"'self'"'"'" always; add_header X-Frame-Options DENY always; add_header X-Content-Type-Options nosniff always; add_header Referrer-Policy origin-when-cross-origin always; add_header Permissions-Policy "camera=(), microphone=(), geolocation=()" always;'
-
 upstream_conf $OUT $UP "$BODY"
-cat > $OUT/proxy.conf <<NGINX
-worker_processes 1; daemon off; pid $OUT/proxy.pid; error_log $OUT/proxy.err;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  upstream app { server 127.0.0.1:$UP; keepalive 128; }
-  server { listen 127.0.0.1:$NGX;
-    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection "";
-                 proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; $HEADERS_NGX } } }
-NGINX
+nginx_proxy_conf $OUT $NGX $UP
 proxy_gateway_json $RMP null http://127.0.0.1:$UP > $OUT/gateway.json
 
 pids=()
