@@ -1,5 +1,6 @@
 #ifndef RAMPART_COPENSSL_SHIM_H
 #define RAMPART_COPENSSL_SHIM_H
+#include <string.h>
 #include <openssl/ssl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -51,4 +52,51 @@ static int rampart_alpn_select(SSL *ssl, const unsigned char **out, unsigned cha
     return SSL_TLSEXT_ERR_NOACK;
 }
 static inline void rampart_ssl_ctx_set_alpn_http11(SSL_CTX *ctx) { SSL_CTX_set_alpn_select_cb(ctx, rampart_alpn_select, NULL); }
+/// An HMAC key with its padded-key digest states computed once (RFC 2104 §2): a signature then
+/// copies two ready contexts, where HMAC() fetches the digest and hashes the key again on every
+/// call (most of its cost in OpenSSL 3). The states are only read after set-up, so one key serves
+/// every thread.
+typedef struct rampart_hmac_key { EVP_MD_CTX *inner; EVP_MD_CTX *outer; } rampart_hmac_key;
+
+static inline void rampart_hmac_key_free(rampart_hmac_key *k) {
+    if (!k) return;
+    EVP_MD_CTX_free(k->inner); EVP_MD_CTX_free(k->outer); OPENSSL_free(k);
+}
+
+static inline rampart_hmac_key *rampart_hmac_key_new(const EVP_MD *md, const unsigned char *key, size_t keylen) {
+    int bs = EVP_MD_get_block_size(md);
+    if (bs <= 0 || bs > 256) return NULL;
+    unsigned char k[256] = {0}, ipad[256], opad[256];
+    unsigned int n = 0;
+    if (keylen > (size_t)bs) { if (EVP_Digest(key, keylen, k, &n, md, NULL) != 1) return NULL; }
+    else if (keylen > 0) memcpy(k, key, keylen);
+    for (int i = 0; i < bs; i++) { ipad[i] = k[i] ^ 0x36; opad[i] = k[i] ^ 0x5c; }
+    rampart_hmac_key *r = OPENSSL_zalloc(sizeof *r);
+    if (r) {
+        r->inner = EVP_MD_CTX_new(); r->outer = EVP_MD_CTX_new();
+        if (!r->inner || !r->outer
+            || EVP_DigestInit_ex(r->inner, md, NULL) != 1 || EVP_DigestUpdate(r->inner, ipad, (size_t)bs) != 1
+            || EVP_DigestInit_ex(r->outer, md, NULL) != 1 || EVP_DigestUpdate(r->outer, opad, (size_t)bs) != 1) {
+            rampart_hmac_key_free(r); r = NULL;
+        }
+    }
+    OPENSSL_cleanse(k, sizeof k); OPENSSL_cleanse(ipad, sizeof ipad); OPENSSL_cleanse(opad, sizeof opad);
+    return r;
+}
+
+/// HMAC(key, data) into `out` (EVP_MAX_MD_SIZE bytes); 1 on success.
+static inline int rampart_hmac_sign(const rampart_hmac_key *k, const unsigned char *data, size_t len,
+                                    unsigned char *out, unsigned int *outlen) {
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (!c) return 0;
+    unsigned char inner[EVP_MAX_MD_SIZE];
+    unsigned int innerlen = 0;
+    int ok = EVP_MD_CTX_copy_ex(c, k->inner) == 1 && EVP_DigestUpdate(c, data, len) == 1
+          && EVP_DigestFinal_ex(c, inner, &innerlen) == 1
+          && EVP_MD_CTX_copy_ex(c, k->outer) == 1 && EVP_DigestUpdate(c, inner, innerlen) == 1
+          && EVP_DigestFinal_ex(c, out, outlen) == 1;
+    EVP_MD_CTX_free(c);
+    OPENSSL_cleanse(inner, sizeof inner);
+    return ok;
+}
 #endif

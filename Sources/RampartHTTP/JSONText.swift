@@ -42,26 +42,44 @@ extension JSONValue {
     }
 
     /// Escapes quote, backslash and every control character; everything else passes as UTF-8.
+    /// Runs of plain bytes are copied whole: access-log lines and bodies are mostly plain.
     package static func writeString(_ s: String, to out: inout [UInt8]) {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
-        for c in s.utf8 {
-            switch c {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(c)
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(c)
-            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
-            case 0x08: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "b"))
-            case 0x0C: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "f"))
-            case 0..<0x20, 0x7F:
-                out.append(contentsOf: "\\u00".utf8)
-                out.append(hex[Int(c >> 4)])
-                out.append(hex[Int(c & 0xF)])
-            default: out.append(c)
+        let copied: Void? = s.utf8.withContiguousStorageIfAvailable { buf in
+            var run = 0
+            for i in 0..<buf.count where needsEscape(buf[i]) {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run..<i]))
+                writeEscape(buf[i], to: &out)
+                run = i + 1
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run...]))
+        }
+        if copied == nil {
+            for c in s.utf8 { if needsEscape(c) { writeEscape(c, to: &out) } else { out.append(c) } }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    @inline(__always) static func needsEscape(_ c: UInt8) -> Bool {
+        c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c == 0x7F
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    private static func writeEscape(_ c: UInt8, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\\"))
+        switch c {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(c)
+        case 0x0A: out.append(UInt8(ascii: "n"))
+        case 0x0D: out.append(UInt8(ascii: "r"))
+        case 0x09: out.append(UInt8(ascii: "t"))
+        case 0x08: out.append(UInt8(ascii: "b"))
+        case 0x0C: out.append(UInt8(ascii: "f"))
+        default:
+            out.append(contentsOf: "u00".utf8)
+            out.append(hexDigits[Int(c >> 4)])
+            out.append(hexDigits[Int(c & 0xF)])
+        }
     }
 
     /// The JSON type name used in "expected …, got …" messages.

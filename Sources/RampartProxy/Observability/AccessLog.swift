@@ -48,23 +48,81 @@ public final class AccessLog {
         self.loop = loop; self.enabled = enabled; self.level = level
     }
 
+    /// Written as bytes straight into the worker's buffer (one line per request, so no String is
+    /// built per field); the date part of the time is formatted once per second.
     public func log(_ r: AccessRecord) {
         guard enabled else { return }
-        var line = "{\"time\":\"\(Self.timestamp())\",\"type\":\"access\",\"request_id\":\(JSONText.quote(r.requestID))"
-        line += ",\"method\":" + (r.method.map(JSONText.quote) ?? "null") + ",\"path\":" + (r.path.map(JSONText.quote) ?? "null")
-        line += ",\"query\":" + (r.query.map { JSONText.quote(Self.redact($0, redactedParams)) } ?? "null")
-        line += ",\"route\":" + (r.route.map(JSONText.quote) ?? "null")
-        line += ",\"user\":" + (r.user.map(JSONText.quote) ?? "null")
-        line += ",\"status\":\(r.status),\"upstream_status\":" + (r.upstreamStatus.map(String.init) ?? "null")
-        line += ",\"bytes_in\":\(r.bytesIn),\"bytes_out\":\(r.bytesOut)"
-        line += ",\"duration_ms\":\(Self.ms(r.durationMs)),\"upstream_ms\":" + (r.upstreamMs.map(Self.ms) ?? "null")
-        line += ",\"retries\":\(r.retries),\"breaker\":" + (r.breaker.map(JSONText.quote) ?? "null")
-        line += ",\"quota_remaining\":" + (r.quotaRemaining.map(String.init) ?? "null")
-        line += ",\"truncated\":" + (r.truncated.map(JSONText.quote) ?? "null") + ",\"save\":" + (r.save ?? "null")
-        line += ",\"peer\":\(JSONText.quote(r.peer))"
-        line += ",\"error\":" + (r.error.map(JSONText.quote) ?? "null") + ",\"reason\":" + (r.reason.map(JSONText.quote) ?? "null")
-        line += "}\n"
-        append(line)
+        let query = r.query.map { Self.redact($0, redactedParams) }
+        let stamp = timestampBytes()
+        Self.encode(r, query: query, time: stamp, into: &buffer)
+        scheduleFlush()
+    }
+
+    private static func encode(_ r: AccessRecord, query: String?, time: [UInt8], into o: inout [UInt8]) {
+        func lit(_ s: StaticString) { s.withUTF8Buffer { o.append(contentsOf: $0) } }
+        func str(_ v: String?) { if let v { JSONValue.writeString(v, to: &o) } else { lit("null") } }
+        func int(_ v: Int?) { if let v { writeInt(v, to: &o) } else { lit("null") } }
+        func ms(_ v: Double?) { if let v { writeMs(v, to: &o) } else { lit("null") } }
+        lit(#"{"time":""#); o.append(contentsOf: time); lit(#"","type":"access","request_id":"#); str(r.requestID)
+        lit(#","method":"#); str(r.method); lit(#","path":"#); str(r.path)
+        lit(#","query":"#); str(query)
+        lit(#","route":"#); str(r.route)
+        lit(#","user":"#); str(r.user)
+        lit(#","status":"#); int(r.status); lit(#","upstream_status":"#); int(r.upstreamStatus)
+        lit(#","bytes_in":"#); int(r.bytesIn); lit(#","bytes_out":"#); int(r.bytesOut)
+        lit(#","duration_ms":"#); ms(r.durationMs); lit(#","upstream_ms":"#); ms(r.upstreamMs)
+        lit(#","retries":"#); int(r.retries); lit(#","breaker":"#); str(r.breaker)
+        lit(#","quota_remaining":"#); int(r.quotaRemaining)
+        lit(#","truncated":"#); str(r.truncated); lit(#","save":"#)
+        if let save = r.save { o.append(contentsOf: save.utf8) } else { lit("null") }
+        lit(#","peer":"#); str(r.peer)
+        lit(#","error":"#); str(r.error); lit(#","reason":"#); str(r.reason)
+        lit("}\n")
+    }
+
+    /// Decimal digits, no String made.
+    static func writeInt(_ v: Int, to o: inout [UInt8]) {
+        if v < 0 { o.append(UInt8(ascii: "-")) }
+        var m = v.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // 24 bytes: room for any Int
+        withUnsafeMutableBytes(of: &digits) { d in
+            var i = d.count
+            repeat { i -= 1; d[i] = UInt8(ascii: "0") + UInt8(m % 10); m /= 10 } while m > 0
+            o.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[i...]))
+        }
+    }
+
+    /// Milliseconds rounded to the microsecond, as `ms(_:)` prints them ("1.5", "12.0", "0.004").
+    static func writeMs(_ v: Double, to o: inout [UInt8]) {
+        guard v.isFinite, abs(v) < 1e12 else { o.append(contentsOf: ms(v).utf8); return }
+        let micros = Int((v * 1000).rounded())
+        if micros < 0 { o.append(UInt8(ascii: "-")) }
+        writeInt(Int(micros.magnitude / 1000), to: &o)
+        o.append(UInt8(ascii: "."))
+        var frac = Int(micros.magnitude % 1000)
+        guard frac != 0 else { o.append(UInt8(ascii: "0")); return }
+        var scale = 100
+        while frac % 10 == 0 { frac /= 10; scale /= 10 }
+        while scale > 0 { o.append(UInt8(ascii: "0") + UInt8(frac / scale % 10)); scale /= 10 }
+    }
+
+    /// "2026-12-06T11:04:48.123Z": the part up to the second is reused within the same second.
+    private var stampSecond = -1
+    private var stampPrefix: [UInt8] = []
+
+    private func timestampBytes() -> [UInt8] {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        if Int(ts.tv_sec) != stampSecond {
+            stampSecond = Int(ts.tv_sec)
+            stampPrefix = Array(Self.timestamp(ts).utf8.prefix(19))
+        }
+        var out = stampPrefix
+        let msv = Int(ts.tv_nsec / 1_000_000)
+        out.append(UInt8(ascii: "."))
+        out.append(UInt8(ascii: "0") + UInt8(msv / 100)); out.append(UInt8(ascii: "0") + UInt8(msv / 10 % 10))
+        out.append(UInt8(ascii: "0") + UInt8(msv % 10)); out.append(UInt8(ascii: "Z"))
+        return out
     }
 
     /// A request that never became a request (malformed, timed out): the same line, with what is known.
@@ -110,8 +168,12 @@ public final class AccessLog {
     }
 
     private func append(_ line: String) {
-        guard let loop else { Self.writeAll(Array(line.utf8)); return }
         buffer.append(contentsOf: line.utf8)
+        scheduleFlush()
+    }
+
+    private func scheduleFlush() {
+        guard let loop else { flush(); return }
         if !flushScheduled {
             flushScheduled = true
             loop.deferToEndOfIteration { [self] in flush() }
@@ -150,6 +212,10 @@ public final class AccessLog {
     static func timestamp() -> String {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
+        return timestamp(ts)
+    }
+
+    private static func timestamp(_ ts: timespec) -> String {
         var t = time_t(ts.tv_sec)
         var tm = Glibc.tm()
         gmtime_r(&t, &tm)

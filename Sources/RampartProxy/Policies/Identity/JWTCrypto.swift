@@ -42,18 +42,4 @@ enum JWTCrypto {
         }
         return written == length ? der : nil
     }
-
-    /// One-shot HMAC; HMAC() is not deprecated in OpenSSL 3 (only the HMAC_CTX API is).
-    package static func hmac(_ md: OpaquePointer, key: [UInt8], input: ArraySlice<UInt8>) -> [UInt8]? {
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let ok = key.withUnsafeBufferPointer { k in
-            input.withUnsafeBufferPointer { d in
-                out.withUnsafeMutableBufferPointer { o in
-                    HMAC(md, k.baseAddress, Int32(k.count), d.baseAddress, d.count, o.baseAddress, &length) != nil
-                }
-            }
-        }
-        return ok ? Array(out.prefix(Int(length))) : nil
-    }
 }

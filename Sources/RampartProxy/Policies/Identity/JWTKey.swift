@@ -14,12 +14,48 @@ final class JWTPublicKey: @unchecked Sendable {
     deinit { EVP_PKEY_free(pkey) }
 }
 
+/// An HMAC secret with its key states prepared once per HS algorithm (`rampart_hmac_key`): a
+/// verification then hashes only the token. Read-only after init, so shared across loops.
+final class JWTHMACSecret: @unchecked Sendable {
+    private let hs256, hs384, hs512: UnsafeMutablePointer<rampart_hmac_key>?
+
+    init(_ secret: [UInt8]) {
+        func prepare(_ alg: JWTAlgorithm) -> UnsafeMutablePointer<rampart_hmac_key>? {
+            secret.withUnsafeBufferPointer { rampart_hmac_key_new(alg.digest, $0.baseAddress, $0.count) }
+        }
+        hs256 = prepare(.hs256); hs384 = prepare(.hs384); hs512 = prepare(.hs512)
+    }
+
+    deinit { rampart_hmac_key_free(hs256); rampart_hmac_key_free(hs384); rampart_hmac_key_free(hs512) }
+
+    /// Whether `signature` is the HMAC of `input` under `algorithm`, compared in constant time.
+    func verifies(_ signature: [UInt8], over input: ArraySlice<UInt8>, with algorithm: JWTAlgorithm) -> Bool {
+        let key: UnsafeMutablePointer<rampart_hmac_key>?
+        switch algorithm {
+        case .hs256: key = hs256
+        case .hs384: key = hs384
+        case .hs512: key = hs512
+        default: return false
+        }
+        guard let key else { return false }
+        var mac = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        return withUnsafeMutableBytes(of: &mac) { out -> Bool in
+            var length: UInt32 = 0
+            let signed = input.withUnsafeBufferPointer { d in
+                rampart_hmac_sign(key, d.baseAddress, d.count, out.baseAddress!.assumingMemoryBound(to: UInt8.self), &length)
+            }
+            guard signed == 1, Int(length) == signature.count else { return false }
+            return rampart_ct_memcmp(out.baseAddress, signature, Int(length)) == 0
+        }
+    }
+}
+
 /// A verification key, typed by family so each algorithm only ever meets keys of its own kind.
 struct JWTKey: Sendable {
     enum Material: Sendable {
         case rsa(JWTPublicKey)
         case ec(JWTPublicKey, curve: String)
-        case hmac([UInt8])
+        case hmac(JWTHMACSecret)
     }
 
     var material: Material
@@ -58,8 +94,7 @@ struct JWTKey: Sendable {
             guard let der = JWTCrypto.ecdsaDER(fromJOSE: signature, coordinateSize: algorithm.ecCoordinateSize) else { return false }
             return JWTCrypto.digestVerify(key.pkey, algorithm.digest, signature: der, input: input)
         case .hmac(let secret):
-            guard let mac = JWTCrypto.hmac(algorithm.digest, key: secret, input: input) else { return false }
-            return mac.count == signature.count && rampart_ct_memcmp(mac, signature, mac.count) == 0
+            return secret.verifies(signature, over: input, with: algorithm)
         }
     }
 }

@@ -12,11 +12,22 @@ extension JWTVerifier {
     }
 
     /// RFC 6750 §2.1: scheme is case-insensitive, then one or more spaces, then the token.
+    /// Read as bytes: it runs on every request of a JWT route, and the scheme and token are ASCII.
     package static func bearer(_ value: String) -> String? {
-        let trimmed = value.trimmingJWTWhitespace()
-        guard trimmed.count > 7, trimmed.prefix(6).lowercased() == "bearer", trimmed.dropFirst(6).first == " " else { return nil }
-        let token = trimmed.dropFirst(7).trimmingJWTWhitespace()
-        return token.isEmpty || token.contains(" ") ? nil : String(token)
+        var value = value
+        return value.withUTF8 { b -> String? in
+            func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
+            var start = 0, end = b.count
+            while start < end, isSpace(b[start]) { start += 1 }
+            while end > start, isSpace(b[end - 1]) { end -= 1 }
+            guard end - start > 7, b[start + 6] == 0x20 else { return nil }
+            for (i, c) in "bearer".utf8.enumerated() where b[start + i] | 0x20 != c { return nil }
+            start += 7
+            while start < end, isSpace(b[start]) { start += 1 }
+            guard start < end else { return nil }
+            for i in start..<end where b[i] == 0x20 { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self)
+        }
     }
 
     /// RFC 6265 §5.2 `name=value; name2=value2`; the first cookie with the exact name wins and a

@@ -25,7 +25,7 @@ public final class JWTVerifier: Sendable {
             guard let secret = environment[name], !secret.isEmpty else {
                 throw JWTSetupError("identity.jwt.hmac_secret_env: environment variable \(name) is not set")
             }
-            keys.append(JWTKey(material: .hmac(Array(secret.utf8)), kid: nil, alg: nil))
+            keys.append(JWTKey(material: .hmac(JWTHMACSecret(Array(secret.utf8))), kid: nil, alg: nil))
         }
         guard !keys.isEmpty else {
             throw JWTSetupError("identity.jwt needs a key source: public_keys_file, jwks_file or hmac_secret_env")
