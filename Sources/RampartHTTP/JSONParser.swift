@@ -181,7 +181,9 @@ package struct JSONParser {
     }
 
     private func decodeUTF8(_ from: Int, _ to: Int) throws(JSONSyntaxError) -> String {
-        guard let s = String(validating: bytes[from..<to], as: UTF8.self) else {
+        // Over the contiguous bytes: the generic slice path validates byte by byte, slowly.
+        let decoded = bytes.withUnsafeBufferPointer { String(validating: UnsafeBufferPointer(rebasing: $0[from..<to]), as: UTF8.self) }
+        guard let s = decoded else {
             throw error("string is not valid UTF-8", at: from)
         }
         return s

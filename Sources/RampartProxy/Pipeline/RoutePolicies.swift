@@ -17,7 +17,7 @@ enum RoutePolicies {
         if identity.jwt != nil || identity.trustedHeader != nil || identity.anonymous == .reject || route.auth == .required {
             chain.append(IdentityPolicy(identity: identity, verifier: services.jwt, auth: route.auth))
         }
-        if !route.quotas.isEmpty { chain.append(QuotaPolicy(quotas: route.quotas, onUnavailable: config.store.onUnavailable)) }
+        if !route.quotas.isEmpty { chain.append(QuotaPolicy(quotas: route.quotas, route: route.name, onUnavailable: config.store.onUnavailable)) }
         if !config.usage.budgets.isEmpty, let ledger = services.usage { chain.append(BudgetPolicy(budgets: config.usage.budgets, ledger: ledger)) }
         if let validate = route.validate { chain.append(ValidationStage(validate)) }
         if let truncate = route.truncate { chain.append(TruncationStage(truncate)) }

@@ -17,10 +17,13 @@ struct QuotaPolicy: RouteFilter {
 
     package let quotas: [QuotaConfig]
     package let onUnavailable: StoreConfig.OnUnavailable
+    /// The RateLimit policy name of each quota, made once rather than on every answer.
+    let policyNames: [String]
 
-    package init(quotas: [QuotaConfig], onUnavailable: StoreConfig.OnUnavailable) {
+    package init(quotas: [QuotaConfig], route: String, onUnavailable: StoreConfig.OnUnavailable) {
         self.quotas = quotas
         self.onUnavailable = onUnavailable
+        policyNames = quotas.indices.map { RateLimitHeaders.policyName(routeName: route, index: $0) }
         phases = quotas.contains { $0.unit == .tokens } ? [.requestHead, .end] : .requestHead
     }
 
@@ -28,11 +31,12 @@ struct QuotaPolicy: RouteFilter {
         let route = ctx.route.name
         let rules = QuotaRule.rules(for: quotas, route: route, user: ctx.user, ip: ctx.clientIP)
         let server = ctx.server
+        let policyNames = self.policyNames
         server.quotas.acquire(rules, now: server.state.clock.now()) { result in
             switch result {
             case .success(let decision):
                 let statuses = decision.statuses
-                for (name, value) in RateLimitHeaders.fields(routeName: route, statuses: statuses) {
+                for (name, value) in RateLimitHeaders.fields(policyNames: policyNames, statuses: statuses) {
                     ctx.responseHeaders.append(HTTPField(name: name, value: value))
                 }
                 ctx.quotaRemaining = statuses.map(\.remaining).min()

@@ -13,13 +13,22 @@ import RampartTransport
 /// X-RateLimit-Reset equal Retry-After.
 public enum RateLimitHeaders {
     public static func fields(routeName: String, statuses: [QuotaStatus]) -> [(String, String)] {
+        fields(policyNames: statuses.indices.map { policyName(routeName: routeName, index: $0) }, statuses: statuses)
+    }
+
+    /// The same with the policy names made beforehand (one per status, in order); appended piece
+    /// by piece since every answer of a quota route carries them.
+    public static func fields(policyNames names: [String], statuses: [QuotaStatus]) -> [(String, String)] {
         guard let tightest = statuses.min(by: { bindsFirst($0, $1) }) else { return [] }
-        let names = statuses.indices.map { policyName(routeName: routeName, index: $0) }
-        let policy = zip(names, statuses).map { "\($0);q=\($1.limit);w=\(seconds($1.window, atLeast: 1))" }
-        let state = zip(names, statuses).map { "\($0);r=\($1.remaining);t=\(seconds($1.resetAfter))" }
+        var policy = "", state = ""
+        for (i, s) in statuses.enumerated() where i < names.count {
+            if i > 0 { policy += ", "; state += ", " }
+            policy += names[i]; policy += ";q="; policy += String(s.limit); policy += ";w="; policy += String(seconds(s.window, atLeast: 1))
+            state += names[i]; state += ";r="; state += String(s.remaining); state += ";t="; state += String(seconds(s.resetAfter))
+        }
         return [
-            ("RateLimit-Policy", policy.joined(separator: ", ")),
-            ("RateLimit", state.joined(separator: ", ")),
+            ("RateLimit-Policy", policy),
+            ("RateLimit", state),
             ("X-RateLimit-Limit", String(tightest.limit)),
             ("X-RateLimit-Remaining", String(tightest.remaining)),
             ("X-RateLimit-Reset", String(seconds(tightest.resetAfter))),
