@@ -101,3 +101,18 @@ callgrind_count() {
   CG_INSTRUCTIONS=$(callgrind_annotate $CG_PROFILE 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1}')
   kill -INT $vg; wait $vg 2>/dev/null || true
 }
+
+# wrk_figures FILE: "req/s p50_ms p99_ms non2xx" from a `wrk --latency` report.
+wrk_figures() {
+  python3 - "$1" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+def ms(v):
+    n, u = re.match(r'([\d.]+)(us|ms|s)', v).groups(); n = float(n)
+    return n / 1000 if u == 'us' else n * 1000 if u == 's' else n
+rps = float(re.search(r'Requests/sec:\s+([\d.]+)', t).group(1))
+p50 = ms(re.search(r'\s50%\s+(\S+)', t).group(1)); p99 = ms(re.search(r'\s99%\s+(\S+)', t).group(1))
+errs = re.search(r'Non-2xx or 3xx responses: (\d+)', t)
+print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errs.group(1) if errs else 0}")
+PY
+}

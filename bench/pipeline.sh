@@ -128,17 +128,7 @@ fi
 
 run() { # NAME -> "rps p50_ms p99_ms non2xx"
   taskset -c 1 wrk -t1 -c50 -d${DUR}s --latency "${WRK_EXTRA[@]}" http://127.0.0.1:$RP/ > $OUT/$1.txt 2>&1
-  python3 - "$OUT/$1.txt" <<'PY'
-import re, sys
-t = open(sys.argv[1]).read()
-def ms(v):
-    n, u = re.match(r'([\d.]+)(us|ms|s)', v).groups(); n = float(n)
-    return n / 1000 if u == 'us' else n * 1000 if u == 's' else n
-rps = float(re.search(r'Requests/sec:\s+([\d.]+)', t).group(1))
-p50 = ms(re.search(r'\s50%\s+(\S+)', t).group(1)); p99 = ms(re.search(r'\s99%\s+(\S+)', t).group(1))
-errs = re.search(r'Non-2xx or 3xx responses: (\d+)', t)
-print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errs.group(1) if errs else 0}")
-PY
+  wrk_figures "$OUT/$1.txt"
 }
 echo "wrk -t1 -c50 -d${DUR}s, $ROUNDS alternating rounds; Rampart (1 worker) pinned to CPU 0, wrk+upstream on CPU 1"
 printf '%-4s %-30s %-6s %10s %9s %9s %6s\n' cfg configuration round req/s p50_ms p99_ms non2xx

@@ -32,17 +32,7 @@ curl -sfi http://127.0.0.1:$RMP/ | grep -qi 'x-frame-options: DENY' || { echo "r
 
 run() { # name port -> "rps p50_ms p99_ms"
   taskset -c 1 wrk -t1 -c$CONNS -d${DUR}s --latency http://127.0.0.1:$2/ > $OUT/$1.txt 2>&1
-  python3 - "$OUT/$1.txt" <<'PY'
-import re, sys
-t = open(sys.argv[1]).read()
-def ms(v):
-    n, u = re.match(r'([\d.]+)(us|ms|s)', v).groups(); n = float(n)
-    return n / 1000 if u == 'us' else n * 1000 if u == 's' else n
-rps = float(re.search(r'Requests/sec:\s+([\d.]+)', t).group(1))
-p50 = ms(re.search(r'\s50%\s+(\S+)', t).group(1)); p99 = ms(re.search(r'\s99%\s+(\S+)', t).group(1))
-errs = re.search(r'Non-2xx or 3xx responses: (\d+)', t)
-print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errs.group(1) if errs else 0}")
-PY
+  wrk_figures "$OUT/$1.txt"
 }
 
 echo "wrk -t1 -c$CONNS -d${DUR}s, $ROUNDS alternating rounds; proxies pinned to CPU 0, wrk+upstream on CPU 1"

@@ -53,17 +53,20 @@ public final class AccessLog {
     public func log(_ r: AccessRecord) {
         guard enabled else { return }
         let query = r.query.map { Self.redact($0, redactedParams) }
-        let stamp = timestampBytes()
-        Self.encode(r, query: query, time: stamp, into: &buffer)
+        let (prefix, millis) = timestampParts()
+        Self.encode(r, query: query, time: prefix, millis: millis, into: &buffer)
         scheduleFlush()
     }
 
-    private static func encode(_ r: AccessRecord, query: String?, time: [UInt8], into o: inout [UInt8]) {
+    private static func encode(_ r: AccessRecord, query: String?, time: [UInt8], millis: Int, into o: inout [UInt8]) {
         func lit(_ s: StaticString) { s.withUTF8Buffer { o.append(contentsOf: $0) } }
         func str(_ v: String?) { if let v { JSONValue.writeString(v, to: &o) } else { lit("null") } }
         func int(_ v: Int?) { if let v { writeInt(v, to: &o) } else { lit("null") } }
         func ms(_ v: Double?) { if let v { writeMs(v, to: &o) } else { lit("null") } }
-        lit(#"{"time":""#); o.append(contentsOf: time); lit(#"","type":"access","request_id":"#); str(r.requestID)
+        lit(#"{"time":""#); o.append(contentsOf: time)
+        o.append(UInt8(ascii: ".")); o.append(UInt8(ascii: "0") + UInt8(millis / 100))
+        o.append(UInt8(ascii: "0") + UInt8(millis / 10 % 10)); o.append(UInt8(ascii: "0") + UInt8(millis % 10))
+        lit(#"Z","type":"access","request_id":"#); str(r.requestID)
         lit(#","method":"#); str(r.method); lit(#","path":"#); str(r.path)
         lit(#","query":"#); str(query)
         lit(#","route":"#); str(r.route)
@@ -110,19 +113,15 @@ public final class AccessLog {
     private var stampSecond = -1
     private var stampPrefix: [UInt8] = []
 
-    private func timestampBytes() -> [UInt8] {
+    /// The time up to the second (reused within the second) and the milliseconds.
+    private func timestampParts() -> ([UInt8], Int) {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         if Int(ts.tv_sec) != stampSecond {
             stampSecond = Int(ts.tv_sec)
             stampPrefix = Array(Self.timestamp(ts).utf8.prefix(19))
         }
-        var out = stampPrefix
-        let msv = Int(ts.tv_nsec / 1_000_000)
-        out.append(UInt8(ascii: "."))
-        out.append(UInt8(ascii: "0") + UInt8(msv / 100)); out.append(UInt8(ascii: "0") + UInt8(msv / 10 % 10))
-        out.append(UInt8(ascii: "0") + UInt8(msv % 10)); out.append(UInt8(ascii: "Z"))
-        return out
+        return (stampPrefix, Int(ts.tv_nsec / 1_000_000))
     }
 
     /// A request that never became a request (malformed, timed out): the same line, with what is known.
