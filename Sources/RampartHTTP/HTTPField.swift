@@ -1,11 +1,44 @@
 /// One header field exactly as received (name case preserved), so a proxy can
 /// forward it unchanged.
-public struct HTTPField: Sendable, Equatable {
-    public var name: String
-    public var value: String
+public struct HTTPField: Sendable {
+    public var name: String { didSet { isWireChecked = false } }
+    public var value: String { didSet { isWireChecked = false } }
+    /// The name is a token and the value holds only field-value bytes (the parsers checked every
+    /// byte, or `checked(name:value:)` did): serialisers copy it as is instead of checking again.
+    /// Any change to the name or value clears it.
+    public private(set) var isWireChecked: Bool
 
     public init(name: String, value: String) {
         self.name = name
         self.value = value
+        isWireChecked = false
     }
+
+    /// A field whose bytes the parser has already checked.
+    init(parsedName name: String, value: String) {
+        self.name = name
+        self.value = value
+        isWireChecked = true
+    }
+
+    /// Takes `other`'s value, keeping this name; still checked when both were.
+    public mutating func takeValue(of other: HTTPField) {
+        let checked = isWireChecked && other.isWireChecked
+        value = other.value
+        isWireChecked = checked
+    }
+
+    /// A field checked once here, for fields made once and written on many responses (config
+    /// headers): later serialisations copy it without a per-byte pass.
+    public static func checked(name: String, value: String) -> HTTPField {
+        var f = HTTPField(name: name, value: value)
+        f.isWireChecked = HTTPResponseHead.withBytes(name) { n in !n.isEmpty && n.allSatisfy(ByteClass.isTChar) }
+            && HTTPResponseHead.withBytes(value) { $0.allSatisfy(ByteClass.isFieldValueByte) }
+        return f
+    }
+}
+
+extension HTTPField: Equatable {
+    /// Equal by name and value; whether the bytes were checked is not part of what a field is.
+    public static func == (a: HTTPField, b: HTTPField) -> Bool { a.name == b.name && a.value == b.value }
 }

@@ -32,15 +32,25 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence {
         fields.append(HTTPField(name: name, value: value))
     }
 
+    /// Appends a field as made (a checked field stays checked).
+    public mutating func add(_ field: HTTPField) {
+        fields.append(field)
+    }
+
     /// Replaces all `name` fields by one, at the position of the first (appended when absent).
     public mutating func set(_ name: String, _ value: String) {
+        set(HTTPField(name: name, value: value))
+    }
+
+    /// The same with a field as made; the first existing field keeps its name's case.
+    public mutating func set(_ field: HTTPField) {
         var first = 0
-        while first < fields.count, !fields[first].name.asciiCaseInsensitiveEquals(name) { first += 1 }
-        guard first < fields.count else { add(name, value); return }
-        fields[first].value = value
+        while first < fields.count, !fields[first].name.asciiCaseInsensitiveEquals(field.name) { first += 1 }
+        guard first < fields.count else { add(field); return }
+        fields[first].takeValue(of: field)
         var i = fields.count - 1
         while i > first {
-            if fields[i].name.asciiCaseInsensitiveEquals(name) { fields.remove(at: i) }
+            if fields[i].name.asciiCaseInsensitiveEquals(field.name) { fields.remove(at: i) }
             i -= 1
         }
     }

@@ -53,6 +53,13 @@ public struct HTTPResponseHead: Sendable, Equatable {
         p = Self.putSanitized(reason ?? Self.reasonPhrase(status), at: p + 4)
         p[0] = CR; p[1] = LF; p += 2
         for field in headers.fields {
+            if field.isWireChecked {
+                p = Self.put(field.name, at: p)
+                p[0] = COLON; p[1] = SP
+                p = Self.put(field.value, at: p + 2)
+                p[0] = CR; p[1] = LF; p += 2
+                continue
+            }
             guard let q = Self.putToken(field.name, at: p) else { continue }
             q[0] = COLON; q[1] = SP
             p = Self.putSanitized(field.value, at: q + 2)
@@ -60,6 +67,15 @@ public struct HTTPResponseHead: Sendable, Equatable {
         }
         p[0] = CR; p[1] = LF; p += 2
         return p - base
+    }
+
+    /// Copies bytes already known to be safe on the wire.
+    @inline(__always)
+    static func put(_ s: String, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        withBytes(s) { buf in
+            if let src = buf.baseAddress { p.update(from: src, count: buf.count) }
+            return p + buf.count
+        }
     }
 
     /// Copies a field name when it is a token; nil (nothing kept) otherwise.

@@ -65,7 +65,7 @@ enum HeaderFieldsParser {
             } else {
                 value = b.string(valueStart, valueEnd)
             }
-            headers.append(HTTPField(name: b.string(nameStart, nameEnd), value: value))
+            headers.append(HTTPField(parsedName: b.string(nameStart, nameEnd), value: value))
             if let e = note(b, nameStart, nameEnd, valueStart..<valueEnd, &facts) { return e }
         }
         return nil

@@ -205,8 +205,8 @@ public struct UpstreamConfig: Sendable {
 public struct HeadersConfig: Sendable {
     public enum Mode: String, Sendable, CaseIterable { case override, ifAbsent = "if_absent" }
     public var set: [(name: String, value: String)] = [] { didSet { resolve() } }
-    public var mode: Mode = .override
-    public var remove: [String] = []
+    public var mode: Mode = .override { didSet { resolve() } }
+    public var remove: [String] = [] { didSet { resolve() } }
     public var cspReportOnly: Bool = false { didSet { resolve() } }
     public var cors: CORSConfig?
     /// `set` as it goes on a response, worked out once rather than per response: the name after
@@ -214,6 +214,8 @@ public struct HeadersConfig: Sendable {
     private(set) var resolvedSet: [(field: HTTPField, displacesCSP: Bool)] = []
     /// `set` already has an HSTS field (then the TLS default is not added).
     private(set) var setsHSTS = false
+    /// The rules as one pass over a response's fields, when their order cannot matter.
+    private(set) var plan: SecurityHeadersPlan?
 
     private mutating func resolve() {
         resolvedSet = set.map { f in
@@ -221,9 +223,10 @@ public struct HeadersConfig: Sendable {
             if cspReportOnly && name.asciiCaseInsensitiveEquals("content-security-policy" as StaticString) {
                 name = "Content-Security-Policy-Report-Only"
             }
-            return (HTTPField(name: name, value: f.value), name == "Content-Security-Policy-Report-Only")
+            return (HTTPField.checked(name: name, value: f.value), name == "Content-Security-Policy-Report-Only")
         }
         setsHSTS = set.contains { $0.name.asciiCaseInsensitiveEquals("strict-transport-security" as StaticString) }
+        plan = SecurityHeadersPlan(self)
     }
     package init(set: [(name: String, value: String)] = [], mode: Mode = .override, remove: [String] = [], cspReportOnly: Bool = false, cors: CORSConfig? = nil) {
         self.set = set; self.mode = mode; self.remove = remove; self.cspReportOnly = cspReportOnly; self.cors = cors

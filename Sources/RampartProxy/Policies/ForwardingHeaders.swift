@@ -80,6 +80,8 @@ public enum ForwardingHeaders {
     }
 
     /// The upstream's response head made fit for the client.
+    static let viaRampart = HTTPField.checked(name: "Via", value: "1.1 rampart")
+
     public static func clientResponseHeaders(_ upstream: HTTPHeaders, requestID: String) -> HTTPHeaders {
         let tokens = upstream.connectionFieldNames()
         var out = HTTPHeaders()
@@ -92,7 +94,7 @@ public enum ForwardingHeaders {
             if r == .via { via.append(f.value); continue }
             out.fields.append(f)
         }
-        out.add("Via", via.isEmpty ? "1.1 rampart" : (via + ["1.1 rampart"]).joined(separator: ", "))
+        out.add(via.isEmpty ? viaRampart : HTTPField(name: "Via", value: (via + ["1.1 rampart"]).joined(separator: ", ")))
         out.add("X-Request-Id", requestID)
         return out
     }

@@ -6,18 +6,112 @@ import RampartTransport
 /// proxied, streamed and Rampart's own errors — and the removal of headers that leak internals.
 public enum SecurityHeaders {
     public static func apply(_ config: HeadersConfig, to headers: inout HTTPHeaders, tls: Bool = false) {
+        if let plan = config.plan {
+            plan.apply(to: &headers, hsts: tls && !config.setsHSTS)
+            return
+        }
         for name in config.remove { headers.remove(name) }
         // HSTS only means something over TLS (browsers ignore it on plain HTTP).
         if tls && !config.setsHSTS && !headers.contains("Strict-Transport-Security") {
-            headers.add("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+            headers.add(SecurityHeadersPlan.defaultHSTS)
         }
         for (field, displacesCSP) in config.resolvedSet {
             // Never two CSP headers: report-only mode replaces an enforcing one from upstream too.
             if displacesCSP { headers.remove("Content-Security-Policy") }
             switch config.mode {
-            case .override: headers.set(field.name, field.value)
-            case .ifAbsent: if !headers.contains(field.name) { headers.add(field.name, field.value) }
+            case .override: headers.set(field)
+            case .ifAbsent: if !headers.contains(field.name) { headers.add(field) }
             }
         }
+    }
+}
+
+/// The header rules in one pass over the response's fields, with the same outcome as applying
+/// them one by one (removals, HSTS over TLS, then each `set` in order) but without a scan of the
+/// whole list per rule. Made when the config loads, for configs where the order of the rules
+/// cannot change the outcome (no name both removed and set, no name set twice); others keep the
+/// rule-by-rule path.
+struct SecurityHeadersPlan: Sendable {
+    static let defaultHSTS = HTTPField.checked(name: "Strict-Transport-Security", value: "max-age=31536000; includeSubDomains")
+    static let hstsName = Array("strict-transport-security".utf8)
+
+    /// Lowercased names to drop (the `remove` list, and an enforcing CSP a report-only one displaces).
+    let removed: [[UInt8]]
+    /// Lowercased names of `fields`, index for index.
+    let setNames: [[UInt8]]
+    /// The fields to set, checked once for the wire.
+    let fields: [HTTPField]
+    let override: Bool
+
+    init?(_ config: HeadersConfig) {
+        var removed = config.remove.map(Self.lower)
+        if config.resolvedSet.contains(where: \.displacesCSP) { removed.append(Self.lower("Content-Security-Policy")) }
+        let setNames = config.resolvedSet.map { Self.lower($0.field.name) }
+        // Bit masks track which rules were seen: up to 64 set fields.
+        guard setNames.count <= 64, Set(setNames).count == setNames.count,
+              !setNames.contains(where: removed.contains) else { return nil }
+        self.removed = removed
+        self.setNames = setNames
+        fields = config.resolvedSet.map(\.field)
+        override = config.mode == .override
+    }
+
+    func apply(to headers: inout HTTPHeaders, hsts: Bool) {
+        var seen: UInt64 = 0
+        var hasHSTS = false
+        var kept = 0
+        let count = headers.fields.count
+        for i in 0..<count {
+            let field = headers.fields[i]
+            switch match(field.name) {
+            case .removed: continue
+            case .set(let j):
+                let bit: UInt64 = 1 << UInt64(j)
+                if override {
+                    // `set` keeps the first position (and its name's case) and drops the rest.
+                    if seen & bit == 0 {
+                        headers.fields[kept] = field
+                        headers.fields[kept].takeValue(of: fields[j])
+                        kept += 1
+                    }
+                    seen |= bit
+                    continue
+                }
+                seen |= bit
+            case .hsts: hasHSTS = true
+            case .other: break
+            }
+            if kept != i { headers.fields[kept] = field }
+            kept += 1
+        }
+        if kept < count { headers.fields.removeLast(count - kept) }
+        if hsts && !hasHSTS { headers.add(Self.defaultHSTS) }
+        for j in fields.indices where seen & (1 << UInt64(j)) == 0 { headers.add(fields[j]) }
+    }
+
+    private enum Match { case removed, set(Int), hsts, other }
+
+    private func match(_ name: String) -> Match {
+        var name = name
+        return name.withUTF8 { n in
+            for r in removed where Self.equal(n, r) { return .removed }
+            for j in setNames.indices where Self.equal(n, setNames[j]) { return .set(j) }
+            return Self.equal(n, Self.hstsName) ? .hsts : .other
+        }
+    }
+
+    /// `name` (any case) against a lowercased name; lengths first, which settles most pairs.
+    @inline(__always)
+    private static func equal(_ name: UnsafeBufferPointer<UInt8>, _ lower: [UInt8]) -> Bool {
+        guard name.count == lower.count else { return false }
+        for k in 0..<lower.count {
+            let b = name[k]
+            if (b >= 0x41 && b <= 0x5A ? b | 0x20 : b) != lower[k] { return false }
+        }
+        return true
+    }
+
+    private static func lower(_ s: String) -> [UInt8] {
+        s.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
     }
 }
