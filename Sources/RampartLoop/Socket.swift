@@ -59,8 +59,21 @@ public enum Socket {
         return peer(ss).port
     }
 
-    /// Accepts one connection: (fd, peer IP bytes, peer IP text) or nil when none is pending.
-    public static func accept(_ listenFd: Int32) -> (fd: Int32, ip: [UInt8], ipText: String)? {
+    /// What one accept(2) gave.
+    public enum Accepted {
+        case connection(fd: Int32, ip: [UInt8], ipText: String)
+        /// The queue is empty.
+        case none
+        /// The process (EMFILE) or the system (ENFILE) has no descriptor left, or the kernel no
+        /// memory for one: the connection stays queued, so a level-triggered listener would wake
+        /// again at once; the caller must refuse it another way or pause.
+        case outOfDescriptors
+        /// This one failed (aborted before it was taken, EINTR): try the next.
+        case failed
+    }
+
+    /// Accepts one connection, non-blocking and close-on-exec, with TCP_NODELAY set.
+    public static func accept(_ listenFd: Int32) -> Accepted {
         var ss = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let fd = withUnsafeMutablePointer(to: &ss) {
@@ -68,11 +81,17 @@ public enum Socket {
                 rampart_accept4(listenFd, $0, &len)
             }
         }
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else {
+            switch errno {
+            case EAGAIN, EWOULDBLOCK, EBADF, EINVAL, ENOTSOCK: return .none
+            case EMFILE, ENFILE, ENOBUFS, ENOMEM: return .outOfDescriptors
+            default: return .failed
+            }
+        }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         let p = peer(ss)
-        return (fd, p.ip, p.text)
+        return .connection(fd: fd, ip: p.ip, ipText: p.text)
     }
 
     private static func peer(_ ss: sockaddr_storage) -> (ip: [UInt8], text: String, port: UInt16) {

@@ -9,6 +9,10 @@ public protocol ConnectionHost: AnyObject {
     /// A connection accepted on a listener of `role`: its settings and TLS context, or nil to shed
     /// it at once (over `max_connections`).
     func admit(role: ListenerRole) -> ConnectionAdmission?
+    /// A connection refused at accept on a listener of `role`: the bytes to write before closing
+    /// it (a 503 in the host's error format; none on a TLS listener, where the handshake has not
+    /// run). The host counts it.
+    func refusal(_ reason: AcceptRefusal, role: ListenerRole) -> [UInt8]
     func connectionOpened(_ connection: HTTPConnection)
     func connectionClosed(_ connection: HTTPConnection)
     func bytesIn(_ count: Int)
@@ -23,6 +27,14 @@ public protocol ConnectionHost: AnyObject {
 /// Which listener a connection came from. The main one serves clients (TLS, `max_connections`,
 /// the drain); the admin and metrics listeners stay open until exit so ops can watch a drain.
 public enum ListenerRole: Sendable { case main, admin, metrics }
+
+/// Why a listener refused a connection at accept.
+public enum AcceptRefusal: Sendable {
+    /// `max_connections` client sockets are open.
+    case overCapacity
+    /// The process or the system has no file descriptor left.
+    case outOfDescriptors
+}
 
 /// How a host lets a connection in.
 public struct ConnectionAdmission {

@@ -50,7 +50,7 @@ struct MalformedCase: Decodable { var name: String; var raw: String; var status:
         #expect(loris.isClosedByPeer())
     }
 
-    /// max_connections caps sockets: beyond it, new connections are closed at once.
+    /// max_connections caps sockets: beyond it, new connections are refused at once (503, then a close).
     @Test func maxConnectionsCapsSockets() throws {
         let app = try DemoApp()
         let rampart = try RampartProcess(config: testConfig(upstream: app.url, server: #""workers": 1, "max_connections": 4"#))

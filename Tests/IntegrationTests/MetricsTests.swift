@@ -66,6 +66,7 @@ let documentedMetrics: [String: String] = [
     "rampart_breaker_transitions": "counter", "rampart_breaker_state": "gauge",
     "rampart_truncations": "counter", "rampart_truncated_messages": "counter", "rampart_stream_saves": "counter",
     "rampart_save_journal_depth": "gauge", "rampart_active_connections": "gauge", "rampart_in_flight_requests": "gauge",
+    "rampart_connections_refused": "counter",
     "rampart_active_streams": "gauge", "rampart_received_bytes": "counter", "rampart_sent_bytes": "counter",
     "rampart_config_reloads": "counter", "rampart_ai_tokens": "counter", "rampart_ai_cost_usd": "counter",
     "rampart_ai_usage_estimated": "counter", "rampart_save_sanitized": "counter",

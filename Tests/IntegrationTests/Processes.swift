@@ -148,14 +148,16 @@ final class RampartProcess: @unchecked Sendable {
     let configPath: String
     let dir: String
 
-    init(config: String, environment: [String: String] = [:]) throws {
+    /// `launcher`: a command that runs the binary (e.g. `prlimit --nofile=64:64 --`).
+    init(config: String, environment: [String: String] = [:], launcher: [String] = []) throws {
         dir = NSTemporaryDirectory() + "rampart-test-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         configPath = dir + "/gateway.json"
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         var env = ["RAMPART_ADMIN_TOKEN": Self.adminToken]
         for (k, v) in environment { env[k] = v }
-        child = try ChildProcess(Binaries.rampart, ["serve", "--config", configPath], environment: env, cwd: dir)
+        let command = launcher + [Binaries.rampart, "serve", "--config", configPath]
+        child = try ChildProcess(command[0], Array(command.dropFirst()), environment: env, cwd: dir)
         let line = try child.waitForLine(containing: "rampart listening")
         let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
         func port(_ key: String) -> UInt16? {

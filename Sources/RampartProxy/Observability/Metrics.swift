@@ -12,7 +12,17 @@ public final class Metrics: Sendable {
     public let activeConnections = Atomic<Int>(0)
     public let activeStreams = Atomic<Int>(0)
     public let inFlight = Atomic<Int>(0)
+    /// Connections refused at accept: over `max_connections`, and with no descriptor left.
+    public let refusedOverCapacity = Atomic<Int>(0)
+    public let refusedNoDescriptor = Atomic<Int>(0)
     public let reloads = Mutex<(ok: Int, failed: Int)>((0, 0))
+
+    public func connectionRefused(_ reason: AcceptRefusal) {
+        switch reason {
+        case .overCapacity: refusedOverCapacity.add(1, ordering: .relaxed)
+        case .outOfDescriptors: refusedNoDescriptor.add(1, ordering: .relaxed)
+        }
+    }
 
     public init(shardCount: Int) { shards = (0..<max(1, shardCount)).map { _ in MetricsShard() } }
 
@@ -86,6 +96,9 @@ public final class Metrics: Sendable {
         for (k, v) in merged.saveSanitized.sorted(by: { $0.key < $1.key }) { out += "rampart_save_sanitized_total{route=\"\(esc(k))\"} \(v)\n" }
         header("rampart_active_connections", "gauge", "Open client connections.")
         out += "rampart_active_connections \(activeConnections.load(ordering: .relaxed))\n"
+        header("rampart_connections_refused_total", "counter", "Connections refused at accept with a 503, by reason (max_connections, or fd_limit: no file descriptor left).")
+        out += "rampart_connections_refused_total{reason=\"max_connections\"} \(refusedOverCapacity.load(ordering: .relaxed))\n"
+        out += "rampart_connections_refused_total{reason=\"fd_limit\"} \(refusedNoDescriptor.load(ordering: .relaxed))\n"
         header("rampart_in_flight_requests", "gauge", "Requests currently being proxied (head received, response not finished).")
         out += "rampart_in_flight_requests \(inFlight.load(ordering: .relaxed))\n"
         header("rampart_active_streams", "gauge", "Server-sent event streams currently flowing to clients.")

@@ -9,7 +9,7 @@ enum ResponseFinish {
     /// `requestID` nil: already on the head (a proxied response gets it with its forwarding fields).
     package static func apply(_ h: inout HTTPHeaders, requestID: String?, stageFields: [HTTPField], headersConfig: HeadersConfig?, tls: Bool) {
         if let requestID { h.set("X-Request-Id", requestID) }
-        for f in stageFields { h.add(f.name, f.value) }
+        for f in stageFields { h.add(f) }
         if let headersConfig { SecurityHeaders.apply(headersConfig, to: &h, tls: tls) }
     }
 }

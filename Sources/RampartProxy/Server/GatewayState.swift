@@ -247,6 +247,19 @@ extension ServerContext: ConnectionHost {
         return ConnectionAdmission(settings: settings, tls: role == .main ? active.tls : nil)
     }
 
+    public func refusal(_ reason: AcceptRefusal, role: ListenerRole) -> [UInt8] {
+        state.metrics.connectionRefused(reason)
+        let config = currentConfig
+        guard role != .main || active.tls == nil else { return [] }
+        let message = reason == .overCapacity
+            ? "The gateway is at its connection limit; try again shortly."
+            : "The gateway has no file descriptor left for a new connection; try again shortly."
+        let error = GatewayError(status: 503, code: "OVERLOADED", message: message, retryAfterSeconds: 1)
+        var reply = LocalReply.error(error, requestID: RequestIDs.make(), headersConfig: role == .main ? config.headers : nil, tls: false)
+        reply.head.headers.set("Connection", "close")
+        return reply.head.serialized() + reply.body
+    }
+
     public func bytesIn(_ count: Int) { metrics.bytesIn(count) }
     public func bytesOut(_ count: Int) { metrics.bytesOut(count) }
     public var isShuttingDown: Bool { state.draining.load(ordering: .relaxed) }
