@@ -89,6 +89,22 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
         #expect(try rampart.admin("GET", "/admin/saves").json["depth"] as? Int == 0)
     }
 
+    /// A journal that cannot be written (its path is a directory here; a full disk in
+    /// bench/faults.sh) never yields a save id: the client hears the save failed and nothing holds it.
+    @Test func aSaveTheJournalCannotHoldIsNeverGivenAnID() throws {
+        let app = try DemoApp()
+        try FileManager.default.createDirectory(atPath: dir + "/saves.journal", withIntermediateDirectories: true)
+        let rampart = try RampartProcess(config: saveConfig(upstream: app.url, dir: dir))
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": -1, "status": 500}"#)
+        let last = try #require(try generate(rampart.port, chapter: "c9").events.last)
+        #expect(last.0 == "save_status")
+        let status = json(last.1)
+        #expect(status["success"] as? Bool == false && status["reason"] as? String == "journal_failed", "\(status)")
+        #expect(status["save_reason"] as? String == "save_failed")
+        #expect(status["save_id"] == nil && status["retry_url"] == nil, "no id for a save nothing holds: \(status)")
+        #expect(try rampart.admin("GET", "/admin/saves").json["depth"] as? Int == 0)
+    }
+
     @Test func opsReplayAJournaledSave() throws {
         let app = try DemoApp()
         let rampart = try RampartProcess(config: saveConfig(upstream: app.url, dir: dir))

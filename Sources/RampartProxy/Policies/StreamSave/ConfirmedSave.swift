@@ -237,6 +237,13 @@ final class ConfirmedSave: ResponseFilter {
         server.accessLog.event(.error, "stream save not confirmed", [
             ("request_id", JSONText.quote(requestID)), ("route", JSONText.quote(ctx.route.name)),
             ("reason", JSONText.quote(reason)), ("journaled", ok ? "true" : "false")])
+        guard ok else {
+            // Nothing was stored, so there is no id to retry with: the client is told so, and it
+            // still holds every byte it was streamed.
+            report(["\"type\":\"save_status\"", "\"success\":false", "\"attempts\":\(attempts)", "\"reason\":\"journal_failed\"",
+                    "\"save_reason\":\(JSONText.quote(reason))"], outcome: "journal_failed")
+            return
+        }
         var fields = ["\"type\":\"save_status\"", "\"success\":false", "\"attempts\":\(attempts)", "\"save_id\":\(JSONText.quote(requestID))"]
         if !invalid { fields.append("\"retry_url\":\(JSONText.quote("/_rampart/saves/\(requestID)/retry"))") }
         if reason != "save_failed" { fields.append("\"reason\":\(JSONText.quote(reason))") }
@@ -258,10 +265,13 @@ final class ConfirmedSave: ResponseFilter {
         waitTimer = nil
         guard !finished, !pendingSent else { return }
         pendingSent = true
-        _ = journal(reason: "pending")
+        // The id is given only when the journal holds the save: it is what a retry or ops look up.
+        let journaled = journal(reason: "pending")
         record("pending")
-        if let whole { release(whole, outcome: "pending; save_id=\(requestID)"); return }
-        tail?.appendToResponse(event(["\"type\":\"save_status\"", "\"success\":null", "\"pending\":true", "\"save_id\":\(JSONText.quote(requestID))"]))
+        if let whole { release(whole, outcome: journaled ? "pending; save_id=\(requestID)" : "pending"); return }
+        var fields = ["\"type\":\"save_status\"", "\"success\":null", "\"pending\":true"]
+        if journaled { fields.append("\"save_id\":\(JSONText.quote(requestID))") }
+        tail?.appendToResponse(event(fields))
         tail?.finishResponse(error: cutError)
     }
 
