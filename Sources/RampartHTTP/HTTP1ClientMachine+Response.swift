@@ -46,14 +46,18 @@ extension HTTP1ClientMachine {
             case .complete(let head, let framing, let ka, let c):
                 consumed += c
                 if head.status < 200 {
-                    if head.status == 101 { return fail(.invalidResponse("unexpected protocol switch")) }
+                    if head.status == 101 { return fail(.invalidResponse(UpstreamResponseError("unexpected protocol switch"))) }
                     continue
                 }
                 keepAlive = ka
                 switch framing {
                 case .none: state = .body(.contentLength(remaining: 0))
                 case .contentLength(let n): state = .body(.contentLength(remaining: n))
-                case .chunked: state = .body(.chunked(ChunkedDecoder()))
+                case .chunked:
+                    // Chunks that came with the head are checked before it goes out, so broken
+                    // framing there is a 502 rather than a relayed head and a cut.
+                    if let e = Self.chunkedError(UnsafeRawBufferPointer(rebasing: input[consumed...])) { return fail(.invalidResponse(e)) }
+                    state = .body(.chunked(ChunkedDecoder()))
                 case .untilClose: state = .body(.untilClose)
                 }
                 return .head(head, consumed: consumed)
@@ -80,13 +84,25 @@ extension HTTP1ClientMachine {
             let end = input.firstLF(from: i, to: n).map { $0 + 1 } ?? n
             switch decoder.decode(UnsafeRawBufferPointer(rebasing: input[i..<end]), body: { _ in }) {
             case .needMore(let c), .finished(let c): i += c
-            case .failure(let e): return fail(.invalidResponse("bad chunked body: \(e.message)"))
+            case .failure(let e): return fail(.invalidResponse(Self.badChunks(e)))
             }
         }
         state = .body(.chunked(decoder))
         if decoder.isFinished { return complete(consumed: i, of: input) }
         if i == n && peerClosed { return fail(.reset("upstream closed mid-body")) }
         return .needMore(consumed: i)
+    }
+
+    /// The first framing error in the chunked body bytes at hand, if any (payload is skipped).
+    static func chunkedError(_ bytes: UnsafeRawBufferPointer) -> UpstreamResponseError? {
+        guard !bytes.isEmpty else { return nil }
+        var decoder = ChunkedDecoder()
+        if case .failure(let e) = decoder.decode(bytes, body: { _ in }) { return badChunks(e) }
+        return nil
+    }
+
+    static func badChunks(_ e: HTTPParseError) -> UpstreamResponseError {
+        UpstreamResponseError("bad chunked body: \(e.message)")
     }
 
     /// Reusable only when nothing is left over on either side: keep-alive, the whole request

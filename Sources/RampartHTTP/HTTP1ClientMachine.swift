@@ -48,7 +48,8 @@ public struct HTTP1ClientMachine: Sendable {
         case connectFailed(String)
         case connectTimeout
         case reset(String)
-        case invalidResponse(String)
+        /// The response cannot be relayed as it came (a 502 before the head, a cut after it).
+        case invalidResponse(UpstreamResponseError)
     }
 
     /// What the shell does next with its input buffer (`readResponse`) or after a broken send.

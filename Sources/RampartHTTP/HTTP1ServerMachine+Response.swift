@@ -14,19 +14,7 @@ extension HTTP1ServerMachine {
             deadline = .none
             return true
         }
-        let noBody = request?.method == "HEAD" || head.status == 204 || head.status == 304 || (100..<200).contains(head.status)
-        if noBody {
-            responseFraming = .none
-            if head.status == 204 || head.status == 304 { head.headers.remove("Transfer-Encoding") }
-        } else if head.headers.contains("Content-Length") {
-            responseFraming = .identity
-        } else if (request?.versionMinor ?? 1) >= 1 {
-            head.headers.add("Transfer-Encoding", "chunked")
-            responseFraming = .chunked
-        } else {
-            responseFraming = .closeDelimited
-            keepAlive = false
-        }
+        frame(&head)
         // Answering before the body arrived (an early error) is only safe if the connection is not reused.
         if state == .readingBody && !closeAfterFlush { keepAlive = false }
         if draining || shuttingDown { keepAlive = false }
@@ -34,6 +22,55 @@ extension HTTP1ServerMachine {
         else if request?.versionMinor == 0 { head.headers.set("Connection", "keep-alive") }
         head.versionMinor = 1
         return true
+    }
+
+    /// The framing rules for what the client is sent, whoever made the head: no body on 1xx, 204,
+    /// 304 or HEAD, and no length on 1xx, 204 or 304; one valid Content-Length is honoured byte for
+    /// byte; anything else (none, several, malformed) is dropped and the body re-framed: chunked
+    /// for HTTP/1.1, ended by the close for HTTP/1.0. A Transfer-Encoding is always Rampart's own.
+    mutating func frame(_ head: inout HTTPResponseHead) {
+        let fields = FramingFields(head.headers)
+        let method = request?.method
+        bodyRemaining = 0
+        if ResponseFramingRules.isBodiless(status: head.status, requestMethod: method) {
+            responseFraming = .none
+            guard !fields.isEmpty else { return }
+            head.headers.remove("Transfer-Encoding")
+            if ResponseFramingRules.forbidsLength(status: head.status) || fields.length == nil {
+                head.headers.remove("Content-Length")
+            }
+            return
+        }
+        if fields.transferEncodingCount > 0 { head.headers.remove("Transfer-Encoding") }
+        if fields.contentLengthCount == 1, let n = fields.length {
+            responseFraming = .identity
+            bodyRemaining = n
+            return
+        }
+        if fields.contentLengthCount > 0 { head.headers.remove("Content-Length") }
+        if (request?.versionMinor ?? 1) >= 1 {
+            head.headers.add("Transfer-Encoding", "chunked")
+            responseFraming = .chunked
+        } else {
+            responseFraming = .closeDelimited
+            keepAlive = false
+        }
+    }
+
+    /// How many of `count` body bytes go out: none on a bodiless response, and never more than a
+    /// declared length has left (the excess is dropped and the connection closes after this
+    /// response, since the client would read those bytes as the next one).
+    public mutating func admitBody(_ count: Int) -> Int {
+        switch responseFraming {
+        case .none: return 0
+        case .chunked, .closeDelimited: return count
+        case .identity:
+            if count <= bodyRemaining { bodyRemaining -= count; return count }
+            let n = bodyRemaining
+            bodyRemaining = 0
+            keepAlive = false
+            return n
+        }
     }
 
     /// Body bytes may be sent now.
@@ -65,7 +102,9 @@ extension HTTP1ServerMachine {
     public mutating func endResponse(buffered: Int, now: UInt64) -> EndAction {
         guard state != .closed, responseStarted, !responseEnded else { return .ignored }
         responseEnded = true
-        if responseFraming == .closeDelimited { keepAlive = false }
+        // Short of its declared length, a clean end would leave the client waiting for the rest:
+        // the close tells it the message is truncated.
+        if responseFraming == .closeDelimited || (responseFraming == .identity && bodyRemaining > 0) { keepAlive = false }
         if keepAlive && state == .awaitingResponse {
             state = .awaitingHead
             request = nil

@@ -54,6 +54,8 @@ public struct HTTP1ServerMachine: Sendable {
     public internal(set) var responseStarted = false
     public internal(set) var responseEnded = false
     public internal(set) var responseFraming = ResponseFraming.none
+    /// Body bytes an identity-framed response still owes the client.
+    public internal(set) var bodyRemaining = 0
     public internal(set) var keepAlive = true
     /// The shell closes the connection once its send buffer is empty.
     public internal(set) var closeAfterFlush = false

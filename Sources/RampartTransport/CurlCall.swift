@@ -14,8 +14,11 @@ final class CurlCall: UpstreamCall {
     private var headerList: UnsafeMutablePointer<curl_slist>?
 
     private var status = 0
+    private var versionMinor = 1
     private var responseHeaders = HTTPHeaders()
-    private var headDelivered = false
+    /// The final head was read (trailers follow); it waits in `pendingHead` until delivered.
+    private var headSeen = false
+    private var pendingHead: HTTPResponseHead?
     private var pauseWanted = false
     private var recvPaused = false
     private var sendPaused = false
@@ -92,21 +95,28 @@ final class CurlCall: UpstreamCall {
     // MARK: Response
 
     /// curl hands us raw header lines: a status line starts each block (1xx blocks come first),
-    /// an empty line ends it. Only the final block becomes the response head.
+    /// an empty line ends it. Only the final block becomes the response head, and only when its
+    /// framing passes Rampart's own rules (curl reads `Content-Length: 0x10` as 0, `+5` as 5).
     private func headerLine(_ line: UnsafeRawBufferPointer) -> Int {
         let count = line.count
-        guard !headDelivered else { return count }   // trailers: dropped
+        guard !headSeen else { return count }   // trailers: dropped
         var end = count
         while end > 0 && (line[end - 1] == 0x0A || line[end - 1] == 0x0D) { end -= 1 }
         if end == 0 {
             if status >= 200 {
-                headDelivered = true
-                handler?.upstreamHead(HTTPResponseHead(status: status, headers: responseHeaders))
+                headSeen = true
+                if case .failure(let e) = ResponseFramingRules.declared(responseHeaders, versionMinor: versionMinor) {
+                    fail(.invalidResponse(e.message))
+                    return 0   // curl aborts the transfer
+                }
+                pendingHead = HTTPResponseHead(status: status, headers: responseHeaders)
+                transport.loop.deferToEndOfIteration { [self] in deliverHead() }
             }
             return count
         }
         if end > 5 && line[0] == 0x48 && line[1] == 0x54 && line[2] == 0x54 && line[3] == 0x50 && line[4] == 0x2F { // "HTTP/"
             status = 0
+            versionMinor = end > 7 && line[5] == 0x31 && line[6] == 0x2E && line[7] == 0x30 ? 0 : 1   // "HTTP/1.0"
             responseHeaders = HTTPHeaders()
             var i = 5
             while i < end && line[i] != 0x20 { i += 1 }
@@ -126,7 +136,16 @@ final class CurlCall: UpstreamCall {
         return count
     }
 
+    /// The final head goes out once the bytes read with it were processed: a body curl found
+    /// broken in that same read (a bad chunk size) makes the exchange a 502, not a relayed head.
+    private func deliverHead() {
+        guard let head = pendingHead, !finished else { return }
+        pendingHead = nil
+        handler?.upstreamHead(head)
+    }
+
     private func bodyBytes(_ bytes: UnsafeRawBufferPointer) -> Int {
+        if pendingHead != nil { deliverHead() }
         if pauseWanted { recvPaused = true; return Int(CURL_WRITEFUNC_PAUSE) }
         guard let handler else { return 0 }   // cancelled: make curl abort
         if handler.upstreamBody(bytes) == .pause { pauseWanted = true }
@@ -194,7 +213,7 @@ final class CurlCall: UpstreamCall {
         let failure: UpstreamFailure?
         switch code {
         case CURLE_OK:
-            failure = headDelivered ? nil : .invalidResponse("no response head")
+            failure = headSeen ? nil : .invalidResponse("no response head")
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION:
             failure = .connectFailed(Self.describe(code))
         case CURLE_OPERATION_TIMEDOUT:
@@ -204,6 +223,8 @@ final class CurlCall: UpstreamCall {
         default:
             failure = .reset(Self.describe(code))
         }
+        // A clean end delivers a head still waiting; a failure replaces it (the client gets 502).
+        if failure == nil { deliverHead() } else { pendingHead = nil }
         fail(failure)
     }
 

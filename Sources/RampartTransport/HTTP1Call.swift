@@ -312,7 +312,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         case .connectFailed(let s): return .connectFailed(s)
         case .connectTimeout: return .connectTimeout
         case .reset(let s): return .reset(s)
-        case .invalidResponse(let s): return .invalidResponse(s)
+        case .invalidResponse(let e): return .invalidResponse(e.message)
         }
     }
 

@@ -219,7 +219,11 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream {
     @discardableResult
     public func sendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         guard machine.canSendBody else { return .pause }
-        if bytes.count > 0 {
+        // The machine says how much of it the response's framing admits (none on a 204, never
+        // past a declared length).
+        let n = bytes.isEmpty ? 0 : machine.admitBody(bytes.count)
+        if n > 0 {
+            let bytes = UnsafeRawBufferPointer(rebasing: bytes[0..<n])
             switch machine.responseFraming {
             case .none: break
             case .identity, .closeDelimited: writeBuffer.append(bytes)
@@ -234,8 +238,6 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream {
         }
         return machine.bodyQueued(buffered: writeBuffer.readableCount) ? .proceed : .pause
     }
-
-
 
     /// Ends the response cleanly; the connection then serves the next pipelined request or closes.
     public func endResponse() {

@@ -71,6 +71,17 @@ final class HTTPClient {
         }
     }
 
+    /// Everything the server sends until it closes (EOF or reset), or nil when the connection is
+    /// still open after `timeout` seconds without a byte.
+    func readToEOF(timeout: Double) -> [UInt8]? {
+        setTimeout(timeout)
+        defer { setTimeout(30) }
+        while true {
+            guard let more = try? fill() else { return nil }
+            if !more { let out = buffer; buffer.removeAll(); return out }
+        }
+    }
+
     func readUntil(_ needle: String) throws -> String {
         let n = Array(needle.utf8)
         while true {

@@ -11,10 +11,13 @@ final class RawUpstream: @unchecked Sendable {
     private let received = Mutex<[[UInt8]]>([])
     private let response: @Sendable ([UInt8]) -> [UInt8]
     private let stopped = Atomic<Bool>(false)
+    /// Close each connection after its first response (a body cut short, or one ended by the close).
+    private let closeAfterResponse: Bool
 
     /// `response` gets the request head bytes and returns the full response to write.
-    init(response: @escaping @Sendable ([UInt8]) -> [UInt8]) throws {
+    init(closeAfterResponse: Bool = false, response: @escaping @Sendable ([UInt8]) -> [UInt8]) throws {
         self.response = response
+        self.closeAfterResponse = closeAfterResponse
         let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
         setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -82,7 +85,7 @@ final class RawUpstream: @unchecked Sendable {
             }
             let out = response(head)
             _ = out.withUnsafeBytes { send(c, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
-            if text.contains("connection: close") { break }
+            if closeAfterResponse || text.contains("connection: close") { break }
         }
         close(c)
     }

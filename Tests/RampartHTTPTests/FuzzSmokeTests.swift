@@ -77,3 +77,50 @@ func mutate(_ input: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
         }
     }
 }
+
+let responseSeeds: [[UInt8]] = [
+    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello",
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n",
+    "HTTP/1.1 304 Not Modified\r\nETag: \"v\"\r\nContent-Length: 12\r\n\r\n",
+    "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx",
+    "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n",
+].map { Array($0.utf8) }
+
+@Suite struct ResponseFuzzSmokeTests {
+    /// Whatever head the parser accepts, what the client-facing machine makes of it is
+    /// well-formed HTTP/1.1: read back, its framing is exactly the one the machine sends the body
+    /// with, and 1xx/204/304 carry no length or coding. libcurl's string check agrees.
+    @Test func mutatedResponseHeadsAreRelayedWellFramed() {
+        var rng = SplitMix64(state: 0xF4A3)
+        var checked = 0
+        for iteration in 0..<20_000 {
+            let input = mutate(responseSeeds[iteration % responseSeeds.count], &rng)
+            let method = iteration % 3 == 0 ? "HEAD" : "GET"
+            let parsed = input.withUnsafeBytes { HTTPResponseParser.parseHead($0, requestMethod: method) }
+            guard case .complete(let upstream, _, _, _) = parsed, upstream.status != 101 else { continue }
+            guard case .success = ResponseFramingRules.declared(upstream.headers, versionMinor: upstream.versionMinor) else {
+                Issue.record("iteration \(iteration): the string check refuses what the parser took"); continue
+            }
+            let wire = ServerWire()
+            wire.receive("\(method) / HTTP/1.\(iteration % 4 == 1 ? 0 : 1)\r\nHost: x\r\n\r\n")
+            var head = upstream
+            guard wire.machine.responseHead(&head, shuttingDown: false) else { Issue.record("no head"); continue }
+            let reread = head.serialized().withUnsafeBytes { HTTPResponseParser.parseHead($0, requestMethod: method) }
+            guard case .complete(let back, let framing, _, _) = reread else {
+                Issue.record("iteration \(iteration): the relayed head does not parse: \(reread)"); continue
+            }
+            checked += 1
+            switch wire.machine.responseFraming {
+            case .none: #expect(framing == .none, "iteration \(iteration)")
+            case .identity: #expect(framing == .contentLength(wire.machine.bodyRemaining), "iteration \(iteration)")
+            case .chunked: #expect(framing == .chunked, "iteration \(iteration)")
+            case .closeDelimited: #expect(framing == .untilClose, "iteration \(iteration)")
+            }
+            if ResponseFramingRules.forbidsLength(status: back.status) {
+                #expect(!back.headers.contains("Content-Length") && !back.headers.contains("Transfer-Encoding"), "iteration \(iteration)")
+            }
+        }
+        #expect(checked > 2_000, "the mutations must leave enough heads the parser takes: \(checked)")
+    }
+}

@@ -107,9 +107,10 @@ private func chunkedResponse(_ body: String) -> String {
 
     @Test func badChunkFramingFailsInsteadOfGuessing() {
         var s = Shell()
-        s.feed(chunkedResponse("5\r\nhelloXX\r\n0\r\n\r\n"))
+        s.feed(chunkedResponse(""))
+        s.feed("5\r\nhelloXX\r\n0\r\n\r\n")
         #expect(s.body == Array("hello".utf8))
-        #expect(s.failure == .invalidResponse("bad chunked body: Chunk data not followed by CRLF"))
+        #expect(s.failure == .invalidResponse(UpstreamResponseError("bad chunked body: Chunk data not followed by CRLF")))
     }
 
     @Test func untilCloseBodyEndsOnlyWithTheUpstreamsClose() {
@@ -140,14 +141,14 @@ private func chunkedResponse(_ body: String) -> String {
         var s = Shell()
         s.feed("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n")
         #expect(s.head == nil)
-        #expect(s.failure == .invalidResponse("unexpected protocol switch"))
+        #expect(s.failure == .invalidResponse(UpstreamResponseError("unexpected protocol switch")))
     }
 
     @Test func malformedHeadIsAnInvalidResponse() {
         var s = Shell()
         s.feed("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n")
         #expect(s.head == nil)
-        #expect(s.failure == .invalidResponse("both Content-Length and Transfer-Encoding"))
+        #expect(s.failure == .invalidResponse(UpstreamResponseError("both Content-Length and Transfer-Encoding")))
     }
 
     @Test func headAnd204And304CarryNoBody() {
@@ -156,7 +157,8 @@ private func chunkedResponse(_ body: String) -> String {
             s.feed("HTTP/1.1 \(status) X\r\nContent-Length: 1000\r\n\r\n")
             #expect(s.head?.status == status)
             #expect(s.body.isEmpty)
-            #expect(s.reusable == true, "\(method) \(status) completes at the end of the head, no wait for 1000 bytes")
+            // A HEAD or 304 length is the GET's; a 204 that announces 1000 bytes may still send them.
+            #expect(s.reusable == (status != 204), "\(method) \(status) completes at the end of the head, no wait for 1000 bytes")
         }
     }
 

@@ -48,10 +48,14 @@ final class ServerWire {
         }
     }
 
+    /// Starts a response; its declared body counts as sent (as the shell's `sendBody` would), so
+    /// `end()` ends a complete response.
     func respond(status: Int = 200, headers: [(String, String)] = [("Content-Length", "2")],
                           shuttingDown: Bool = false) -> HTTPResponseHead? {
         var head = HTTPResponseHead(status: status, headers: HTTPHeaders(headers.map { HTTPField(name: $0.0, value: $0.1) }))
-        return machine.responseHead(&head, shuttingDown: shuttingDown) ? head : nil
+        guard machine.responseHead(&head, shuttingDown: shuttingDown) else { return nil }
+        _ = machine.admitBody(machine.bodyRemaining)
+        return head
     }
 
     func end() -> HTTP1ServerMachine.EndAction {
