@@ -300,7 +300,7 @@ def verdict(name, ids, results, procs):
         if s and (s.get("success") is True or s.get("save_id")):
             acked.append(cid)
         if r.get("error") or (s and s.get("success") is not True):
-            key = r.get("error") or ("save journaled" if s.get("save_id") else f"save {s}")
+            key = r.get("error") or ("save journaled" if s.get("save_id") else f"save not journaled: {s.get('reason')}")
             errors[key] = errors.get(key, 0) + 1
     # Ops replay whatever was journaled, now that the cell's fault is over.
     try:
@@ -354,9 +354,6 @@ def main():
         save_endpoint_down(p)
         p.stop_redis()
         subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=4k"], capture_output=True)   # tmpfs pages
-        if os.environ.get("FAULTS_DEBUG"):
-            print(subprocess.run(["df", "-h", f"{WORK}/state"], capture_output=True, text=True).stdout, os.listdir(f"{WORK}/state"),
-                  subprocess.run(["redis-cli", "-p", str(REDIS), "ping"], capture_output=True, text=True))
 
     def disk_back(p):
         os.remove(filler)
