@@ -4,16 +4,36 @@ import Glibc
 /// socket can read straight into its tail without zero-filling or copying (SwiftNIO's ByteBuffer idea).
 public final class ByteBuffer {
     private(set) var base: UnsafeMutablePointer<UInt8>
+    /// 0 after `release()`: no storage until bytes are written again.
     private(set) var capacity: Int
     private(set) var readerIndex = 0
     private(set) var writerIndex = 0
+    /// What storage starts at when it is allocated again after `release()`.
+    private let initialCapacity: Int
+    /// Stands in for storage while released: never written (capacity 0), never freed.
+    nonisolated(unsafe) private static let noStorage = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
 
     public init(capacity: Int = 16 * 1024) {
         self.capacity = max(capacity, 64)
+        initialCapacity = self.capacity
         base = .allocate(capacity: self.capacity)
     }
 
-    deinit { base.deallocate() }
+    deinit { if capacity > 0 { base.deallocate() } }
+
+    /// Gives the storage back while the buffer is empty, as nginx frees an idle keep-alive
+    /// connection's buffers: thousands of idle connections then hold no buffer memory. The next
+    /// write allocates again.
+    public func release() {
+        guard isEmpty, capacity > 0 else { return }
+        base.deallocate()
+        base = Self.noStorage
+        capacity = 0
+        readerIndex = 0; writerIndex = 0
+    }
+
+    /// Whether storage is held (false after `release()` until the next write).
+    public var hasStorage: Bool { capacity > 0 }
 
     public var readableCount: Int { writerIndex - readerIndex }
     public var isEmpty: Bool { writerIndex == readerIndex }
@@ -27,6 +47,11 @@ public final class ByteBuffer {
             if count > 0 { memmove(base, base + readerIndex, count) }
             readerIndex = 0; writerIndex = count
             if capacity - writerIndex >= n { return }
+        }
+        guard capacity > 0 else {
+            capacity = max(initialCapacity, n)
+            base = .allocate(capacity: capacity)
+            return
         }
         var newCapacity = capacity
         while newCapacity - writerIndex < n { newCapacity *= 2 }
@@ -56,7 +81,7 @@ public final class ByteBuffer {
 
     /// Releases a large buffer after a big transfer so idle connections stay small.
     public func shrinkIfIdle(limit: Int = 64 * 1024, to size: Int = 16 * 1024) {
-        guard isEmpty, capacity > limit else { return }
+        guard isEmpty, capacity > limit else { return }   // (a released buffer has capacity 0)
         base.deallocate()
         capacity = size
         base = .allocate(capacity: size)

@@ -40,9 +40,12 @@ extension HTTPConnection {
             close(); ex?.connectionClosed(); return
         }
         if writeBuffer.isEmpty {
-            // Give a big buffer back only between requests: shrinking mid-stream would regrow it
-            // on every burst (allocator churn and fragmentation).
-            if state == .awaitingHead { writeBuffer.shrinkIfIdle() }
+            // Between requests, buffers go back (nginx's keep-alive does the same): thousands of
+            // idle connections hold none. Not mid-stream, where each burst would regrow them.
+            if state == .awaitingHead {
+                writeBuffer.release()
+                readBuffer.release()
+            }
             if machine.closeAfterFlush { finishClose(); return }
         }
         // Bytes left over wait for the next output edge (registered once, edge-triggered).

@@ -84,7 +84,8 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream {
         var rounds = tls == nil ? 4 : 16
         while readReady && rounds > 0 && wantsToRead {
             rounds -= 1
-            readBuffer.reserveWritable(64 * 1024)
+            // A released buffer comes back at 16 KiB (a head, a TLS record); a body grows it to 64.
+            readBuffer.reserveWritable(readBuffer.hasStorage ? 64 * 1024 : 16 * 1024)
             let room = readBuffer.writableCount
             let n: Int
             if let tls {
@@ -113,6 +114,9 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream {
         process()
         if sawEOF && state != .closed { peerClosed(); return }
         guard state != .closed else { return }
+        // The request is read and the response (an SSE stream, say) may run for minutes: its
+        // read buffer goes back meanwhile.
+        if readBuffer.isEmpty && !wantsToRead { readBuffer.release() }
         if readReady && wantsToRead {
             loop.deferToEndOfIteration { [self] in if state != .closed { readAvailable() } }
         } else if hangupSeen && !wantsToRead {
