@@ -88,12 +88,12 @@ test: venv fuzz-build
 SANITIZED_TEST := swift test --skip-build --no-parallel
 test-sanitized: venv
 	$(MAKE) deps EXTRA_PACKAGES="$(TEST_PACKAGES)"
-	swift build --build-tests --sanitize=thread --scratch-path .build/tsan
-	TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/Tests/Fixtures/tsan.supp" \
-	RAMPART_BIN_DIR=$$(swift build --sanitize=thread --scratch-path .build/tsan --show-bin-path) \
-	  $(SANITIZED_TEST) --sanitize=thread --scratch-path .build/tsan 2>&1 | tee .build/test-tsan.txt; exit $${PIPESTATUS[0]}
+	swift build --build-tests --sanitize=thread -Xswiftc -DRAMPART_TSAN --scratch-path .build/tsan
+	RAMPART_SANITIZER=thread TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/Tests/Fixtures/tsan.supp" \
+	RAMPART_BIN_DIR=$$(swift build --sanitize=thread -Xswiftc -DRAMPART_TSAN --scratch-path .build/tsan --show-bin-path) \
+	  $(SANITIZED_TEST) --sanitize=thread -Xswiftc -DRAMPART_TSAN --scratch-path .build/tsan 2>&1 | tee .build/test-tsan.txt; exit $${PIPESTATUS[0]}
 	swift build --build-tests --sanitize=address --scratch-path .build/asan
-	ASAN_OPTIONS="detect_leaks=0 abort_on_error=1" \
+	RAMPART_SANITIZER=address ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:quarantine_size_mb=16" \
 	RAMPART_BIN_DIR=$$(swift build --sanitize=address --scratch-path .build/asan --show-bin-path) \
 	  $(SANITIZED_TEST) --sanitize=address --scratch-path .build/asan 2>&1 | tee .build/test-asan.txt; exit $${PIPESTATUS[0]}
 

@@ -34,7 +34,7 @@ let package = Package(
 
         .testTarget(name: "RampartHTTPTests", dependencies: ["RampartHTTP"], resources: []),
         .testTarget(name: "RampartTests", dependencies: ["Rampart", "RampartHTTP", "RampartLoop", "RampartTransport", "RampartProxy"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["RampartHTTP", "CLinux"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["RampartHTTP", "RampartLoop", "CLinux"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -31,10 +31,10 @@ public struct SystemClock: Clock {
 /// A clock that moves only when told to, so tests can step across window edges and deadlines
 /// exactly and never sleep. Both readings move together.
 public final class ManualClock: Clock {
-    private let time: Mutex<(wall: Double, monotonic: UInt64)>
+    private let time: Lock<(wall: Double, monotonic: UInt64)>
 
     /// Starts at a fixed, realistic unix time so persisted offsets look like production ones.
-    public init(_ start: Double = 1_700_000_000) { time = Mutex((start, 1_000_000_000)) }
+    public init(_ start: Double = 1_700_000_000) { time = Lock((start, 1_000_000_000)) }
 
     public func now() -> Double { time.withLock { $0.wall } }
 

@@ -63,7 +63,7 @@ public final class EventLoop: @unchecked Sendable {
         unsafeAddress { UnsafePointer(timerHeapAt) }
         unsafeMutableAddress { timerHeapAt }
     }
-    private let inbox = Mutex<[@Sendable () -> Void]>([])
+    private let inbox = Lock<[@Sendable () -> Void]>([])
     private let deferredAt = UnsafeMutablePointer<[() -> Void]>.allocate(capacity: 1)
     private var deferred: [() -> Void] {
         unsafeAddress { UnsafePointer(deferredAt) }

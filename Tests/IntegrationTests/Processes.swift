@@ -1,3 +1,4 @@
+import RampartLoop
 import Foundation
 import Synchronization
 import Testing
@@ -31,9 +32,9 @@ func eventually(timeout: Double = 20, _ what: String = "condition", _ condition:
 /// A child process whose stdout lines are collected for assertions.
 final class ChildProcess: @unchecked Sendable {
     let process = Process()
-    private let output = Mutex<[String]>([])
-    private let partial = Mutex<String>("")
-    private let sawEOF = Mutex<Bool>(false)
+    private let output = Lock<[String]>([])
+    private let partial = Lock<String>("")
+    private let sawEOF = Lock<Bool>(false)
 
     init(_ path: String, _ arguments: [String], environment: [String: String] = [:], cwd: String? = nil) throws {
         process.executableURL = URL(fileURLWithPath: path)

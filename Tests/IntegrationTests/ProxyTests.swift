@@ -1,3 +1,4 @@
+import RampartLoop
 import Foundation
 import Synchronization
 import Testing
@@ -62,7 +63,7 @@ import Testing
         // they queue behind one lookup and all get through.
         let fresh = try RampartProcess(config: config)
         let group = DispatchGroup()
-        let ok = Mutex(0)
+        let ok = Lock(0)
         for _ in 0..<8 {
             DispatchQueue.global().async(group: group) {
                 if (try? HTTPClient.request(port: fresh.port, path: "/echo"))?.status == 200 { ok.withLock { $0 += 1 } }

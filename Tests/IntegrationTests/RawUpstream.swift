@@ -1,3 +1,4 @@
+import RampartLoop
 import Foundation
 import Glibc
 import Synchronization
@@ -8,7 +9,7 @@ import Synchronization
 final class RawUpstream: @unchecked Sendable {
     let port: UInt16
     private let fd: Int32
-    private let received = Mutex<[[UInt8]]>([])
+    private let received = Lock<[[UInt8]]>([])
     private let response: @Sendable ([UInt8]) -> [UInt8]
     private let stopped = Atomic<Bool>(false)
     /// Close each connection after its first response (a body cut short, or one ended by the close).

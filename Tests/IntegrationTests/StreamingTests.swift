@@ -37,7 +37,7 @@ import Testing
         setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
         try c.send(HTTPClient.requestText(method: "GET", path: "/big?bytes=\(total)"))
         var received = 0
-        var maxRSS = 0
+        var maxRSS = 0, firstRSS = 0
         var chunk = [UInt8](repeating: 0, count: 32 * 1024)
         var reads = 0
         while received < total + 200 {
@@ -45,11 +45,21 @@ import Testing
             if n <= 0 { break }
             received += n
             reads += 1
-            if reads % 64 == 0 { maxRSS = max(maxRSS, rampart.child.rssBytes) }
+            if reads % 64 == 0 {
+                let rss = rampart.child.rssBytes
+                if firstRSS == 0 { firstRSS = rss }
+                maxRSS = max(maxRSS, rss)
+            }
             usleep(1_000)   // a slow reader throughout: about 32 MB/s against an upstream that pushes far faster
         }
         #expect(received >= total, "the whole body arrived (\(received) bytes)")
-        #expect(maxRSS > 0 && maxRSS < 64 * 1024 * 1024, "Rampart RSS stayed at \(maxRSS / 1024 / 1024) MB")
+        // Growth while 48 MB more flowed: buffering the body would add most of it. Under a
+        // sanitizer (make test-sanitized) the absolute figure is the sanitizer's shadow memory,
+        // so only the growth is held to its bound there.
+        #expect(firstRSS > 0 && maxRSS - firstRSS < 24 * 1024 * 1024, "Rampart RSS grew \((maxRSS - firstRSS) / 1024 / 1024) MB")
+        if ProcessInfo.processInfo.environment["RAMPART_SANITIZER"] == nil {
+            #expect(maxRSS < 64 * 1024 * 1024, "Rampart RSS stayed at \(maxRSS / 1024 / 1024) MB")
+        }
     }
 
     @Test func chunkedUpstreamResponsesAreReframedForTheClient() throws {

@@ -13,7 +13,7 @@ import Testing
 
     /// Collects hook calls so tests can see exactly which transitions were reported.
     final class Log: Sendable {
-        let entries = Mutex<[String]>([])
+        let entries = Lock<[String]>([])
         var all: [String] { entries.withLock { $0 } }
         func hook() -> BreakerRegistry.TransitionHook {
             { upstream, from, to, reason in

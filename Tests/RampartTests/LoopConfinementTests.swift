@@ -37,7 +37,7 @@ import Testing
 @Suite struct LoopTimerClockTests {
     @Test func aTimerDueAfterSlowEventsSeesItsDeadlineAsCome() throws {
         let loop = EventLoop(index: 3)
-        let fired = Mutex<(count: Int, late: Bool)>((0, false))
+        let fired = Lock<(count: Int, late: Bool)>((0, false))
         let thread = Thread { loop.run() }
         thread.start()
         loop.execute {
@@ -64,8 +64,8 @@ import Testing
     @Test func timersFireWhenTheInjectedClockSaysSo() {
         let clock = ManualClock()
         let loop = EventLoop(index: 4, clock: clock)
-        let fired = Mutex(false)
-        let iterations = Mutex(0)
+        let fired = Lock(false)
+        let iterations = Lock(0)
         loop.schedule(afterMs: 60_000) { fired.withLock { $0 = true } }
         let thread = Thread { loop.run() }
         thread.start()

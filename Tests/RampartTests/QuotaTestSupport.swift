@@ -46,7 +46,7 @@ struct QuotaRandom {
 
 /// A counter threads can bump.
 final class QuotaCounter: Sendable {
-    private let value = Mutex(0)
+    private let value = Lock(0)
     func add(_ n: Int = 1) { value.withLock { $0 += n } }
     var count: Int { value.withLock { $0 } }
 }

@@ -18,7 +18,7 @@ final class RedisServerProcess: @unchecked Sendable {
 
     let port: UInt16
     let extraArgs: [String]
-    private let lock = Mutex<Process?>(nil)
+    private let lock = Lock<Process?>(nil)
 
     init(extraArgs: [String] = []) throws {
         port = try Self.freePort()
@@ -151,8 +151,8 @@ final class UncheckedBox<T>: @unchecked Sendable {
 }
 
 final class ResumeOnce<T: Sendable>: @unchecked Sendable {
-    private let cont: Mutex<CheckedContinuation<T, Never>?>
-    init(_ c: CheckedContinuation<T, Never>) { cont = Mutex(c) }
+    private let cont: Lock<CheckedContinuation<T, Never>?>
+    init(_ c: CheckedContinuation<T, Never>) { cont = Lock(c) }
     func resume(_ value: T) {
         let c = cont.withLock { c -> CheckedContinuation<T, Never>? in let old = c; c = nil; return old }
         c?.resume(returning: value)

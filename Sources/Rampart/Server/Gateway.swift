@@ -16,11 +16,11 @@ public final class Gateway: @unchecked Sendable {
     private var contexts: [ServerContext] = []
     private var listeners: [Listener] = []
     private var threads: [Thread] = []
-    private let reloadLock = Mutex<Void>(())
+    private let reloadLock = Lock<Void>(())
     private let stoppedCount = Atomic<Int>(0)
     public private(set) var mainPort: UInt16 = 0
     private var memoryQuotas: MemoryQuotaStore?
-    private let persistLock = Mutex<Void>(())
+    private let persistLock = Lock<Void>(())
     public private(set) var adminPort: UInt16?
     public private(set) var metricsPort: UInt16?
 

@@ -13,7 +13,7 @@ public final class FileSaveJournal: SaveJournal {
     public let path: String
     public let instance: String
     /// Guards the file; holds the latest failure.
-    private let lock = Mutex<String?>(nil)
+    private let lock = Lock<String?>(nil)
 
     public init(directory: String, instance: String = SaveJournalInstance.current()) {
         path = (directory as NSString).appendingPathComponent("saves.journal")

@@ -39,7 +39,7 @@ public final class MemoryIdempotencyStore: IdempotencyStore, @unchecked Sendable
     public let maxBytes: Int
     public let maxBodyBytes: Int
     public let inFlightTimeout: Double
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     /// `maxBodyBytes` is a process-wide ceiling; routes pass their own, smaller limit to
     /// `complete(…, maxBodyBytes:)`.

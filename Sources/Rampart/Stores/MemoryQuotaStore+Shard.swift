@@ -7,9 +7,9 @@ import Synchronization
 /// One lock's worth of quota logs. The store spreads identities over many shards so worker loops
 /// rarely wait on each other, while all of one identity's logs share a shard (one lock per request).
 final class QuotaShard: Sendable {
-    let state: Mutex<QuotaShardState>
+    let state: Lock<QuotaShardState>
 
-    init(capacity: Int) { state = Mutex(QuotaShardState(capacity: capacity)) }
+    init(capacity: Int) { state = Lock(QuotaShardState(capacity: capacity)) }
 }
 
 /// The logs of a shard, and when to look for expired ones next.

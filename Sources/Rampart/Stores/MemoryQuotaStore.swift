@@ -19,7 +19,7 @@ public final class MemoryQuotaStore: QuotaStore {
     let directory: String?
     let clock: any Clock
     /// Serialises `persist` calls (the periodic timer and shutdown may overlap).
-    let persistLock = Mutex<Void>(())
+    let persistLock = Lock<Void>(())
 
     /// `directory` is `store.dir` (nil: never persisted). Call `restore()` once before serving.
     public init(directory: String?, maxKeys: Int = 2_000_000, clock: any Clock = SystemClock()) {

@@ -74,7 +74,7 @@ public final class RedisClient: EventHandler, @unchecked Sendable {
     var deadlineTimer: LoopTimer?
 
     private let healthy = Atomic<Bool>(false)
-    let shared = Mutex<(lastError: String?, stats: Stats)>((nil, Stats()))
+    let shared = Lock<(lastError: String?, stats: Stats)>((nil, Stats()))
 
     public init(url: RedisURL, loop: EventLoop, options: Options = Options()) {
         self.url = url; self.loop = loop; self.options = options

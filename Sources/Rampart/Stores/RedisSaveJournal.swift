@@ -17,12 +17,12 @@ public final class RedisSaveJournal: SaveJournal {
     public let instance: String
     /// Where appends go while Redis cannot take them.
     public let fallback: FileSaveJournal
-    private let connection: Mutex<BlockingRedisConnection>
+    private let connection: Lock<BlockingRedisConnection>
 
     public init(url: RedisURL, directory: String, instance: String = SaveJournalInstance.current(), timeoutMs: Int = 2000) {
         self.instance = instance
         fallback = FileSaveJournal(directory: directory, instance: instance)
-        connection = Mutex(BlockingRedisConnection(url: url, timeoutMs: timeoutMs))
+        connection = Lock(BlockingRedisConnection(url: url, timeoutMs: timeoutMs))
     }
 
     public var lastError: String? { connection.withLock { $0.lastError } ?? fallback.lastError }

@@ -15,7 +15,7 @@ public final class Metrics: Sendable {
     /// Connections refused at accept: over `max_connections`, and with no descriptor left.
     public let refusedOverCapacity = Atomic<Int>(0)
     public let refusedNoDescriptor = Atomic<Int>(0)
-    public let reloads = Mutex<(ok: Int, failed: Int)>((0, 0))
+    public let reloads = Lock<(ok: Int, failed: Int)>((0, 0))
 
     public func connectionRefused(_ reason: AcceptRefusal) {
         switch reason {
@@ -156,7 +156,7 @@ public final class MetricsShard: Sendable {
         }
     }
 
-    package let state = Mutex<State>(State())
+    package let state = Lock<State>(State())
     package let bytesIn = Atomic<Int>(0)
     package let bytesOut = Atomic<Int>(0)
 

@@ -67,7 +67,7 @@ public final class InFlightCounter: Sendable {
 
 /// Process-wide state shared by every loop: the live config, metrics, lifecycle flags.
 public final class GatewayState: Sendable {
-    private let active: Mutex<ActiveConfig>
+    private let active: Lock<ActiveConfig>
     public let metrics: Metrics
     public let configPath: String
     public let startedAt: ContinuousClock.Instant = .now
@@ -85,7 +85,7 @@ public final class GatewayState: Sendable {
     /// One circuit breaker per upstream (defaults when none is configured), shared by all loops,
     /// kept across reloads when unchanged.
     public let breakers = BreakerRegistry()
-    private let retryBudgets = Mutex<[String: RetryBudget]>([:])
+    private let retryBudgets = Lock<[String: RetryBudget]>([:])
 
     /// The retry budget of an upstream (its `budget_percent`), shared by all loops.
     public func retryBudget(upstream: String) -> RetryBudget {
@@ -99,7 +99,7 @@ public final class GatewayState: Sendable {
     }
 
     /// One counter per upstream name, kept across reloads so in-flight requests stay counted.
-    private let inFlightCounters = Mutex<[String: InFlightCounter]>([:])
+    private let inFlightCounters = Lock<[String: InFlightCounter]>([:])
 
     public func inFlightCounter(upstream: String) -> InFlightCounter {
         inFlightCounters.withLock { counters in
@@ -117,7 +117,7 @@ public final class GatewayState: Sendable {
     public init(config: ActiveConfig, configPath: String, workerCount: Int, startedAtUnix: Double, journal: any SaveJournal,
                 usage: UsageLedger = UsageLedger(), clock: any Clock = SystemClock()) {
         self.clock = clock
-        active = Mutex(config)
+        active = Lock(config)
         self.usage = usage
         self.journal = journal
         metrics = Metrics(shardCount: workerCount)

@@ -20,8 +20,8 @@ public final class BreakerRegistry: Sendable {
 
     /// Name → cell. The registry's lock guards the map only; each breaker has a lock of its own,
     /// so a request that keeps its cell records its outcome without a lookup by name.
-    private let cells = Mutex<[String: BreakerCell]>([:])
-    private let hook = Mutex<TransitionHook?>(nil)
+    private let cells = Lock<[String: BreakerCell]>([:])
+    private let hook = Lock<TransitionHook?>(nil)
 
     public init(configs: [String: CircuitBreakerConfig] = [:]) {
         apply(configs)
@@ -126,10 +126,10 @@ public final class BreakerRegistry: Sendable {
 public final class BreakerCell: Sendable {
     public let name: String
     let config: CircuitBreakerConfig
-    fileprivate let breaker: Mutex<CircuitBreaker>
+    fileprivate let breaker: Lock<CircuitBreaker>
 
     init(name: String, config: CircuitBreakerConfig) {
-        self.name = name; self.config = config; breaker = Mutex(CircuitBreaker(config: config))
+        self.name = name; self.config = config; breaker = Lock(CircuitBreaker(config: config))
     }
 
     /// The state now, for an access line (a read, no transition).

@@ -22,12 +22,12 @@ public final class RetryBudget: Sendable {
         package var window: RollingCounts      // first = requests, second = retries
         package var active = 0
     }
-    private let state: Mutex<State>
+    private let state: Lock<State>
 
     public init(percent: Double, window: Double = 10, minConcurrent: Int = 3) {
         self.percent = percent
         self.minConcurrent = minConcurrent
-        state = Mutex(State(window: RollingCounts(window: window)))
+        state = Lock(State(window: RollingCounts(window: window)))
     }
 
     public func recordRequest(now: Double) {

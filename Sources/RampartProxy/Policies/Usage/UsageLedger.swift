@@ -33,14 +33,14 @@ public final class UsageLedger: Sendable {
         package var counters: [RouteModel: UsageTotals] = [:]
         var recordsSinceSweep = 0
     }
-    private let state: Mutex<State>
+    private let state: Lock<State>
 
     /// - Parameter horizon: seconds of per-key history kept; at least the longest budget or usage window.
     public init(horizon: Double = 86_400, bucketSeconds: Double = 60, maxKeys: Int = 10_000, maxModels: Int = 256) {
         self.bucketSeconds = bucketSeconds
         self.maxKeys = max(1, maxKeys)
         self.maxModels = max(1, maxModels)
-        state = Mutex(State(horizon: horizon))
+        state = Lock(State(horizon: horizon))
     }
 
     /// Seconds of history kept per key.
