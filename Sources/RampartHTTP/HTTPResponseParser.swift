@@ -59,21 +59,30 @@ public enum HTTPResponseParser {
 
         let tokens = facts.connectionTokens
         var keepAlive = !tokens.contains("close") && (versionMinor >= 1 || tokens.contains("keep-alive"))
+        // The framing fields are checked on every response, one without a body included (HEAD, 1xx,
+        // 204, 304): Rampart relays them, and a length it cannot read, or one beside
+        // Transfer-Encoding, is framing it cannot trust.
+        if facts.transferEncodingCount > 0 && facts.contentLengthCount > 0 {
+            return .failure("both Content-Length and Transfer-Encoding")
+        }
+        var length: Int? = nil
+        if facts.contentLengthCount > 0 {
+            guard facts.contentLengthCount == 1, let n = HeadSemantics.parseContentLength(b, facts.contentLength) else {
+                return .failure("invalid Content-Length")
+            }
+            length = n
+        }
         var framing: ResponseFraming
         if requestMethod == "HEAD" || status < 200 || status == 204 || status == 304 {
             framing = .none
         } else if facts.transferEncodingCount > 0 {
-            if facts.contentLengthCount > 0 { return .failure("both Content-Length and Transfer-Encoding") }
             let te = facts.transferEncoding
             // The last coding must be chunked for the length to be knowable; otherwise read to close.
             let value = b.lowercasedString(te.lowerBound, te.upperBound)
             if facts.transferEncodingCount == 1, value == "chunked" { framing = .chunked }
             else if value.hasSuffix("chunked") { return .failure("unsupported transfer coding \(value)") }
             else { framing = .untilClose; keepAlive = false }
-        } else if facts.contentLengthCount > 0 {
-            guard facts.contentLengthCount == 1, let length = HeadSemantics.parseContentLength(b, facts.contentLength) else {
-                return .failure("invalid Content-Length")
-            }
+        } else if let length {
             framing = .contentLength(length)
         } else {
             framing = .untilClose
