@@ -61,18 +61,17 @@ $(VENV_STAMP):
 	.venv/bin/pip install -q --disable-pip-version-check redbot pyyaml anthropic openai httpx httpx-sse selenium prometheus-client
 	touch $@
 
-# libFuzzer targets for the HTML sanitizer and the fenced-JSON extractor (Fuzz/build.sh, about
-# 5 s), each smoke-run over its seeds plus a few thousand mutations; `make fuzz` runs each for
-# FUZZ_SECONDS (default 60).
+# libFuzzer targets for every parser that reads outside bytes (Fuzz/build.sh lists them; each is
+# rebuilt only when its sources change), each smoke-run over its seeds plus a few thousand
+# mutations (Fuzz/run.sh smoke, about 10 s for all); `make fuzz` runs each for FUZZ_SECONDS
+# (default 60), keeping new corpus entries in .build/fuzz/seeds/<target>. README: Fuzzing.
 FUZZ_SECONDS ?= 60
 fuzz-build: deps
 	Fuzz/build.sh
-	set -o pipefail; SWIFT_BACKTRACE=enable=no .build/fuzz/html-sanitizer -runs=3000 -max_len=4096 .build/fuzz/seeds/sanitizer 2>&1 | tail -1
-	set -o pipefail; SWIFT_BACKTRACE=enable=no .build/fuzz/fenced-json -runs=3000 .build/fuzz/seeds/fenced 2>&1 | tail -1
+	Fuzz/run.sh smoke
 
 fuzz: fuzz-build
-	SWIFT_BACKTRACE=enable=no .build/fuzz/html-sanitizer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 .build/fuzz/seeds/sanitizer
-	SWIFT_BACKTRACE=enable=no .build/fuzz/fenced-json -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 .build/fuzz/seeds/fenced
+	Fuzz/run.sh long $(FUZZ_SECONDS)
 
 # Unit tests and integration tests (the latter start the real binaries on 127.0.0.1), and the fuzz smoke.
 test: venv fuzz-build

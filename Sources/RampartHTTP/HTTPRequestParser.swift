@@ -34,10 +34,19 @@ public enum HTTPRequestParser {
         var headEnd = -1
         var i = start
         while let lf = b.firstLF(from: i, to: scanEnd) {
-            if lf == start || b[lf - 1] != CR { return .failure(.badRequest("Bare LF in request")) }
+            // A request line past the limit fails as it would have before its end arrived.
+            if requestLineLF < 0 && lf - start - (b[lf - 1] == CR ? 1 : 0) > limits.maxURLBytes {
+                return overlongRequestLine(b, start: start, limits: limits)
+            }
+            if lf == start || b[lf - 1] != CR {
+                // A bad request line is answered as soon as it ends, before a later bare LF arrives.
+                if requestLineLF >= 0, case .failure(let e) = RequestLineParser.parse(b, start: start, end: requestLineLF - 1) {
+                    return .failure(e)
+                }
+                return .failure(.badRequest("Bare LF in request"))
+            }
             if requestLineLF < 0 {
                 requestLineLF = lf
-                if lf - 1 - start > limits.maxURLBytes { return .failure(.uriTooLong()) }
             } else if b[lf - 2] == LF {
                 headEnd = lf + 1
                 break
@@ -49,7 +58,7 @@ public enum HTTPRequestParser {
             if requestLineLF < 0 {
                 var seen = scanEnd - start
                 if seen > 0 && b[scanEnd - 1] == CR { seen -= 1 }
-                if seen > limits.maxURLBytes { return .failure(.uriTooLong()) }
+                if seen > limits.maxURLBytes { return overlongRequestLine(b, start: start, limits: limits) }
                 if let e = RequestLineParser.checkPartial(b, start: start, end: scanEnd) { return .failure(e) }
             } else if case .failure(let e) = RequestLineParser.parse(b, start: start, end: requestLineLF - 1) {
                 return .failure(e)
@@ -58,6 +67,16 @@ public enum HTTPRequestParser {
             return .incomplete
         }
         return parseComplete(b, start: start, requestLineEnd: requestLineLF - 1, headEnd: headEnd, limits: limits)
+    }
+
+    /// The answer to a request line longer than maxURLBytes: the one it got when its bytes arrived
+    /// one at a time, so that how the client's bytes were cut never changes it. That is 414, unless
+    /// the method was already invalid in the first bytes past the limit (a CR there is counted
+    /// only once the next byte shows it does not end the line).
+    static func overlongRequestLine(_ b: UnsafeRawBufferPointer, start: Int, limits: HTTPLimits) -> HeadParseResult {
+        var end = start + limits.maxURLBytes + 1
+        if b[end - 1] == CR { end += 1 }
+        return .failure(RequestLineParser.checkPartial(b, start: start, end: min(end, b.count)) ?? .uriTooLong())
     }
 
     /// Parses a head known to end at `headEnd` (just past "\r\n\r\n").

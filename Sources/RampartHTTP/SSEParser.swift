@@ -59,7 +59,12 @@ public struct SSEParser: Sendable {
                 break
             }
             if line.isEmpty && !lineOverflow {
-                processLine(piece, onEvent)
+                // The bound a line buffered piece by piece meets, so where the stream was cut never matters.
+                if piece.count + data.count > maxEventBytes {
+                    eventOverflow = true
+                } else {
+                    processLine(piece, onEvent)
+                }
             } else {
                 appendToLine(piece)
                 var full: [UInt8] = []

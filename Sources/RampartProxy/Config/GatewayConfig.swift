@@ -121,22 +121,6 @@ public struct IdentityConfig: Sendable {
     }
 }
 
-public struct JWTConfig: Sendable {
-    public var header: String = "Authorization"
-    public var cookie: String?
-    public var algorithms: [String] = ["RS256", "ES256", "HS256"]
-    public var publicKeysFile: String?
-    public var jwksFile: String?
-    public var hmacSecretEnv: String?
-    public var issuer: String?
-    public var audience: String?
-    public var userClaim: String = "sub"
-    public var leeway: Duration = .seconds(30)
-    package init(header: String = "Authorization", cookie: String? = nil, algorithms: [String] = ["RS256", "ES256", "HS256"], publicKeysFile: String? = nil, jwksFile: String? = nil, hmacSecretEnv: String? = nil, issuer: String? = nil, audience: String? = nil, userClaim: String = "sub", leeway: Duration = .seconds(30)) {
-        self.header = header; self.cookie = cookie; self.algorithms = algorithms; self.publicKeysFile = publicKeysFile; self.jwksFile = jwksFile; self.hmacSecretEnv = hmacSecretEnv; self.issuer = issuer; self.audience = audience; self.userClaim = userClaim; self.leeway = leeway
-    }
-}
-
 public struct TimeoutsConfig: Sendable, Equatable {
     public var connect: Duration = .seconds(2)
     public var firstByte: Duration = .seconds(30)
@@ -276,17 +260,6 @@ public struct QuotaConfig: Sendable {
     }
 }
 
-public struct TruncateConfig: Sendable {
-    public enum Format: Sendable, Equatable { case anthropic, openai, pointer(String) }
-    public var format: Format
-    public var budgetTokens: Int
-    public var charsPerToken: Double = 4
-    public var imageTokens: Int = 1600
-    package init(format: Format, budgetTokens: Int, charsPerToken: Double = 4, imageTokens: Int = 1600) {
-        self.format = format; self.budgetTokens = budgetTokens; self.charsPerToken = charsPerToken; self.imageTokens = imageTokens
-    }
-}
-
 public struct StreamSaveConfig: Sendable {
     public enum Format: Sendable, Equatable { case anthropic, openai, text, custom(event: String?, pointer: String) }
     public enum Mode: String, Sendable, CaseIterable { case save, verify }
@@ -323,14 +296,6 @@ public struct StreamSaveConfig: Sendable {
     public var continueOnDisconnect: Bool = true
     package init(format: Format, mode: Mode = .save, save: Save, verify: Verify? = nil, echo: [(key: String, template: String)] = [], wait: Duration = .seconds(10), continueOnDisconnect: Bool = true) {
         self.format = format; self.mode = mode; self.save = save; self.verify = verify; self.echo = echo; self.wait = wait; self.continueOnDisconnect = continueOnDisconnect
-    }
-}
-
-public struct ValidateConfig: Sendable {
-    public var schema: JSONValue
-    public var trim: Bool = false
-    package init(schema: JSONValue, trim: Bool = false) {
-        self.schema = schema; self.trim = trim
     }
 }
 

@@ -10,10 +10,10 @@ struct JWTClaimsCheck {
 
     package func check(_ claims: JSONValue) throws(JWTError) {
         if let exp = try time(claims, "exp"), now >= exp + leeway {
-            throw JWTError(.expired, "expired \(Int((now - exp).rounded())) s ago (leeway \(Int(leeway)) s)")
+            throw JWTError(.expired, "expired \(Self.seconds(now - exp)) s ago (leeway \(Int(leeway)) s)")
         }
         if let nbf = try time(claims, "nbf"), now + leeway < nbf {
-            throw JWTError(.notYetValid, "not valid for another \(Int((nbf - now).rounded())) s (leeway \(Int(leeway)) s)")
+            throw JWTError(.notYetValid, "not valid for another \(Self.seconds(nbf - now)) s (leeway \(Int(leeway)) s)")
         }
         if let issuer = config.issuer {
             guard case .string(let iss)? = claims["iss"] else { throw JWTError(.wrongIssuer, "no \"iss\" claim; expected \(issuer.jwtQuoted)") }
@@ -28,6 +28,13 @@ struct JWTClaimsCheck {
             }
             guard audiences.contains(audience) else { throw JWTError(.wrongAudience, "aud does not include \(audience.jwtQuoted)") }
         }
+    }
+
+    /// Whole seconds for the log. The claim is any JSON number, so the difference can be far past
+    /// Int's range (exp = -1e300), where converting it would trap and take the process down.
+    static func seconds(_ d: Double) -> String {
+        let r = d.rounded()
+        return abs(r) < 9.0e18 ? String(Int(r)) : String(describing: r)
     }
 
     /// NumericDate claims must be numbers when present; a string "exp" is malformed, not "absent".

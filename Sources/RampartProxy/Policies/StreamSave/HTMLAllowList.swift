@@ -37,11 +37,11 @@ enum HTMLAllowList {
     static let structural: Set<String> = ["html", "head", "body"]
 
     /// Whether a URL attribute may stay: http, https and mailto URLs, and relative ones; on an
-    /// image's `src` also `data:image/(png|gif|jpeg|webp)`. `value` is already entity-decoded;
-    /// the check sees it as a browser's URL parser does (tab and newline removed anywhere, C0
-    /// controls and spaces trimmed at the ends), and any colon before the first `/`, `?` or `#`
-    /// must end one of the allowed schemes (stricter than a browser, which would take some of those
-    /// as relative paths).
+    /// image's `src` also `data:image/(png|gif|jpeg|webp)` followed by `;` or `,`. `value` is
+    /// already entity-decoded; the check sees it as a browser's URL parser does (tab and newline
+    /// removed anywhere, C0 controls and spaces trimmed at the ends), and any colon before the
+    /// first `/`, `?` or `#` must end one of the allowed schemes (stricter than a browser, which
+    /// would take some of those as relative paths).
     static func urlAllowed(_ value: String, imageSource: Bool) -> Bool {
         let url = cleanURL(value)
         let stop = url.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? url.endIndex
@@ -49,8 +49,11 @@ enum HTMLAllowList {
         let scheme = url[..<colon].lowercased()
         if scheme == "http" || scheme == "https" || scheme == "mailto" { return true }
         guard imageSource, scheme == "data" else { return false }
-        let media = url[url.index(after: colon)...].prefix { $0 != ";" && $0 != "," }.lowercased()
-        return ["image/png", "image/gif", "image/jpeg", "image/webp"].contains(media)
+        // A data: URL names its media type, then ";" (parameters, base64) or "," (the data).
+        let rest = url[url.index(after: colon)...]
+        let media = rest.prefix { $0 != ";" && $0 != "," }
+        guard media.endIndex < rest.endIndex else { return false }
+        return ["image/png", "image/gif", "image/jpeg", "image/webp"].contains(media.lowercased())
     }
 
     /// A URL attribute as it is written out: tabs and newlines removed, ends trimmed of C0 controls and spaces.

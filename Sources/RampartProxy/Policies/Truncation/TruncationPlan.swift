@@ -39,8 +39,10 @@ struct TruncationPlan {
         // The model must see a user turn first: an orphaned assistant turn or tool answer goes too.
         while keep < units.count, !units[keep].user { keep += 1 }
         guard keep < units.count else {
+            // The smallest valid request starts at the last user turn; without any, none is valid
+            // and the whole conversation is what was too large.
             let smallest = units.lastIndex(where: \.user).map { units[$0...].reduce(fixed) { $0 + $1.tokens } }
-            return .failure(.contextTooLarge(tokens: smallest ?? fixed + units[units.count - 1].tokens, budget: budget))
+            return .failure(.contextTooLarge(tokens: smallest ?? total, budget: budget))
         }
         let kept = units[keep...].reduce(0) { $0 + $1.tokens }
         let dropped = units[..<keep].reduce(0) { $0 + $1.last - $1.first + 1 }

@@ -1,0 +1,105 @@
+import RampartHTTP
+import Testing
+
+/// Inputs the libFuzzer targets (Fuzz/, `make fuzz`) found, each kept here with its exact bytes.
+@Suite struct FuzzFindingsTests {
+    static let smallLimits = HTTPLimits(maxHeaderBytes: 300, maxURLBytes: 60, maxHeaderCount: 8)
+
+    /// The parser's first verdict when the bytes arrive one at a time (what a slow client gets).
+    static func bytewise(_ bytes: [UInt8], limits: HTTPLimits) -> HeadParseResult {
+        for n in 1...bytes.count {
+            let r = HTTPRequestParser.parseHead(Array(bytes[..<n]), limits: limits)
+            if r != .incomplete { return r }
+        }
+        return .incomplete
+    }
+
+    /// request-head: a request line longer than max_url_bytes whose method was already invalid got
+    /// 414 when it arrived whole and 400 when it arrived byte by byte. A line past the limit now
+    /// gets the answer it gets byte by byte: the method first, then the length.
+    @Test func invalidMethodOutranksAnOverlongRequestLine() {
+        let input = Array("POST".utf8) + [UInt8](repeating: 0, count: 61) + Array(" ".utf8)
+            + Array(repeating: UInt8(ascii: "!"), count: 26) + Array("=".utf8) + [UInt8](repeating: 0, count: 7)
+            + Array(".com\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".utf8)
+        #expect(input.count == 160)
+        let whole = HTTPRequestParser.parseHead(input, limits: Self.smallLimits)
+        #expect(whole.error == .badRequest("Invalid method"))
+        #expect(Self.bytewise(input, limits: Self.smallLimits) == whole)
+        // Still incomplete (no line feed yet) but already past the limit: the method decides too.
+        #expect(HTTPRequestParser.parseHead(Array(input[..<90]), limits: Self.smallLimits).error == .badRequest("Invalid method"))
+        // A valid method with an overlong line is still 414.
+        let long = Array("GET /".utf8) + Array(repeating: UInt8(ascii: "a"), count: 70) + Array(" HTTP/1.1\r\nHost: h\r\n\r\n".utf8)
+        #expect(HTTPRequestParser.parseHead(long, limits: Self.smallLimits).error?.status == 414)
+        #expect(Self.bytewise(long, limits: Self.smallLimits).error?.status == 414)
+    }
+
+    /// request-head: a request line that passes max_url_bytes and then holds a bare LF got 400
+    /// (bare LF) when it arrived whole and 414 when it arrived byte by byte (the limit is passed
+    /// before the LF comes). The length is now judged first either way.
+    @Test func overlongRequestLineOutranksALaterBareLF() {
+        let input = Array("GET / H*TTPH".utf8) + [UInt8](repeating: 0xFF, count: 121)
+            + Array("TTP/2.0st: \n\rExhepct: foo\r\n\r\n".utf8)
+        #expect(input.count == 162)
+        let whole = HTTPRequestParser.parseHead(input, limits: Self.smallLimits)
+        #expect(whole.error?.status == 414)
+        #expect(Self.bytewise(input, limits: Self.smallLimits) == whole)
+        // Under the limit, the bare LF is what is wrong.
+        let short = Array("GET / HTTP/1.1x\nHost: h\r\n\r\n".utf8)
+        #expect(HTTPRequestParser.parseHead(short, limits: Self.smallLimits).error == .badRequest("Bare LF in request"))
+        #expect(Self.bytewise(short, limits: Self.smallLimits).error == .badRequest("Bare LF in request"))
+    }
+
+    /// request-head: an unsupported version followed by a bare LF in the next line got 400 (bare
+    /// LF) when it arrived whole and 505 when it arrived byte by byte (the request line is judged
+    /// as soon as it ends). The request line's verdict now comes first either way.
+    @Test func requestLineVerdictOutranksALaterBareLF() {
+        let input = Array("GET / HTTP/9.1\r\nHost: example.co:\n \r\rm\nb\r\n".utf8)
+        let whole = HTTPRequestParser.parseHead(input, limits: HTTPLimits())
+        #expect(whole.error?.status == 505)
+        #expect(Self.bytewise(input, limits: HTTPLimits()) == whole)
+        #expect(Self.bytewise(input, limits: Self.smallLimits) == HTTPRequestParser.parseHead(input, limits: Self.smallLimits))
+    }
+
+    /// response-head: a response without a body (to a HEAD, or a 1xx/204/304) skipped the framing
+    /// checks, so Content-Length beside Transfer-Encoding, or a Content-Length that is not a plain
+    /// decimal, was accepted and relayed as is. Every response's framing fields are checked now.
+    @Test func bodilessResponsesHaveTheirFramingFieldsChecked() {
+        func parse(_ s: String, _ method: String) -> ResponseParseResult {
+            Array(s.utf8).withUnsafeBytes { HTTPResponseParser.parseHead($0, requestMethod: method) }
+        }
+        #expect(parse("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", "HEAD")
+                == .failure("both Content-Length and Transfer-Encoding"))
+        #expect(parse("HTTP/1.1 204 No Content\r\nContent-Length: 0x10\r\n\r\n", "GET") == .failure("invalid Content-Length"))
+        #expect(parse("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", "GET")
+                == .failure("invalid Content-Length"))
+        #expect(parse("HTTP/1.1 103 Early Hints\r\nContent-Length: -1\r\n\r\n", "GET") == .failure("invalid Content-Length"))
+        // A plain length on a bodiless response is still read as no body.
+        let head = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"
+        guard case .complete(_, let framing, _, let consumed) = parse(head, "HEAD") else {
+            Issue.record("HEAD response with a plain Content-Length refused")
+            return
+        }
+        #expect(framing == .none && consumed == head.utf8.count)
+    }
+
+    /// sse: an event close to maxEventBytes was dropped when its line arrived in pieces (the
+    /// partial line counted against the bound) and kept when it arrived whole (only its data
+    /// counted). A whole line now meets the same bound, so the cut never decides.
+    @Test func sseEventBoundDoesNotDependOnTheCut() {
+        let stream = Array(("data: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\n"
+            + "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n"
+            + "data: {\"choices\":[{\"delta\":{\"content\":\" there\"}}]}\n\n"
+            + "data: [DONE]\n\n").utf8)
+        func run(_ pieces: [[UInt8]]) -> ([SSEEvent], Int) {
+            var p = SSEParser(maxEventBytes: 48)
+            var events: [SSEEvent] = []
+            for piece in pieces { p.feed(piece) { events.append($0) } }
+            return (events, p.droppedEvents)
+        }
+        let whole = run([stream])
+        #expect(whole.0 == [SSEEvent(data: "{\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}"), SSEEvent(data: "[DONE]")])
+        #expect(whole.1 == 2)
+        let bytewise = run(stream.map { [$0] })
+        #expect(bytewise.0 == whole.0 && bytewise.1 == whole.1)
+    }
+}
