@@ -67,12 +67,12 @@ import Testing
         func parse(_ s: String, _ method: String) -> ResponseParseResult {
             Array(s.utf8).withUnsafeBytes { HTTPResponseParser.parseHead($0, requestMethod: method) }
         }
-        #expect(parse("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", "HEAD")
-                == .failure("both Content-Length and Transfer-Encoding"))
-        #expect(parse("HTTP/1.1 204 No Content\r\nContent-Length: 0x10\r\n\r\n", "GET") == .failure("invalid Content-Length"))
-        #expect(parse("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", "GET")
-                == .failure("invalid Content-Length"))
-        #expect(parse("HTTP/1.1 103 Early Hints\r\nContent-Length: -1\r\n\r\n", "GET") == .failure("invalid Content-Length"))
+        /// Refused as framing Rampart cannot trust (a 502 to the client).
+        func refused(_ r: ResponseParseResult) -> Bool { if case .failure = r { return true }; return false }
+        #expect(refused(parse("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", "HEAD")))
+        #expect(refused(parse("HTTP/1.1 204 No Content\r\nContent-Length: 0x10\r\n\r\n", "GET")))
+        #expect(refused(parse("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", "GET")))
+        #expect(refused(parse("HTTP/1.1 103 Early Hints\r\nContent-Length: -1\r\n\r\n", "GET")))
         // A plain length on a bodiless response is still read as no body.
         let head = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"
         guard case .complete(_, let framing, _, let consumed) = parse(head, "HEAD") else {
