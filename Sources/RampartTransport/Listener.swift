@@ -1,3 +1,4 @@
+import CLinux
 import RampartHTTP
 import RampartLoop
 import Glibc
