@@ -7,7 +7,7 @@ import Synchronization
 import Testing
 @testable import Rampart
 
-@Suite(.serialized, .enabled(if: redisAvailable, "redis-server is not installed"))
+@Suite(.serialized)
 struct RedisQuotaStoreTests {
     typealias Decided = Result<QuotaDecision, RedisError>
 
