@@ -38,7 +38,7 @@ import Testing
     /// asks the client to reconnect. After it: the listener is closed and idle connections too.
     @Test func delayKeepsServingThenIdleConnectionsClose() throws {
         let app = try DemoApp()
-        let rampart = try RampartProcess(config: testConfig(upstream: app.url, server: #""drain_delay": "2s", "drain_timeout_ms": 5000"#))
+        let rampart = try RampartProcess(config: testConfig(upstream: app.url, server: #""drain_delay": "5s", "drain_timeout_ms": 5000"#))
         let idle = try HTTPClient(port: rampart.port)
         try idle.send(HTTPClient.requestText(method: "GET", path: "/echo/warm", close: false))
         #expect(try idle.readResponse().status == 200)

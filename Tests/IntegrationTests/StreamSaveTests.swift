@@ -270,15 +270,17 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
         try app.control("DELETE", "/_demo/faults")
 
         // B starts: the pending save is young and A's, so B leaves it (A may still be running it).
+        // B picks what it resumes before it logs "rampart listening", and logs each one it resumes.
         let b = try RampartProcess(config: config, environment: ["RAMPART_INSTANCE": "b"])
-        usleep(1_500_000)
-        #expect(try HTTPClient.request(port: app.port, path: "/api/chapters/p9/content").status == 404)
         #expect(try ids(b) == [id])
 
         // A comes back under its name and resumes its own pending save.
         let again = try RampartProcess(config: config, environment: ["RAMPART_INSTANCE": "a"])
         try eventually { (try? HTTPClient.request(port: app.port, path: "/api/chapters/p9/content"))?.status == 200 }
         try eventually { (try? ids(again))?.isEmpty == true }
+        _ = try again.child.waitForLine(containing: "pending save resumed")
         #expect(try ids(b).isEmpty)
+        // By now a replay B had started at its own (earlier) start would have ended and been logged.
+        #expect(!b.child.lines.contains { $0.contains("pending save resumed") }, "B resumed A's young save: \(b.child.lines)")
     }
 }
