@@ -53,7 +53,7 @@ final class HTTPClient {
     @discardableResult
     func fill(max: Int = 65536) throws -> Bool {
         var chunk = [UInt8](repeating: 0, count: max)
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, max, 0) }
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, max, 0) }
         if n > 0 { buffer.append(contentsOf: chunk[0..<n]); return true }
         if n == 0 { return false }
         if errno == ECONNRESET { return false }

@@ -41,7 +41,7 @@ import Testing
         var chunk = [UInt8](repeating: 0, count: 32 * 1024)
         var reads = 0
         while received < total + 200 {
-            let n = chunk.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress!, $0.count, 0) }
+            let n = chunk.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, 0) }
             if n <= 0 { break }
             received += n
             reads += 1
