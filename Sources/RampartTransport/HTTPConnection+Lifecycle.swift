@@ -70,6 +70,9 @@ extension HTTPConnection {
         case .headTimedOut:
             respondAndClose(.timeout("header", message: "The request head did not arrive in time."))
         case .bodyTimedOut:
+            // The exchange answers when it can: the client then gets its request id, and the
+            // access log one line for the request with its route (the reply closes the connection).
+            if let ex = exchange, ex.requestBodyTimedOut() { return }
             let ex = exchange; exchange = nil
             ex?.connectionClosed()
             respondAndClose(.timeout("body", message: "The request body did not arrive in time."))

@@ -20,11 +20,16 @@ public protocol ServerExchange: AnyObject {
     func connectionClosed()
     /// Shutdown's drain deadline passed with this exchange still running: end it now.
     func drainDeadlineReached()
+    /// The client stopped sending the request body (`body_timeout_ms`). True when the exchange
+    /// answered itself (its 408 with its request id, its access-log line); false leaves the
+    /// connection to answer and close, after `connectionClosed`.
+    func requestBodyTimedOut() -> Bool
 }
 
 extension ServerExchange {
     /// Local and admin answers are sent whole at once; there is nothing to cut.
     public func drainDeadlineReached() {}
+    public func requestBodyTimedOut() -> Bool { false }
 }
 
 /// One request's stream on a client connection, as an exchange sees it: the current request of an

@@ -68,7 +68,8 @@ import Testing
     /// User plus system CPU time of a process, from /proc/PID/stat.
     static func cpuSeconds(pid: Int32) throws -> Double {
         let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
-        let fields = stat[stat.range(of: ")")!.upperBound...].split(separator: " ")
+        guard let comm = stat.range(of: ")", options: .backwards) else { throw TestFailure("unreadable /proc/\(pid)/stat: \(stat)") }
+        let fields = stat[comm.upperBound...].split(separator: " ")
         let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
         return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
     }

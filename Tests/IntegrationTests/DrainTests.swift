@@ -38,7 +38,7 @@ import Testing
     /// asks the client to reconnect. After it: the listener is closed and idle connections too.
     @Test func delayKeepsServingThenIdleConnectionsClose() throws {
         let app = try DemoApp()
-        let rampart = try RampartProcess(config: testConfig(upstream: app.url, server: #""drain_delay": "2s", "drain_timeout_ms": 5000"#))
+        let rampart = try RampartProcess(config: testConfig(upstream: app.url, server: #""drain_delay": "5s", "drain_timeout_ms": 5000"#))
         let idle = try HTTPClient(port: rampart.port)
         try idle.send(HTTPClient.requestText(method: "GET", path: "/echo/warm", close: false))
         #expect(try idle.readResponse().status == 200)
@@ -74,13 +74,26 @@ import Testing
         try c.send(HTTPClient.requestText(method: "POST", path: "/api/ai/generate/chapter?delay_ms=1000&events=30",
                                           body: Array(#"{"chapterId":"cut1"}"#.utf8), headers: ["Content-Type": "application/json"]))
         #expect(try c.readHead().status == 200)
-        _ = try c.readUntil("\n\n")
+        #expect(try c.readEvent()?.hasPrefix("event: message_start\n") == true)
 
         rampart.child.signal(SIGTERM)
-        let rest = try c.readUntil("0\r\n\r\n")
-        #expect(rest.contains("event: error"), "\(rest)")
-        #expect(rest.contains(#""type":"overloaded_error""#) && rest.contains("SHUTTING_DOWN"), "\(rest)")
-        #expect(rest.contains("event: save_status") && rest.contains(#""reason":"upstream_incomplete""#), "\(rest)")
+        // What the client sees: the app's events as they came, then Anthropic's error event, then
+        // Rampart's save_status, then a clean end of the body (readEventsToEnd insists on it).
+        let rest = try c.readEventsToEnd().map { event -> (name: String, data: [String: Any]) in
+            let lines = event.components(separatedBy: "\n")
+            let name = lines.first { $0.hasPrefix("event: ") }.map { String($0.dropFirst(7)) } ?? ""
+            let data = lines.first { $0.hasPrefix("data: ") }.map { String($0.dropFirst(6)) } ?? ""
+            return (name, (try? JSONSerialization.jsonObject(with: Data(data.utf8))) as? [String: Any] ?? [:])
+        }
+        #expect(rest.map(\.name).suffix(2) == ["error", "save_status"], "\(rest.map(\.name))")
+        #expect(rest.dropLast(2).allSatisfy { ["content_block_start", "content_block_delta"].contains($0.name) }, "\(rest.map(\.name))")
+        let error = rest.count >= 2 ? rest[rest.count - 2].data : [:]
+        let body = error["error"] as? [String: Any]
+        #expect(error["type"] as? String == "error" && body?["type"] as? String == "overloaded_error", "\(error)")
+        #expect(body?["code"] as? String == "SHUTTING_DOWN", "\(error)")
+        let status = rest.last?.data ?? [:]
+        #expect(status["type"] as? String == "save_status" && status["success"] as? Bool == false, "\(status)")
+        #expect(status["reason"] as? String == "upstream_incomplete" && status["save_id"] is String, "\(status)")
         #expect(try rampart.child.waitForExit() == 0)
         let line = try #require(rampart.accessLog.first { $0["path"] as? String == "/api/ai/generate/chapter" }, "\(rampart.child.lines.suffix(5))")
         #expect(line["error"] as? String == "SHUTTING_DOWN")

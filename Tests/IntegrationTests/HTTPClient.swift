@@ -53,7 +53,7 @@ final class HTTPClient {
     @discardableResult
     func fill(max: Int = 65536) throws -> Bool {
         var chunk = [UInt8](repeating: 0, count: max)
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, max, 0) }
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, max, 0) }
         if n > 0 { buffer.append(contentsOf: chunk[0..<n]); return true }
         if n == 0 { return false }
         if errno == ECONNRESET { return false }
@@ -106,31 +106,31 @@ final class HTTPClient {
         let out = Array(buffer[0..<count]); buffer.removeFirst(count); return out
     }
 
+    /// A response head's status and fields; a malformed head fails the test that read it.
+    static func parseHead(_ head: String) throws -> Response {
+        var lines = head.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        guard !lines.isEmpty else { throw TestFailure("empty response head") }
+        let statusLine = lines.removeFirst()
+        let parts = statusLine.split(separator: " ")
+        guard parts.count >= 2, statusLine.hasPrefix("HTTP/1."), let status = Int(parts[1]) else { throw TestFailure("bad status line \(statusLine.debugDescription)") }
+        let headers = try lines.map { l -> (String, String) in
+            guard let i = l.firstIndex(of: ":") else { throw TestFailure("header line without a colon: \(l.debugDescription)") }
+            return (String(l[..<i]), l[l.index(after: i)...].trimmingCharacters(in: .whitespaces))
+        }
+        return Response(status: status, headers: headers, body: [])
+    }
+
     /// Reads one response (skipping 1xx unless `keepInformational`).
     func readResponse(method: String = "GET", keepInformational: Bool = false) throws -> Response {
         while true {
-            let head = try readUntil("\r\n\r\n")
-            var lines = head.components(separatedBy: "\r\n").filter { !$0.isEmpty }
-            let statusLine = lines.removeFirst()
-            let parts = statusLine.split(separator: " ")
-            guard parts.count >= 2, let status = Int(parts[1]) else { throw TestFailure("bad status line \(statusLine)") }
-            let headers = lines.map { l -> (String, String) in
-                let i = l.firstIndex(of: ":")!
-                return (String(l[..<i]), l[l.index(after: i)...].trimmingCharacters(in: .whitespaces))
-            }
-            var r = Response(status: status, headers: headers, body: [])
-            if status < 200 { if keepInformational { return r }; continue }
-            if method == "HEAD" || status == 204 || status == 304 { return r }
-            if let cl = r.header("Content-Length"), let n = Int(cl) {
+            var r = try Self.parseHead(try readUntil("\r\n\r\n"))
+            if r.status < 200 { if keepInformational { return r }; continue }
+            if method == "HEAD" || r.status == 204 || r.status == 304 { return r }
+            if let cl = r.header("Content-Length") {
+                guard let n = Int(cl) else { throw TestFailure("bad Content-Length \(cl.debugDescription)") }
                 r.body = try readExactly(n)
             } else if r.header("Transfer-Encoding")?.lowercased() == "chunked" {
-                while true {
-                    let sizeLine = try readUntil("\r\n")
-                    let size = Int(sizeLine.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";")[0], radix: 16) ?? 0
-                    if size == 0 { _ = try readUntil("\r\n"); break }
-                    r.body += try readExactly(size)
-                    _ = try readExactly(2)
-                }
+                while let chunk = try readChunk() { r.body += chunk }
             } else {
                 while try fill() {}
                 r.body = buffer; buffer.removeAll()
@@ -139,16 +139,50 @@ final class HTTPClient {
         }
     }
 
-    /// Reads the head of a streamed response and leaves the body for `readUntil`.
-    func readHead() throws -> Response {
-        let head = try readUntil("\r\n\r\n")
-        var lines = head.components(separatedBy: "\r\n").filter { !$0.isEmpty }
-        let parts = lines.removeFirst().split(separator: " ")
-        let headers = lines.map { l -> (String, String) in
-            let i = l.firstIndex(of: ":")!
-            return (String(l[..<i]), l[l.index(after: i)...].trimmingCharacters(in: .whitespaces))
+    /// Reads the head of a streamed response and leaves the body for `readUntil`, `readChunk`
+    /// or `readEvent`.
+    func readHead() throws -> Response { try Self.parseHead(try readUntil("\r\n\r\n")) }
+
+    /// The next chunk of a chunked body (after `readHead`), decoded; nil at the last chunk, whose
+    /// trailer section is consumed. Throws on EOF before it: a body cut short is never a clean end.
+    func readChunk() throws -> [UInt8]? {
+        let sizeLine = try readUntil("\r\n").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let sizeText = sizeLine.split(separator: ";").first, let size = Int(sizeText, radix: 16) else {
+            throw TestFailure("bad chunk size line \(String(sizeLine).debugDescription)")
         }
-        return Response(status: Int(parts[1]) ?? 0, headers: headers, body: [])
+        if size == 0 {
+            while try readUntil("\r\n") != "\r\n" {}   // trailer fields, then the empty line
+            return nil
+        }
+        let data = try readExactly(size)
+        guard try readExactly(2) == [13, 10] else { throw TestFailure("chunk of \(size) bytes not followed by CRLF") }
+        return data
+    }
+
+    private var events: [UInt8] = []
+
+    /// The next server-sent event of a chunked event stream, as the text before its blank line
+    /// (`"event: tick\ndata: {...}"`); nil at the clean end of the body.
+    func readEvent() throws -> String? {
+        while true {
+            if let end = RawUpstream.find([10, 10], in: events) {
+                let event = String(decoding: events[0..<end], as: UTF8.self)
+                events.removeFirst(end + 2)
+                return event
+            }
+            guard let chunk = try readChunk() else {
+                guard events.isEmpty else { throw TestFailure("stream ended inside an event: \(String(decoding: events, as: UTF8.self).debugDescription)") }
+                return nil
+            }
+            events += chunk
+        }
+    }
+
+    /// Every remaining event until the clean end of the body.
+    func readEventsToEnd() throws -> [String] {
+        var all: [String] = []
+        while let e = try readEvent() { all.append(e) }
+        return all
     }
 
     static func requestText(method: String, path: String, body: [UInt8] = [], headers: [String: String] = [:], close: Bool = true) -> [UInt8] {

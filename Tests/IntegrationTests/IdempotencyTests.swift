@@ -10,7 +10,7 @@ private func idempotencyConfig(upstream: String, store: String = #"{"kind": "mem
       "identity": {"trusted_header": "X-User-Id"},
       "upstreams": {"app": {"url": "\(upstream)"}},
       "routes": [{"name": "pay", "match": {"path_prefix": "/echo/pay"}, "idempotency": {"header": "Idempotency-Key", "ttl": "1h"}},
-                 {"name": "slow", "match": {"path_prefix": "/slow"}, "idempotency": {"header": "Idempotency-Key", "ttl": "1h"}},
+                 {"name": "stepped", "match": {"path_prefix": "/sse/stepped"}, "idempotency": {"header": "Idempotency-Key", "ttl": "1h"}},
                  {"name": "default", "match": {"path_prefix": "/"}}]
     }
     """
@@ -41,15 +41,25 @@ private func pay(_ port: UInt16, key: String, body: String, user: String = "u1")
         let otherUser = try pay(rampart.port, key: "k1", body: #"{"amount": 5}"#, user: "u2")
         #expect(otherUser.status == 200 && otherUser.header("Idempotent-Replayed") == nil, "keys are per user")
 
-        // A duplicate while the first is still running: 409.
-        let slow = try HTTPClient(port: rampart.port)
-        try slow.send(HTTPClient.requestText(method: "GET", path: "/slow?ms=3000", headers: ["Idempotency-Key": "k2", "X-User-Id": "u1"]))
-        try eventually { try rampart.admin("GET", "/admin/status").json["in_flight"] as? Int == 1 }
-        let dup = try HTTPClient.request(port: rampart.port, path: "/slow?ms=3000", headers: ["Idempotency-Key": "k2", "X-User-Id": "u1"])
+        // A duplicate while the first is still running (a stream that goes on only when the test
+        // steps it, so "still running" holds however slow the machine): 409.
+        let path = "/sse/stepped?id=idem-k2&events=2"
+        let running = try HTTPClient(port: rampart.port)
+        try running.send(HTTPClient.requestText(method: "GET", path: path, headers: ["Idempotency-Key": "k2", "X-User-Id": "u1"]))
+        #expect(try running.readHead().status == 200)
+        #expect(try running.readEvent() == #"event: tick\#ndata: {"n":1,"id":"idem-k2"}"#)
+        let dup = try HTTPClient.request(port: rampart.port, path: path, headers: ["Idempotency-Key": "k2", "X-User-Id": "u1"])
         #expect(dup.status == 409 && (dup.json["error"] as? [String: Any])?["code"] as? String == "IDEMPOTENCY_IN_PROGRESS")
-        #expect(try slow.readResponse().status == 200)
-        let replayed = try HTTPClient.request(port: rampart.port, path: "/slow?ms=3000", headers: ["Idempotency-Key": "k2", "X-User-Id": "u1"])
-        #expect(replayed.header("Idempotent-Replayed") == "true")
+        try app.control("POST", "/_demo/step?id=idem-k2")
+        #expect(try running.readEventsToEnd() == [#"event: done\#ndata: {"n":2,"id":"idem-k2","done":true}"#])
+        var replayed = try HTTPClient.request(port: rampart.port, path: path, headers: ["Idempotency-Key": "k2", "X-User-Id": "u1"])
+        try eventually("the finished stream is stored") {
+            if replayed.status == 409 { replayed = try HTTPClient.request(port: rampart.port, path: path, headers: ["Idempotency-Key": "k2", "X-User-Id": "u1"]) }
+            return replayed.status != 409
+        }
+        #expect(replayed.status == 200 && replayed.header("Idempotent-Replayed") == "true")
+        #expect(replayed.text == "event: tick\ndata: {\"n\":1,\"id\":\"idem-k2\"}\n\nevent: done\ndata: {\"n\":2,\"id\":\"idem-k2\",\"done\":true}\n\n",
+                "the stored stream, whole: \(replayed.text)")
     }
 
     @Test func twoProcessesSharingRedisReplayEachOthersResponses() throws {

@@ -41,8 +41,9 @@ func runPython(_ script: String, _ arguments: [String] = [], stdin: String = "",
         throw TestFailure("the test venv is missing at \(python): `make test` creates it with prometheus_client and selenium")
     }
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: python)
-    p.arguments = [script] + arguments
+    let argv = CleanSignals.command([python, script] + arguments)   // what the script spawns (Rampart) inherits a clean mask
+    p.executableURL = URL(fileURLWithPath: argv[0])
+    p.arguments = Array(argv.dropFirst())
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v }
     p.environment = env

@@ -29,6 +29,26 @@ func eventually(timeout: Double = 20, _ what: String = "condition", _ condition:
     throw TestFailure("timed out after \(timeout)s waiting for \(what)")
 }
 
+/// Children start the way a service manager starts a process: no signal blocked, every one at
+/// its default action. A child inherits the signal mask of the thread that spawned it, and the
+/// test runner's threads block some (SIGTERM and SIGINT among them), so without this a Rampart
+/// that lost its own signal setup would still pass every signal test. A small python shim sets
+/// the mask and the actions, then execs the command (same pid).
+enum CleanSignals {
+    static let python = "/usr/bin/python3"
+    static let script = """
+        import os, signal, sys
+        for s in range(1, signal.NSIG):
+            if s not in (signal.SIGKILL, signal.SIGSTOP):
+                try: signal.signal(s, signal.SIG_DFL)
+                except (OSError, ValueError): pass
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        os.execvp(sys.argv[1], sys.argv[1:])
+        """
+    /// `argv` run through the shim.
+    static func command(_ argv: [String]) -> [String] { [python, "-c", script] + argv }
+}
+
 /// A child process whose stdout lines are collected for assertions.
 final class ChildProcess: @unchecked Sendable {
     let process = Process()
@@ -36,9 +56,11 @@ final class ChildProcess: @unchecked Sendable {
     private let partial = Lock<String>("")
     private let sawEOF = Lock<Bool>(false)
 
-    init(_ path: String, _ arguments: [String], environment: [String: String] = [:], cwd: String? = nil) throws {
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
+    /// `cleanSignals: false` keeps the runner's mask (only to show what the shim changes).
+    init(_ path: String, _ arguments: [String], environment: [String: String] = [:], cwd: String? = nil, cleanSignals: Bool = true) throws {
+        let argv = cleanSignals ? CleanSignals.command([path] + arguments) : [path] + arguments
+        process.executableURL = URL(fileURLWithPath: argv[0])
+        process.arguments = Array(argv.dropFirst())
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         process.environment = env
@@ -81,7 +103,8 @@ final class ChildProcess: @unchecked Sendable {
             found = lines.first { $0.contains(needle) }
             return found != nil
         }
-        return found!
+        guard let found else { throw TestFailure("no line containing \(needle)") }
+        return found
     }
 
     func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
@@ -174,7 +197,8 @@ final class RampartProcess: @unchecked Sendable {
     func admin(_ method: String, _ path: String, body: String = "", token: String? = RampartProcess.adminToken) throws -> HTTPClient.Response {
         var headers: [String: String] = [:]
         if let token { headers["Authorization"] = "Bearer \(token)" }
-        return try HTTPClient.request(port: adminPort!, method: method, path: path, body: Array(body.utf8), headers: headers)
+        guard let adminPort else { throw TestFailure("this Rampart has no admin listener") }
+        return try HTTPClient.request(port: adminPort, method: method, path: path, body: Array(body.utf8), headers: headers)
     }
 
     /// Access-log lines (JSON objects with "type":"access").

@@ -13,14 +13,21 @@ func freePort() -> UInt16 {
     return UInt16(bigEndian: addr.sin_port)
 }
 
-/// Debian's redis-server on an ephemeral port, no persistence.
+/// Debian's redis-server on an ephemeral port, no persistence. Missing, it fails the test that
+/// needs it: `make test` installs it, so its absence is a broken machine, not a reason to skip.
 final class RedisServer: @unchecked Sendable {
+    static let executable = "/usr/bin/redis-server"
     let port: UInt16
+    let extraArgs: [String]
     private(set) var child: ChildProcess?
-    init(port: UInt16 = freePort()) throws { self.port = port; try start() }
+    init(port: UInt16 = freePort(), extraArgs: [String] = []) throws { self.port = port; self.extraArgs = extraArgs; try start() }
     func start() throws {
-        child = try ChildProcess("/usr/bin/redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        _ = try child!.waitForLine(containing: "Ready to accept connections")
+        guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
+            throw TestFailure("\(Self.executable) is missing: `make test` installs it (Debian package redis-server)")
+        }
+        let started = try ChildProcess(Self.executable, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"] + extraArgs)
+        child = started
+        _ = try started.waitForLine(containing: "Ready to accept connections")
     }
     func stop() { child?.signal(SIGKILL); _ = try? child?.waitForExit(); child = nil }
     deinit { stop() }

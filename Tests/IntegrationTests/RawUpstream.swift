@@ -58,20 +58,21 @@ final class RawUpstream: @unchecked Sendable {
         var buffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         func fill() -> Bool {
-            let n = chunk.withUnsafeMutableBytes { recv(c, $0.baseAddress!, $0.count, 0) }
+            let n = chunk.withUnsafeMutableBytes { recv(c, $0.baseAddress, $0.count, 0) }
             if n <= 0 { return false }
             buffer += chunk[0..<n]
             received.withLock { $0[index] += chunk[0..<n] }
             return true
         }
         outer: while true {
-            var headEnd: Int?
+            var headEnd = RawUpstream.find([13, 10, 13, 10], in: buffer)
             while headEnd == nil {
+                guard fill() else { break outer }
                 headEnd = RawUpstream.find([13, 10, 13, 10], in: buffer)
-                if headEnd == nil && !fill() { break outer }
             }
-            let head = Array(buffer[0..<headEnd! + 4])
-            buffer.removeFirst(headEnd! + 4)
+            guard let end = headEnd else { break }
+            let head = Array(buffer[0..<end + 4])
+            buffer.removeFirst(end + 4)
             let text = String(decoding: head, as: UTF8.self).lowercased()
             if let r = text.range(of: "\r\ncontent-length:") {
                 // "\r\n" is one Character in Swift: stop at either form of the line end.
@@ -80,12 +81,17 @@ final class RawUpstream: @unchecked Sendable {
                 while buffer.count < n { if !fill() { break outer } }
                 buffer.removeFirst(n)
             } else if text.contains("\r\ntransfer-encoding: chunked") {
-                while RawUpstream.find(Array("\r\n0\r\n\r\n".utf8), in: [13, 10] + buffer) == nil { if !fill() { break outer } }
-                let end = RawUpstream.find(Array("\r\n0\r\n\r\n".utf8), in: [13, 10] + buffer)! - 2 + 7
-                buffer.removeFirst(min(end, buffer.count))
+                var last = RawUpstream.find(Array("\r\n0\r\n\r\n".utf8), in: [13, 10] + buffer)
+                while last == nil {
+                    guard fill() else { break outer }
+                    last = RawUpstream.find(Array("\r\n0\r\n\r\n".utf8), in: [13, 10] + buffer)
+                }
+                guard let at = last else { break }
+                buffer.removeFirst(min(at - 2 + 7, buffer.count))
             }
             let out = response(head)
-            _ = out.withUnsafeBytes { send(c, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
+            // An empty answer is a hang on purpose (a save endpoint that never replies).
+            if !out.isEmpty { _ = out.withUnsafeBytes { send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
             if closeAfterResponse || text.contains("connection: close") { break }
         }
         close(c)

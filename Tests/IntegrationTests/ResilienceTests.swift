@@ -1,13 +1,14 @@
 import Foundation
 import Testing
 
-private func resilienceConfig(upstream: String, retry: String, breaker: String = "") -> String {
+private func resilienceConfig(upstream: String, retry: String, breaker: String = "",
+                              routes: String = #"[{"name": "default", "match": {"path_prefix": "/"}}]"#) -> String {
     """
     {
       "server": {"listen": "127.0.0.1:0", "workers": 2},
       "admin": {"listen": "127.0.0.1:0", "token_env": "RAMPART_ADMIN_TOKEN"},
       "upstreams": {"app": {"url": "\(upstream)", "retry": \(retry)\(breaker.isEmpty ? "" : ", \"circuit_breaker\": " + breaker)}},
-      "routes": [{"name": "default", "match": {"path_prefix": "/"}}]
+      "routes": \(routes)
     }
     """
 }
@@ -57,37 +58,53 @@ private func resilienceConfig(upstream: String, retry: String, breaker: String =
         #expect(try HTTPClient.request(port: rampart.port, path: "/echo/ra").status == 429)
     }
 
+    /// While open (a 60 s cooldown, so "still open" holds however slow the machine), requests
+    /// fail fast and nothing reaches the upstream. Recovery by time runs on a route's own breaker
+    /// with a 1 s cooldown, where the test only waits for it; the cooldown's arithmetic is
+    /// unit-tested with a hand-moved clock (BreakerTransitionTests).
     @Test func breakerOpensFailsFastAndRecovers() throws {
         let app = try DemoApp()
         let rampart = try RampartProcess(config: resilienceConfig(upstream: app.url, retry: #"{"attempts": 1}"#,
-            breaker: #"{"consecutive_failures": 5, "failure_rate": 0.9, "min_requests": 100, "window": "60s", "cooldown": "2s", "half_open_probes": 1}"#))
+            breaker: #"{"consecutive_failures": 5, "failure_rate": 0.9, "min_requests": 100, "window": "60s", "cooldown": "60s", "half_open_probes": 1}"#,
+            routes: #"[{"name": "cooling", "match": {"path_prefix": "/echo/c"}, "circuit_breaker": {"consecutive_failures": 2, "cooldown": "1s"}},"#
+                + #" {"name": "default", "match": {"path_prefix": "/"}}]"#))
         try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/echo/b", "times": -1, "status": 500}"#)
         for _ in 0..<5 { #expect(try HTTPClient.request(port: rampart.port, path: "/echo/b").status == 502) }
         let seen = try app.requestCount()
         let open = try HTTPClient.request(port: rampart.port, path: "/echo/b")
         #expect(open.status == 503 && (open.json["error"] as? [String: Any])?["code"] as? String == "CIRCUIT_OPEN")
-        #expect(Int(open.header("Retry-After") ?? "") ?? 0 >= 1)
+        let retryAfter = Int(open.header("Retry-After") ?? "") ?? 0
+        #expect(retryAfter >= 1 && retryAfter <= 60, "Retry-After is the cooldown left: \(retryAfter)")
         #expect(try HTTPClient.request(port: rampart.port, path: "/echo/ok").status == 503, "the whole upstream is paused")
         #expect(try app.requestCount() == seen, "no upstream traffic while open")
         let breakers = try rampart.admin("GET", "/admin/breakers").json["breakers"] as? [String: Any]
         #expect((breakers?["app"] as? [String: Any])?["state"] as? String == "open")
-
-        try app.control("DELETE", "/_demo/faults")
-        try eventually(timeout: 20) { (try? HTTPClient.request(port: rampart.port, path: "/echo/ok"))?.status == 200 }
-        let after = try rampart.admin("GET", "/admin/breakers").json["breakers"] as? [String: Any]
-        #expect((after?["app"] as? [String: Any])?["state"] as? String == "closed")
-        let metrics = try rampart.admin("GET", "/metrics").text
-        #expect(metrics.contains("rampart_breaker_transitions_total{upstream=\"app\",to=\"open\"} 1"))
-        #expect(metrics.contains("rampart_breaker_state{upstream=\"app\"} 0"))
         #expect(rampart.child.lines.contains { $0.contains("circuit breaker open") })
 
-        // Ops can force it.
+        // Ops can force it: reset closes it at once, open and close pin it.
+        #expect(try rampart.admin("POST", "/admin/breakers/app/reset").status == 200)
+        try app.control("DELETE", "/_demo/faults")
+        #expect(try HTTPClient.request(port: rampart.port, path: "/echo/ok").status == 200)
         #expect(try rampart.admin("POST", "/admin/breakers/app/open").status == 200)
         #expect(try HTTPClient.request(port: rampart.port, path: "/echo/ok").status == 503)
         #expect(try rampart.admin("POST", "/admin/breakers/app/reset").status == 200)
         #expect(try HTTPClient.request(port: rampart.port, path: "/echo/ok").status == 200)
         #expect(try rampart.admin("POST", "/admin/breakers/nope/open").status == 404)
         #expect(try rampart.admin("GET", "/admin/breakers/app/open").status == 405)
+
+        // Recovery by time: the route's breaker opens, then after its cooldown a probe closes it.
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/echo/c", "times": 2, "status": 500}"#)
+        for _ in 0..<2 { #expect(try HTTPClient.request(port: rampart.port, path: "/echo/c").status == 502) }
+        try eventually(timeout: 30, "the probe after the cooldown closes it") {
+            (try? HTTPClient.request(port: rampart.port, path: "/echo/c"))?.status == 200
+        }
+        let after = try rampart.admin("GET", "/admin/breakers").json["breakers"] as? [String: Any]
+        #expect((after?["app/cooling"] as? [String: Any])?["state"] as? String == "closed")
+        let m = try MetricsScrape.take(rampart)
+        for (breaker, to, n) in [("app", "open", 2.0), ("app/cooling", "open", 1), ("app/cooling", "half_open", 1), ("app/cooling", "closed", 1)] {
+            #expect(m.value("rampart_breaker_transitions_total", ["upstream": breaker, "to": to]) == n, "\(breaker) → \(to)")
+        }
+        #expect(m.value("rampart_breaker_state", ["upstream": "app"]) == 0 && m.value("rampart_breaker_state", ["upstream": "app/cooling"]) == 0)
     }
 }
 

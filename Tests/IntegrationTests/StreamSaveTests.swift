@@ -37,6 +37,12 @@ private func generate(_ port: UInt16, chapter: String, query: String = "", user:
     return (r.text, events)
 }
 
+/// The last event of a generation; a body without one fails the test instead of the whole run.
+private func lastEvent(_ g: (raw: String, events: [(String, String)])) throws -> (String, String) {
+    guard let last = g.events.last else { throw TestFailure("no event in \(g.raw.debugDescription)") }
+    return last
+}
+
 private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String: Any] ?? [:] }
 
 @Suite(.serialized) struct StreamSaveTests {
@@ -63,11 +69,11 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
         let app = try DemoApp()
         let rampart = try RampartProcess(config: saveConfig(upstream: app.url, dir: dir))
         try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": 2, "status": 503}"#)
-        let retried = json(try generate(rampart.port, chapter: "c1").events.last!.1)
+        let retried = json(try lastEvent(generate(rampart.port, chapter: "c1")).1)
         #expect(retried["success"] as? Bool == true && retried["attempts"] as? Int == 3)
 
         try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": -1, "status": 500}"#)
-        let failed = json(try generate(rampart.port, chapter: "c2").events.last!.1)
+        let failed = json(try lastEvent(generate(rampart.port, chapter: "c2")).1)
         #expect(failed["success"] as? Bool == false)
         let id = try #require(failed["save_id"] as? String)
         #expect(failed["retry_url"] as? String == "/_rampart/saves/\(id)/retry")
@@ -75,7 +81,7 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
         #expect(journal.contains(id) && journal.contains("save_failed"), "journaled (and fsync'd) before the client was told")
 
         // Ops see it; a second failed save is deleted by ops; the first is retried by its user.
-        let second = try #require(json(try generate(rampart.port, chapter: "c5").events.last!.1)["save_id"] as? String)
+        let second = try #require(json(try lastEvent(generate(rampart.port, chapter: "c5")).1)["save_id"] as? String)
         let listed = try rampart.admin("GET", "/admin/saves").json
         #expect(listed["depth"] as? Int == 2)
         #expect(try rampart.admin("GET", "/metrics").text.contains("rampart_save_journal_depth 2"))
@@ -109,7 +115,7 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
         let app = try DemoApp()
         let rampart = try RampartProcess(config: saveConfig(upstream: app.url, dir: dir))
         try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": -1, "status": 500}"#)
-        let id = try #require(json(try generate(rampart.port, chapter: "c7").events.last!.1)["save_id"] as? String)
+        let id = try #require(json(try lastEvent(generate(rampart.port, chapter: "c7")).1)["save_id"] as? String)
         #expect(try rampart.admin("POST", "/admin/saves/\(id)/replay").status == 502, "still failing")
         try app.control("DELETE", "/_demo/faults")
         let replay = try rampart.admin("POST", "/admin/saves/\(id)/replay")
@@ -124,7 +130,7 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
         let config = saveConfig(upstream: app.url, dir: dir)
         let first = try RampartProcess(config: config)
         try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": -1, "status": 500}"#)
-        let id = try #require(json(try generate(first.port, chapter: "c8").events.last!.1)["save_id"] as? String)
+        let id = try #require(json(try lastEvent(generate(first.port, chapter: "c8")).1)["save_id"] as? String)
         first.child.signal(SIGKILL)
         _ = try first.child.waitForExit()
         let second = try RampartProcess(config: config)
@@ -135,9 +141,10 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
     @Test func anUpstreamCutIsNeverASuccess() throws {
         let app = try DemoApp()
         let rampart = try RampartProcess(config: saveConfig(upstream: app.url, dir: dir))
-        let (_, events) = try generate(rampart.port, chapter: "c3", query: "&cut=1")
-        let status = json(events.last!.1)
-        #expect(events.last!.0 == "save_status")
+        let generation = try generate(rampart.port, chapter: "c3", query: "&cut=1")
+        let last = try lastEvent(generation)
+        let status = json(last.1)
+        #expect(last.0 == "save_status")
         #expect(status["success"] as? Bool == false && status["reason"] as? String == "upstream_incomplete")
         #expect(try HTTPClient.request(port: app.port, path: "/api/chapters/c3/content").status == 404, "nothing partial was saved as if complete")
     }
@@ -162,12 +169,15 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
 
     /// A save slower than `wait`: the client hears "pending" with a save_id and leaves; the save
     /// goes on and lands; the journal keeps nothing once it did.
+    /// The app refuses every save until the client has heard "pending", so the save cannot land
+    /// first however late the 250 ms wait fires; ten attempts outlast any such delay.
     @Test func slowSaveIsReportedPendingAndStillLands() throws {
         let app = try DemoApp()
         let rampart = try RampartProcess(config: saveConfig(upstream: app.url, dir: dir, wait: "250ms")
-            .replacingOccurrences(of: #""backoff": "100ms""#, with: #""backoff": "1s""#))
-        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": 1, "status": 503}"#)
-        let last = try generate(rampart.port, chapter: "p1").events.last!
+            .replacingOccurrences(of: #""attempts": 3, "backoff": "100ms""#, with: #""attempts": 10, "backoff": "1s""#))
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": -1, "status": 503}"#)
+        let last = try lastEvent(generate(rampart.port, chapter: "p1"))
+        try app.control("DELETE", "/_demo/faults")
         let status = json(last.1)
         #expect(last.0 == "save_status" && status["pending"] as? Bool == true && status["success"] is NSNull)
         #expect(status["save_id"] is String)
@@ -181,7 +191,7 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
         let config = saveConfig(upstream: app.url, dir: dir, wait: "250ms").replacingOccurrences(of: #""backoff": "100ms""#, with: #""backoff": "10s""#)
         let first = try RampartProcess(config: config)
         try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": -1, "status": 503}"#)
-        let status = json(try generate(first.port, chapter: "p2").events.last!.1)
+        let status = json(try lastEvent(generate(first.port, chapter: "p2")).1)
         #expect(status["pending"] as? Bool == true)
         first.child.signal(SIGKILL)
         _ = try first.child.waitForExit()
@@ -201,10 +211,10 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
         let config = saveConfig(upstream: app.url, dir: dir).replacingOccurrences(of: #""format": "anthropic","#, with:
             #""format": "anthropic", "mode": "verify", "verify": {"url": "/api/chapters/{body.chapterId}/content", "pointer": "/content"},"#)
         let rampart = try RampartProcess(config: config)
-        let first = json(try generate(rampart.port, chapter: "v1").events.last!.1)
+        let first = json(try lastEvent(generate(rampart.port, chapter: "v1")).1)
         #expect(first["success"] as? Bool == true && first["verified"] as? Bool == false && first["saved"] as? Bool == true)
         // The demo app generates the same text for the same chapter: now its copy matches.
-        let second = json(try generate(rampart.port, chapter: "v1").events.last!.1)
+        let second = json(try lastEvent(generate(rampart.port, chapter: "v1")).1)
         #expect(second["success"] as? Bool == true && second["verified"] as? Bool == true && second["saved"] as? Bool == false)
     }
 }
@@ -252,7 +262,7 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
         let a = try RampartProcess(config: saveConfig(upstream: app.url, dir: dir, store: store), environment: ["RAMPART_INSTANCE": "a"])
         let b = try RampartProcess(config: saveConfig(upstream: app.url, dir: dir, store: store), environment: ["RAMPART_INSTANCE": "b"])
         try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": -1, "status": 500}"#)
-        let failed = json(try generate(a.port, chapter: "r1").events.last!.1)
+        let failed = json(try lastEvent(generate(a.port, chapter: "r1")).1)
         let id = try #require(failed["save_id"] as? String)
         #expect(failed["success"] as? Bool == false)
 
@@ -278,7 +288,7 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
             .replacingOccurrences(of: #""backoff": "100ms""#, with: #""backoff": "10s""#)
         let a = try RampartProcess(config: config, environment: ["RAMPART_INSTANCE": "a"])
         try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": -1, "status": 503}"#)
-        let status = json(try generate(a.port, chapter: "p9").events.last!.1)
+        let status = json(try lastEvent(generate(a.port, chapter: "p9")).1)
         let id = try #require(status["save_id"] as? String)
         #expect(status["pending"] as? Bool == true)
         a.child.signal(SIGKILL)
@@ -286,15 +296,17 @@ private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonOb
         try app.control("DELETE", "/_demo/faults")
 
         // B starts: the pending save is young and A's, so B leaves it (A may still be running it).
+        // B picks what it resumes before it logs "rampart listening", and logs each one it resumes.
         let b = try RampartProcess(config: config, environment: ["RAMPART_INSTANCE": "b"])
-        usleep(1_500_000)
-        #expect(try HTTPClient.request(port: app.port, path: "/api/chapters/p9/content").status == 404)
         #expect(try ids(b) == [id])
 
         // A comes back under its name and resumes its own pending save.
         let again = try RampartProcess(config: config, environment: ["RAMPART_INSTANCE": "a"])
         try eventually { (try? HTTPClient.request(port: app.port, path: "/api/chapters/p9/content"))?.status == 200 }
         try eventually { (try? ids(again))?.isEmpty == true }
+        _ = try again.child.waitForLine(containing: "pending save resumed")
         #expect(try ids(b).isEmpty)
+        // By now a replay B had started at its own (earlier) start would have ended and been logged.
+        #expect(!b.child.lines.contains { $0.contains("pending save resumed") }, "B resumed A's young save: \(b.child.lines)")
     }
 }

@@ -81,7 +81,7 @@ import Testing
 @Suite struct ForwardingRoleTests {
     @Test func everyHopByHopNameIsKnownInAnyCase() {
         for name in ["Connection", "KEEP-ALIVE", "proxy-connection", "TE", "Trailer", "transfer-encoding", "Upgrade",
-                     "Proxy-Authenticate", "proxy-authorization"] {
+                     "Proxy-Authenticate", "proxy-authorization", "Proxy-Authentication-Info", "PROXY-STATUS", "proxy-x"] {
             #expect(ForwardingHeaders.role(name) == .hopByHop, "\(name)")
         }
         #expect(ForwardingHeaders.role("Content-Length") == .contentLength)
@@ -92,7 +92,7 @@ import Testing
         #expect(ForwardingHeaders.role("x-forwarded-proto") == .forwardedProto)
         #expect(ForwardingHeaders.role("X-Forwarded-Host") == .forwardedHost)
         #expect(ForwardingHeaders.role("host") == .host)
-        for name in ["Hos", "Hosts", "te2", "Content-Type", "X-Forwarded-Fox", "", "Cookie"] {
+        for name in ["Hos", "Hosts", "te2", "Content-Type", "X-Forwarded-Fox", "", "Cookie", "Proxy-", "proxy", "Proxyish-Thing", "X-Proxy-Id"] {
             #expect(ForwardingHeaders.role(name) == .other, "\(name)")
         }
     }

@@ -7,7 +7,7 @@ import Glibc
 import Testing
 @testable import Rampart
 
-@Suite(.serialized, .enabled(if: redisAvailable, "redis-server is not installed"))
+@Suite(.serialized)
 struct RedisClientTests {
     typealias Reply = Result<RESPValue, RedisError>
 
@@ -86,32 +86,29 @@ struct RedisClientTests {
     @Test func outageFailsFastAndTheClientRecovers() async throws {
         let server = try RedisServerProcess()
         let t = TestLoopThread()
-        let c = try client(server.url, on: t, .init(commandTimeoutMs: 10_000))
+        let c = try client(server.url, on: t, .init(commandTimeoutMs: 120_000))
         let ping: Reply? = await t.call { done in c.send(["PING"]) { done($0) } }
         #expect(try ping?.get() == .simpleString("PONG"))
         #expect(c.isHealthy)
 
-        // A command Redis holds (BLPOP with no timeout) is in flight when Redis dies: it fails at once,
-        // well before the 10 s command timeout.
-        let started = Date()
-        let inFlight: Reply? = await t.call(timeout: 5) { done in
+        // A command Redis holds (BLPOP with no timeout) is in flight when Redis dies: it fails because
+        // the connection dropped, not by the (two-minute) command timeout.
+        let inFlight: Reply? = await t.call(timeout: 60) { done in
             c.send(["BLPOP", "never", "0"]) { done($0) }
             c.loop.schedule(afterMs: 50) { server.stop() }
         }
         guard case .failure(let e)? = inFlight else { Issue.record("BLPOP during outage: \(String(describing: inFlight))"); return }
         #expect(e.isUnavailability)
-        #expect(Date().timeIntervalSince(started) < 2)
+        if case .connectionLost = e {} else { Issue.record("the in-flight command failed by \(e), not by the dropped connection") }
         #expect(!c.isHealthy)
         #expect(c.lastError != nil)
 
-        // While down, new commands fail immediately.
+        // While down, new commands fail immediately: inside `send`, with no round trip or timer.
         for _ in 0..<3 {
-            let t0 = Date()
-            let down: Reply? = await t.call(timeout: 5) { done in c.send(["PING"]) { done($0) } }
-            guard case .failure(let e)? = down else { Issue.record("PING while down: \(String(describing: down))"); return }
+            let down: Reply? = await t.sync { var got: Reply?; c.send(["PING"]) { got = $0 }; return got }
+            guard case .failure(let e)? = down else { Issue.record("PING while down, answered in the call: \(String(describing: down))"); return }
             #expect(e.isUnavailability)
-            #expect(Date().timeIntervalSince(t0) < 0.5)
-            try await Task.sleep(for: .milliseconds(150))
+            try await Task.sleep(for: .milliseconds(150))   // through the backoff and reconnect attempts
         }
         #expect(!c.isHealthy)
 
@@ -133,14 +130,14 @@ struct RedisClientTests {
         let t = TestLoopThread()
         let c = try client("redis://127.0.0.1:\(port)", on: t, .init(commandTimeoutMs: 200))
         let started = Date()
-        let replies: [Reply]? = await t.call(timeout: 5) { done in
+        let replies: [Reply]? = await t.call(timeout: 30) { done in
             var got: [Reply] = []
             c.send(["PING"]) { got.append($0); if got.count == 2 { done(got) } }
             c.send(["PING"]) { got.append($0); if got.count == 2 { done(got) } }
         }
         let r = try #require(replies)
         let elapsed = Date().timeIntervalSince(started)
-        #expect(elapsed >= 0.18 && elapsed < 2, "\(elapsed)")
+        #expect(elapsed >= 0.18, "not before the 200 ms command timeout: \(elapsed)")
         // Both failed together; the oldest reports the timeout.
         #expect(r.contains { if case .failure(.timeout) = $0 { true } else { false } })
         #expect(r.allSatisfy { if case .failure(let e) = $0 { e.isUnavailability } else { false } })
@@ -151,12 +148,12 @@ struct RedisClientTests {
     @Test func unreachableRedisFailsWithinTheConnectTimeout() async throws {
         let port = try RedisServerProcess.freePort()   // nothing listens there
         let t = TestLoopThread()
-        let c = try client("redis://127.0.0.1:\(port)", on: t, .init(connectTimeoutMs: 300))
-        let started = Date()
-        let r: Reply? = await t.call(timeout: 5) { done in c.send(["PING"]) { done($0) } }
+        // A refused connect fails the command at once, long before a (two-minute) connect timeout.
+        let c = try client("redis://127.0.0.1:\(port)", on: t, .init(connectTimeoutMs: 120_000))
+        let r: Reply? = await t.call(timeout: 60) { done in c.send(["PING"]) { done($0) } }
         guard case .failure(let e)? = r else { Issue.record("PING to nothing: \(String(describing: r))"); return }
         #expect(e.isUnavailability)
-        #expect(Date().timeIntervalSince(started) < 1)
+        #expect(c.lastError?.contains("timed out") == false, "\(c.lastError ?? "nil")")
         #expect(!c.isHealthy)
         #expect(c.lastError?.contains("\(port)") == true, "\(c.lastError ?? "nil")")
         await t.sync { c.close() }

@@ -16,7 +16,7 @@ private func temporaryDirectory() -> String { NSTemporaryDirectory() + "rampart-
 /// The Redis save journal against a private redis-server: what the file journal does, plus what
 /// only a shared journal gives — entries seen by every replica, exclusive claims — and the local
 /// file fallback while Redis is down.
-@Suite(.serialized, .enabled(if: redisAvailable, "redis-server is not installed"))
+@Suite(.serialized)
 struct RedisSaveJournalTests {
     private func journal(_ server: RedisServerProcess, instance: String = "a", dir: String = temporaryDirectory()) throws -> RedisSaveJournal {
         RedisSaveJournal(url: try RedisURL.parse(server.url), directory: dir, instance: instance)

@@ -9,12 +9,13 @@ import Testing
 @testable import Rampart
 
 /// A private redis-server child on a free loopback port (no persistence), stopped on deinit.
+/// Without redis-server the tests that need one fail, loudly: `make test` installs it, so a
+/// machine without it is broken, and a suite that skips would pass having tested nothing.
 final class RedisServerProcess: @unchecked Sendable {
     static let executable: String? = {
         let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/usr/local/bin").split(separator: ":") + ["/usr/bin", "/usr/sbin"]
         return dirs.map { "\($0)/redis-server" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }()
-    static var isAvailable: Bool { executable != nil }
 
     let port: UInt16
     let extraArgs: [String]
@@ -31,8 +32,11 @@ final class RedisServerProcess: @unchecked Sendable {
     var url: String { "redis://127.0.0.1:\(port)" }
 
     func start() throws {
+        guard let executable = Self.executable else {
+            throw RedisTestError("redis-server is not on PATH: `make test` installs it (Debian package redis-server)")
+        }
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.executable!)
+        p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                        "--daemonize", "no", "--loglevel", "warning"] + extraArgs
         p.standardOutput = FileHandle.nullDevice
@@ -69,7 +73,7 @@ final class RedisServerProcess: @unchecked Sendable {
         defer { close(fd) }
         var tv = timeval(tv_sec: 3, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        let addr = SocketAddressBytes.numeric(host: "127.0.0.1", port: port)!
+        guard let addr = SocketAddressBytes.numeric(host: "127.0.0.1", port: port) else { throw RedisTestError("no address for port \(port)") }
         let rc = addr.bytes.withUnsafeBytes { connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count)) }
         guard rc == 0 else { throw RedisTestError("connect: \(errno)") }
         var wire: [UInt8] = []
@@ -87,7 +91,8 @@ final class RedisServerProcess: @unchecked Sendable {
             decoder.feed(buf[0..<n])
             while let v = try decoder.next() { replies.append(v) }
         }
-        return replies.last!
+        guard let last = replies.last else { throw RedisTestError("no reply") }
+        return last
     }
 
     static func freePort() throws -> UInt16 {
@@ -168,6 +173,3 @@ func eventually(timeout: Double = 5, _ condition: () async -> Bool) async -> Boo
     }
     return await condition()
 }
-
-/// Skips Redis-backed tests on machines without redis-server.
-let redisAvailable = RedisServerProcess.isAvailable

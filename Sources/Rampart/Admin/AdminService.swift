@@ -245,20 +245,35 @@ extension GatewayError {
 }
 
 extension JSONValue {
-    /// Secrets never live in gateway.json (they are named by `*_env` keys), but a value under a key
-    /// that looks like one is masked anyway, in case someone pasted a secret where a name belongs.
+    /// Secrets never live in gateway.json (they are named by `*_env` keys and `*_file` paths, which
+    /// stay visible), but a value under a key that looks like one is masked anyway, in case someone
+    /// pasted a secret where a name belongs; so is the password of a URL (`redis://:pw@host`).
     func redactingSecrets() -> JSONValue {
         switch self {
         case .object(let members):
             return .object(members.map { m in
                 let k = m.key.lowercased()
-                let looksSecret = !k.hasSuffix("_env") && (k.contains("secret") || k.contains("password") || k.contains("token") || k == "authorization")
+                let names = k.hasSuffix("_env") || k.hasSuffix("_file")
+                let looksSecret = !names && (k.contains("secret") || k.contains("password") || k.contains("token") || k == "authorization")
                 if looksSecret, case .string = m.value { return (m.key, .string("[redacted]")) }
                 return (m.key, m.value.redactingSecrets())
             })
         case .array(let items): return .array(items.map { $0.redactingSecrets() })
+        case .string(let s): return .string(Self.redactingURLPassword(s))
         default: return self
         }
+    }
+
+    /// `scheme://user:password@host…` → `scheme://user:[redacted]@host…`; a userinfo without a colon
+    /// (`redis://password@host`, how Redis URLs carry a bare password) is masked whole.
+    static func redactingURLPassword(_ s: String) -> String {
+        guard let scheme = s.range(of: "://") else { return s }
+        let rest = s[scheme.upperBound...]
+        let authority = rest[..<(rest.firstIndex(of: "/") ?? rest.endIndex)]
+        guard let at = authority.lastIndex(of: "@") else { return s }
+        let userinfo = authority[..<at]
+        let masked = userinfo.firstIndex(of: ":").map { userinfo[...$0] + "[redacted]" } ?? "[redacted]"
+        return String(s[..<scheme.upperBound]) + masked + String(s[at...])
     }
 }
 

@@ -34,6 +34,9 @@ public struct GatewayError: Error, Sendable {
     static func upstreamIncomplete() -> GatewayError {
         GatewayError(status: 502, code: "UPSTREAM_ERROR", message: "The provider's stream ended before its final event; the answer is incomplete.")
     }
+    static func requestTimeout() -> GatewayError {
+        GatewayError(status: 408, code: "REQUEST_TIMEOUT", message: "The request body did not arrive in time.")
+    }
     static func payloadTooLarge(limit: Int) -> GatewayError {
         GatewayError(status: 413, code: "PAYLOAD_TOO_LARGE", message: "The request body is over \(limit) bytes.")
     }

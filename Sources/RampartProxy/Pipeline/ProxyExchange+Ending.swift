@@ -22,6 +22,20 @@ extension ProxyExchange {
         }
     }
 
+    /// `body_timeout_ms` fired while the request body streamed in. Before any response, the
+    /// client gets 408 REQUEST_TIMEOUT with this request's id (an upstream call is cancelled) and
+    /// the connection closes after it; a response already under way is the connection's to cut.
+    func requestBodyTimedOut() -> Bool {
+        switch stage {
+        case .requestHead, .bufferingBody, .requestBody, .proxying: break
+        case .intercepted, .saving, .done: return false
+        }
+        guard !responseStarted else { return false }
+        context.metrics.timeout(kind: "body")
+        respondWithError(.requestTimeout(), cause: nil)
+        return true
+    }
+
     /// Before the response started: a JSON error. After: SSE gets an `event: error`; other bodies
     /// are cut so the client sees a truncated message, never a clean end.
     func respondWithError(_ gatewayError: GatewayError?, cause: UpstreamFailure?) {

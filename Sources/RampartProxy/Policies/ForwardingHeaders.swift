@@ -12,6 +12,19 @@ public enum ForwardingHeaders {
     }
 
     static func role(_ name: String) -> Role {
+        let r = knownRole(name)
+        return r == .other && isProxyField(name) ? .hopByHop : r
+    }
+
+    /// `Proxy-*` fields speak to or about a proxy on one hop (Proxy-Authenticate,
+    /// Proxy-Authentication-Info, Proxy-Connection…): none travels further.
+    private static func isProxyField(_ name: String) -> Bool {
+        let u = name.utf8
+        guard u.count > 6, let first = u.first, first | 0x20 == UInt8(ascii: "p") else { return false }
+        return name.utf8.prefix(6).elementsEqual("proxy-".utf8) { $0 == $1 || $0 | 0x20 == $1 }
+    }
+
+    private static func knownRole(_ name: String) -> Role {
         func named(_ n: StaticString) -> Bool { name.asciiCaseInsensitiveEquals(n) }
         switch name.utf8.count {
         case 2: return named("te") ? .hopByHop : .other

@@ -269,7 +269,8 @@ extension ServerContext: ConnectionHost {
         case .malformed: metrics.parseError()
         case .timeout(let kind): metrics.timeout(kind: kind)
         }
-        let requestID = RequestIDs.make()
+        // A request whose head arrived keeps the client's sane id, as every other answer does.
+        let requestID = request?.headers["X-Request-Id"].flatMap { RequestID.isSane($0) ? $0 : nil } ?? RequestIDs.make()
         let reply = LocalReply.error(GatewayError(status: error.status, code: error.code, message: error.message),
                                      requestID: requestID, headersConfig: currentConfig.headers, tls: connection.isTLS)
         accessLog.logConnectionError(status: error.status, code: error.code, message: error.message, peer: connection.peerText,
