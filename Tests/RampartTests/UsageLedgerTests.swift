@@ -138,4 +138,27 @@ import Testing
         #expect(total == 8 * 500 * 0.5)
         #expect(ledger.snapshotCounters().reduce(0) { $0 + $1.totals.requests } == 4000)
     }
+
+    /// A key busy every minute of a day holds a few dozen buckets, not 1,440 (the soak's slow growth),
+    /// and merging never lets spending leave a window early: each window's sum is at least the exact
+    /// one and late by at most one bucket of the tier at the window's edge.
+    @Test func aBusyDayMergesIntoWiderBucketsWithoutReleasingSpendEarly() {
+        let ledger = UsageLedger()
+        var times: [Double] = []
+        for i in 0..<1440 {
+            let now = Self.t0 + Double(i) * 60 + 5
+            ledger.record(key: "k", route: "r", model: "m", usage: Self.u, cost: 1, now: now)
+            times.append(now)
+            guard i % 37 == 0 || i == 1439 else { continue }
+            // (window, most calls a bucket at its edge can hold: 1 per minute of its width)
+            for (window, late) in [(60.0, 1.0), (600, 5), (3600, 15), (21_600, 60), (86_400, 60)] {
+                let exact = Double(times.filter { $0 > now + 1 - window }.count)
+                let seen = ledger.spent(key: "k", window: window, now: now + 1)
+                #expect(seen >= exact && seen <= exact + late, "window \(window) at minute \(i): \(seen) vs \(exact)")
+            }
+        }
+        #expect(ledger.bucketCount(key: "k") <= 60)
+        #expect(ledger.spent(key: "k", window: 86_400, now: times.last! + 1) == 1440, "nothing lost in merging")
+        #expect(ledger.totalsForEveryone(windows: [86_400], now: times.last! + 1)[0].total.requests == 1440)
+    }
 }

@@ -1,18 +1,35 @@
 import RampartHTTP
 import RampartLoop
 import RampartTransport
-/// One key's recent usage in one-minute buckets, oldest first.
+/// One key's recent usage in buckets, oldest first, that widen as they age.
 ///
-/// Buckets are sparse (a minute without calls has none), so an occasional user costs a few buckets, and
-/// a key is bounded by `horizon / bucketSeconds` buckets however busy it is. A bucket stays in a window
-/// until its *end* leaves it: spending is kept up to one bucket longer than exact, never shorter, so a
-/// budget is never released early.
+/// Buckets are sparse (a minute without calls has none). A bucket stays in a window until its *end*
+/// leaves it: spending is kept up to one bucket longer than exact, never shorter, so a budget is never
+/// released early. Recent buckets are one minute wide; older ones are merged into 5-minute buckets
+/// after 10 minutes, 15-minute ones after an hour and hourly ones after 6 hours (`tiers`), so a key
+/// active every minute of a day holds about 60 buckets, not 1,440, and an hour's window is late by at
+/// most 5 minutes, a day's by at most an hour.
 struct UsageHistory: Sendable {
     struct Bucket: Sendable {
+        /// First bucket-sized unit covered (time / bucketSeconds), a multiple of `width`.
         package var index: Int
+        /// Units covered: 1, or a tier's width once merged.
+        package var width = 1
         package var usd = 0.0
         package var models: [String: UsageTotals] = [:]
+
+        var endIndex: Int { index + width }
+
+        mutating func absorb(_ other: Bucket) {
+            usd += other.usd
+            for (model, totals) in other.models { models[model, default: UsageTotals()].add(totals) }
+        }
     }
+
+    /// Bucket widths by age, in units of one bucket (a minute by default): a bucket that ended at least
+    /// `age` units ago is merged into an aligned bucket `width` units wide. Each width divides the next,
+    /// so a merged bucket always lies inside the wider one it is later merged into.
+    static let tiers: [(age: Int, width: Int)] = [(10, 5), (60, 15), (360, 60)]
 
     private(set) var buckets: [Bucket] = []
     private(set) var lastSeen: Double = 0
@@ -22,12 +39,36 @@ struct UsageHistory: Sendable {
         // Usually the last bucket or a new one; an injected or stepped-back clock may hit an older one.
         var pos = buckets.count
         while pos > 0 && buckets[pos - 1].index > index { pos -= 1 }
-        if pos == 0 || buckets[pos - 1].index != index {
+        if pos > 0 && index < buckets[pos - 1].endIndex {
+            pos -= 1
+        } else {
             buckets.insert(Bucket(index: index), at: pos)
-            pos += 1
+            merge(nowIndex: index)   // a new bucket at most once a minute per key: the only time widths change
+            pos = buckets.lastIndex { $0.index <= index } ?? 0
         }
-        buckets[pos - 1].usd += cost
-        buckets[pos - 1].models[model, default: UsageTotals()].add(usage, cost: cost)
+        buckets[pos].usd += cost
+        buckets[pos].models[model, default: UsageTotals()].add(usage, cost: cost)
+    }
+
+    /// Merges buckets old enough for a wider tier into aligned buckets of that width.
+    private mutating func merge(nowIndex: Int) {
+        guard let oldest = buckets.first, nowIndex - oldest.endIndex >= Self.tiers[0].age else { return }
+        var merged: [Bucket] = []
+        merged.reserveCapacity(buckets.count)
+        for var bucket in buckets {
+            let age = nowIndex - bucket.endIndex
+            let width = Self.tiers.last { age >= $0.age }?.width ?? 1
+            if width > bucket.width {
+                bucket.index -= ((bucket.index % width) + width) % width
+                bucket.width = width
+            }
+            if let last = merged.last, bucket.index < last.endIndex {
+                merged[merged.count - 1].absorb(bucket)   // alignment: inside `last`
+            } else {
+                merged.append(bucket)
+            }
+        }
+        buckets = merged
     }
 
     /// Drops buckets whose end is older than `horizon` seconds before `now`.
@@ -43,6 +84,6 @@ struct UsageHistory: Sendable {
     }
 
     package func end(of bucket: Bucket, _ bucketSeconds: Double) -> Double {
-        Double(bucket.index + 1) * bucketSeconds
+        Double(bucket.endIndex) * bucketSeconds
     }
 }

@@ -107,7 +107,7 @@ public final class UsageLedger: Sendable {
             for bucket in buckets {
                 remaining -= bucket.usd
                 if remaining < limit {
-                    return Self.seconds(Double(bucket.index + 1) * bucketSeconds + window - now)
+                    return Self.seconds(Double(bucket.endIndex) * bucketSeconds + window - now)
                 }
             }
             return Self.seconds(window)   // limit ≤ 0: nothing ever gets under it; ask for a full window
@@ -123,6 +123,9 @@ public final class UsageLedger: Sendable {
 
     /// Keys currently holding history (for tests and status).
     public var keyCount: Int { state.withLock { $0.keys.count } }
+
+    /// Buckets one key holds (for tests: merged tiers keep it small).
+    package func bucketCount(key: String) -> Int { state.withLock { $0.keys[key]?.buckets.count ?? 0 } }
 
     private static func seconds(_ s: Double) -> Int {
         guard s.isFinite else { return 1 }
