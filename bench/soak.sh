@@ -80,7 +80,9 @@ while kill -0 $TPID 2>/dev/null; do
     redis-cli -p $REDIS shutdown nosave >/dev/null 2>&1 || true; wait $REDIS_PID 2>/dev/null || true
     sleep 10; start_redis; next_blip=$(( next_blip + 300 ))
   fi
-  if [ $t -ge $next_sample ]; then
+  # A sample is taken only while the traffic runs: one taken after it stopped would count its
+  # closed connections as a drop in descriptors.
+  if [ $t -ge $next_sample ] && kill -0 $TPID 2>/dev/null; then
     n=$(tail -1 $OUT/traffic.log | python3 -c 'import json,sys; l=sys.stdin.read().strip(); print(sum(json.loads(l)["kinds"].values()) if l.startswith("{") else 0)')
     r=$(rss); f=$(fds); samples+=("$t $r $f")
     printf "%8s %10s %6s %10s\n" $t $r $f $n
