@@ -148,6 +148,18 @@ func exchange(_ pieces: [ArraySlice<UInt8>], method: String) -> [Outcome] {
     return shell.outcomes
 }
 
+/// The verdict on a response, where the cut can legitimately move one thing: a chunked body whose
+/// framing breaks in bytes that came *with* the head is refused before the head goes out (a 502,
+/// not a relayed head and a cut), but the head is never held back waiting for chunk bytes (an SSE
+/// head must reach the client at once), so the same break arriving later cuts a relayed head.
+/// Head, payload, then that failure therefore reads as the failure alone; everything else as is.
+func verdict(_ outcomes: [Outcome]) -> [Outcome] {
+    guard case .head? = outcomes.first, case .fail(.invalidResponse(let e))? = outcomes.last,
+          e.message.hasPrefix("bad chunked body"),
+          outcomes.dropFirst().dropLast().allSatisfy({ if case .body = $0 { true } else { false } }) else { return outcomes }
+    return [outcomes.last!]
+}
+
 func checkOutcomes(_ outcomes: [Outcome], method: String, _ input: [UInt8]) {
     guard case .head(let head)? = outcomes.first else {
         require(outcomes.count <= 1, "outcomes before a head: \(outcomes) from \(show(input))")
@@ -172,8 +184,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let whole = exchange([bytes[...]], method: method)
     checkOutcomes(whole, method: method, bytes)
     let bytewise = exchange(bytes.indices.map { bytes[$0...$0] }, method: method)
-    require(bytewise == whole, "one-shot \(whole) but byte-at-a-time \(bytewise): \(method) \(show(bytes))")
+    require(verdict(bytewise) == verdict(whole), "one-shot \(whole) but byte-at-a-time \(bytewise): \(method) \(show(bytes))")
     let pieces = exchange(irregularPieces(bytes), method: method)
-    require(pieces == whole, "one-shot \(whole) but in pieces \(pieces): \(method) \(show(bytes))")
+    require(verdict(pieces) == verdict(whole), "one-shot \(whole) but in pieces \(pieces): \(method) \(show(bytes))")
     return 0
 }

@@ -102,4 +102,40 @@ import Testing
         let bytewise = run(stream.map { [$0] })
         #expect(bytewise.0 == whole.0 && bytewise.1 == whole.1)
     }
+
+    /// response-head (the 600 s run): a chunked 200 whose first chunk-size line is NUL bytes was
+    /// refused before its head when the bytes came with the head, and relayed as a head then cut
+    /// when they came later. Both stand (the head is never held back waiting for chunk bytes, which
+    /// an SSE stream's head must not be); what is pinned is the verdict: the same framing error,
+    /// with a head only when the bytes were not at hand, and never a body byte of the broken chunk.
+    @Test func aBrokenFirstChunkIsTheSameFailureWhereverTheCutFalls() {
+        let bytes = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".utf8) + [UInt8](repeating: 0, count: 50)
+        func run(_ pieces: [[UInt8]]) -> (head: Int?, body: Int, failure: HTTP1ClientMachine.Failure?) {
+            var m = HTTP1ClientMachine(method: "GET", body: .none)
+            var request: [UInt8] = []
+            m.encodeHead(target: "/", headers: ["Host": "upstream"], into: &request)
+            m.connected(reused: false)
+            _ = m.sent(request.count)
+            var input: [UInt8] = [], head: Int?, body = 0
+            for piece in pieces {
+                input += piece
+                while true {
+                    switch input.withUnsafeBytes({ m.readResponse($0) }) {
+                    case .needMore(let c): input.removeFirst(c)
+                    case .head(let h, let c): head = h.status; input.removeFirst(c); continue
+                    case .body(let r): body += r.count; input.removeFirst(r.upperBound); continue
+                    case .fail(let f): return (head, body, f)
+                    case .complete, .retryOnFreshConnection: return (head, body, nil)
+                    }
+                    break
+                }
+            }
+            return (head, body, nil)
+        }
+        let whole = run([bytes])
+        let bytewise = run(bytes.map { [$0] })
+        let failure = HTTP1ClientMachine.Failure.invalidResponse(UpstreamResponseError("bad chunked body: Invalid chunk size"))
+        #expect(whole.head == nil && whole.body == 0 && whole.failure == failure, "at hand: a 502 before any head")
+        #expect(bytewise.head == 200 && bytewise.body == 0 && bytewise.failure == failure, "later: the relayed head is cut")
+    }
 }
