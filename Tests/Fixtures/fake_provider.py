@@ -13,6 +13,8 @@ Model names (any other model answers normally):
   slow-<ms>            waits ms before answering (for deadline tests)
   slowbody-<ms>        sends the head of a JSON answer, then waits ms before its body
   say:<text>           answers <text> (streamed in pieces of 8 characters) instead of the greeting
+  linger-<ms>          a stream waits ms after its terminal event before its last chunk (an SDK
+                       hangs up on [DONE] / message_stop first, as it does when the end lags)
 
 Like the real OpenAI API, a streamed chat completion carries a usage chunk only when the request
 asks for it (stream_options.include_usage). Usage: input = 12 tokens, output = number of words.
@@ -121,6 +123,14 @@ class Handler(BaseHTTPRequestHandler):
         self.chunk(head + b"data: " + json.dumps(payload).encode() + b"\n\n")
 
     def end_stream(self, model):
+        if model.startswith("linger-"):
+            time.sleep(int(model[7:]) / 1000)
+            try:
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+            except OSError:
+                self.close_connection = True   # the client (or Rampart for it) is gone: expected
+            return
         if model == "cut":
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)

@@ -139,4 +139,37 @@ extension TokenQuotaTests {
         #expect(refused.hasPrefix("429 ") && refused.hasSuffix(" 0"), "\(refused)")
         #expect(try provider.calls().count == 2)
     }
+
+    /// The SDK hangs up as soon as it reads `data: [DONE]`; when the upstream's last chunk lags
+    /// behind it, Rampart sees the client leave before the upstream ends. The usage the stream
+    /// reported before [DONE] is final: it is charged (6 output tokens), not the estimate a
+    /// stream cut short pays (this request's estimate is 4,096, far over the quota).
+    @Test func aStreamLeftAfterItsTerminalEventIsChargedWhatItReported() throws {
+        let provider = try FakeProvider()
+        let rampart = try RampartProcess(config: testConfig(upstream: provider.url, routes: """
+            [{"name": "chat", "match": {"path": "/v1/chat/completions"}, "format": "openai",
+              "quotas": [{"limit": 10, "per": "1h", "unit": "tokens", "tokens": "output"}]}]
+            """))
+        let script = """
+        import sys, signal, openai
+        signal.alarm(60)
+        gpt = openai.OpenAI(base_url=sys.argv[1] + "/v1", api_key="k", max_retries=0)
+        stream = gpt.chat.completions.create(model="linger-3000", stream=True, messages=[{"role": "user", "content": "Hi"}])
+        text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        stream.close()
+        print("OK", repr(text))
+        """
+        let (status, out) = try runPython("-c", [script, "http://127.0.0.1:\(rampart.port)"])
+        #expect(status == 0 && out.contains("OK 'Hello from the fake provider.'"), "\(out)")
+        var seen: Int?
+        do {
+            try eventually(timeout: 20, "the reported 6 output tokens charged") {
+                let q = try? rampart.admin("GET", "/admin/quotas?key=ip:127.0.0.1&route=chat")
+                seen = (q?.json["quotas"] as? [[String: Any]])?.first?["used"] as? Int
+                return seen == 6
+            }
+        } catch {
+            Issue.record("charged \(seen.map(String.init) ?? "nothing"), not the 6 tokens the stream reported")
+        }
+    }
 }

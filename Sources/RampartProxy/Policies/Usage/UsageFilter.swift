@@ -22,6 +22,9 @@ struct UsageCounting: RouteFilter {
 final class UsageFilter: ResponseFilter {
     private let ctx: RequestContext
     private var tap: UsageTap?
+    /// The stream reached its terminal event (`[DONE]`, `message_stop`): the usage it reported is
+    /// final even when the client hangs up before the upstream's last bytes, as the SDKs do.
+    private var sawFinal = false
 
     package init(_ ctx: RequestContext) { self.ctx = ctx }
 
@@ -33,7 +36,10 @@ final class UsageFilter: ResponseFilter {
 
     /// Event streams come as events (parsed once by the core); JSON bodies as bytes.
     var wantsEvents: Bool { tap?.kind == .eventStream }
-    func responseEvent(_ event: SSEEvent) { tap?.take(event) }
+    func responseEvent(_ event: SSEEvent) {
+        tap?.take(event)
+        if !sawFinal, StreamCompletion.isFinal(event, anthropic: ctx.route.format == .anthropic) { sawFinal = true }
+    }
     func responseEventsEnded(unterminated: SSEEvent?) { if let event = unterminated { tap?.take(event) } }
     func responseBody(_ bytes: UnsafeRawBufferPointer) { tap?.feed(bytes) }
 
@@ -46,9 +52,10 @@ final class UsageFilter: ResponseFilter {
             if read == nil {
                 read = estimate
                 server.metrics.usageEstimated(route: ctx.route.name)
-            } else if ending != .complete, let partial = read, partial.outputTokens < estimate.outputTokens {
+            } else if ending != .complete, !sawFinal, let partial = read, partial.outputTokens < estimate.outputTokens {
                 // Cut before its final usage (Anthropic's message_start says 1 output token):
                 // the output is charged as estimated, so leaving early makes no call cheaper.
+                // Past the terminal event nothing was cut: the usage read is the real one.
                 read?.outputTokens = estimate.outputTokens
                 server.metrics.usageEstimated(route: ctx.route.name)
             }
