@@ -189,6 +189,8 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
             if n < 0 && errno == EAGAIN { break }
             connectionBroke(machine.sendFailed("send: \(String(cString: strerror(errno)))")); return
         }
+        // Sent: the buffer goes back while the response (an SSE stream, say) may run for minutes.
+        if out.isEmpty { out.release() }
         // Bytes left over wait for the next output edge (registered once, edge-triggered).
         if machine.sent(sent) { handler?.resumeRequestBody() }
     }
@@ -232,6 +234,9 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
             machine.receivedEOF(); break   // 0 = closed; any other error ends the connection too
         }
         process()
+        // Mid-response and drained (an SSE stream between events): the buffer goes back until the
+        // next bytes arrive. A response that completed left the socket, buffer and all, to the pool.
+        if input.isEmpty, self.socket === socket, !machine.isFinished { input.release() }
         // Bytes left after the bounded reads: no new edge will announce them.
         if socket.readReady, self.socket === socket, !machine.isFinished, !machine.readPaused {
             transport.loop.deferToEndOfIteration { [self] in

@@ -40,12 +40,11 @@ extension HTTPConnection {
             close(); ex?.connectionClosed(); return
         }
         if writeBuffer.isEmpty {
-            // Between requests, buffers go back (nginx's keep-alive does the same): thousands of
-            // idle connections hold none. Not mid-stream, where each burst would regrow them.
-            if state == .awaitingHead {
-                writeBuffer.release()
-                readBuffer.release()
-            }
+            // A flushed buffer goes back (nginx frees an idle keep-alive connection's buffers):
+            // thousands of idle connections, or of SSE streams between events, hold none. Between
+            // requests the read buffer goes too. A busy stream pays one malloc per burst.
+            writeBuffer.release()
+            if state == .awaitingHead { readBuffer.release() }
             if machine.closeAfterFlush { finishClose(); return }
         }
         // Bytes left over wait for the next output edge (registered once, edge-triggered).
