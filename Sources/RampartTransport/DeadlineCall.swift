@@ -33,7 +33,8 @@ package final class DeadlineCall: UpstreamCall, UpstreamResponseHandler {
         min(started &+ deadlines.totalNs, lastActivity &+ (awaitingHead ? deadlines.firstByteNs : deadlines.idleNs))
     }
 
-    /// One timer; activity only moves `lastActivity`, and an early firing re-arms (as `UpstreamAttempts` does).
+    /// One timer; body bytes only move `lastActivity`, and an early firing re-arms (as `UpstreamAttempts`
+    /// does). The head re-arms at once: its idle deadline may come before the first_byte one.
     private func arm() {
         if timer == nil { timer = loop.makeTimer { [self] in fired() } }
         loop.arm(timer!, at: deadline)
@@ -60,6 +61,7 @@ package final class DeadlineCall: UpstreamCall, UpstreamResponseHandler {
         guard !done else { return }
         awaitingHead = false
         lastActivity = loop.now
+        arm()   // idle replaces first_byte, and may end sooner
         inner.upstreamHead(head)
     }
 
