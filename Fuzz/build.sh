@@ -17,7 +17,8 @@
 # Sources/RampartHTTP is compiled once, as a static library with its module, and linked into the
 # targets that need it. The RampartProxy files compiled into jwt, json-schema and truncation import
 # RampartLoop and RampartTransport by habit and use nothing of them: empty modules of those names
-# (importing Foundation, as the real ones do) stand in. A target is rebuilt only when one of its
+# (importing Foundation, as the real ones do) stand in; jwt compiles RampartLoop's Lock.swift in
+# itself for the verified-token cache. A target is rebuilt only when one of its
 # sources (or this script) is newer. Fuzz/run.sh runs them (smoke or long); seeds: Fuzz/seeds/.
 # Fuzz/build.sh NAME... builds only those targets.
 set -euo pipefail
@@ -70,6 +71,7 @@ target sse SSEFuzz $F/SSE/main.swift $F/Support.swift -- "${LIB[@]}"
 target json JSONFuzz $F/JSON/main.swift $F/Support.swift -- "${LIB[@]}"
 target resp RESPFuzz $F/RESP/main.swift $F/Support.swift -- "${LIB[@]}"
 target jwt JWTFuzz $F/JWT/main.swift $F/Support.swift $P/Policies/Identity/*.swift $P/Config/PolicyConfig.swift \
+    Sources/RampartLoop/Lock.swift \
     -- -Xcc -fmodule-map-file=Sources/COpenSSL/module.modulemap "${LIB[@]}" -lssl -lcrypto
 target json-schema JSONSchemaFuzz $F/JSONSchema/main.swift $F/Support.swift $P/Policies/Validation/*.swift \
     $P/Config/PolicyConfig.swift -- "${LIB[@]}"

@@ -8,13 +8,13 @@ struct JWTClaimsCheck {
     package let leeway: Double
     package let now: Double
 
-    package func check(_ claims: JSONValue) throws(JWTError) {
-        if let exp = try time(claims, "exp"), now >= exp + leeway {
-            throw JWTError(.expired, "expired \(Self.seconds(now - exp)) s ago (leeway \(Int(leeway)) s)")
-        }
-        if let nbf = try time(claims, "nbf"), now + leeway < nbf {
-            throw JWTError(.notYetValid, "not valid for another \(Self.seconds(nbf - now)) s (leeway \(Int(leeway)) s)")
-        }
+    /// Returns the time window, the one part of the verdict that can change later (`JWTTimeWindow`).
+    @discardableResult
+    package func check(_ claims: JSONValue) throws(JWTError) -> JWTTimeWindow {
+        let exp = try time(claims, "exp")
+        try JWTTimeWindow(exp: exp, nbf: nil).check(now: now, leeway: leeway)
+        let window = JWTTimeWindow(exp: exp, nbf: try time(claims, "nbf"))
+        try window.check(now: now, leeway: leeway)
         if let issuer = config.issuer {
             guard case .string(let iss)? = claims["iss"] else { throw JWTError(.wrongIssuer, "no \"iss\" claim; expected \(issuer.jwtQuoted)") }
             guard iss == issuer else { throw JWTError(.wrongIssuer, "iss \(iss.jwtQuoted) is not \(issuer.jwtQuoted)") }
@@ -28,6 +28,7 @@ struct JWTClaimsCheck {
             }
             guard audiences.contains(audience) else { throw JWTError(.wrongAudience, "aud does not include \(audience.jwtQuoted)") }
         }
+        return window
     }
 
     /// Whole seconds for the log. The claim is any JSON number, so the difference can be far past
@@ -58,6 +59,22 @@ struct JWTClaimsCheck {
             return String(Int64(n))
         default:
             throw JWTError(.missingUserClaim, "no usable \(claim.jwtQuoted) claim (string or integer)")
+        }
+    }
+}
+
+/// A verified token's `exp` and `nbf` (RFC 7519 §4.1.4-5), the only part of its verdict that
+/// changes with time: checked on every use, also when the rest comes from `VerifiedTokenCache`.
+struct JWTTimeWindow: Sendable, Equatable {
+    let exp: Double?
+    let nbf: Double?
+
+    func check(now: Double, leeway: Double) throws(JWTError) {
+        if let exp, now >= exp + leeway {
+            throw JWTError(.expired, "expired \(JWTClaimsCheck.seconds(now - exp)) s ago (leeway \(Int(leeway)) s)")
+        }
+        if let nbf, now + leeway < nbf {
+            throw JWTError(.notYetValid, "not valid for another \(JWTClaimsCheck.seconds(nbf - now)) s (leeway \(Int(leeway)) s)")
         }
     }
 }

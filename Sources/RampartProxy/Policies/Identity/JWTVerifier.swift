@@ -14,6 +14,8 @@ public final class JWTVerifier: Sendable {
 
     /// Tokens longer than this are refused before any decoding; real ones are a few KB at most.
     static let maxTokenBytes = 16 * 1024
+    /// Tokens that verified, so a client's next requests skip the decoding and the signature.
+    let verified = VerifiedTokenCache()
 
     /// Loads keys once: PEM file (RSA/EC public keys and certificates), JWKS file (RSA n/e and
     /// EC x/y keys with kid), HMAC secret from the env var named by hmac_secret_env.
@@ -50,15 +52,28 @@ public final class JWTVerifier: Sendable {
     /// Verifies compact JWS; `now` is unix seconds (injected so tests control time).
     /// Order: structure, header, algorithm, signature, then claims — nothing in the payload is
     /// trusted or even parsed before the signature holds.
+    /// A token that verified before (`verified`) gets the same verdict again, time window
+    /// re-checked: same text, same keys, same rules.
     public func verify(_ token: String, now: Double) -> Result<VerifiedIdentity, JWTError> {
+        if let hit = verified.lookup(token) {
+            do throws(JWTError) {
+                try hit.window.check(now: now, leeway: leewaySeconds)
+                return .success(hit.identity)
+            } catch {
+                if error.reason == .expired { verified.remove(token) }   // for good: free the slot
+                return .failure(error)
+            }
+        }
         do throws(JWTError) {
             let parts = try JWTCompact(token, maxBytes: Self.maxTokenBytes)
             let header = try parts.header()
             let alg = try algorithm(header)
             try verifySignature(parts, alg: alg, kid: try kid(header))
             let claims = try parts.payload()
-            try JWTClaimsCheck(config: config, leeway: leewaySeconds, now: now).check(claims)
-            return .success(VerifiedIdentity(user: try JWTClaimsCheck.user(claims, claim: config.userClaim), claims: claims))
+            let window = try JWTClaimsCheck(config: config, leeway: leewaySeconds, now: now).check(claims)
+            let identity = VerifiedIdentity(user: try JWTClaimsCheck.user(claims, claim: config.userClaim), claims: claims)
+            verified.insert(token, .init(identity: identity, window: window))
+            return .success(identity)
         } catch {
             return .failure(error)
         }
