@@ -42,4 +42,11 @@ import Testing
         #expect(RateLimitHeaders.policyName(routeName: "café", index: 2) == #""caf_-2""#)
         #expect(RateLimitHeaders.fields(routeName: "none", statuses: []).isEmpty)
     }
+
+    /// The values are written as bytes now; every Int prints as String(Int) would.
+    @Test func decimalsMatchTheStandardLibrary() {
+        for n in [0, 1, 9, 10, 99, 100, 12345, -1, -10, 1_000_000_007, Int.max, Int.min] {
+            #expect(RateLimitHeaders.decimal(n) == String(n))
+        }
+    }
 }
