@@ -48,5 +48,11 @@ import Testing
         for n in [0, 1, 9, 10, 99, 100, 12345, -1, -10, 1_000_000_007, Int.max, Int.min] {
             #expect(RateLimitHeaders.decimal(n) == String(n))
         }
+        // The buffer bound holds for the longest values: every quota at Int's extremes.
+        let extreme = QuotaStatus(limit: Int.min, remaining: Int.max, resetAfter: 9e18, window: 9e18)
+        let names = (0..<3).map { RateLimitHeaders.policyName(routeName: String(repeating: "r", count: 100), index: $0) }
+        let fields = Dictionary(uniqueKeysWithValues: RateLimitHeaders.fields(policyNames: names, statuses: [extreme, extreme, extreme]))
+        #expect(fields["RateLimit-Policy"]?.hasPrefix(names[0] + ";q=\(Int.min);w=9000000000000000000, ") == true)
+        #expect(fields["RateLimit"]?.hasSuffix(names[2] + ";r=\(Int.max);t=9000000000000000000") == true)
     }
 }

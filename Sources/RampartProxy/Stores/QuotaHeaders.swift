@@ -17,48 +17,34 @@ public enum RateLimitHeaders {
     }
 
     /// The same with the policy names made beforehand (one per status, in order). Every answer of
-    /// a quota route carries these, so the values are written as bytes, each made into a String
-    /// once (String(Int) and `+=` per piece cost about 5,000 instructions a request).
+    /// a quota route carries these, so each value is written into one stack buffer and made into a
+    /// String once (String(Int) and `+=` per piece cost about 5,000 instructions a request).
     public static func fields(policyNames names: [String], statuses: [QuotaStatus]) -> [(String, String)] {
         guard let tightest = statuses.min(by: { bindsFirst($0, $1) }) else { return [] }
-        var policy: [UInt8] = [], state: [UInt8] = []
-        policy.reserveCapacity(48 * statuses.count)
-        state.reserveCapacity(48 * statuses.count)
-        for (i, s) in statuses.enumerated() where i < names.count {
-            if i > 0 { policy.append(contentsOf: ", ".utf8); state.append(contentsOf: ", ".utf8) }
-            policy.append(contentsOf: names[i].utf8)
-            policy.append(contentsOf: ";q=".utf8); appendDecimal(s.limit, to: &policy)
-            policy.append(contentsOf: ";w=".utf8); appendDecimal(seconds(s.window, atLeast: 1), to: &policy)
-            state.append(contentsOf: names[i].utf8)
-            state.append(contentsOf: ";r=".utf8); appendDecimal(s.remaining, to: &state)
-            state.append(contentsOf: ";t=".utf8); appendDecimal(seconds(s.resetAfter), to: &state)
+        let listBytes = zip(names, statuses).reduce(0) { $0 + $1.0.utf8.count + 3 * 2 + 2 * 20 + 2 }
+        let (policy, state) = ASCIIWriter.string(capacity: listBytes) { policy in
+            for (i, s) in statuses.enumerated() where i < names.count {
+                if i > 0 { policy.write(", ") }
+                policy.write(names[i]); policy.write(";q="); policy.write(s.limit); policy.write(";w="); policy.write(seconds(s.window, atLeast: 1))
+            }
+        } second: { state in
+            for (i, s) in statuses.enumerated() where i < names.count {
+                if i > 0 { state.write(", ") }
+                state.write(names[i]); state.write(";r="); state.write(s.remaining); state.write(";t="); state.write(seconds(s.resetAfter))
+            }
         }
         return [
-            ("RateLimit-Policy", String(decoding: policy, as: UTF8.self)),
-            ("RateLimit", String(decoding: state, as: UTF8.self)),
+            ("RateLimit-Policy", policy),
+            ("RateLimit", state),
             ("X-RateLimit-Limit", decimal(tightest.limit)),
             ("X-RateLimit-Remaining", decimal(tightest.remaining)),
             ("X-RateLimit-Reset", decimal(seconds(tightest.resetAfter))),
         ]
     }
 
-    /// `n` in decimal (a minus sign for a negative one), appended as ASCII digits.
-    static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
-        if n < 0 { out.append(UInt8(ascii: "-")) }
-        var m = n.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // up to 24 digits, most significant last
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat { d[count] = UInt8(ascii: "0") + UInt8(m % 10); m /= 10; count += 1 } while m > 0
-            for i in stride(from: count - 1, through: 0, by: -1) { out.append(d[i]) }
-        }
-    }
-
+    /// `n` in decimal, as String(n) writes it.
     static func decimal(_ n: Int) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(20)
-        appendDecimal(n, to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        ASCIIWriter.string(capacity: 20, { $0.write(n) }, second: { _ in }).0
     }
 
     /// `"generate-chapter"` for a route's first quota, `"generate-chapter-1"` for the second, … as a
@@ -83,5 +69,54 @@ public enum RateLimitHeaders {
 
     private static func bindsFirst(_ a: QuotaStatus, _ b: QuotaStatus) -> Bool {
         a.remaining != b.remaining ? a.remaining < b.remaining : a.resetAfter > b.resetAfter
+    }
+}
+
+/// Writes ASCII into a stack buffer sized beforehand (the caller's bound covers every write).
+struct ASCIIWriter {
+    private let base: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    private(set) var count = 0
+
+    /// Two strings, each written by its closure into its own buffer of `capacity` bytes.
+    static func string(capacity: Int, _ first: (inout ASCIIWriter) -> Void, second: (inout ASCIIWriter) -> Void) -> (String, String) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * max(capacity, 1)) { buffer in
+            var a = ASCIIWriter(base: buffer.baseAddress!, capacity: max(capacity, 1))
+            var b = ASCIIWriter(base: buffer.baseAddress! + max(capacity, 1), capacity: max(capacity, 1))
+            first(&a)
+            second(&b)
+            return (a.string, b.string)
+        }
+    }
+
+    private init(base: UnsafeMutablePointer<UInt8>, capacity: Int) { self.base = base; self.capacity = capacity }
+
+    var string: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
+
+    mutating func write(_ text: StaticString) {
+        text.withUTF8Buffer { copy(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func write(_ text: String) {
+        var text = text
+        text.withUTF8 { copy(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func write(_ n: Int) {
+        if n < 0 { write("-") }
+        var m = n.magnitude
+        var end = count
+        repeat { m /= 10; end += 1 } while m > 0
+        precondition(end <= capacity, "ASCIIWriter: capacity \(capacity) exceeded")
+        m = n.magnitude
+        var i = end
+        repeat { i -= 1; base[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10); m /= 10 } while m > 0
+        count = end
+    }
+
+    private mutating func copy(_ bytes: UnsafeRawBufferPointer) {
+        precondition(count + bytes.count <= capacity, "ASCIIWriter: capacity \(capacity) exceeded")
+        if let from = bytes.baseAddress { (base + count).initialize(from: from.assumingMemoryBound(to: UInt8.self), count: bytes.count) }
+        count += bytes.count
     }
 }
