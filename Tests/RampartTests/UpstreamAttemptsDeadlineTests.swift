@@ -70,6 +70,45 @@ import Testing
         #expect(rig.timeoutCounts == ["first_byte": 1])
     }
 
+    /// A client that pauses its upload spends its own time (its body timeout covers a stall):
+    /// a pause three times first_byte long ends nothing, and first_byte counts from the end.
+    @Test func aPauseInTheUploadIsTheClientsTimeNotFirstByte() throws {
+        let rig = try UpstreamDeadlineRig(config: Self.config)
+        defer { rig.stop() }
+        let request = try rig.startProxied("POST", "/plain", streamsBody: true)
+        try rig.moveClock(to: 1 * Self.s)
+        try rig.onLoop { request.upload("a") }
+        try rig.moveClock(to: 40 * Self.s)
+        #expect(request.handler.endings.isEmpty, "a 39 s pause mid-upload is not the upstream's")
+        try rig.onLoop { request.attempts.endBody() }
+        try rig.moveClock(to: 50 * Self.s - 1)
+        #expect(request.handler.endings.isEmpty)
+        try rig.moveClock(to: 50 * Self.s)
+        #expect(try request.handler.awaitEnding() == .timeout("first_byte"))
+        #expect(rig.timeoutCounts == ["first_byte": 1])
+    }
+
+    /// An upstream that stops reading the request body is held to the idle limit from the moment
+    /// it stopped; reading again lifts it.
+    @Test func anUpstreamThatStopsReadingTheBodyIsHeldToIdle() throws {
+        let rig = try UpstreamDeadlineRig(config: Self.config)
+        defer { rig.stop() }
+        let request = try rig.startProxied("POST", "/plain", streamsBody: true)
+        try rig.moveClock(to: 1 * Self.s)
+        try rig.onLoop { rig.upstream.calls[0].takesBody = false; request.upload("a") }
+        try rig.moveClock(to: 2 * Self.s)
+        try rig.onLoop { rig.upstream.calls[0].resumeTakingBody() }
+        try rig.moveClock(to: 20 * Self.s)
+        #expect(request.handler.endings.isEmpty, "it read again at 2 s: the client's pause follows")
+        try rig.onLoop { rig.upstream.calls[0].takesBody = false; request.upload("b") }
+        try rig.moveClock(to: 23 * Self.s - 1)
+        #expect(request.handler.endings.isEmpty)
+        try rig.moveClock(to: 23 * Self.s)
+        #expect(try request.handler.awaitEnding() == .timeout("idle"))
+        #expect(try rig.onLoop { rig.upstream.calls.map(\.cancelled) } == [true])
+        #expect(rig.timeoutCounts == ["idle": 1])
+    }
+
     // MARK: idle
 
     /// Once the head arrived the idle limit (3 s) applies, even though it ends before the

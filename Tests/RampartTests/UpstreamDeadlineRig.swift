@@ -119,11 +119,16 @@ final class ScriptedUpstream: UpstreamTransport {
         private(set) var bodyReceived: [UInt8] = []
         private(set) var bodyEnded = false
         private(set) var cancelled = false
+        /// False: the peer stops reading the request body (the transport answers `.pause`).
+        var takesBody = true
 
         init(request: UpstreamRequest, handler: UpstreamResponseHandler) { self.request = request; self.handler = handler }
 
         // What the gateway does to the call.
-        func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow { bodyReceived.append(contentsOf: bytes); return .proceed }
+        func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
+            bodyReceived.append(contentsOf: bytes)
+            return takesBody ? .proceed : .pause
+        }
         func endBody() { bodyEnded = true }
         func resumeResponse() {}
         func cancel() { cancelled = true }
@@ -132,6 +137,8 @@ final class ScriptedUpstream: UpstreamTransport {
         func sendHead(status: Int) { handler.upstreamHead(HTTPResponseHead(status: status)) }
         func sendBody(_ text: String) { _ = Array(text.utf8).withUnsafeBytes { handler.upstreamBody($0) } }
         func finish() { handler.upstreamFinished(nil) }
+        /// The peer reads the body again: the transport tells the gateway to resume the upload.
+        func resumeTakingBody() { takesBody = true; handler.resumeRequestBody() }
     }
 }
 

@@ -91,6 +91,9 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         if let refusal = attempts.admit() { respondWithError(refusal, cause: nil); return }
         self.attempts = attempts
         attempts.start(body: body)
+        // A body that ended before the transport started (Content-Length: 0) ends upstream now,
+        // so first_byte starts counting.
+        if body == nil && bodyEnded { attempts.endBody() }
     }
 
     // MARK: Client → upstream

@@ -27,6 +27,9 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     private(set) var retries = 0
     private var awaitingHead = true
     private var lastActivity: UInt64 = 0
+    /// The upstream stopped taking the request body (the transport said `.pause`): from then the
+    /// idle limit applies to it, while the client's own pauses are the client's time.
+    private var uploadBlocked = false
     private var accounting: RequestAccounting
     private let inFlight: InFlightCounter
     /// The request's breaker state now, for its access line.
@@ -93,6 +96,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
             return
         }
         awaitingHead = true
+        uploadBlocked = false
         lastActivity = context.loop.now
         armTimeout()
         guard !finished else { return }   // the total deadline passed during the backoff
@@ -110,18 +114,26 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
 
     func appendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         // first_byte counts from the end of the request: while the client uploads, it waits.
-        lastActivity = context.loop.now
         if replayBody != nil {
             if replayBody!.count + bytes.count <= Self.replayLimit { replayBody!.append(contentsOf: bytes) } else { replayBody = nil }
         }
-        return call?.appendBody(bytes) ?? .proceed
+        let flow = call?.appendBody(bytes) ?? .proceed
+        if flow == .pause && !uploadBlocked && awaitingHead {
+            uploadBlocked = true
+            lastActivity = context.loop.now
+            armTimeout()
+        }
+        return flow
     }
 
     func endBody() {
+        guard !bodyEnded else { return }
         bodyEnded = true
+        uploadBlocked = false
         call?.endBody()
         // first_byte counts from the end of the request: a long upload is the client's time.
         lastActivity = context.loop.now
+        armTimeout()
     }
 
     func resumeResponse() { call?.resumeResponse() }
@@ -158,7 +170,10 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         return handler?.upstreamBody(bytes) ?? .proceed
     }
 
-    func resumeRequestBody() { handler?.resumeRequestBody() }
+    func resumeRequestBody() {
+        if uploadBlocked { uploadBlocked = false; lastActivity = context.loop.now }
+        handler?.resumeRequestBody()
+    }
 
     func upstreamFinished(_ failure: UpstreamFailure?) {
         call = nil
@@ -247,10 +262,22 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     /// One timer, re-armed lazily: activity only moves `lastActivity` (cheap per chunk), and a
     /// deadline that moved later lets the timer fire early and re-arm (`checkTimeout`).
     private func armTimeout() {
-        let deadline = min(totalDeadline, lastActivity &+ (awaitingHead ? deadlines.firstByteNs : deadlines.idleNs))
+        let deadline = attemptLimit.map { min(totalDeadline, lastActivity &+ $0) } ?? totalDeadline
         if deadline <= context.loop.now { timedOut(); return }
         armTimer(at: deadline)
     }
+
+    /// The attempt's own limit after `lastActivity`: idle once the head came; while the client is
+    /// still uploading, none (the client's body timeout covers a client that stalls) unless the
+    /// upstream stopped reading, then idle; first_byte from the end of the body.
+    private var attemptLimit: UInt64? {
+        if !awaitingHead { return deadlines.idleNs }
+        if uploading { return uploadBlocked ? deadlines.idleNs : nil }
+        return deadlines.firstByteNs
+    }
+
+    /// The request body is still on its way from the client (bodiless requests never are).
+    private var uploading: Bool { hasBody && !bodyEnded }
 
     private func armTimer(at deadline: UInt64) {
         guard !finished else { return }
@@ -267,7 +294,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     }
 
     private func timedOut() {
-        let kind = context.loop.now >= totalDeadline ? "total" : (awaitingHead ? "first_byte" : "idle")
+        let kind = context.loop.now >= totalDeadline ? "total" : (awaitingHead && !uploading ? "first_byte" : "idle")
         context.metrics.timeout(kind: kind)
         context.metrics.upstreamError(upstream.name, kind: kind)   // per attempt, as failures are
         call?.cancel(); call = nil
