@@ -103,14 +103,17 @@ import Testing
 }
 
 extension TokenQuotaTests {
+    /// An OpenAI route with a quota of 10 output tokens an hour.
+    static let outputQuotaRoute = """
+        [{"name": "chat", "match": {"path": "/v1/chat/completions"}, "format": "openai",
+          "quotas": [{"limit": 10, "per": "1h", "unit": "tokens", "tokens": "output"}]}]
+        """
+
     /// The OpenAI SDK on an output-token quota, streaming without asking for usage: Rampart asks
     /// for it, charges the 6 output tokens of each call, and the third call meets the 429.
     @Test func openAIStreamsAreChargedTheirOutputTokens() throws {
         let provider = try FakeProvider()
-        let rampart = try RampartProcess(config: testConfig(upstream: provider.url, routes: """
-            [{"name": "chat", "match": {"path": "/v1/chat/completions"}, "format": "openai",
-              "quotas": [{"limit": 10, "per": "1h", "unit": "tokens", "tokens": "output"}]}]
-            """))
+        let rampart = try RampartProcess(config: testConfig(upstream: provider.url, routes: Self.outputQuotaRoute))
         let script = """
         import sys, signal, openai
         signal.alarm(60)
@@ -146,10 +149,7 @@ extension TokenQuotaTests {
     /// stream cut short pays (this request's estimate is 4,096, far over the quota).
     @Test func aStreamLeftAfterItsTerminalEventIsChargedWhatItReported() throws {
         let provider = try FakeProvider()
-        let rampart = try RampartProcess(config: testConfig(upstream: provider.url, routes: """
-            [{"name": "chat", "match": {"path": "/v1/chat/completions"}, "format": "openai",
-              "quotas": [{"limit": 10, "per": "1h", "unit": "tokens", "tokens": "output"}]}]
-            """))
+        let rampart = try RampartProcess(config: testConfig(upstream: provider.url, routes: Self.outputQuotaRoute))
         let script = """
         import sys, signal, openai
         signal.alarm(60)
