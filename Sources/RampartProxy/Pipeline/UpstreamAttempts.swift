@@ -262,6 +262,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     /// One timer, re-armed lazily: activity only moves `lastActivity` (cheap per chunk), and a
     /// deadline that moved later lets the timer fire early and re-arm (`checkTimeout`).
     private func armTimeout() {
+        guard !finished else { return }   // e.g. the client's body ended after the response did
         let deadline = attemptLimit.map { min(totalDeadline, lastActivity &+ $0) } ?? totalDeadline
         if deadline <= context.loop.now { timedOut(); return }
         armTimer(at: deadline)
