@@ -55,4 +55,21 @@ import Testing
         #expect(fields["RateLimit-Policy"]?.hasPrefix(names[0] + ";q=\(Int.min);w=9000000000000000000, ") == true)
         #expect(fields["RateLimit"]?.hasSuffix(names[2] + ";r=\(Int.max);t=9000000000000000000") == true)
     }
+
+    /// A route makes its RateLimit-Policy value once; it is the value written afresh, used only
+    /// for statuses of the quotas it was made for.
+    @Test func aRoutesPolicyValueIsMadeOnceAndUsedOnlyForItsQuotas() {
+        let names = (0..<2).map { RateLimitHeaders.policyName(routeName: "chat", index: $0) }
+        let policy = RateLimitHeaders.Policy(names: names, limits: [10, 100], windows: [3600, 60])
+        let statuses = [QuotaStatus(limit: 10, remaining: 3, resetAfter: 1311.2, window: 3600),
+                        QuotaStatus(limit: 100, remaining: 99, resetAfter: 60, window: 60)]
+        let fresh = RateLimitHeaders.fields(policyNames: names, statuses: statuses)
+        let reused = RateLimitHeaders.fields(policyNames: names, statuses: statuses, policy: policy)
+        #expect(reused.map(\.0) == fresh.map(\.0) && reused.map(\.1) == fresh.map(\.1))
+        #expect(policy.value(for: statuses) == #""chat";q=10;w=3600, "chat-1";q=100;w=60"#)
+        var other = statuses
+        other[1].limit = 50
+        #expect(policy.value(for: other) == nil)
+        #expect(RateLimitHeaders.fields(policyNames: names, statuses: other, policy: policy).first?.1 == #""chat";q=10;w=3600, "chat-1";q=50;w=60"#)
+    }
 }

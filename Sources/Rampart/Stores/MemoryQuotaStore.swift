@@ -99,6 +99,17 @@ public final class MemoryQuotaStore: QuotaStore {
     /// still all-or-none. (Not generic: this is the hot path, and unspecialised generics are slow in debug builds.)
     private func withLogs(_ rules: [QuotaRule], nowMs: Int64,
                           _ body: ([QuotaRule], inout [QuotaLog]) -> QuotaDecision) -> QuotaDecision {
+        if rules.count == 1 {
+            // One quota on the route (the usual case): one shard, no lock-ordering bookkeeping.
+            let key = rules[0].key
+            return shards[shardIndex(key.identity)].state.withLock { shard in
+                var logs = [shard.take(key)]
+                let result = body(rules, &logs)
+                shard.put(key, logs[0])
+                shard.maintain(nowMs: nowMs)
+                return result
+            }
+        }
         let shardOf = rules.map { shardIndex($0.key.identity) }
         let first = shardOf.first ?? 0
         let ids = shardOf.allSatisfy { $0 == first } ? [first] : Array(Set(shardOf)).sorted()

@@ -16,21 +16,24 @@ public enum RateLimitHeaders {
         fields(policyNames: statuses.indices.map { policyName(routeName: routeName, index: $0) }, statuses: statuses)
     }
 
-    /// The same with the policy names made beforehand (one per status, in order). Every answer of
-    /// a quota route carries these, so each value is written into one stack buffer and made into a
-    /// String once (String(Int) and `+=` per piece cost about 5,000 instructions a request).
-    public static func fields(policyNames names: [String], statuses: [QuotaStatus]) -> [(String, String)] {
+    /// The same with the policy names made beforehand (one per status, in order), and the
+    /// `RateLimit-Policy` value when the route made it too (`Policy`: it only changes with the
+    /// config). Every answer of a quota route carries these, so each value is written into a stack
+    /// buffer and made into a String once (String(Int) and `+=` per piece cost about 5,000
+    /// instructions a request).
+    public static func fields(policyNames names: [String], statuses: [QuotaStatus], policy made: Policy? = nil) -> [(String, String)] {
         guard let tightest = statuses.min(by: { bindsFirst($0, $1) }) else { return [] }
         let listBytes = zip(names, statuses).reduce(0) { $0 + $1.0.utf8.count + 3 * 2 + 2 * 20 + 2 }
-        let (policy, state) = ASCIIWriter.string(capacity: listBytes) { policy in
+        let policy = made.flatMap { $0.value(for: statuses) } ?? ASCIIWriter.string(capacity: listBytes) { out in
             for (i, s) in statuses.enumerated() where i < names.count {
-                if i > 0 { policy.write(", ") }
-                policy.write(names[i]); policy.write(";q="); policy.write(s.limit); policy.write(";w="); policy.write(seconds(s.window, atLeast: 1))
+                if i > 0 { out.write(", ") }
+                out.write(names[i]); out.write(";q="); out.write(s.limit); out.write(";w="); out.write(seconds(s.window, atLeast: 1))
             }
-        } second: { state in
+        }
+        let state = ASCIIWriter.string(capacity: listBytes) { out in
             for (i, s) in statuses.enumerated() where i < names.count {
-                if i > 0 { state.write(", ") }
-                state.write(names[i]); state.write(";r="); state.write(s.remaining); state.write(";t="); state.write(seconds(s.resetAfter))
+                if i > 0 { out.write(", ") }
+                out.write(names[i]); out.write(";r="); out.write(s.remaining); out.write(";t="); out.write(seconds(s.resetAfter))
             }
         }
         return [
@@ -42,9 +45,31 @@ public enum RateLimitHeaders {
         ]
     }
 
+    /// A route's `RateLimit-Policy` value, made once from its quotas' limits and windows.
+    public struct Policy: Sendable {
+        let limits: [Int]
+        let windows: [Double]
+        let value: String
+
+        public init(names: [String], limits: [Int], windows: [Double]) {
+            self.limits = limits
+            self.windows = windows
+            let statuses = zip(limits, windows).map { QuotaStatus(limit: $0, remaining: 0, resetAfter: 0, window: $1) }
+            value = RateLimitHeaders.fields(policyNames: names, statuses: statuses).first?.1 ?? ""
+        }
+
+        /// The value, when `statuses` are of the quotas it was made for (always, unless a caller
+        /// passes others); nil otherwise, and the value is written afresh.
+        func value(for statuses: [QuotaStatus]) -> String? {
+            guard statuses.count == limits.count else { return nil }
+            for (i, s) in statuses.enumerated() where s.limit != limits[i] || s.window != windows[i] { return nil }
+            return value
+        }
+    }
+
     /// `n` in decimal, as String(n) writes it.
     static func decimal(_ n: Int) -> String {
-        ASCIIWriter.string(capacity: 20, { $0.write(n) }, second: { _ in }).0
+        ASCIIWriter.string(capacity: 20) { $0.write(n) }
     }
 
     /// `"generate-chapter"` for a route's first quota, `"generate-chapter-1"` for the second, … as a
@@ -78,14 +103,12 @@ struct ASCIIWriter {
     private let capacity: Int
     private(set) var count = 0
 
-    /// Two strings, each written by its closure into its own buffer of `capacity` bytes.
-    static func string(capacity: Int, _ first: (inout ASCIIWriter) -> Void, second: (inout ASCIIWriter) -> Void) -> (String, String) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * max(capacity, 1)) { buffer in
-            var a = ASCIIWriter(base: buffer.baseAddress!, capacity: max(capacity, 1))
-            var b = ASCIIWriter(base: buffer.baseAddress! + max(capacity, 1), capacity: max(capacity, 1))
-            first(&a)
-            second(&b)
-            return (a.string, b.string)
+    /// A string written by `write` into a buffer of `capacity` bytes.
+    static func string(capacity: Int, _ write: (inout ASCIIWriter) -> Void) -> String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(capacity, 1)) { buffer in
+            var out = ASCIIWriter(base: buffer.baseAddress!, capacity: max(capacity, 1))
+            write(&out)
+            return out.string
         }
     }
 
