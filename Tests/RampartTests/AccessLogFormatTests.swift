@@ -29,4 +29,26 @@ import Testing
         #expect(text == #""plain \"quoted\" back\\slash\nline\u0001end é""#)
         #expect(try JSONSerialization.jsonObject(with: Data(o), options: .fragmentsAllowed) as? String == "plain \"quoted\" back\\slash\nline\u{1}end é")
     }
+
+    /// Whole lines, pinned byte for byte (nulls, escapes, raw save objects, a negative count, a
+    /// long duration), so a faster encoder can be checked against this one.
+    @Test func wholeLinesArePinnedByteForByte() throws {
+        let expected = [
+            #"""
+{"time":"2026-12-06T17:04:05.007Z","type":"access","request_id":"r-1","method":"GET","path":"/","query":null,"route":"default","user":null,"status":200,"upstream_status":200,"bytes_in":0,"bytes_out":100,"duration_ms":1.234,"upstream_ms":0.5,"retries":0,"breaker":"closed","quota_remaining":null,"truncated":null,"save":null,"peer":"127.0.0.1","error":null,"reason":null}
+"""#,
+            #"""
+{"time":"2026-12-06T17:04:05.999Z","type":"access","request_id":"r-\"2\"","method":"POST","path":"/api/ai/chat\\x","query":"a=1&token=[redacted]","route":"chat","user":"alice\u0001é","status":429,"upstream_status":null,"bytes_in":4096,"bytes_out":211,"duration_ms":0.0,"upstream_ms":null,"retries":2,"breaker":null,"quota_remaining":0,"truncated":"3 messages","save":{"result":"saved","attempts":1},"peer":"::1","error":"RATE_LIMITED","reason":"line\nbreak\ttab"}
+"""#,
+            #"""
+{"time":"2026-12-06T17:04:05.000Z","type":"access","request_id":"","method":null,"path":null,"query":"","route":null,"user":null,"status":400,"upstream_status":null,"bytes_in":0,"bytes_out":0,"duration_ms":86400000.123,"upstream_ms":12.0,"retries":0,"breaker":null,"quota_remaining":-5,"truncated":null,"save":null,"peer":"","error":"BAD_REQUEST","reason":null}
+"""#
+        ]
+        for ((record, query, millis), line) in zip(AccessLineSamples.records, expected) {
+            var o: [UInt8] = []
+            AccessLog.encode(record, query: query, time: AccessLineSamples.time, millis: millis, into: &o)
+            #expect(String(decoding: o, as: UTF8.self) == line + "\n")
+            _ = try JSONSerialization.jsonObject(with: Data(o))
+        }
+    }
 }

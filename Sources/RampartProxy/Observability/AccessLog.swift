@@ -58,7 +58,7 @@ public final class AccessLog {
         scheduleFlush()
     }
 
-    private static func encode(_ r: AccessRecord, query: String?, time: [UInt8], millis: Int, into o: inout [UInt8]) {
+    static func encode(_ r: AccessRecord, query: String?, time: [UInt8], millis: Int, into o: inout [UInt8]) {
         func lit(_ s: StaticString) { s.withUTF8Buffer { o.append(contentsOf: $0) } }
         func str(_ v: String?) { if let v { JSONValue.writeString(v, to: &o) } else { lit("null") } }
         func int(_ v: Int?) { if let v { writeInt(v, to: &o) } else { lit("null") } }
