@@ -11,7 +11,8 @@
 #   faults:  SIGHUP (reload) every 10 s; Redis stopped for 10 s every 5 minutes
 # Every 60 s prints: elapsed, RSS KiB, fds, requests so far. At the end compares the median of five
 # samples right after warm-up (the first sixth of the run, at least 5 minutes for a full run) with
-# the median of the last five, for RSS and fds, and prints the traffic totals.
+# the median of the last five, for RSS and fds, and prints the traffic totals; exits 1 when
+# either is not flat within 5 %.
 # Usage: bash bench/soak.sh [seconds=3600] [rate=120]
 #   RAMPART_BIN=path soaks that binary without building.
 set -euo pipefail
@@ -99,9 +100,12 @@ after = [r for r in rows if r[0] >= warm][:5]
 last = rows[-5:]
 if len(after) < 1 or len(last) < 1:
     sys.exit("too few samples for a verdict")
+flat = True
 for name, i in (("rss_kib", 1), ("fds", 2)):
     a, b = statistics.median(r[i] for r in after), statistics.median(r[i] for r in last)
     change = (b - a) / a * 100 if a else 0
     verdict = "flat" if abs(change) <= 5 else "NOT flat"
+    flat = flat and verdict == "flat"
     print(f"{name}: after warm-up {a:g}, at the end {b:g}, change {change:+.1f} % ({verdict} within 5 %)")
+sys.exit(0 if flat else 1)   # a soak that is not flat fails, so a script can gate on it
 ' $WARM

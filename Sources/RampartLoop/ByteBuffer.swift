@@ -79,12 +79,4 @@ public final class ByteBuffer {
         if readerIndex == writerIndex { readerIndex = 0; writerIndex = 0 }
     }
 
-    /// Releases a large buffer after a big transfer so idle connections stay small.
-    public func shrinkIfIdle(limit: Int = 64 * 1024, to size: Int = 16 * 1024) {
-        guard isEmpty, capacity > limit else { return }   // (a released buffer has capacity 0)
-        base.deallocate()
-        capacity = size
-        base = .allocate(capacity: size)
-        readerIndex = 0; writerIndex = 0
-    }
 }

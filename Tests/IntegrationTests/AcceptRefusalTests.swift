@@ -18,7 +18,12 @@ import Testing
     @Test func overTheConnectionCapTheClientGetsA503AndAClose() throws {
         let app = try DemoApp()
         let rampart = try RampartProcess(config: testConfig(upstream: app.url, server: #""workers": 1, "max_connections": 2"#))
-        var held = [try #require(Self.attempt(rampart.port).client), try #require(Self.attempt(rampart.port).client)]
+        var held: [HTTPClient] = []
+        for _ in 0..<2 {   // (the loop scope keeps no second reference: dropping `held` closes them)
+            let a = Self.attempt(rampart.port)
+            #expect(a.status == 200, "a connection under the cap is served")
+            held.append(try #require(a.client))
+        }
         let c = try HTTPClient(port: rampart.port, timeout: 20)
         try? c.send(HTTPClient.requestText(method: "GET", path: "/echo", close: false))
         let r = try c.readResponse()

@@ -139,7 +139,7 @@ final class BlackholeListener: @unchecked Sendable {
         let events = try c.readEventsToEnd()
         let error = try #require(events.last)
         let ticks = events.dropLast()
-        #expect(!ticks.isEmpty, "the stream flowed before the deadline")
+        try #require(!ticks.isEmpty, "the stream flowed before the deadline")
         #expect(Array(ticks) == (1...ticks.count).map { "event: tick\ndata: {\"n\":\($0)}" }, "every tick, in order: \(ticks.prefix(3))")
         let lines = error.split(separator: "\n")
         #expect(lines.count == 2 && lines.first == "event: error", "\(error)")

@@ -103,6 +103,12 @@ import Testing
 }
 
 extension TokenQuotaTests {
+    /// Output tokens the chat route's quota has counted for this machine's calls (nil: no answer).
+    static func usedOnChat(_ rampart: RampartProcess) -> Int? {
+        let q = try? rampart.admin("GET", "/admin/quotas?key=ip:127.0.0.1&route=chat")
+        return (q?.json["quotas"] as? [[String: Any]])?.first?["used"] as? Int
+    }
+
     /// An OpenAI route with a quota of 10 output tokens an hour.
     static let outputQuotaRoute = """
         [{"name": "chat", "match": {"path": "/v1/chat/completions"}, "format": "openai",
@@ -130,10 +136,7 @@ extension TokenQuotaTests {
             #expect(status == 0, "\(out)")
             return out.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        func used() -> Int? {
-            let q = try? rampart.admin("GET", "/admin/quotas?key=ip:127.0.0.1&route=chat")
-            return (q?.json["quotas"] as? [[String: Any]])?.first?["used"] as? Int
-        }
+        func used() -> Int? { Self.usedOnChat(rampart) }
         #expect(try call() == "OK 'Hello from the fake provider.'")
         try eventually(timeout: 20, "6 output tokens charged") { used() == 6 }
         #expect(try call() == "OK 'Hello from the fake provider.'")
@@ -164,8 +167,7 @@ extension TokenQuotaTests {
         var seen: Int?
         do {
             try eventually(timeout: 20, "the reported 6 output tokens charged") {
-                let q = try? rampart.admin("GET", "/admin/quotas?key=ip:127.0.0.1&route=chat")
-                seen = (q?.json["quotas"] as? [[String: Any]])?.first?["used"] as? Int
+                seen = Self.usedOnChat(rampart)
                 return seen == 6
             }
         } catch {

@@ -44,6 +44,7 @@ import Testing
 {"time":"2026-12-06T17:04:05.000Z","type":"access","request_id":"","method":null,"path":null,"query":"","route":null,"user":null,"status":400,"upstream_status":null,"bytes_in":0,"bytes_out":0,"duration_ms":86400000.123,"upstream_ms":12.0,"retries":0,"breaker":null,"quota_remaining":-5,"truncated":null,"save":null,"peer":"","error":"BAD_REQUEST","reason":null}
 """#
         ]
+        #expect(AccessLineSamples.records.count == expected.count)
         for ((record, query, millis), line) in zip(AccessLineSamples.records, expected) {
             var o: [UInt8] = []
             AccessLog.encode(record, query: query, time: AccessLineSamples.time, millis: millis, into: &o)

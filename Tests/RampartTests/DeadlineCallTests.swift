@@ -13,13 +13,9 @@ import Testing
 @Suite struct DeadlineCallTests {
     static let s = UpstreamDeadlineRig.second
 
-    /// The `app` upstream's timeouts: first_byte 10 s, idle 3 s, total 60 s.
-    static let config = #"""
-    {"logging": {"level": "error", "access_log": false},
-     "upstreams": {"app": {"url": "http://127.0.0.1:9",
-                           "timeouts": {"connect": "1s", "first_byte": "10s", "idle": "3s", "total": "60s"}}},
-     "routes": [{"name": "plain", "match": {"path_prefix": "/"}, "upstream": "app"}]}
-    """#
+    /// The `app` upstream's timeouts: first_byte 10 s, idle 3 s, total 60 s (saves go through
+    /// its first route, `plain`).
+    static let config = UpstreamAttemptsDeadlineTests.config
 
     /// A save as `ConfirmedSave` makes one: through `SaveTarget.start`, its body sent whole.
     @Test func aSavesFirstByteFiresAtItsDeadlineAndNotOneNanosecondBefore() throws {

@@ -52,7 +52,6 @@ import Testing
         #expect(try F.load(F.app(#""logging": {"redact_query_params": ["session_id"]}"#)).logging.redactQueryParams == ["session_id"])
     }
 
-    /// A cut stream ends in the dialect its client's SDK reads.
     @Test func adminConfigMasksSecretValuesAndURLPasswordsButKeepsTheirNames() throws {
         let source = try JSONValue.parse(Array(#"""
             {"store": {"url": "redis://:pw1@r:6379/0", "password_env": "REDIS_PASSWORD"},
@@ -63,6 +62,7 @@ import Testing
         #expect(shown == #"{"store":{"url":"redis://:[redacted]@r:6379/0","password_env":"REDIS_PASSWORD"},"admin":{"token_env":"T","token_file":"/run/t","token":"[redacted]"},"other":["redis://user:[redacted]@h/1","redis://[redacted]@h","http://h/p@q","x@y","redis://h:1/0"]}"#)
     }
 
+    /// A cut stream ends in the dialect its client's SDK reads.
     @Test func streamErrorEventsSpeakTheRouteFormat() throws {
         let e = GatewayError(status: 503, code: "SHUTTING_DOWN", message: "Cut.")
         let anthropic = String(decoding: StreamErrorEvent.bytes(e, dialect: .anthropic, requestID: "r1"), as: UTF8.self)

@@ -64,12 +64,12 @@ import Testing
         let statuses = [QuotaStatus(limit: 10, remaining: 3, resetAfter: 1311.2, window: 3600),
                         QuotaStatus(limit: 100, remaining: 99, resetAfter: 60, window: 60)]
         let fresh = RateLimitHeaders.fields(policyNames: names, statuses: statuses)
-        let reused = RateLimitHeaders.fields(policyNames: names, statuses: statuses, policy: policy)
+        let reused = RateLimitHeaders.fields(policy: policy, statuses: statuses)
         #expect(reused.map(\.0) == fresh.map(\.0) && reused.map(\.1) == fresh.map(\.1))
         #expect(policy.value(for: statuses) == #""chat";q=10;w=3600, "chat-1";q=100;w=60"#)
         var other = statuses
         other[1].limit = 50
         #expect(policy.value(for: other) == nil)
-        #expect(RateLimitHeaders.fields(policyNames: names, statuses: other, policy: policy).first?.1 == #""chat";q=10;w=3600, "chat-1";q=50;w=60"#)
+        #expect(RateLimitHeaders.fields(policy: policy, statuses: other).first?.1 == #""chat";q=10;w=3600, "chat-1";q=50;w=60"#)
     }
 }

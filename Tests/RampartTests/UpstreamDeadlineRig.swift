@@ -1,4 +1,5 @@
 import Dispatch
+import Testing
 import Foundation
 import RampartHTTP
 @testable import RampartProxy
@@ -40,7 +41,7 @@ final class UpstreamDeadlineRig {
     /// Stops the loop thread and waits for it to leave `run()`.
     func stop() {
         loop.stop()
-        _ = loopStopped.wait(timeout: .now() + 10)
+        if loopStopped.wait(timeout: .now() + 10) != .success { Issue.record("the rig's loop thread did not stop within 10 s") }
     }
 
     /// Runs `work` on the loop thread (where every object under test lives) and returns its result.

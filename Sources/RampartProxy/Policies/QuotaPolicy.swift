@@ -17,16 +17,15 @@ struct QuotaPolicy: RouteFilter {
 
     package let quotas: [QuotaConfig]
     package let onUnavailable: StoreConfig.OnUnavailable
-    /// The RateLimit policy name of each quota, and the `RateLimit-Policy` value, made once
+    /// The RateLimit policy name of each quota and the `RateLimit-Policy` value, made once
     /// rather than on every answer.
-    let policyNames: [String]
     let policy: RateLimitHeaders.Policy
 
     package init(quotas: [QuotaConfig], route: String, onUnavailable: StoreConfig.OnUnavailable) {
         self.quotas = quotas
         self.onUnavailable = onUnavailable
-        policyNames = quotas.indices.map { RateLimitHeaders.policyName(routeName: route, index: $0) }
-        policy = RateLimitHeaders.Policy(names: policyNames, limits: quotas.map(\.limit),
+        policy = RateLimitHeaders.Policy(names: quotas.indices.map { RateLimitHeaders.policyName(routeName: route, index: $0) },
+                                         limits: quotas.map(\.limit),
                                          windows: quotas.map { Double($0.per.configMilliseconds) / 1000 })
         phases = quotas.contains { $0.unit == .tokens } ? [.requestHead, .end] : .requestHead
     }
@@ -35,12 +34,12 @@ struct QuotaPolicy: RouteFilter {
         let route = ctx.route.name
         let rules = QuotaRule.rules(for: quotas, route: route, user: ctx.user, ip: ctx.clientIP)
         let server = ctx.server
-        let policyNames = self.policyNames, policy = self.policy
+        let policy = self.policy
         server.quotas.acquire(rules, now: server.state.clock.now()) { result in
             switch result {
             case .success(let decision):
                 let statuses = decision.statuses
-                for (name, value) in RateLimitHeaders.fields(policyNames: policyNames, statuses: statuses, policy: policy) {
+                for (name, value) in RateLimitHeaders.fields(policy: policy, statuses: statuses) {
                     ctx.responseHeaders.append(HTTPField(name: name, value: value))
                 }
                 ctx.quotaRemaining = statuses.map(\.remaining).min()

@@ -16,15 +16,23 @@ public enum RateLimitHeaders {
         fields(policyNames: statuses.indices.map { policyName(routeName: routeName, index: $0) }, statuses: statuses)
     }
 
-    /// The same with the policy names made beforehand (one per status, in order), and the
-    /// `RateLimit-Policy` value when the route made it too (`Policy`: it only changes with the
-    /// config). Every answer of a quota route carries these, so each value is written into a stack
-    /// buffer and made into a String once (String(Int) and `+=` per piece cost about 5,000
-    /// instructions a request).
-    public static func fields(policyNames names: [String], statuses: [QuotaStatus], policy made: Policy? = nil) -> [(String, String)] {
+    /// The same with the policy names made beforehand (one per status, in order).
+    public static func fields(policyNames names: [String], statuses: [QuotaStatus]) -> [(String, String)] {
+        fields(names, statuses, policyValue: nil)
+    }
+
+    /// The same for a route's quotas, its `RateLimit-Policy` value made once (`Policy`).
+    public static func fields(policy: Policy, statuses: [QuotaStatus]) -> [(String, String)] {
+        fields(policy.names, statuses, policyValue: policy.value(for: statuses))
+    }
+
+    /// Every answer of a quota route carries these, so each value is written into a stack buffer
+    /// and made into a String once (String(Int) and `+=` per piece cost about 5,000 instructions
+    /// a request).
+    private static func fields(_ names: [String], _ statuses: [QuotaStatus], policyValue: String?) -> [(String, String)] {
         guard let tightest = statuses.min(by: { bindsFirst($0, $1) }) else { return [] }
         let listBytes = zip(names, statuses).reduce(0) { $0 + $1.0.utf8.count + 3 * 2 + 2 * 20 + 2 }
-        let policy = made.flatMap { $0.value(for: statuses) } ?? ASCIIWriter.string(capacity: listBytes) { out in
+        let policy = policyValue ?? ASCIIWriter.string(capacity: listBytes) { out in
             for (i, s) in statuses.enumerated() where i < names.count {
                 if i > 0 { out.write(", ") }
                 out.write(names[i]); out.write(";q="); out.write(s.limit); out.write(";w="); out.write(seconds(s.window, atLeast: 1))
@@ -45,13 +53,16 @@ public enum RateLimitHeaders {
         ]
     }
 
-    /// A route's `RateLimit-Policy` value, made once from its quotas' limits and windows.
+    /// A route's policy names and `RateLimit-Policy` value, made once from its quotas' limits
+    /// and windows.
     public struct Policy: Sendable {
+        let names: [String]
         let limits: [Int]
         let windows: [Double]
         let value: String
 
         public init(names: [String], limits: [Int], windows: [Double]) {
+            self.names = names
             self.limits = limits
             self.windows = windows
             let statuses = zip(limits, windows).map { QuotaStatus(limit: $0, remaining: 0, resetAfter: 0, window: $1) }

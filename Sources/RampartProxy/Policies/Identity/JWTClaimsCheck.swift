@@ -11,6 +11,7 @@ struct JWTClaimsCheck {
     /// Returns the time window, the one part of the verdict that can change later (`JWTTimeWindow`).
     @discardableResult
     package func check(_ claims: JSONValue) throws(JWTError) -> JWTTimeWindow {
+        // exp is judged before nbf is read, so an expired token with a malformed nbf is "expired".
         let exp = try time(claims, "exp")
         try JWTTimeWindow(exp: exp, nbf: nil).check(now: now, leeway: leeway)
         let window = JWTTimeWindow(exp: exp, nbf: try time(claims, "nbf"))
