@@ -51,14 +51,14 @@ run: release
 
 # Test tools from PyPI in a local venv: httplint (from redbot), PyYAML, the real clients
 # (the anthropic and openai SDKs, httpx-sse) that read confirmed-save streams, selenium (drives Debian's
-# chromium through the admin dashboard) and prometheus_client (parses /metrics). The stamp names the
-# tool list, so adding a tool reinstalls.
-VENV_STAMP := .venv/.installed-redbot-pyyaml-anthropic-openai-httpx-sse-selenium-prometheus
+# chromium through the admin dashboard), prometheus_client (parses /metrics) and websockets (the
+# WebSocket client and upstream of the socket tests). The stamp names the tool list, so adding a tool reinstalls.
+VENV_STAMP := .venv/.installed-redbot-pyyaml-anthropic-openai-httpx-sse-selenium-prometheus-websockets
 venv: $(VENV_STAMP)
 $(VENV_STAMP):
 	$(MAKE) deps EXTRA_PACKAGES="$(TEST_PACKAGES)"
 	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check redbot pyyaml anthropic openai httpx httpx-sse selenium prometheus-client
+	.venv/bin/pip install -q --disable-pip-version-check redbot pyyaml anthropic openai httpx httpx-sse selenium prometheus-client websockets
 	touch $@
 
 # libFuzzer targets for every parser that reads outside bytes (Fuzz/build.sh lists them; each is

@@ -30,7 +30,8 @@ let package = Package(
         .target(name: "Rampart", dependencies: ["RampartHTTP", "RampartLoop", "RampartTransport", "RampartProxy", "CCurl", "COpenSSL", "CLinux"]),
 
         .executableTarget(name: "rampart", dependencies: ["Rampart", "RampartTransport", "RampartProxy"]),
-        .executableTarget(name: "rampart-demo-app"),
+        // The demo app links OpenSSL only for its WebSocket handshake's SHA-1.
+        .executableTarget(name: "rampart-demo-app", dependencies: ["COpenSSL"]),
 
         .testTarget(name: "RampartHTTPTests", dependencies: ["RampartHTTP"], resources: []),
         .testTarget(name: "RampartTests", dependencies: ["Rampart", "RampartHTTP", "RampartLoop", "RampartTransport", "RampartProxy"]),

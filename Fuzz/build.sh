@@ -7,6 +7,7 @@
 #   response-head   HTTPResponseParser + HTTP1ClientMachine (+ HTTPResponseHead.serialize)
 #   chunked         ChunkedDecoder + ChunkedEncoder
 #   sse             SSEParser + SSEEncoder
+#   websocket       WebSocketReader + WebSocketFrameParser (one direction of a WebSocket relay)
 #   json            JSONValue.parse / JSONParser + JSONValue.write / JSONText.quote
 #   resp            RESPDecoder + RESPEncoder
 #   jwt             JWTVerifier (compact form, JOSE header, claims, keys) + the Bearer/cookie reader
@@ -68,6 +69,7 @@ target request-head RequestHeadFuzz $F/RequestHead/main.swift $F/Support.swift -
 target response-head ResponseHeadFuzz $F/ResponseHead/main.swift $F/Support.swift -- "${LIB[@]}"
 target chunked ChunkedFuzz $F/Chunked/main.swift $F/Support.swift -- "${LIB[@]}"
 target sse SSEFuzz $F/SSE/main.swift $F/Support.swift -- "${LIB[@]}"
+target websocket WebSocketFuzz $F/WebSocket/main.swift $F/Support.swift -- "${LIB[@]}"
 target json JSONFuzz $F/JSON/main.swift $F/Support.swift -- "${LIB[@]}"
 target resp RESPFuzz $F/RESP/main.swift $F/Support.swift -- "${LIB[@]}"
 target jwt JWTFuzz $F/JWT/main.swift $F/Support.swift $P/Policies/Identity/*.swift $P/Config/PolicyConfig.swift \

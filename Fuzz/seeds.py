@@ -91,6 +91,28 @@ write("chunked", [latin1(s) for s in chunk if re.match(r"[0-9a-fA-F]+[;\r \t]", 
 sse = strings(T + "SSETests.swift", R + "UsageTapTests.swift", R + "StreamSaveTapTests.swift", R + "UsageTestSupport.swift")
 write("sse", [s.encode("utf-8") for s in sse if re.search(r"(^|\n)(data|event|id|retry|:)", s) and "\n" in s + "\r"])
 
+def ws_frame(opcode, payload, fin=True, rsv1=False, mask=b"\x12\x34\x56\x78"):
+    """A WebSocket frame (masked when `mask` is given, as clients send), minimal length form."""
+    head = bytes([(0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode])
+    m = 0x80 if mask else 0
+    n = len(payload)
+    head += bytes([m | n]) if n < 126 else bytes([m | 126]) + n.to_bytes(2, "big") if n <= 0xFFFF else bytes([m | 127]) + n.to_bytes(8, "big")
+    if not mask:
+        return head + payload
+    return head + mask + bytes(b ^ mask[i & 3] for i, b in enumerate(payload))
+
+
+# websocket: a mode byte (1 client, 0 server; 2 RSV1 allowed; 4 capture text), a limit byte, frames.
+ws = []
+for mode, mask in ((1, b"\x12\x34\x56\x78"), (4, None), (7, b"\x0f\xf0\xaa\x55")):
+    f = lambda op, p, **kw: ws_frame(op, p, mask=mask, **kw)
+    ws += [bytes([mode, 200]) + f(1, b"hello") + f(9, b"ping") + f(8, b"\x03\xe8bye"),
+           bytes([mode, 3]) + f(2, bytes(300), fin=False) + f(10, b"") + f(0, bytes(200)),
+           bytes([mode, 0]) + f(1, b"{\"type\":\"response.done\"}") + f(1, b"x" * 130),
+           bytes([mode, 255]) + f(1, b'{"type":', fin=False) + f(0, b'"session.created"}') + f(8, b""),
+           bytes([mode, 255]) + f(1, b"z", rsv1=True) + f(0, b"z", rsv1=True)]
+write("websocket", ws)
+
 # json: the configs (fixtures, gateway.json) and the JSON texts of the config and validation tests.
 docs = [open(p, "rb").read() for p in ["gateway.json"] + sorted(glob.glob("Tests/Fixtures/configs/*.json"))]
 texts = strings(R + "ConfigJSONTests.swift", R + "ValidationKeywordTests.swift", R + "ValidationDocumentTests.swift",

@@ -133,6 +133,8 @@ struct Shell {
             case .retryOnFreshConnection:
                 outcomes.append(.retry)
                 over = true
+            case .upgraded:
+                require(false, "a 101 ended a request that asked for no upgrade")
             case .fail(let f):
                 outcomes.append(.fail(f))
                 over = true

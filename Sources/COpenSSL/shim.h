@@ -52,6 +52,12 @@ static int rampart_alpn_select(SSL *ssl, const unsigned char **out, unsigned cha
     return SSL_TLSEXT_ERR_NOACK;
 }
 static inline void rampart_ssl_ctx_set_alpn_http11(SSL_CTX *ctx) { SSL_CTX_set_alpn_select_cb(ctx, rampart_alpn_select, NULL); }
+/// SSL_set_tlsext_host_name is a macro over SSL_ctrl: the SNI a client connection sends.
+static inline long rampart_ssl_set_sni(SSL *ssl, const char *host) { return SSL_set_tlsext_host_name(ssl, host); }
+/// SSL_CTX_set_mode for client contexts (partial writes from a moving buffer, buffers released when idle).
+static inline long rampart_ssl_ctx_set_client_modes(SSL_CTX *ctx) {
+    return SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+}
 /// An HMAC key with its padded-key digest states computed once (RFC 2104 §2): a signature then
 /// copies two ready contexts, where HMAC() fetches the digest and hashes the key again on every
 /// call (most of its cost in OpenSSL 3). The states are only read after set-up, so one key serves

@@ -41,3 +41,13 @@ extension String {
     @inlinable @inline(__always)
     static func asciiLower(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }
 }
+
+extension StringProtocol {
+    /// The value without its leading and trailing spaces and tabs (HTTP's optional whitespace).
+    public func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return String(s)
+    }
+}

@@ -27,7 +27,8 @@ extension HTTP1ClientMachine {
     }
 
     /// Parses heads until the final one: 1xx interim responses (100 Continue, 103 Early Hints)
-    /// are dropped, 101 is refused since this client never asks for an upgrade.
+    /// are dropped; 101 ends the HTTP exchange when the request asked for an upgrade, and is
+    /// refused otherwise.
     mutating func readHead(_ input: UnsafeRawBufferPointer, receivedAny: Bool) -> ResponseAction {
         state = .awaitingHead(receivedAny: receivedAny)
         var consumed = 0
@@ -46,7 +47,12 @@ extension HTTP1ClientMachine {
             case .complete(let head, let framing, let ka, let c):
                 consumed += c
                 if head.status < 200 {
-                    if head.status == 101 { return fail(.invalidResponse(UpstreamResponseError("unexpected protocol switch"))) }
+                    if head.status == 101 {
+                        guard upgrade else { return fail(.invalidResponse(UpstreamResponseError("unexpected protocol switch"))) }
+                        state = .complete
+                        keepAlive = false
+                        return .upgraded(head, consumed: consumed)
+                    }
                     continue
                 }
                 keepAlive = ka

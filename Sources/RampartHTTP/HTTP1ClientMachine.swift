@@ -62,6 +62,9 @@ public struct HTTP1ClientMachine: Sendable {
         case body(Range<Int>)
         /// The response is complete: consume, then pool the connection when `reusable`, else close it.
         case complete(consumed: Int, reusable: Bool)
+        /// The upstream switched protocols (a requested upgrade): the connection, with the input
+        /// past `consumed`, now belongs to the tunnel.
+        case upgraded(HTTPResponseHead, consumed: Int)
         /// Close this connection; send the whole request again on a fresh one.
         case retryOnFreshConnection
         case fail(Failure)
@@ -96,6 +99,8 @@ public struct HTTP1ClientMachine: Sendable {
     var keepAlive = false
     let method: String
     let body: RequestBody
+    /// The request asks to switch protocols (a WebSocket handshake): a 101 is its answer.
+    public var upgrade = false
 
     public init(method: String, body: RequestBody) {
         self.method = method

@@ -9,7 +9,9 @@ extension HTTP1ServerMachine {
         guard state != .closed, !responseStarted else { return false }
         responseStarted = true
         if head.status == 101 {
-            responseFraming = .none
+            // The tunnel's bytes pass as they are, and the connection ends with the tunnel.
+            responseFraming = .closeDelimited
+            keepAlive = false
             state = .tunnel
             deadline = .none
             return true

@@ -28,6 +28,24 @@ public final class TLSContext: @unchecked Sendable {
         }
     }
 
+    private init(client ctx: OpaquePointer) { self.ctx = ctx }
+
+    /// A client context for the upstream connections Rampart opens itself (WebSocket tunnels to
+    /// `https://` upstreams): TLS 1.2+, the system's trust store, and peer verification unless
+    /// the upstream says `tls_verify: false`.
+    public static func client(verify: Bool) -> TLSContext? {
+        guard let ctx = SSL_CTX_new(TLS_client_method()) else { return nil }
+        _ = rampart_ssl_ctx_set_min_tls12(ctx)
+        _ = rampart_ssl_ctx_set_client_modes(ctx)
+        if verify {
+            SSL_CTX_set_default_verify_paths(ctx)
+            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+        } else {
+            SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nil)
+        }
+        return TLSContext(client: ctx)
+    }
+
     deinit { SSL_CTX_free(ctx) }
 
     static func lastError() -> String {
@@ -52,6 +70,17 @@ package final class TLSSession {
         self.ssl = ssl
         SSL_set_fd(ssl, fd)
         SSL_set_accept_state(ssl)
+    }
+
+    /// The client end of a connection to `host` (SNI for a name; the certificate must match it
+    /// when the context verifies). The handshake runs inside the first reads and writes.
+    package init?(clientOf context: TLSContext, fd: Int32, host: String, verify: Bool) {
+        guard let ssl = SSL_new(context.ctx) else { return nil }
+        self.ssl = ssl
+        SSL_set_fd(ssl, fd)
+        SSL_set_connect_state(ssl)
+        if Socket.parseIP(host) == nil { _ = rampart_ssl_set_sni(ssl, host) }
+        if verify { SSL_set1_host(ssl, host) }
     }
 
     deinit { SSL_free(ssl) }

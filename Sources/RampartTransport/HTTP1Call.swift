@@ -52,6 +52,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         case .streamed: body = .streamed
         }
         machineAt.initialize(to: HTTP1ClientMachine(method: request.method, body: body))
+        machineAt.pointee.upgrade = request.upgrade
         selfRetain = self
     }
 
@@ -62,7 +63,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
 
     func begin() {
         writeHead()
-        if numeric != nil { attach(transport.takeIdle(key)); return }
+        if numeric != nil { attach(takeIdle()); return }
         switch transport.lookup(name, host: request.endpoint.host, port: request.endpoint.port, for: self) {
         case .ready(let poolKey, _): hostReady(poolKey: poolKey)
         case .wait: startConnecting()   // the connect timeout covers the lookup
@@ -74,7 +75,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
     func hostReady(poolKey: String) {
         guard !machine.isFinished else { return }
         key = poolKey
-        attach(transport.takeIdle(key))
+        attach(takeIdle())
     }
 
     /// The host name did not resolve.
@@ -88,6 +89,12 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         machine.encodeHead(target: request.target, headers: request.headers, into: &h)
         out.append(h)
         if machine.keepsReplayCopy { replay = h }   // shares the buffer, no copy
+    }
+
+    /// A pooled connection, except for a handshake (its connection becomes a tunnel) or TLS (the
+    /// pool holds plain connections only).
+    private func takeIdle() -> UpstreamSocket? {
+        request.upgrade || request.endpoint.scheme == "https" ? nil : transport.takeIdle(key)
     }
 
     /// Uses a pooled connection, or opens a new one.
@@ -112,6 +119,12 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         }
         socket = s
         s.owner = self
+        if request.endpoint.scheme == "https" {
+            guard let tls = transport.tlsSession(fd: s.fd, endpoint: request.endpoint) else {
+                failConnectLater("TLS set-up failed"); return
+            }
+            s.tls = tls
+        }
         startConnecting()
     }
 
@@ -183,7 +196,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         guard let socket, machine.canSend else { return }
         var sent = 0
         while !out.isEmpty {
-            let n = Glibc.send(socket.fd, out.readable.baseAddress!, out.readableCount, Int32(MSG_NOSIGNAL))
+            let n = socket.send(out.readable.baseAddress!, out.readableCount)
             if n > 0 { out.consume(n); sent += n; continue }
             if n < 0 && errno == EINTR { continue }
             if n < 0 && errno == EAGAIN { break }
@@ -219,19 +232,8 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         var rounds = 8
         while socket.readReady && rounds > 0 {
             rounds -= 1
-            input.reserveWritable(64 * 1024)
-            let room = input.writableCount
-            let n = Glibc.read(socket.fd, input.writableTail, room)
-            if n > 0 {
-                input.didWrite(n)
-                // A short read emptied the socket, unless a FIN is pending behind the bytes.
-                if n < room && !socket.hangupSeen { socket.readReady = false; break }
-                continue
-            }
-            if n < 0 && errno == EINTR { continue }
-            socket.readReady = false
-            if n < 0 && errno == EAGAIN { break }
-            machine.receivedEOF(); break   // 0 = closed; any other error ends the connection too
+            // The end of stream, or any error: the connection is over (buffered bytes still count).
+            if case .ended = socket.fill(input) { machine.receivedEOF() }
         }
         process()
         // Mid-response and drained (an SSE stream between events): the buffer goes back until the
@@ -266,6 +268,8 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
                 if !more { machine.pauseReading() }
             case .complete(let c, let reusable):
                 input.consume(c); responseComplete(reusable: reusable); return
+            case .upgraded(let head, let c):
+                input.consume(c); upgraded(head); return
             case .retryOnFreshConnection, .fail:
                 connectionBroke(action); return
             }
@@ -303,6 +307,14 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         }
         release()
         h.upstreamFinished(nil)
+    }
+
+    /// A 101: the connection, with whatever followed the head, goes to a tunnel.
+    private func upgraded(_ head: HTTPResponseHead) {
+        guard let h = handler, let s = socket else { return }
+        socket = nil
+        release()
+        h.upstreamUpgraded(head, tunnel: UpstreamTunnel(socket: s))
     }
 
     private func fail(_ failure: HTTP1ClientMachine.Failure) {

@@ -27,6 +27,16 @@ public final class HTTP1Transport: UpstreamTransport {
 
     public init(loop: EventLoop) { self.loop = loop }
 
+    /// Client TLS contexts for `https://` tunnels, made on first use: verifying, and not.
+    private var tlsContexts: [Bool: TLSContext] = [:]
+
+    func tlsSession(fd: Int32, endpoint: UpstreamEndpoint) -> TLSSession? {
+        let verify = endpoint.tlsVerify
+        if tlsContexts[verify] == nil { tlsContexts[verify] = TLSContext.client(verify: verify) }
+        guard let context = tlsContexts[verify] else { return nil }
+        return TLSSession(clientOf: context, fd: fd, host: endpoint.host, verify: verify)
+    }
+
     public func start(_ request: UpstreamRequest, handler: UpstreamResponseHandler) -> UpstreamCall {
         let call = HTTP1Call(transport: self, request: request, handler: handler)
         call.begin()
@@ -138,6 +148,11 @@ final class UpstreamSocket: EventHandler {
     /// The call using the socket. unowned(unsafe): a call always clears it (pool return or close)
     /// before it goes away, and a weak reference would slow every retain of the call.
     unowned(unsafe) var owner: HTTP1Call?
+    /// After a 101, the tunnel that holds the socket (strong: the loop's registration keeps the
+    /// socket, the socket its tunnel, until the tunnel closes it).
+    var tunnel: UpstreamTunnel?
+    /// TLS over the socket (an `https://` tunnel); nil for plain connections.
+    var tls: TLSSession?
     /// When the socket last went back to the pool (loop clock).
     var idleSince: UInt64 = 0
     unowned(unsafe) var pool: HTTP1Transport?
@@ -189,6 +204,7 @@ final class UpstreamSocket: EventHandler {
             if events & Epoll.hangupOrError != 0 { hangupSeen = true }
         }
         if let owner { owner.socketReady(events); return }
+        if let tunnel { tunnel.socketReady(events); return }
         // Idle in the pool: input means the upstream closed it (or sent junk). Drop it.
         guard readReady else { return }
         if let pool, let poolKey { pool.dropIdle(self, key: poolKey) } else { close() }
@@ -202,9 +218,53 @@ final class UpstreamSocket: EventHandler {
         return err
     }
 
+    /// Reads like read(2): bytes, 0 at the end of the stream, -1 with errno (EAGAIN: nothing now).
+    @inline(__always) func read(_ into: UnsafeMutableRawPointer, _ count: Int) -> Int {
+        guard let tls else { return Glibc.read(fd, into, count) }
+        switch tls.read(into: into, count: count) {
+        case .bytes(let n): return n
+        case .wouldBlock: errno = EAGAIN; return -1
+        case .closed: return 0
+        }
+    }
+
+    enum Fill { case bytes, wouldBlock, ended(Int32) }
+
+    /// One read into `input` (room for 64 KiB made first), keeping `readReady` true only while the
+    /// socket may hold more: `.ended` carries errno, 0 for the peer's end of stream.
+    @inline(__always) func fill(_ input: ByteBuffer) -> Fill {
+        while true {
+            input.reserveWritable(64 * 1024)
+            let room = input.writableCount
+            let n = read(input.writableTail, room)
+            if n > 0 {
+                input.didWrite(n)
+                // A short read emptied the socket, unless a FIN is pending behind the bytes (TLS
+                // hands out a record at a time: it reads on until it would block).
+                if n < room && !hangupSeen && tls == nil { readReady = false }
+                return .bytes
+            }
+            if n < 0 && errno == EINTR { continue }
+            readReady = false
+            return n < 0 && errno == EAGAIN ? .wouldBlock : .ended(n == 0 ? 0 : errno)
+        }
+    }
+
+    /// Writes like send(2) without SIGPIPE: bytes, or -1 with errno (EAGAIN: try at the next edge).
+    @inline(__always) func send(_ from: UnsafeRawPointer, _ count: Int) -> Int {
+        guard let tls else { return Glibc.send(fd, from, count, Int32(MSG_NOSIGNAL)) }
+        switch tls.write(from, count: count) {
+        case .bytes(let n): return n
+        case .wouldBlock: errno = EAGAIN; return -1
+        case .closed: errno = ECONNRESET; return -1
+        }
+    }
+
     func close() {
         guard !closed else { return }
         closed = true
+        tunnel = nil
+        tls?.shutdown()
         owner = nil; poolKey = nil
         loop.unregister(fd: fd)
         Glibc.close(fd)

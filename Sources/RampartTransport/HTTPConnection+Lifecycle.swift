@@ -83,6 +83,8 @@ extension HTTPConnection {
     /// Stop reusing this connection; close it now when idle (graceful shutdown).
     package func drain() {
         perform(machine.drain(buffered: readBuffer.readableCount, writePending: !writeBuffer.isEmpty))
+        // A tunnel (a WebSocket) does not end by itself: its exchange asks the peers to close.
+        if state == .tunnel { exchange?.drainStarted() }
     }
 
     package var isIdle: Bool { machine.isIdle(buffered: readBuffer.readableCount) }

@@ -217,6 +217,11 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream {
         writeBuffer.reserveWritable(bound)
         writeBuffer.didWrite(head.serialize(to: writeBuffer.writableTail.assumingMemoryBound(to: UInt8.self)))
         scheduleFlush()
+        // A switch to a tunnel (WebSocket): bytes the client sent behind its handshake are the
+        // tunnel's first; no new edge will announce them.
+        if state == .tunnel {
+            loop.deferToEndOfIteration { [self] in if state == .tunnel { readAvailable() } }
+        }
     }
 
     /// Queues body bytes; `.pause` when the client is slow: stop producing until `resumeResponse`.

@@ -24,12 +24,15 @@ public protocol ServerExchange: AnyObject {
     /// answered itself (its 408 with its request id, its access-log line); false leaves the
     /// connection to answer and close, after `connectionClosed`.
     func requestBodyTimedOut() -> Bool
+    /// Shutdown began while this exchange holds an open tunnel (a WebSocket): ask its peers to close.
+    func drainStarted()
 }
 
 extension ServerExchange {
     /// Local and admin answers are sent whole at once; there is nothing to cut.
     public func drainDeadlineReached() {}
     public func requestBodyTimedOut() -> Bool { false }
+    public func drainStarted() {}
 }
 
 /// One request's stream on a client connection, as an exchange sees it: the current request of an

@@ -11,6 +11,9 @@ public struct UpstreamRequest {
     public var headers: HTTPHeaders
     public var body: BodyLength
     public var connectTimeoutMs: Int
+    /// A WebSocket handshake: the native client carries it (plain or TLS) on a connection of its
+    /// own, and a 101 hands that connection to the handler as an `UpstreamTunnel`.
+    public var upgrade = false
 
     public init(endpoint: UpstreamEndpoint, method: String, target: String, headers: HTTPHeaders, body: BodyLength, connectTimeoutMs: Int) {
         self.endpoint = endpoint; self.method = method; self.target = target; self.headers = headers
@@ -64,6 +67,16 @@ public protocol UpstreamResponseHandler: AnyObject {
     func resumeRequestBody()
     /// The exchange ended: nil = complete response, else why it failed.
     func upstreamFinished(_ failure: UpstreamFailure?)
+    /// The upstream switched protocols (only ever for a request with `upgrade`): the tunnel now
+    /// holds the connection; `upstreamFinished` does not follow.
+    func upstreamUpgraded(_ head: HTTPResponseHead, tunnel: UpstreamTunnel)
+}
+
+extension UpstreamResponseHandler {
+    public func upstreamUpgraded(_ head: HTTPResponseHead, tunnel: UpstreamTunnel) {
+        tunnel.close()
+        upstreamFinished(.invalidResponse("unexpected protocol switch"))
+    }
 }
 
 /// A running exchange, seen from the pipeline. Timeouts, retries and the breaker live above this,

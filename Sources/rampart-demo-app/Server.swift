@@ -108,6 +108,7 @@ struct Server: Sendable {
                 }
                 break
             }
+            if DemoWebSocket.isUpgrade(request) { DemoWebSocket.serve(conn, request); break }
             let res = ResponseWriter(conn: conn, request: request)
             Router.handle(request, res)
             res.finish()

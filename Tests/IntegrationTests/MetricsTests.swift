@@ -71,6 +71,9 @@ let documentedMetrics: [String: String] = [
     "rampart_active_streams": "gauge", "rampart_received_bytes": "counter", "rampart_sent_bytes": "counter",
     "rampart_config_reloads": "counter", "rampart_ai_tokens": "counter", "rampart_ai_cost_usd": "counter",
     "rampart_ai_usage_estimated": "counter", "rampart_save_sanitized": "counter",
+    "rampart_websocket_open": "gauge", "rampart_websocket_opened": "counter", "rampart_websocket_closed": "counter",
+    "rampart_websocket_refused": "counter", "rampart_websocket_frames": "counter", "rampart_websocket_bytes": "counter",
+    "rampart_websocket_session_seconds": "summary",
 ]
 
 @Suite(.serialized) struct MetricsTests {

@@ -126,6 +126,7 @@ import Testing
                     case .body(let r): body += r.count; input.removeFirst(r.upperBound); continue
                     case .fail(let f): return (head, body, f)
                     case .complete, .retryOnFreshConnection: return (head, body, nil)
+                    case .upgraded: Issue.record("a 101 ended a request that asked for no upgrade"); return (head, body, nil)
                     }
                     break
                 }

@@ -42,6 +42,8 @@ private struct Shell {
                 if !acceptBody { m.pauseReading() }
             case .complete(let c, _):
                 input.removeFirst(c); outcome = action
+            case .upgraded(_, let c):
+                input.removeFirst(c); outcome = action
             case .retryOnFreshConnection, .fail:
                 outcome = action
             }

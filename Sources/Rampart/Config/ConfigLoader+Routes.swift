@@ -5,7 +5,8 @@ import RampartTransport
 /// routes: match rules, upstream resolution and the per-route policies.
 extension ConfigDecoder {
     static let routeKeys = ["name", "match", "upstream", "format", "auth", "quotas", "stream_save", "truncate", "body_limit",
-                            "validate", "headers", "scrub_errors", "idempotency", "timeouts", "retry", "circuit_breaker"]
+                            "validate", "headers", "scrub_errors", "idempotency", "timeouts", "retry", "circuit_breaker",
+                            "websocket"]
 
     /// Without a routes section everything goes to the only upstream (a one-line catch-all).
     func decodeRoutes(_ field: Field?, upstreams: [String: UpstreamConfig], headers: HeadersConfig,
@@ -65,9 +66,11 @@ extension ConfigDecoder {
                 route.quotas.append(QuotaConfig(limit: limit, per: per, key: key, unit: unit, tokens: tokens))
             }
         }
+        if let f = r["websocket"] { route.websocket = decodeWebSocket(f) }
         if let f = r["format"] {
-            if f.string == "openai-realtime" {
-                f.fail("\"openai-realtime\" is for WebSocket routes, which this version does not proxy yet")
+            if case .string("openai-realtime") = f.value {
+                route.realtime = true
+                if route.websocket == nil { f.fail("\"openai-realtime\" is a WebSocket format; add \"websocket\": true") }
             } else {
                 route.format = f.oneOf(AIFormat.self)
             }
@@ -97,6 +100,25 @@ extension ConfigDecoder {
         if let f = r["retry"] { route.retry = decodeRetry(f, base: route.retry ?? RetryConfig()) }
         if let f = r["circuit_breaker"] { route.circuitBreaker = decodeBreaker(f) }
         return route
+    }
+
+    /// `true`, `false`, or the object of SPEC §11.6.
+    private func decodeWebSocket(_ f: Field) -> WebSocketConfig? {
+        if case .bool(let on) = f.value { return on ? WebSocketConfig() : nil }
+        guard let o = f.object(keys: ["allow_origins", "max_message_bytes", "idle", "ping_interval", "max_session", "max_per_user"]) else {
+            return nil
+        }
+        var ws = WebSocketConfig()
+        if let v = o["allow_origins"]?.strings { ws.allowOrigins = v }
+        if let v = o["max_message_bytes"]?.int(min: 1, max: 64 << 20) { ws.maxMessageBytes = v }
+        if let v = o["idle"]?.duration() { ws.idle = v }
+        if let v = o["ping_interval"]?.duration() { ws.pingInterval = v }
+        if let v = o["max_session"]?.duration() { ws.maxSession = v }
+        if let v = o["max_per_user"]?.int(min: 1) { ws.maxPerUser = v }
+        if ws.pingInterval >= ws.idle, let pf = o["ping_interval"] ?? o["idle"] {
+            pf.fail("ping_interval (\(ws.pingInterval)) must be shorter than idle (\(ws.idle)), or a live peer could not answer in time")
+        }
+        return ws
     }
 
     /// `upstream` may be left out only when there is exactly one upstream to mean.

@@ -330,6 +330,10 @@ public struct RouteConfig: Sendable {
     public var retry: RetryConfig?       // effective
     /// A breaker of the route's own (named `<upstream>/<route>`) instead of the upstream's.
     public var circuitBreaker: CircuitBreakerConfig?
+    /// Set when the route accepts `Upgrade: websocket`; other routes refuse it with 400.
+    public var websocket: WebSocketConfig?
+    /// `"format": "openai-realtime"`: usage from each `response.done` event is counted per user.
+    public var realtime = false
 
     /// The breaker that guards this route's traffic.
     public var breakerName: String { circuitBreaker == nil ? upstream : "\(upstream)/\(name)" }

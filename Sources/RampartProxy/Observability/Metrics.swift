@@ -16,6 +16,7 @@ public final class Metrics: Sendable {
     public let refusedOverCapacity = Atomic<Int>(0)
     public let refusedNoDescriptor = Atomic<Int>(0)
     public let reloads = Lock<(ok: Int, failed: Int)>((0, 0))
+    public let webSockets = WebSocketMetrics()
 
     public func connectionRefused(_ reason: AcceptRefusal) {
         switch reason {
@@ -107,6 +108,7 @@ public final class Metrics: Sendable {
         out += "rampart_received_bytes_total \(bytesIn)\n"
         header("rampart_sent_bytes_total", "counter", "Bytes written to clients.")
         out += "rampart_sent_bytes_total \(bytesOut)\n"
+        webSockets.render(into: &out)
         let r = reloads.withLock { $0 }
         header("rampart_config_reloads_total", "counter", "Config reloads, by result.")
         out += "rampart_config_reloads_total{result=\"ok\"} \(r.ok)\nrampart_config_reloads_total{result=\"failed\"} \(r.failed)\n"

@@ -53,7 +53,15 @@ extension UpstreamRequest {
         case .contentLength(let n): length = .known(n)
         case .chunked: length = .streamed
         }
+        if ctx.isWebSocket {
+            // Hop-by-hop fields the handshake itself needs (they were stripped with the others).
+            headers.add("Connection", "Upgrade")
+            headers.add("Upgrade", "websocket")
+            // A realtime route reads its usage events: no compression may hide them.
+            if ctx.route.realtime { headers.remove("Sec-WebSocket-Extensions") }
+        }
         self.init(endpoint: upstream.endpoint, method: head.method, target: upstream.basePath + head.target,
                   headers: headers, body: length, connectTimeoutMs: ctx.plan.deadlines.connectMs)
+        upgrade = ctx.isWebSocket
     }
 }

@@ -10,6 +10,7 @@ extension ProxyExchange {
     func drainDeadlineReached() {
         switch stage {
         case .done: return
+        case .tunnel: webSocket?.cut()
         case .saving: responseFilters.endHolder?.drainDeadlineReached()
         case .intercepted: responseFilters.interceptor?.interceptedBodyEnded(.cancelled)
         case .requestHead, .bufferingBody, .requestBody, .proxying:
@@ -28,7 +29,7 @@ extension ProxyExchange {
     func requestBodyTimedOut() -> Bool {
         switch stage {
         case .requestHead, .bufferingBody, .requestBody, .proxying: break
-        case .intercepted, .saving, .done: return false
+        case .intercepted, .saving, .tunnel, .done: return false
         }
         guard !responseStarted else { return false }
         context.metrics.timeout(kind: "body")
@@ -41,7 +42,7 @@ extension ProxyExchange {
     func respondWithError(_ gatewayError: GatewayError?, cause: UpstreamFailure?) {
         // A save holds the end of the response from `.saving` on: nothing may end it twice
         // (say, a chunked upload crossing the body limit after the stream has ended).
-        guard stage != .done, stage != .saving else { return }
+        guard stage != .done, stage != .saving, stage != .tunnel else { return }
         attempts?.cancel()
         let error = gatewayError ?? (cause?.isTimeout == true ? .gatewayTimeout() : .badGateway())
         if !responseStarted { sendError(error, note: cause?.description ?? error.code); return }

@@ -18,7 +18,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     var filters: FilterChain { ctx.plan.filters }
     let started: UInt64
 
-    enum Stage { case requestHead, bufferingBody, requestBody, proxying, intercepted, saving, done }
+    enum Stage { case requestHead, bufferingBody, requestBody, proxying, intercepted, saving, tunnel, done }
     var stage = Stage.requestHead
     /// The upstream side: breaker, in-flight cap, attempts, deadlines. Kept after it ended (its retries are logged).
     var attempts: UpstreamAttempts?
@@ -33,6 +33,8 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     /// `continue_on_disconnect`: the client left but the save goes on.
     var clientGone = false
     var completed = false
+    /// After a WebSocket handshake's 101: the session that relays its frames.
+    var webSocket: WebSocketSession?
 
     var hasBody: Bool { ctx.head.framing != .none }
 
@@ -99,6 +101,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     // MARK: Client → upstream
 
     func requestBody(_ bytes: UnsafeRawBufferPointer) {
+        if let webSocket { webSocket.clientBytes(bytes); return }
         facts.bytesIn += bytes.count
         if facts.bytesIn > ctx.plan.bodyLimit {
             respondWithError(.payloadTooLarge(limit: ctx.plan.bodyLimit), cause: nil)
@@ -155,7 +158,10 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
         }
     }
 
-    func resumeResponse() { attempts?.resumeResponse() }
+    func resumeResponse() {
+        if let webSocket { webSocket.clientWritable(); return }
+        attempts?.resumeResponse()
+    }
 
     func upstreamFinished(_ failure: UpstreamFailure?) {
         switch stage {
@@ -173,6 +179,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     func connectionClosed() {
         guard stage != .done else { return }
+        if let webSocket { webSocket.clientClosed(); return }
         let holder = stage == .intercepted ? responseFilters.interceptor : responseFilters.endHolder   // a held JSON answer's save
         if stage == .saving || ((stage == .proxying || stage == .intercepted) && holder?.continuesWithoutClient == true) {
             // The generated content is still saved; the client just will not hear about it.

@@ -32,11 +32,19 @@ package final class ProxyService: RequestService {
                           head: head, connection: connection, requestID: requestID, route: plan.route.name, started: started)
         }
 
+        // A WebSocket handshake: only on a route that accepts them, and only a valid one.
+        let webSocket = WebSocketHandshake.asksForWebSocket(head)
+        if webSocket, let problem = plan.route.websocket == nil ? "This route does not accept WebSocket connections." : WebSocketHandshake.problem(head) {
+            return reject(GatewayError(status: 400, code: "BAD_REQUEST", message: problem),
+                          head: head, connection: connection, requestID: requestID, route: plan.route.name, started: started)
+        }
+
         // The route's filters (CORS, identity, quotas, validation, truncation…) run inside the
         // exchange, so a filter that waits (Redis) never blocks the loop.
         let ctx = RequestContext(head: head, plan: plan, config: config, requestID: requestID,
                                  peerIP: connection.peerIP, peerText: connection.peerText, server: context)
         ctx.params = hit.params
+        ctx.isWebSocket = webSocket
         let exchange = ProxyExchange(ctx: ctx, connection: connection, started: started)
         exchange.start()
         return exchange

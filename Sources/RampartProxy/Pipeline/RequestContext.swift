@@ -41,6 +41,10 @@ final class RequestContext {
     var usageEstimate: TokenUsage?
     /// The usage counted for this call, real or estimated, once its response ended (`UsageFilter`).
     var countedUsage: TokenUsage?
+    /// A valid WebSocket handshake on a route that accepts them (`ProxyService` decides).
+    var isWebSocket = false
+    /// The per-user socket slot this handshake holds (owned by `WebSocketSessions`).
+    var webSocketSlot: WebSocketSlot?
 
     package init(head: HTTPRequestHead, plan: RoutePlan, config: GatewayConfig, requestID: String,
          peerIP: [UInt8], peerText: String, server: ServerContext) {

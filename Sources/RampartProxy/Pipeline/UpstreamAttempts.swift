@@ -165,6 +165,19 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         handler?.upstreamHead(head)
     }
 
+    /// A WebSocket handshake succeeded: one successful request for the breaker, and the session
+    /// holds no in-flight slot (it may last an hour; `max_per_user` bounds sockets instead).
+    func upstreamUpgraded(_ head: HTTPResponseHead, tunnel: UpstreamTunnel) {
+        call = nil
+        guard !finished, let h = handler else { tunnel.close(); return }
+        context.metrics.recordUpstream(upstream.name, seconds: Double(context.loop.now &- started) / 1e9)
+        accounting.attemptEnded(.success)
+        accounting.settle(clock: context.state.clock)
+        finish()
+        releaseSlots()
+        h.upstreamUpgraded(head, tunnel: tunnel)
+    }
+
     func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         lastActivity = context.loop.now
         return handler?.upstreamBody(bytes) ?? .proceed

@@ -12,9 +12,10 @@ struct CORSPolicy: RouteFilter {
 
     package func requestHead(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
         ctx.responseHeaders.append(HTTPField(name: "Vary", value: "Origin"))
-        guard let origin = ctx.head.headers["Origin"] else { done(.proceed); return }
+        // A WebSocket handshake's origin is `WebSocketOrigin`'s to judge (its own allow-list).
+        guard let origin = ctx.head.headers["Origin"], !ctx.isWebSocket else { done(.proceed); return }
         let preflight = ctx.head.method == "OPTIONS" && ctx.head.headers.contains("Access-Control-Request-Method")
-        if !preflight, isSameOrigin(origin, host: ctx.head.headers["Host"]) { done(.proceed); return }
+        if !preflight, Self.isSameOrigin(origin, host: ctx.head.headers["Host"]) { done(.proceed); return }
         let wildcard = cors.allowOrigins.contains("*")
         guard wildcard || cors.allowOrigins.contains(origin) else {
             done(.reject(GatewayError(status: 403, code: "FORBIDDEN", message: "The origin \(origin) is not allowed.")))
@@ -44,7 +45,7 @@ struct CORSPolicy: RouteFilter {
     }
 
     /// `http://host:port` against the Host header (default ports elided either way).
-    private func isSameOrigin(_ origin: String, host: String?) -> Bool {
+    static func isSameOrigin(_ origin: String, host: String?) -> Bool {
         guard let host else { return false }
         for scheme in ["http://", "https://"] where origin.hasPrefix(scheme) {
             var authority = String(origin.dropFirst(scheme.count))

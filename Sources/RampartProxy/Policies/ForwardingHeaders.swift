@@ -113,15 +113,6 @@ public enum ForwardingHeaders {
     }
 }
 
-extension StringProtocol {
-    package func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return String(s)
-    }
-}
-
 extension UpstreamConfig {
     /// host[:port] as it belongs in a Host header for this upstream.
     public var authority: String {

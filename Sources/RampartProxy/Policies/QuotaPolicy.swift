@@ -68,6 +68,11 @@ struct QuotaPolicy: RouteFilter {
     /// A failed charge is logged and counted; the call has already happened, so there is nothing to refuse.
     func exchangeEnded(_ ctx: RequestContext) {
         guard let usage = ctx.countedUsage else { return }
+        Self.chargeTokens(usage, quotas: quotas, ctx: ctx)
+    }
+
+    /// Charges `usage` to each token quota of `quotas` (a realtime session does so per response).
+    static func chargeTokens(_ usage: TokenUsage, quotas: [QuotaConfig], ctx: RequestContext) {
         let server = ctx.server
         var rules: [QuotaRule] = [], tokens: [Int] = []
         let all = QuotaRule.rules(for: quotas, route: ctx.route.name, user: ctx.user, ip: ctx.clientIP)

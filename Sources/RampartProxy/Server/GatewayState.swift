@@ -85,6 +85,8 @@ public final class GatewayState: Sendable {
     /// One circuit breaker per upstream (defaults when none is configured), shared by all loops,
     /// kept across reloads when unchanged.
     public let breakers = BreakerRegistry()
+    /// Open WebSocket sessions per route and caller (`max_per_user`).
+    public let webSockets = WebSocketRegistry()
     private let retryBudgets = Lock<[String: RetryBudget]>([:])
 
     /// The retry budget of an upstream (its `budget_percent`), shared by all loops.

@@ -69,12 +69,3 @@ public enum RetryAfter {
         return era * 146_097 + doe - 719_468
     }
 }
-
-extension String {
-    /// Trims spaces and tabs (HTTP's optional whitespace) without Foundation.
-    fileprivate func trimmingSpaces() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(self[start...end])
-    }
-}

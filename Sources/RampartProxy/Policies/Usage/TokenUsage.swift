@@ -62,7 +62,8 @@ struct UsageAccumulator: Sendable {
             cacheRead = max(cacheRead ?? 0, cached)
         } else if let raw = Self.count(u["input_tokens"]) {
             // Anthropic (already uncached), or OpenAI Responses API (cached tokens inside, in a details object).
-            let cached = Self.count(u["input_tokens_details"]?["cached_tokens"])
+            // (The Realtime API spells the details object `input_token_details`.)
+            let cached = Self.count(u["input_tokens_details"]?["cached_tokens"]) ?? Self.count(u["input_token_details"]?["cached_tokens"])
             input = max(0, raw - (cached ?? 0))
             if let cached { cacheRead = max(cacheRead ?? 0, cached) }
         }

@@ -62,6 +62,13 @@ final class UsageFilter: ResponseFilter {
         }
         guard let usage = read else { return }
         ctx.countedUsage = usage
+        Self.record(usage, ctx: ctx)
+    }
+
+    /// Puts one call's usage in the ledger (tokens and dollars per key, route and model) and, with
+    /// the Redis store, charges its cost to every budget's shared key.
+    static func record(_ usage: TokenUsage, ctx: RequestContext) {
+        let server = ctx.server, config = ctx.config
         let cost = UsageCost.cost(usage, prices: config.usage.prices)
         let now = server.state.clock.now()
         server.state.usage.record(key: ctx.identityKey, route: ctx.route.name, model: usage.model ?? "unknown",

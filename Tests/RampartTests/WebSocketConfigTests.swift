@@ -1,0 +1,40 @@
+import Testing
+@testable import RampartProxy
+@testable import Rampart
+
+/// SPEC §11.6: a route's `websocket` switch and its limits; mistakes fail at start with their path.
+@Suite struct WebSocketConfigTests {
+    static func route(_ members: String) throws -> RouteConfig {
+        try ConfigFixture.load(ConfigFixture.app(#""routes": [{"name": "live", "match": {"path_prefix": "/ws/"}, "# + members + "}]")).routes[0]
+    }
+
+    @Test func trueTakesTheDefaultsAndFalseOrAbsentIsOff() throws {
+        let on = try #require(try Self.route(#""websocket": true"#).websocket)
+        #expect(on == WebSocketConfig())
+        #expect(on.maxMessageBytes == 1_048_576 && on.idle == .seconds(60) && on.pingInterval == .seconds(20))
+        #expect(on.maxSession == .seconds(3600) && on.maxPerUser == 16 && on.allowOrigins == nil)
+        #expect(try Self.route(#""websocket": false"#).websocket == nil)
+        #expect(try Self.route(#""auth": "optional""#).websocket == nil)
+    }
+
+    @Test func everyKeyIsRead() throws {
+        let ws = try #require(try Self.route(#"""
+            "websocket": {"allow_origins": ["https://a.example"], "max_message_bytes": 4096, "idle": "30s",
+                          "ping_interval": "10s", "max_session": "15m", "max_per_user": 3}
+            """#).websocket)
+        #expect(ws.allowOrigins == ["https://a.example"] && ws.maxMessageBytes == 4096 && ws.idle == .seconds(30))
+        #expect(ws.pingInterval == .seconds(10) && ws.maxSession == .seconds(900) && ws.maxPerUser == 3)
+        let realtime = try Self.route(#""websocket": true, "format": "openai-realtime""#)
+        #expect(realtime.realtime && realtime.format == nil)
+    }
+
+    @Test func mistakesFailWithTheirPath() {
+        func errors(_ members: String) -> [String] {
+            ConfigFixture.errors(ConfigFixture.app(#""routes": [{"name": "live", "match": {"path_prefix": "/ws/"}, "# + members + "}]"))
+        }
+        #expect(errors(#""websocket": {"idel": "30s"}"#).contains { $0.contains("routes[0].websocket.idel") })
+        #expect(errors(#""websocket": {"max_message_bytes": 0}"#).contains { $0.contains("routes[0].websocket.max_message_bytes") })
+        #expect(errors(#""websocket": {"idle": "10s", "ping_interval": "10s"}"#).contains { $0.contains("routes[0].websocket.ping_interval") })
+        #expect(errors(#""websocket": "yes""#).contains { $0.contains("routes[0].websocket") })
+    }
+}
