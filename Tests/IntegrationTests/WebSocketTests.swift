@@ -154,3 +154,30 @@ func webSocketRoutes(_ ws: String = "true", extra: String = "") -> String {
         #expect(try rampart.child.waitForExit(timeout: 20) == 0)
     }
 }
+
+@Suite(.serialized) struct WebSocketBrowserTests {
+    /// A browser's `WebSocket` (headless chromium): the demo page through Rampart, under a CSP that
+    /// allows only its own origin, talks to the demo app's socket through Rampart; a page of
+    /// another origin (the app on its own port) is refused before the upgrade.
+    @Test func chromiumSocketsWorkSameOriginAndAreRefusedCrossSite() throws {
+        let app = try DemoApp()
+        let config = testConfig(upstream: app.url, routes: #"[{"name": "default", "match": {"path_prefix": "/"}, "websocket": true}]"#)
+            .replacingOccurrences(of: #""set": {"X-Frame-Options": "DENY""#,
+                                  with: #""set": {"Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; connect-src 'self'", "X-Frame-Options": "DENY""#)
+        let rampart = try RampartProcess(config: config)
+        let (status, out) = try runPython(Binaries.repoRoot + "/Tests/Fixtures/ws_browser_check.py",
+                                          ["http://127.0.0.1:\(rampart.port)/", "ws://127.0.0.1:\(rampart.port)/ws/echo", app.url + "/"])
+        #expect(status == 0, "\(out)")
+        let r = try #require(printedJSON("RESULT", in: out) as? [String: Any], "\(out)")
+        let same = r["same_origin"] as? [String: Any] ?? [:]
+        #expect(same["text"] as? String == "hello from chromium", "\(r)")
+        #expect(same["binary"] as? [Int] == [1, 2, 3, 250], "\(r)")
+        #expect((same["close"] as? [String: Any])?["code"] as? Int == 1000)
+        let cross = r["cross_origin"] as? [String: Any] ?? [:]
+        #expect((cross["events"] as? [String])?.contains("open") == false, "a cross-site page must not get the socket: \(r)")
+        #expect((cross["close"] as? [String: Any])?["code"] as? Int == 1006, "\(r)")
+        try eventually {
+            rampart.accessLog.contains { $0["path"] as? String == "/ws/echo" && $0["status"] as? Int == 403 && $0["error"] as? String == "FORBIDDEN" }
+        }
+    }
+}
