@@ -5,9 +5,9 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # What building and running need; what only the tests need on top (Redis, the ops-test tools,
 # systemd-analyze for the unit file); what only the benchmarks need.
-RUN_PACKAGES := libcurl4-openssl-dev libssl-dev libxml2-dev pkg-config curl openssl
+RUN_PACKAGES := libcurl4-openssl-dev libssl-dev libxml2-dev libnghttp2-dev pkg-config curl openssl
 TEST_PACKAGES := python3 python3-venv redis-server wrk chromium chromium-driver systemd binutils
-BENCH_PACKAGES := nginx-light wrk valgrind
+BENCH_PACKAGES := nginx-light wrk valgrind nghttp2-client
 
 .PHONY: deps build release run test test-sanitized bench clean venv fuzz-build fuzz
 
@@ -51,14 +51,15 @@ run: release
 
 # Test tools from PyPI in a local venv: httplint (from redbot), PyYAML, the real clients
 # (the anthropic and openai SDKs, httpx-sse) that read confirmed-save streams, selenium (drives Debian's
-# chromium through the admin dashboard), prometheus_client (parses /metrics) and websockets (the
-# WebSocket client and upstream of the socket tests). The stamp names the tool list, so adding a tool reinstalls.
-VENV_STAMP := .venv/.installed-redbot-pyyaml-anthropic-openai-httpx-sse-selenium-prometheus-websockets
+# chromium through the admin dashboard), prometheus_client (parses /metrics), websockets (the
+# WebSocket client and upstream of the socket tests) and h2 (the HTTP/2 client of the HTTP/2 tests,
+# abuse included). The stamp names the tool list, so adding a tool reinstalls.
+VENV_STAMP := .venv/.installed-redbot-pyyaml-anthropic-openai-httpx-sse-selenium-prometheus-websockets-h2
 venv: $(VENV_STAMP)
 $(VENV_STAMP):
 	$(MAKE) deps EXTRA_PACKAGES="$(TEST_PACKAGES)"
 	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check redbot pyyaml anthropic openai httpx httpx-sse selenium prometheus-client websockets
+	.venv/bin/pip install -q --disable-pip-version-check redbot pyyaml anthropic openai httpx httpx-sse selenium prometheus-client websockets h2
 	touch $@
 
 # libFuzzer targets for every parser that reads outside bytes (Fuzz/build.sh lists them; each is

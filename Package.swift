@@ -12,6 +12,8 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLinux"),
+        // libnghttp2: HTTP/2 framing, HPACK and flow control for the front door (SPEC §11.7).
+        .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
         // libxml2's HTML parser: the tokenizer behind stream_save's HTML sanitizer.
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
 
@@ -19,8 +21,8 @@ let package = Package(
         .target(name: "RampartHTTP"),
         // The event loop, sockets, TLS sessions, buffers and the clock.
         .target(name: "RampartLoop", dependencies: ["CLinux", "COpenSSL"]),
-        // Client connections (HTTP/1.1 server side) and upstream calls (native HTTP/1.1, libcurl).
-        .target(name: "RampartTransport", dependencies: ["RampartHTTP", "RampartLoop", "CCurl", "CLinux"]),
+        // Client connections (HTTP/1.1, and HTTP/2 through libnghttp2) and upstream calls (native HTTP/1.1, libcurl).
+        .target(name: "RampartTransport", dependencies: ["RampartHTTP", "RampartLoop", "CCurl", "CLinux", "CNGHTTP2"]),
 
         // The gateway.
         // The proxy core and its filters: the exchange, the filter chain, the policies, the config

@@ -52,6 +52,24 @@ static int rampart_alpn_select(SSL *ssl, const unsigned char **out, unsigned cha
     return SSL_TLSEXT_ERR_NOACK;
 }
 static inline void rampart_ssl_ctx_set_alpn_http11(SSL_CTX *ctx) { SSL_CTX_set_alpn_select_cb(ctx, rampart_alpn_select, NULL); }
+/// Offers h2 first, then http/1.1 (server.http2.enabled): the client's best match wins.
+static int rampart_alpn_select_h2(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                                  const unsigned char *in, unsigned int inlen, void *arg) {
+    (void)ssl; (void)arg;
+    static const unsigned char both[] = { 2, 'h','2', 8, 'h','t','t','p','/','1','.','1' };
+    unsigned char *selected = NULL;
+    if (SSL_select_next_proto(&selected, outlen, both, sizeof(both), in, inlen) == OPENSSL_NPN_NEGOTIATED) {
+        *out = selected; return SSL_TLSEXT_ERR_OK;
+    }
+    return SSL_TLSEXT_ERR_NOACK;
+}
+static inline void rampart_ssl_ctx_set_alpn_h2(SSL_CTX *ctx) { SSL_CTX_set_alpn_select_cb(ctx, rampart_alpn_select_h2, NULL); }
+/// Whether the handshake chose h2.
+static inline int rampart_ssl_alpn_is_h2(const SSL *ssl) {
+    const unsigned char *p = NULL; unsigned int n = 0;
+    SSL_get0_alpn_selected(ssl, &p, &n);
+    return n == 2 && p[0] == 'h' && p[1] == '2';
+}
 /// SSL_set_tlsext_host_name is a macro over SSL_ctrl: the SNI a client connection sends.
 static inline long rampart_ssl_set_sni(SSL *ssl, const char *host) { return SSL_set_tlsext_host_name(ssl, host); }
 /// SSL_CTX_set_mode for client contexts (partial writes from a moving buffer, buffers released when idle).

@@ -9,14 +9,14 @@ public final class TLSContext: @unchecked Sendable {
 
     public struct LoadError: Error, CustomStringConvertible { public var description: String }
 
-    public init(certFile: String, keyFile: String) throws(LoadError) {
+    public init(certFile: String, keyFile: String, http2: Bool = false) throws(LoadError) {
         guard let ctx = SSL_CTX_new(TLS_server_method()) else { throw LoadError(description: "SSL_CTX_new failed") }
         self.ctx = ctx
         _ = rampart_ssl_ctx_set_min_tls12(ctx)
         SSL_CTX_set_options(ctx, rampart_ssl_server_options())
         _ = rampart_ssl_ctx_set_server_modes(ctx)
         SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20")
-        rampart_ssl_ctx_set_alpn_http11(ctx)
+        if http2 { rampart_ssl_ctx_set_alpn_h2(ctx) } else { rampart_ssl_ctx_set_alpn_http11(ctx) }
         guard SSL_CTX_use_certificate_chain_file(ctx, certFile) == 1 else {
             throw LoadError(description: "server.tls.cert_file: cannot load \(certFile): \(Self.lastError())")
         }
@@ -109,6 +109,9 @@ package final class TLSSession {
     }
 
     var hasBufferedPlaintext: Bool { SSL_pending(ssl) > 0 }
+
+    /// ALPN chose `h2` (known once the handshake is done, i.e. after the first bytes were read).
+    package var negotiatedH2: Bool { rampart_ssl_alpn_is_h2(ssl) != 0 }
 
     /// Best effort close_notify; never waits.
     package func shutdown() { ERR_clear_error(); SSL_shutdown(ssl) }

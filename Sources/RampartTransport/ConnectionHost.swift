@@ -13,15 +13,17 @@ public protocol ConnectionHost: AnyObject {
     /// it (a 503 in the host's error format; none on a TLS listener, where the handshake has not
     /// run). The host counts it.
     func refusal(_ reason: AcceptRefusal, role: ListenerRole) -> [UInt8]
-    func connectionOpened(_ connection: HTTPConnection)
-    func connectionClosed(_ connection: HTTPConnection)
+    func connectionOpened(_ connection: any ServedConnection)
+    func connectionClosed(_ connection: any ServedConnection)
     func bytesIn(_ count: Int)
     func bytesOut(_ count: Int)
     /// The process drains: every response asks its client to reconnect elsewhere.
     var isShuttingDown: Bool { get }
     /// The connection answers by itself (a malformed request, a head or body too slow): the host
     /// makes the reply in its error format, counts and logs it.
-    func localReply(for error: ConnectionError, request: HTTPRequestHead?, on connection: HTTPConnection) -> (HTTPResponseHead, [UInt8])
+    func localReply(for error: ConnectionError, request: HTTPRequestHead?, on connection: any ClientStream) -> (HTTPResponseHead, [UInt8])
+    /// An HTTP/2 connection was ended with GOAWAY for abuse of `kind` (`HTTP2Abuse`).
+    func http2Abuse(_ kind: String)
 }
 
 /// Which listener a connection came from. The main one serves clients (TLS, `max_connections`,
@@ -40,7 +42,11 @@ public enum AcceptRefusal: Sendable {
 public struct ConnectionAdmission {
     public var settings: HTTP1ServerMachine.Settings
     public var tls: TLSContext?
-    public init(settings: HTTP1ServerMachine.Settings, tls: TLSContext?) { self.settings = settings; self.tls = tls }
+    /// HTTP/2 when the listener offers it (ALPN `h2` on TLS, or prior-knowledge `h2c`); nil for none.
+    public var http2: HTTP2Settings?
+    public init(settings: HTTP1ServerMachine.Settings, tls: TLSContext?, http2: HTTP2Settings? = nil) {
+        self.settings = settings; self.tls = tls; self.http2 = http2
+    }
 }
 
 /// An answer the connection gives by itself, before or instead of an exchange.

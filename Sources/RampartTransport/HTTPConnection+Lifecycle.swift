@@ -81,7 +81,7 @@ extension HTTPConnection {
     // MARK: Closing
 
     /// Stop reusing this connection; close it now when idle (graceful shutdown).
-    package func drain() {
+    public func drain() {
         perform(machine.drain(buffered: readBuffer.readableCount, writePending: !writeBuffer.isEmpty))
         // A tunnel (a WebSocket) does not end by itself: its exchange asks the peers to close.
         if state == .tunnel { exchange?.drainStarted() }
@@ -91,7 +91,7 @@ extension HTTPConnection {
 
     /// The drain deadline passed: the exchange ends its response now (a stream gets its error
     /// event and a clean end); a connection with no exchange closes.
-    package func drainDeadlineReached() {
+    public func drainDeadlineReached() {
         guard state != .closed else { return }
         if let ex = exchange { machine.markDraining(); ex.drainDeadlineReached(); return }
         perform(machine.shutDown(writePending: !writeBuffer.isEmpty))

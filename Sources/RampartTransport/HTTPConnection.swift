@@ -6,7 +6,7 @@ import RampartHTTP
 /// One client connection: the I/O shell of an `HTTP1ServerMachine`, which holds the protocol
 /// state (framing, keep-alive, pipelining, deadlines, lingering close). The shell reads and writes
 /// the socket, runs the one timer, and hands requests to its service and bytes to the exchange.
-public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream {
+public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream, ServedConnection {
     public let fd: Int32
     public let loop: EventLoop
     public let peerIP: [UInt8]
@@ -44,12 +44,15 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream {
     lazy var timer: LoopTimer = loop.makeTimer { [unowned(unsafe) self] in self.deadlineReached() }
 
     /// A connection of the main listener (counted in `max_connections` and the drain), not admin.
-    package let clientFacing: Bool
+    public let clientFacing: Bool
+    /// HTTP/2 may still take this connection over (ALPN `h2`, or the `h2c` preface); nil once it is
+    /// HTTP/1.1 for good.
+    private var http2: HTTP2Settings?
 
     package init(fd: Int32, peerIP: [UInt8], peerText: String, host: ConnectionHost, service: RequestService,
-         settings: HTTP1ServerMachine.Settings, tls: TLSSession? = nil, clientFacing: Bool = true) {
+         settings: HTTP1ServerMachine.Settings, tls: TLSSession? = nil, clientFacing: Bool = true, http2: HTTP2Settings? = nil) {
         self.fd = fd; self.peerIP = peerIP; self.peerText = peerText; self.loop = host.loop; self.tls = tls
-        self.host = host; self.service = service; self.clientFacing = clientFacing
+        self.host = host; self.service = service; self.clientFacing = clientFacing; self.http2 = http2
         machineAt = .allocate(capacity: 1)
         machineAt.initialize(to: HTTP1ServerMachine(settings: settings, now: host.loop.now))
     }
@@ -111,6 +114,13 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream {
             if n == 0 || errno != EAGAIN { sawEOF = true }
             break
         }
+        if let h2 = http2, !readBuffer.isEmpty {
+            switch HTTP2Preface.choose(tls: tls, buffered: readBuffer.readable) {
+            case .http2: handOver(to: h2); return
+            case .undecided: if !sawEOF { return }
+            case .http1: http2 = nil
+            }
+        }
         process()
         if sawEOF && state != .closed { peerClosed(); return }
         guard state != .closed else { return }
@@ -128,6 +138,20 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream {
     }
 
     var wantsToRead: Bool { machine.wantsToRead(buffered: readBuffer.readableCount) }
+
+    /// The client speaks HTTP/2: an `HTTP2Connection` takes the socket, its TLS session and the
+    /// bytes read so far; this shell steps aside without closing anything.
+    private func handOver(to settings: HTTP2Settings) {
+        loop.unregister(fd: fd)
+        loop.disarm(timer)
+        machine.closed()
+        host.connectionClosed(self)
+        let h2 = HTTP2Connection(fd: fd, peerIP: peerIP, peerText: peerText, host: host, service: service, settings: settings,
+                                 keepaliveNs: machine.settings.keepaliveTimeoutNs, tls: tls)
+        h2.start(initial: readBuffer.readable)
+        readBuffer.consume(readBuffer.readableCount)
+        readBuffer.release()
+    }
 
     private func peerClosed() {
         closedByPeer = true

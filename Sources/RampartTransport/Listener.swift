@@ -53,7 +53,8 @@ package final class Listener: EventHandler, @unchecked Sendable {
                 }
                 let tls = admission.tls.flatMap { TLSSession(context: $0, fd: cfd) }
                 let conn = HTTPConnection(fd: cfd, peerIP: ip, peerText: text, host: host, service: service,
-                                          settings: admission.settings, tls: tls, clientFacing: role == .main)
+                                          settings: admission.settings, tls: tls, clientFacing: role == .main,
+                                          http2: tls == nil ? (admission.http2?.h2c == true ? admission.http2 : nil) : admission.http2)
                 conn.start()
             }
         }

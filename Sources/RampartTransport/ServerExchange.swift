@@ -57,9 +57,13 @@ public protocol ClientStream: AnyObject {
     func resumeRequestBody()
     /// Sends `100 Continue` when the client asked for it and the body has not started.
     func sendContinueIfExpected()
+    /// A stream of an HTTP/2 connection (metrics tell the protocols apart).
+    var isHTTP2: Bool { get }
 }
 
 extension ClientStream {
+    public var isHTTP2: Bool { false }
+
     @discardableResult
     public func sendBody(_ bytes: [UInt8]) -> Flow { bytes.withUnsafeBytes { sendBody($0) } }
 

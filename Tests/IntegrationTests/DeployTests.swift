@@ -240,7 +240,7 @@ private func rampartVersion() throws -> String {
         let readelf = try ChildProcess("/usr/bin/env", ["readelf", "-d", binary])
         #expect(try readelf.waitForExit() == 0, "\(readelf.lines)")
         let needed = readelf.lines.filter { $0.contains("(NEEDED)") }.compactMap { $0.split(separator: "[").last?.split(separator: "]").first.map(String.init) }
-        let packageOf = ["libcurl.so.4": "libcurl4", "libssl.so.3": "libssl3", "libcrypto.so.3": "libssl3", "libxml2.so.2": "libxml2", "libstdc++.so.6": "libstdc++6",
+        let packageOf = ["libcurl.so.4": "libcurl4", "libssl.so.3": "libssl3", "libcrypto.so.3": "libssl3", "libxml2.so.2": "libxml2", "libnghttp2.so.14": "libnghttp2-14", "libstdc++.so.6": "libstdc++6",
                          "libc.so.6": "", "libm.so.6": "", "libpthread.so.0": "", "libdl.so.2": "", "librt.so.1": "", "libutil.so.1": "",
                          "libgcc_s.so.1": "", "ld-linux-x86-64.so.2": "", "ld-linux-aarch64.so.1": "", "libz.so.1": ""]
         let dockerfile = try read("deploy/Dockerfile")

@@ -26,8 +26,8 @@ import Testing
         _ = try HTTPClient.request(port: rampart.port, path: "/boom")
         let m = try rampart.admin("GET", "/metrics")
         #expect(m.status == 200 && m.header("Content-Type")?.hasPrefix("text/plain") == true)
-        #expect(m.text.contains("rampart_requests_total{route=\"default\",status=\"200\"} 3"))
-        #expect(m.text.contains("rampart_requests_total{route=\"default\",status=\"502\"} 1"), "the scrubbed 500")
+        #expect(m.text.contains("rampart_requests_total{route=\"default\",status=\"200\",protocol=\"http/1.1\"} 3"))
+        #expect(m.text.contains("rampart_requests_total{route=\"default\",status=\"502\",protocol=\"http/1.1\"} 1"), "the scrubbed 500")
         #expect(m.text.contains("rampart_request_duration_seconds_bucket{route=\"default\",le=\"+Inf\"} 4"))
         #expect(m.text.contains("# TYPE rampart_request_duration_seconds histogram"))
     }

@@ -21,7 +21,7 @@ extension ConfigDecoder {
         var server = ServerConfig(listen: Self.defaultListen, tls: nil, workers: 0, maxConnections: 10_000,
                                   trustedProxies: [], drainTimeoutMs: 15_000, limits: LimitsConfig())
         guard let field, let r = field.object(keys: ["listen", "tls", "workers", "max_connections", "trusted_proxies",
-                                                      "drain_timeout_ms", "drain_delay", "retry_after_cap", "limits"]) else { return server }
+                                                      "drain_timeout_ms", "drain_delay", "retry_after_cap", "limits", "http2"]) else { return server }
         if let f = r["listen"], let v = listenAddress(f) { server.listen = v }
         if let f = r["tls"], let t = f.object(keys: ["cert_file", "key_file"]) {
             // Deploy-time files: `serve` needs them, `check` only lists them.
@@ -42,6 +42,7 @@ extension ConfigDecoder {
         if let v = r["drain_timeout_ms"]?.int(min: 0) { server.drainTimeoutMs = v }
         if let v = r["drain_delay"]?.duration(allowZero: true) { server.drainDelayMs = Int(v.configMilliseconds) }
         if let v = r["retry_after_cap"]?.duration() { server.retryAfterCapSeconds = max(1, Int(v.configMilliseconds / 1000)) }
+        if let f = r["http2"] { server.http2 = decodeHTTP2(f) }
         if let f = r["limits"], let l = f.object(keys: ["header_bytes", "body_bytes", "url_bytes", "header_timeout_ms",
                                                          "body_timeout_ms", "keepalive_timeout_ms"]) {
             if let v = l["header_bytes"]?.int(min: 1) { server.limits.headerBytes = v }
@@ -52,6 +53,17 @@ extension ConfigDecoder {
             if let v = l["keepalive_timeout_ms"]?.int(min: 1) { server.limits.keepaliveTimeoutMs = v }
         }
         return server
+    }
+
+    /// `server.http2` (SPEC §11.7); nil when absent or `"enabled": false`.
+    private func decodeHTTP2(_ f: Field) -> HTTP2Settings? {
+        guard let o = f.object(keys: ["enabled", "h2c", "max_concurrent_streams", "max_header_list_bytes", "max_resets_per_10s"]) else { return nil }
+        var h2 = HTTP2Settings()
+        if let v = o["h2c"]?.bool { h2.h2c = v }
+        if let v = o["max_concurrent_streams"]?.int(min: 1, max: 10_000) { h2.maxConcurrentStreams = v }
+        if let v = o["max_header_list_bytes"]?.int(min: 1024, max: 1 << 20) { h2.maxHeaderListBytes = v }
+        if let v = o["max_resets_per_10s"]?.int(min: 1, max: 1_000_000) { h2.maxResetsPer10s = v }
+        return o["enabled"]?.bool ?? true ? h2 : nil
     }
 
     /// Loopback by default; `"listen": null` disables the admin listener. Without a token every

@@ -62,6 +62,8 @@ public struct ServerConfig: Sendable {
     /// `retry_after_cap` (SPEC §11.3): a 429 or 503 of Rampart's whose Retry-After is longer also
     /// says `x-should-retry: false`, so an SDK raises instead of sleeping through it.
     public var retryAfterCapSeconds: Int = 60
+    /// `server.http2` when enabled (SPEC §11.7): ALPN `h2` on the TLS listener, `h2c` on a plain one.
+    public var http2: HTTP2Settings?
     package init(listen: SocketAddress, tls: TLSConfig? = nil, workers: Int, maxConnections: Int, trustedProxies: [CIDR], drainTimeoutMs: Int, limits: LimitsConfig, drainDelayMs: Int = 5_000, retryAfterCapSeconds: Int = 60) {
         self.listen = listen; self.tls = tls; self.workers = workers; self.maxConnections = maxConnections; self.trustedProxies = trustedProxies; self.drainTimeoutMs = drainTimeoutMs; self.limits = limits; self.drainDelayMs = drainDelayMs; self.retryAfterCapSeconds = retryAfterCapSeconds
     }

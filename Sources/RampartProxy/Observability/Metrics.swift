@@ -17,6 +17,9 @@ public final class Metrics: Sendable {
     public let refusedNoDescriptor = Atomic<Int>(0)
     public let reloads = Lock<(ok: Int, failed: Int)>((0, 0))
     public let webSockets = WebSocketMetrics()
+    /// HTTP/2 connections ended with GOAWAY for abuse, by kind (a fixed set: `HTTP2Abuse`).
+    public let http2Abuses = Lock<[String: Int]>([:])
+    public func http2Abuse(_ kind: String) { http2Abuses.withLock { $0[kind, default: 0] += 1 } }
 
     public func connectionRefused(_ reason: AcceptRefusal) {
         switch reason {
@@ -49,9 +52,11 @@ public final class Metrics: Sendable {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
         }
         let esc = Metrics.labelValue
-        header("rampart_requests_total", "counter", "Requests answered, by route and status code.")
-        for (k, v) in merged.requests.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {
-            out += "rampart_requests_total{route=\"\(esc(k.route))\",status=\"\(k.status)\"} \(v)\n"
+        header("rampart_requests_total", "counter", "Requests answered, by route, status code and protocol (http/1.1, h2).")
+        for (counts, proto) in [(merged.requests, "http/1.1"), (merged.h2Requests, "h2")] {
+            for (k, v) in counts.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {
+                out += "rampart_requests_total{route=\"\(esc(k.route))\",status=\"\(k.status)\",protocol=\"\(proto)\"} \(v)\n"
+            }
         }
         header("rampart_request_duration_seconds", "histogram", "Time from request head to end of response, by route.")
         for (route, h) in merged.latency.sorted(by: { $0.key < $1.key }) {
@@ -109,6 +114,8 @@ public final class Metrics: Sendable {
         header("rampart_sent_bytes_total", "counter", "Bytes written to clients.")
         out += "rampart_sent_bytes_total \(bytesOut)\n"
         webSockets.render(into: &out)
+        header("rampart_http2_abuse_total", "counter", "HTTP/2 connections ended with GOAWAY for abuse, by kind (rapid_reset, continuation, header_list, hpack, ping_flood, settings_flood, flood, protocol).")
+        for (k, v) in http2Abuses.withLock({ $0 }).sorted(by: { $0.key < $1.key }) { out += "rampart_http2_abuse_total{kind=\"\(k)\"} \(v)\n" }
         let r = reloads.withLock { $0 }
         header("rampart_config_reloads_total", "counter", "Config reloads, by result.")
         out += "rampart_config_reloads_total{result=\"ok\"} \(r.ok)\nrampart_config_reloads_total{result=\"failed\"} \(r.failed)\n"
@@ -122,6 +129,7 @@ public final class MetricsShard: Sendable {
 
     package struct State {
         var requests: [RouteStatus: Int] = [:]
+        var h2Requests: [RouteStatus: Int] = [:]
         var latency: [String: Histogram] = [:]
         var upstreamLatency: [String: Histogram] = [:]
         var upstreamErrors: [UpstreamKind: Int] = [:]
@@ -140,6 +148,7 @@ public final class MetricsShard: Sendable {
 
         package mutating func merge(_ o: State) {
             for (k, v) in o.requests { requests[k, default: 0] += v }
+            for (k, v) in o.h2Requests { h2Requests[k, default: 0] += v }
             for (k, v) in o.latency { latency[k, default: Histogram()].merge(v) }
             for (k, v) in o.upstreamLatency { upstreamLatency[k, default: Histogram()].merge(v) }
             for (k, v) in o.upstreamErrors { upstreamErrors[k, default: 0] += v }
@@ -163,9 +172,10 @@ public final class MetricsShard: Sendable {
     package let bytesOut = Atomic<Int>(0)
 
     /// One lock per request for everything the access log also records.
-    public func recordRequest(route: String, status: Int, seconds: Double) {
+    public func recordRequest(route: String, status: Int, seconds: Double, http2: Bool = false) {
         state.withLock {
-            $0.requests[RouteStatus(route: route, status: status), default: 0] += 1
+            if http2 { $0.h2Requests[RouteStatus(route: route, status: status), default: 0] += 1 }
+            else { $0.requests[RouteStatus(route: route, status: status), default: 0] += 1 }
             $0.latency[route, default: Histogram()].observe(seconds)
         }
     }

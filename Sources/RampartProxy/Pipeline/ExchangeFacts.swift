@@ -18,7 +18,7 @@ struct ExchangeFacts {
     func report(_ ctx: RequestContext, status: Int, error: String?, started: UInt64, upstream: UpstreamAttempts?, save: String?, peer: String) {
         let context = ctx.server
         let now = context.loop.clock.monotonicNanoseconds()
-        context.metrics.recordRequest(route: ctx.route.name, status: status, seconds: Double(now &- started) / 1e9)
+        context.metrics.recordRequest(route: ctx.route.name, status: status, seconds: Double(now &- started) / 1e9, http2: ctx.http2)
         let breaker = upstream.map { $0.breakerState } ?? context.state.breakers.cell(ctx.plan.breakerName)?.state.rawValue
         context.accessLog.log(record(ctx, status: status, error: error, started: started, now: now, retries: upstream?.retries ?? 0,
                                      breaker: breaker, save: save, peer: peer))

@@ -45,6 +45,7 @@ package final class ProxyService: RequestService {
                                  peerIP: connection.peerIP, peerText: connection.peerText, server: context)
         ctx.params = hit.params
         ctx.isWebSocket = webSocket
+        ctx.http2 = connection.isHTTP2
         let exchange = ProxyExchange(ctx: ctx, connection: connection, started: started)
         exchange.start()
         return exchange
@@ -55,7 +56,7 @@ package final class ProxyService: RequestService {
         let headers = context.active.config.headers
         let local = LocalExchange.error(connection, error, requestID: requestID, headers: headers)
         let seconds = Double(context.loop.clock.monotonicNanoseconds() &- started) / 1e9
-        context.metrics.recordRequest(route: route ?? "-", status: error.status, seconds: seconds)
+        context.metrics.recordRequest(route: route ?? "-", status: error.status, seconds: seconds, http2: connection.isHTTP2)
         context.accessLog.log(AccessRecord(requestID: requestID, method: head.method, path: head.path, query: head.query, route: route, user: nil,
                                            status: error.status, upstreamStatus: nil, bytesIn: 0, bytesOut: local.bytesOut,
                                            durationMs: seconds * 1000, upstreamMs: nil, error: error.code, reason: error.message,

@@ -19,7 +19,7 @@ public final class ActiveConfig: Sendable {
     public init(_ config: GatewayConfig, usage: UsageLedger? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ActivationError) {
         self.config = config
         do {
-            self.tls = try config.server.tls.map { t throws(TLSContext.LoadError) in try TLSContext(certFile: t.certFile, keyFile: t.keyFile) }
+            self.tls = try config.server.tls.map { t throws(TLSContext.LoadError) in try TLSContext(certFile: t.certFile, keyFile: t.keyFile, http2: config.server.http2 != nil) }
         } catch { throw ActivationError(path: "server.tls", message: error.description) }
         self.adminTokens = try AdminTokens.load(config.admin, environment: environment)
         var services = RouteServices()
@@ -170,7 +170,7 @@ public final class ServerContext: @unchecked Sendable {
     public private(set) var active: ActiveConfig
     /// Per route of `active`, what its requests share with every loop, looked up once per config.
     private var upstreamHandles: [UpstreamHandles] = []
-    private var connections: [ObjectIdentifier: HTTPConnection] = [:]
+    private var connections: [ObjectIdentifier: any ServedConnection] = [:]
 
     package init(loop: EventLoop, state: GatewayState, transport: UpstreamTransport, quotas: LoopQuotas, idempotency: any IdempotencyStore,
          sharedBudgets: (any SharedBudgets)? = nil) {
@@ -205,12 +205,12 @@ public final class ServerContext: @unchecked Sendable {
         accessLog.level = fresh.config.logging.level
     }
 
-    public func connectionOpened(_ c: HTTPConnection) {
+    public func connectionOpened(_ c: any ServedConnection) {
         connections[ObjectIdentifier(c)] = c
         if c.clientFacing { state.metrics.activeConnections.add(1, ordering: .relaxed) }
     }
 
-    public func connectionClosed(_ c: HTTPConnection) {
+    public func connectionClosed(_ c: any ServedConnection) {
         if connections.removeValue(forKey: ObjectIdentifier(c)) != nil, c.clientFacing {
             state.metrics.activeConnections.subtract(1, ordering: .relaxed)
         }
@@ -246,7 +246,7 @@ extension ServerContext: ConnectionHost {
             headerTimeoutNs: UInt64(max(0, limits.headerTimeoutMs)) &* 1_000_000,
             bodyTimeoutNs: UInt64(max(0, limits.bodyTimeoutMs)) &* 1_000_000,
             keepaliveTimeoutNs: UInt64(max(0, limits.keepaliveTimeoutMs)) &* 1_000_000)
-        return ConnectionAdmission(settings: settings, tls: role == .main ? active.tls : nil)
+        return ConnectionAdmission(settings: settings, tls: role == .main ? active.tls : nil, http2: role == .main ? config.server.http2 : nil)
     }
 
     public func refusal(_ reason: AcceptRefusal, role: ListenerRole) -> [UInt8] {
@@ -266,7 +266,9 @@ extension ServerContext: ConnectionHost {
     public func bytesOut(_ count: Int) { metrics.bytesOut(count) }
     public var isShuttingDown: Bool { state.draining.load(ordering: .relaxed) }
 
-    public func localReply(for error: ConnectionError, request: HTTPRequestHead?, on connection: HTTPConnection) -> (HTTPResponseHead, [UInt8]) {
+    public func http2Abuse(_ kind: String) { state.metrics.http2Abuse(kind) }
+
+    public func localReply(for error: ConnectionError, request: HTTPRequestHead?, on connection: any ClientStream) -> (HTTPResponseHead, [UInt8]) {
         switch error.cause {
         case .malformed: metrics.parseError()
         case .timeout(let kind): metrics.timeout(kind: kind)
@@ -277,7 +279,7 @@ extension ServerContext: ConnectionHost {
                                      requestID: requestID, headersConfig: currentConfig.headers, tls: connection.isTLS)
         accessLog.logConnectionError(status: error.status, code: error.code, message: error.message, peer: connection.peerText,
                                      requestID: requestID, bytesOut: reply.body.count, head: request.map { ($0.method, $0.path, $0.query) })
-        metrics.recordRequest(route: "-", status: error.status, seconds: 0)
+        metrics.recordRequest(route: "-", status: error.status, seconds: 0, http2: connection.isHTTP2)
         return reply
     }
 }

@@ -1,0 +1,281 @@
+import CNGHTTP2
+import Glibc
+import RampartHTTP
+import RampartLoop
+
+/// One request stream of an HTTP/2 connection, as its exchange sees it (`ClientStream`): the same
+/// head, body, backpressure and endings as an HTTP/1.1 request, so every route and filter behaves
+/// the same. What a stream may hold is bounded: its upload by its receive window (acknowledged
+/// only once the exchange took the bytes), its response by a watermark that pauses the producer,
+/// so a slow reader of one stream holds its own buffer and never stalls the others.
+final class HTTP2Stream: ClientStream {
+    let connection: HTTP2Connection
+    let id: Int32
+    private var method: String?
+    private var path: String?
+    private var authority: String?
+    private var extendedProtocol: String?
+    private var fields: [HTTPField] = []
+    private var cookies: [String] = []
+    var headerBytes = 0
+    private(set) var head: HTTPRequestHead?
+    private(set) var exchange: ServerExchange?
+
+    private var responseStarted = false
+    private var responseEnded = false
+    private var bodiless = false
+    private let out = ByteBuffer(capacity: 4096)
+    private var waitingForWritable = false
+    private var uploadPaused = false
+    private var pendingUpload: [UInt8] = []
+    private var uploadEndPending = false
+    private var uploadDone = false
+    private var closed = false
+    /// An Extended CONNECT for WebSocket (RFC 8441): after its 200 the stream's DATA carries the
+    /// socket's frames both ways, as the bytes after a 101 do on HTTP/1.1.
+    private var tunnel = false
+
+    init(connection: HTTP2Connection, id: Int32) { self.connection = connection; self.id = id }
+
+    // MARK: Request
+
+    func addField(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        let n = String(decoding: name, as: UTF8.self), v = String(decoding: value, as: UTF8.self)
+        switch n {
+        case ":method": method = v
+        case ":path": path = v
+        case ":authority": authority = v
+        case ":protocol": extendedProtocol = v
+        case ":scheme": break
+        case "cookie": cookies.append(v)   // split crumbs are joined again for HTTP/1.1 (RFC 9113 §8.2.3)
+        case "host": if authority == nil { authority = v }
+        default: fields.append(HTTPField(name: n, value: v))
+        }
+    }
+
+    /// The head is whole: the exchange begins (nghttp2 already checked the pseudo-headers and refused
+    /// connection-specific fields).
+    func headersComplete(endStream: Bool) {
+        guard let method, exchange == nil, !closed else { return }
+        if let problem = problem(method: method) {
+            let (head, body) = connection.host.localReply(for: .malformed(problem), request: nil, on: self)
+            sendWhole(head, body)
+            return
+        }
+        var headers = HTTPHeaders()
+        headers.fields.reserveCapacity(fields.count + 5)
+        if let authority { headers.add("Host", authority) }
+        if !cookies.isEmpty { headers.add("Cookie", cookies.joined(separator: "; ")) }
+        headers.fields.append(contentsOf: fields)
+        let framing: BodyFraming
+        if endStream || extendedProtocol != nil { framing = .none }
+        else if let n = headers["content-length"].flatMap({ Int($0) }) { framing = n > 0 ? .contentLength(n) : .none }
+        else { framing = .chunked }
+        var requestMethod = method
+        var tokens: [String] = []
+        if extendedProtocol != nil {
+            // The same request as an HTTP/1.1 upgrade, for the route's filters and the upstream:
+            // an HTTP/2 client sends no key, so Rampart makes the nonce the upstream answers.
+            tunnel = true
+            requestMethod = "GET"
+            tokens = ["upgrade"]
+            headers.add("Connection", "Upgrade")
+            headers.add("Upgrade", "websocket")
+            headers.add("Sec-WebSocket-Key", HTTP2Stream.nonce())
+        }
+        let head = HTTPRequestHead(method: requestMethod, target: path ?? "/", versionMinor: 1, headers: headers, framing: framing,
+                                   keepAlive: true, expectsContinue: headers["expect"]?.lowercased() == "100-continue",
+                                   connectionTokens: tokens)
+        self.head = head
+        fields = []; cookies = []
+        let ex = connection.service.begin(head, on: self)
+        guard !closed, !responseEnded else { return }
+        exchange = ex
+        if endStream || framing == .none { uploadDone = true; ex.requestBodyEnded() }
+    }
+
+    private func problem(method: String) -> HTTPParseError? {
+        if let p = extendedProtocol {
+            guard method == "CONNECT", p == "websocket" else { return .notImplemented("Extended CONNECT supports only the websocket protocol") }
+        }
+        if method == "CONNECT" && extendedProtocol == nil { return .badRequest("CONNECT is not supported: Rampart is a reverse proxy") }
+        guard let path, path.hasPrefix("/") || (path == "*" && method == "OPTIONS") else { return .badRequest("Invalid :path") }
+        guard path.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return .badRequest("Invalid character in :path") }
+        return nil
+    }
+
+    func upload(_ bytes: UnsafeRawBufferPointer) {
+        guard let exchange, !uploadDone || tunnel else { connection.consumed.append((id, bytes.count)); return }
+        if uploadPaused || !pendingUpload.isEmpty { pendingUpload.append(contentsOf: bytes); return }
+        connection.consumed.append((id, bytes.count))
+        exchange.requestBody(bytes)
+    }
+
+    func uploadEnded() {
+        // A tunnel's END_STREAM is the client's close, as a FIN is on HTTP/1.1.
+        if tunnel {
+            let ex = exchange
+            exchange = nil
+            ex?.connectionClosed()
+            if responseStarted && !responseEnded { endResponse() } else if !responseStarted { abortResponse() }
+            return
+        }
+        guard !uploadDone else { return }
+        if uploadPaused || !pendingUpload.isEmpty { uploadEndPending = true; return }
+        uploadDone = true
+        exchange?.requestBodyEnded()
+    }
+
+    func pauseRequestBody() { uploadPaused = true }
+
+    func resumeRequestBody() {
+        guard uploadPaused else { return }
+        uploadPaused = false
+        connection.loop.deferToEndOfIteration { [self] in
+            guard !uploadPaused, !closed, let exchange else { return }
+            if !pendingUpload.isEmpty {
+                let bytes = pendingUpload
+                pendingUpload = []
+                connection.consumed.append((id, bytes.count))
+                bytes.withUnsafeBytes { exchange.requestBody($0) }
+                connection.acknowledgeUploads()
+                connection.scheduleFlush()
+            }
+            if uploadEndPending && !uploadPaused { uploadEndPending = false; uploadDone = true; exchange.requestBodyEnded() }
+        }
+    }
+
+    /// HTTP/2 clients that ask for `100-continue` get it as an interim HEADERS frame.
+    func sendContinueIfExpected() {
+        guard head?.expectsContinue == true, !responseStarted, !closed else { return }
+        var storage = Array(":status100".utf8)
+        storage.withUnsafeMutableBufferPointer { b in
+            var nv = nghttp2_nv(name: b.baseAddress, value: b.baseAddress! + 7, namelen: 7, valuelen: 3, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+            _ = nghttp2_submit_headers(connection.session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, nil, &nv, 1, nil)
+        }
+        connection.scheduleFlush()
+    }
+
+    // MARK: Response
+
+    var requestHead: HTTPRequestHead? { head }
+    var isHTTP2: Bool { true }
+    var isTLS: Bool { connection.isTLS }
+    var peerIP: [UInt8] { connection.peerIP }
+    var peerText: String { connection.peerText }
+
+    func sendHead(_ head: HTTPResponseHead) {
+        guard !responseStarted, !closed else { return }
+        responseStarted = true
+        var head = head
+        if tunnel && head.status == 101 {
+            // RFC 8441 §5: the switch is a 200 on the stream, without the HTTP/1.1 handshake fields.
+            head.status = 200
+            for name in ["Sec-WebSocket-Accept", "Upgrade", "Connection"] { head.headers.remove(name) }
+        }
+        bodiless = !tunnel && ResponseFramingRules.isBodiless(status: head.status, requestMethod: method)
+        // Connection-specific fields have no place in HTTP/2 (RFC 9113 §8.2.2).
+        let named = head.headers.connectionFieldNames()
+        var pairs: [(String, String)] = [(":status", String(head.status))]
+        for f in head.headers.fields {
+            let n = f.name.lowercased()
+            if ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"].contains(n) || named.contains(n) { continue }
+            pairs.append((n, f.value))
+        }
+        HTTP2Stream.withNV(pairs) { nva, count in
+            if bodiless {
+                _ = nghttp2_submit_response(connection.session, id, nva, count, nil)
+            } else {
+                var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil)) { session, id, buf, length, flags, _, user in
+                    HTTP2Callbacks.connection(user).streams[id]?.readResponse(into: buf!, length: length, flags: flags!)
+                        ?? Int(NGHTTP2_ERR_DEFERRED.rawValue)
+                }
+                _ = nghttp2_submit_response(connection.session, id, nva, count, &provider)
+            }
+        }
+        connection.scheduleFlush()
+    }
+
+    @discardableResult
+    func sendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
+        guard responseStarted, !responseEnded, !closed else { return .pause }
+        guard !bodiless, !bytes.isEmpty else { return .proceed }
+        out.append(bytes)
+        nghttp2_session_resume_data(connection.session, id)
+        connection.scheduleFlush()
+        if out.readableCount >= connection.settings.streamHighWatermark { waitingForWritable = true; return .pause }
+        return .proceed
+    }
+
+    func endResponse() {
+        guard responseStarted, !responseEnded, !closed else { return }
+        responseEnded = true
+        if !bodiless { nghttp2_session_resume_data(connection.session, id) }
+        connection.scheduleFlush()
+    }
+
+    func abortResponse() {
+        guard !responseEnded, !closed else { return }
+        responseEnded = true
+        exchange = nil
+        nghttp2_submit_rst_stream(connection.session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, NGHTTP2_INTERNAL_ERROR.rawValue)
+        connection.scheduleFlush()
+    }
+
+    /// nghttp2 asks for DATA (up to `length`, within the flow-control windows).
+    func readResponse(into buf: UnsafeMutablePointer<UInt8>, length: Int, flags: UnsafeMutablePointer<UInt32>) -> Int {
+        let n = min(length, out.readableCount)
+        if n > 0 { memcpy(buf, out.readable.baseAddress!, n); out.consume(n) }
+        if out.isEmpty {
+            out.release()   // a stream between events holds no buffer
+            if responseEnded { flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue }
+            else if n == 0 { return Int(NGHTTP2_ERR_DEFERRED.rawValue) }
+        }
+        if waitingForWritable && out.readableCount <= connection.settings.streamLowWatermark {
+            waitingForWritable = false
+            connection.loop.deferToEndOfIteration { [self] in if !closed { exchange?.resumeResponse() } }
+        }
+        return n
+    }
+
+    // MARK: Ending
+
+    /// nghttp2 closed the stream (the response went out, or the client reset it).
+    func closedByProtocol() {
+        guard !closed else { return }
+        closed = true
+        out.release()
+        let ex = exchange
+        exchange = nil
+        if !responseEnded { ex?.connectionClosed() }
+    }
+
+    /// The whole connection ended (the client left, or abuse): as a reset for this stream.
+    func connectionEnded() { closedByProtocol() }
+
+    /// A `Sec-WebSocket-Key`: 16 random bytes in base64.
+    static func nonce() -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var rng = SystemRandomNumberGenerator()
+        var out = (0..<21).map { _ in alphabet[Int(rng.next(upperBound: UInt8(64)))] }
+        out.append(alphabet[Int(rng.next(upperBound: UInt8(4))) * 16])   // the 22nd character carries 2 bits
+        return String(decoding: out, as: UTF8.self) + "=="
+    }
+
+    /// `pairs` as nghttp2 name/value entries, valid during `body` (nghttp2 copies them).
+    static func withNV(_ pairs: [(String, String)], _ body: (UnsafePointer<nghttp2_nv>, Int) -> Void) {
+        var storage: [UInt8] = []
+        var spans: [(Int, Int, Int, Int)] = []
+        for (n, v) in pairs {
+            let a = storage.count; storage.append(contentsOf: n.utf8)
+            let b = storage.count; storage.append(contentsOf: v.utf8)
+            spans.append((a, b - a, b, storage.count - b))
+        }
+        storage.withUnsafeMutableBufferPointer { s in
+            let nva = spans.map { a, an, b, bn in
+                nghttp2_nv(name: s.baseAddress! + a, value: s.baseAddress! + b, namelen: an, valuelen: bn, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+            }
+            nva.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
+        }
+    }
+}
