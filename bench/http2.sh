@@ -66,7 +66,7 @@ start() { # NAME UPSTREAM_PORT : starts the proxy on CPU 0, sets PROXY_PID
 }
 stop() { kill $PROXY_PID; wait $PROXY_PID 2>/dev/null || true; }
 
-throughput() { # NAME PORT : "req/s cpu_us_per_request"
+throughput() { # NAME PORT : "req/s cpu_microseconds requests"
   local procs c0 c1 rps done
   start $1 $UP; procs=$(tree $PROXY_PID)
   taskset -c 1 h2load -n 20000 -c $C -m $M http://127.0.0.1:$2/ > /dev/null 2>&1   # warm-up
@@ -76,7 +76,7 @@ throughput() { # NAME PORT : "req/s cpu_us_per_request"
   stop
   grep -q "$N succeeded" $OUT/$1.h2load || { echo "$1: not every request succeeded" >&2; grep -E "requests:|status codes" $OUT/$1.h2load >&2; }
   rps=$(awk '/finished in/{print $4}' $OUT/$1.h2load); done=$(awk '/^requests:/{print $8}' $OUT/$1.h2load)
-  echo "$rps $(( (c1 - c0) * 10000 / done ))"
+  echo "$rps $(( (c1 - c0) * 10000 )) $done"   # ticks are 10 ms
 }
 
 streams() { # NAME PORT : "rss_before rss_open"
@@ -91,15 +91,15 @@ streams() { # NAME PORT : "rss_before rss_open"
   echo "$b $a"
 }
 
-read NRPS NCPU <<< "$(throughput nginx $NGX)"
-read RRPS RCPU <<< "$(throughput rampart $RMP)"
+read NRPS NCPU NDONE <<< "$(throughput nginx $NGX)"
+read RRPS RCPU RDONE <<< "$(throughput rampart $RMP)"
 read NB NA <<< "$(streams nginx $NGX)"
 read RB RA <<< "$(streams rampart $RMP)"
 echo "HTTP/2 prior knowledge, 1 worker each on CPU 0; h2load -n $N -c $C -m $M; then $((SC * SS)) SSE streams over $SC connections"
-python3 - $((SC * SS)) $NRPS $NCPU $NB $NA $RRPS $RCPU $RB $RA <<'PY'
+python3 - $((SC * SS)) $NRPS $NCPU $NDONE $NB $NA $RRPS $RCPU $RDONE $RB $RA <<'PY'
 import sys
 n = int(sys.argv[1]); v = list(map(float, sys.argv[2:]))
-rows = {"nginx": v[0:4], "rampart": v[4:8]}
+rows = {name: (r[0], r[1] / r[2], r[3], r[4]) for name, r in (("nginx", v[0:5]), ("rampart", v[5:10]))}
 print(f"{'proxy':8} {'req/s':>10} {'cpu_us/req':>11} {'KiB/stream':>11}")
 for name, (rps, cpu, b, a) in rows.items():
     print(f"{name:8} {rps:10.0f} {cpu:11.2f} {(a - b) / n:11.2f}")

@@ -111,6 +111,27 @@ def requests(port_arg):
     result(out)
 
 
+def across_reload(port_arg):
+    """One request, `FIRST`, a pause while the test reloads Rampart's config, then a second request
+    on the same connection: a reload must not drop HTTP/2 connections."""
+    sock, authority, scheme = connect(port_arg)
+    conn = client(sock)
+    base = [(":scheme", scheme), (":authority", authority)]
+    statuses = []
+    for i in range(2):
+        sid = conn.get_next_available_stream_id()
+        conn.send_headers(sid, [(":method", "GET"), (":path", f"/echo/reload{i}")] + base, end_stream=True)
+        sock.sendall(conn.data_to_send())
+        st = pump(sock, conn, lambda s: s["responses"].get(sid, {}).get("ended") or s["goaway"] is not None)
+        statuses.append(st["responses"].get(sid, {}).get("headers", {}).get(":status"))
+        if st["goaway"] is not None:
+            break
+        if i == 0:
+            print("FIRST", flush=True)
+            time.sleep(3)
+    result({"statuses": statuses})
+
+
 def slow_stream(port_arg, big_bytes):
     """Stream 1 downloads a big body that is never acknowledged (its window stays shut: a slow
     reader); meanwhile 20 small requests on the same connection must all complete."""
@@ -307,6 +328,13 @@ def abuse(port_arg, kind, count):
         block = headers_block(authority, scheme, extra=[("x-big", "v" * count)])
         h = HeadersFrame(1, block); h.flags.add("END_HEADERS"); h.flags.add("END_STREAM")
         out = h.serialize()
+    elif kind == "hpack-table":
+        # A dynamic table larger than the 4096 bytes SETTINGS allow (RFC 7541 §4.2): COMPRESSION_ERROR.
+        enc = hpack.Encoder()
+        enc.header_table_size = count
+        h = HeadersFrame(1, enc.encode([(":method", "GET"), (":path", "/echo"), (":scheme", scheme), (":authority", authority)]))
+        h.flags.add("END_HEADERS"); h.flags.add("END_STREAM")
+        out = h.serialize()
     elif kind == "hpack-bomb":
         # One 4000-byte field enters the dynamic table, then is referenced by index again and
         # again: a few bytes on the wire decode to count x 4000 bytes of headers.
@@ -331,6 +359,8 @@ def main():
     name, port, *args = sys.argv[1:]
     if name == "requests":
         requests(port)
+    elif name == "across-reload":
+        across_reload(port)
     elif name == "slow-stream":
         slow_stream(port, args[0])
     elif name == "websocket":

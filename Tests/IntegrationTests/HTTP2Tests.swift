@@ -109,7 +109,8 @@ func http2Config(app: String, http2: String = #""enabled": true, "h2c": true"#, 
     /// gateway goes on serving.
     @Test(arguments: [("rapid-reset", "1000", 11, "rapid_reset"), ("continuation", "50", 11, "continuation"),
                       ("ping-flood", "1000", 11, "ping_flood"), ("settings-flood", "1000", 11, "settings_flood"),
-                      ("header-list", "12000", 11, "header_list"), ("hpack-bomb", "200", 11, "header_list")])
+                      ("header-list", "12000", 11, "header_list"), ("hpack-bomb", "200", 11, "header_list"),
+                      ("hpack-table", "65536", 9, "hpack")])
     func abuseEndsTheConnectionWithGoaway(_ kind: String, _ count: String, _ code: Int, _ metric: String) throws {
         let app = try DemoApp()
         let rampart = try RampartProcess(config: http2Config(app: app.url, http2: #""enabled": true, "h2c": true, "max_header_list_bytes": 8192, "max_resets_per_10s": 100"#))
@@ -142,6 +143,20 @@ func http2Config(app: String, http2: String = #""enabled": true, "h2c": true"#, 
         let other = try h2Client("websocket", "\(rampart.port)", ["/echo/plain"])
         #expect(other["status"] as? String == "400", "routes without websocket refuse it over HTTP/2 too: \(other)")
         try eventually { try MetricsScrape.take(rampart).value("rampart_websocket_closed_total", ["route": "ws", "code": "1000"]) == 1 }
+    }
+
+    /// A config reload keeps HTTP/2 connections: the second request of a connection opened before
+    /// the reload is answered on the same connection.
+    @Test func reloadKeepsHTTP2Connections() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: http2Config(app: app.url))
+        let client = try ChildProcess(Binaries.repoRoot + "/.venv/bin/python3",
+                                      [Binaries.repoRoot + "/Tests/Fixtures/h2_client.py", "across-reload", "\(rampart.port)"])
+        _ = try client.waitForLine(containing: "FIRST")
+        #expect(try rampart.admin("POST", "/admin/reload").status == 200)
+        let line = try client.waitForLine(containing: "RESULT", timeout: 30)
+        let r = try #require(printedJSON("RESULT", in: line) as? [String: Any])
+        #expect(r["statuses"] as? [String] == ["200", "200"], "\(r)")
     }
 
     /// SIGTERM: an HTTP/2 client gets GOAWAY without error and its stream in flight is answered whole.

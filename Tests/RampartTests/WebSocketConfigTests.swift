@@ -1,6 +1,7 @@
 import Testing
 @testable import RampartProxy
 @testable import Rampart
+import RampartTransport
 
 /// SPEC §11.6: a route's `websocket` switch and its limits; mistakes fail at start with their path.
 @Suite struct WebSocketConfigTests {
@@ -36,5 +37,27 @@ import Testing
         #expect(errors(#""websocket": {"max_message_bytes": 0}"#).contains { $0.contains("routes[0].websocket.max_message_bytes") })
         #expect(errors(#""websocket": {"idle": "10s", "ping_interval": "10s"}"#).contains { $0.contains("routes[0].websocket.ping_interval") })
         #expect(errors(#""websocket": "yes""#).contains { $0.contains("routes[0].websocket") })
+    }
+}
+
+/// SPEC §11.7: `server.http2` and its limits.
+@Suite struct HTTP2ConfigTests {
+    @Test func enabledTakesTheDefaultsAndEveryKeyIsRead() throws {
+        #expect(try ConfigFixture.load(ConfigFixture.app()).server.http2 == nil, "off unless asked for")
+        let on = try ConfigFixture.load(ConfigFixture.app(#""server": {"listen": "127.0.0.1:0", "http2": {"enabled": true}}"#)).server.http2
+        #expect(on == HTTP2Settings())
+        #expect(on?.h2c == false && on?.maxConcurrentStreams == 100 && on?.maxHeaderListBytes == 16384 && on?.maxResetsPer10s == 200)
+        let set = try ConfigFixture.load(ConfigFixture.app(#"""
+            "server": {"listen": "127.0.0.1:0", "http2": {"enabled": true, "h2c": true, "max_concurrent_streams": 10,
+                                                           "max_header_list_bytes": 4096, "max_resets_per_10s": 50}}
+            """#)).server.http2
+        #expect(set?.h2c == true && set?.maxConcurrentStreams == 10 && set?.maxHeaderListBytes == 4096 && set?.maxResetsPer10s == 50)
+        #expect(try ConfigFixture.load(ConfigFixture.app(#""server": {"listen": "127.0.0.1:0", "http2": {"enabled": false}}"#)).server.http2 == nil)
+    }
+
+    @Test func mistakesFailWithTheirPath() {
+        let errors = ConfigFixture.errors(ConfigFixture.app(#""server": {"listen": "127.0.0.1:0", "http2": {"enabled": true, "max_streams": 5, "max_concurrent_streams": 0}}"#))
+        #expect(errors.contains { $0.contains("server.http2.max_streams") }, "\(errors)")
+        #expect(errors.contains { $0.contains("server.http2.max_concurrent_streams") }, "\(errors)")
     }
 }
