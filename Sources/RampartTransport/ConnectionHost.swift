@@ -24,6 +24,9 @@ public protocol ConnectionHost: AnyObject {
     func localReply(for error: ConnectionError, request: HTTPRequestHead?, on connection: any ClientStream) -> (HTTPResponseHead, [UInt8])
     /// An HTTP/2 connection was ended with GOAWAY for abuse of `kind` (`HTTP2Abuse`).
     func http2Abuse(_ kind: String)
+    /// An HTTP/2 connection or stream was cut by a timeout of `kind` (`header`, `body`) that no
+    /// exchange answered (`timeouts` metric).
+    func connectionTimedOut(_ kind: String)
 }
 
 /// Which listener a connection came from. The main one serves clients (TLS, `max_connections`,

@@ -109,6 +109,7 @@ extension HTTP2Connection {
             if continuations > settings.maxContinuations { abuse = .continuation; return HTTP2Callbacks.failure }
         case NGHTTP2_HEADERS.rawValue:
             continuations = 0
+            if hd.flags & UInt8(NGHTTP2_FLAG_END_HEADERS.rawValue) == 0 { headerBlockSince = now; watch() }
         case NGHTTP2_RST_STREAM.rawValue:
             if resets.exceeds(settings.maxResetsPer10s, now: now) { abuse = .rapidReset; return HTTP2Callbacks.failure }
         case NGHTTP2_PING.rawValue where hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0:
@@ -149,6 +150,7 @@ extension HTTP2Connection {
         let endStream = frame.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
         switch UInt32(frame.hd.type) {
         case NGHTTP2_HEADERS.rawValue:
+            headerBlockSince = nil
             guard let stream = streams[id] else { break }
             if frame.headers.cat == NGHTTP2_HCAT_REQUEST { stream.headersComplete(endStream: endStream) }
             else if endStream { stream.uploadEnded() }   // trailers end the body

@@ -20,6 +20,13 @@ public final class HTTP2Connection: EventHandler, DeferredFlush, ServedConnectio
     let settings: HTTP2Settings
     public let clientFacing = true
     private let keepaliveNs: UInt64
+    /// `header_timeout_ms` for a header block begun and not ended; `body_timeout_ms` between a
+    /// stream's upload bytes (the same limits as HTTP/1.1).
+    let headerTimeoutNs: UInt64
+    let bodyTimeoutNs: UInt64
+    /// When the header block being read began (HEADERS without END_HEADERS), nil between blocks.
+    var headerBlockSince: UInt64?
+    private lazy var watchTimer: LoopTimer = loop.makeTimer { [unowned(unsafe) self] in checkDeadlines() }
 
     var session: OpaquePointer!
     var streams: [Int32: HTTP2Stream] = [:]
@@ -44,9 +51,10 @@ public final class HTTP2Connection: EventHandler, DeferredFlush, ServedConnectio
     static let outputHighWatermark = 512 * 1024
 
     package init(fd: Int32, peerIP: [UInt8], peerText: String, host: ConnectionHost, service: RequestService,
-                 settings: HTTP2Settings, keepaliveNs: UInt64, tls: TLSSession?) {
+                 settings: HTTP2Settings, timeouts: HTTP1ServerMachine.Settings, tls: TLSSession?) {
         self.fd = fd; self.peerIP = peerIP; self.peerText = peerText; self.host = host; self.loop = host.loop
-        self.service = service; self.settings = settings; self.keepaliveNs = keepaliveNs; self.tls = tls
+        self.service = service; self.settings = settings; self.tls = tls
+        keepaliveNs = timeouts.keepaliveTimeoutNs; headerTimeoutNs = timeouts.headerTimeoutNs; bodyTimeoutNs = timeouts.bodyTimeoutNs
     }
 
     deinit { if session != nil { nghttp2_session_del(session) } }
@@ -223,6 +231,7 @@ public final class HTTP2Connection: EventHandler, DeferredFlush, ServedConnectio
         guard !closed else { return }
         closed = true
         loop.disarm(idleTimer)
+        loop.disarm(watchTimer)
         loop.unregister(fd: fd)
         tls?.shutdown()
         Glibc.close(fd)
@@ -254,6 +263,36 @@ public final class HTTP2Connection: EventHandler, DeferredFlush, ServedConnectio
     }
 
     private func armIdleTimer() { if keepaliveNs > 0 { loop.arm(idleTimer, at: loop.now &+ keepaliveNs) } }
+
+    // MARK: Slow clients
+
+    /// Something may time out (a header block began, an upload started): checks run every second
+    /// while anything does.
+    func watch() {
+        if !watchTimer.isScheduled && !closed { loop.arm(watchTimer, at: loop.now &+ 1_000_000_000) }
+    }
+
+    /// A header block left unfinished past `header_timeout_ms` holds the whole connection (no other
+    /// frame may come between its pieces): the connection ends. An upload silent past
+    /// `body_timeout_ms` gets its exchange's 408, or a reset when a response already started.
+    private func checkDeadlines() {
+        guard !closed else { return }
+        let now = loop.now
+        if let since = headerBlockSince, now &- since >= headerTimeoutNs {
+            host.connectionTimedOut("header")
+            nghttp2_session_terminate_session(session, NGHTTP2_NO_ERROR.rawValue)
+            for stream in Array(streams.values) { stream.connectionEnded() }
+            streams.removeAll()
+            flush()
+            if !closed { close() }
+            return
+        }
+        var watching = headerBlockSince != nil
+        for stream in Array(streams.values) where stream.uploading {
+            if now &- stream.lastUpload >= bodyTimeoutNs { stream.uploadTimedOut() } else { watching = true }
+        }
+        if watching { watch() }
+    }
 
     private func idleTimedOut() {
         guard !closed, streams.isEmpty else { return }

@@ -92,6 +92,7 @@ final class HTTP2Stream: ClientStream {
         guard !closed, !responseEnded else { return }
         exchange = ex
         if endStream || framing == .none { uploadDone = true; ex.requestBodyEnded() }
+        else { lastUpload = connection.loop.now; connection.watch() }
     }
 
     private func problem(method: String) -> HTTPParseError? {
@@ -104,7 +105,25 @@ final class HTTP2Stream: ClientStream {
         return nil
     }
 
+    /// When the upload last moved (`body_timeout_ms` counts from here).
+    private(set) var lastUpload: UInt64 = 0
+
+    /// A request body is on its way and Rampart is reading it (a paused upload is Rampart's wait).
+    var uploading: Bool { exchange != nil && !uploadDone && !tunnel && !uploadPaused && !closed }
+
+    /// The client stopped sending the body: the exchange answers 408, or the stream is reset.
+    func uploadTimedOut() {
+        guard let ex = exchange else { return }
+        uploadDone = true
+        if ex.requestBodyTimedOut() { return }
+        connection.host.connectionTimedOut("body")
+        exchange = nil
+        ex.connectionClosed()
+        if !responseEnded { abortResponse() }
+    }
+
     func upload(_ bytes: UnsafeRawBufferPointer) {
+        lastUpload = connection.loop.now
         guard let exchange, !uploadDone || tunnel else { connection.consumed.append((id, bytes.count)); return }
         if uploadPaused || !pendingUpload.isEmpty { pendingUpload.append(contentsOf: bytes); return }
         connection.consumed.append((id, bytes.count))
@@ -131,6 +150,8 @@ final class HTTP2Stream: ClientStream {
     func resumeRequestBody() {
         guard uploadPaused else { return }
         uploadPaused = false
+        lastUpload = connection.loop.now   // the wait was Rampart's, not the client's
+        connection.watch()
         connection.loop.deferToEndOfIteration { [self] in
             guard !uploadPaused, !closed, let exchange else { return }
             if !pendingUpload.isEmpty {

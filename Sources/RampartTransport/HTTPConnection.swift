@@ -147,7 +147,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream, Se
         machine.closed()
         host.connectionClosed(self)
         let h2 = HTTP2Connection(fd: fd, peerIP: peerIP, peerText: peerText, host: host, service: service, settings: settings,
-                                 keepaliveNs: machine.settings.keepaliveTimeoutNs, tls: tls)
+                                 timeouts: machine.settings, tls: tls)
         h2.start(initial: readBuffer.readable)
         readBuffer.consume(readBuffer.readableCount)
         readBuffer.release()

@@ -267,6 +267,28 @@ def over_limit(port_arg, count):
     result({"refused": len(refused), "answered": len(answered), "goaway": next((f.error_code for f in frames if isinstance(f, GoAwayFrame)), None)})
 
 
+def stall(port_arg, what):
+    """A slow client: a header block begun and never finished (`head`), or a POST that sends 10
+    of its 100 body bytes and stops (`body`). Reports how Rampart ended it and after how long."""
+    sock, authority, scheme = raw(port_arg)
+    start = time.monotonic()
+    block = hpack.Encoder().encode([(":method", "POST"), (":path", "/echo"), (":scheme", scheme), (":authority", authority),
+                                    ("content-length", "100")])
+    if what == "head":
+        sock.sendall(HeadersFrame(1, block[:5]).serialize())   # no END_HEADERS: CONTINUATION should follow
+    else:
+        h = HeadersFrame(1, block); h.flags.add("END_HEADERS")
+        sock.sendall(h.serialize() + DataFrame(1, b"0123456789").serialize())
+    decoder = hpack.Decoder()
+    ended = lambda fs: any(isinstance(f, GoAwayFrame) or (f.type == 0 and "END_STREAM" in f.flags) for f in fs)
+    frames, _ = read_frames(sock, b"", ended, seconds=30)
+    heads = [f for f in frames if isinstance(f, HeadersFrame) and f.stream_id == 1]
+    result({"seconds": round(time.monotonic() - start, 2),
+            "status": dict(decoder.decode(heads[0].data)).get(":status") if heads else None,
+            "body": b"".join(f.data for f in frames if f.type == 0).decode("utf-8", "replace"),
+            "goaway": next((f.error_code for f in frames if isinstance(f, GoAwayFrame)), None)})
+
+
 def raw(port_arg):
     sock, authority, scheme = connect(port_arg)
     sock.sendall(PREFACE + SettingsFrame(0).serialize())
@@ -367,6 +389,8 @@ def main():
         websocket(port, args[0], args[1] if len(args) > 1 else "")
     elif name == "over-limit":
         over_limit(port, args[0])
+    elif name == "stall":
+        stall(port, args[0])
     elif name == "drain":
         drain(port, args[0])
     elif name == "abuse":

@@ -145,6 +145,20 @@ func http2Config(app: String, http2: String = #""enabled": true, "h2c": true"#, 
         try eventually { try MetricsScrape.take(rampart).value("rampart_websocket_closed_total", ["route": "ws", "code": "1000"]) == 1 }
     }
 
+    /// Slow clients meet the HTTP/1.1 limits: an unfinished header block ends the connection after
+    /// `header_timeout_ms`; an upload that stops gets 408 after `body_timeout_ms`.
+    @Test func slowHeadersAndBodiesTimeOut() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: http2Config(app: app.url, server: #""limits": {"header_timeout_ms": 1000, "body_timeout_ms": 1000}"#))
+        let head = try h2Client("stall", "\(rampart.port)", ["head"])
+        #expect(head["goaway"] as? Int == 0, "\(head)")
+        #expect((head["seconds"] as? Double ?? 99) < 15, "\(head)")
+        let body = try h2Client("stall", "\(rampart.port)", ["body"])
+        #expect(body["status"] as? String == "408" && (body["body"] as? String)?.contains("REQUEST_TIMEOUT") == true, "\(body)")
+        let m = try MetricsScrape.take(rampart)
+        #expect(m.value("rampart_timeouts_total", ["kind": "header"]) == 1 && m.value("rampart_timeouts_total", ["kind": "body"]) == 1)
+    }
+
     /// A config reload keeps HTTP/2 connections: the second request of a connection opened before
     /// the reload is answered on the same connection.
     @Test func reloadKeepsHTTP2Connections() throws {

@@ -267,6 +267,7 @@ extension ServerContext: ConnectionHost {
     public var isShuttingDown: Bool { state.draining.load(ordering: .relaxed) }
 
     public func http2Abuse(_ kind: String) { state.metrics.http2Abuse(kind) }
+    public func connectionTimedOut(_ kind: String) { metrics.timeout(kind: kind) }
 
     public func localReply(for error: ConnectionError, request: HTTPRequestHead?, on connection: any ClientStream) -> (HTTPResponseHead, [UInt8]) {
         switch error.cause {
