@@ -8,6 +8,7 @@
 #   chunked         ChunkedDecoder + ChunkedEncoder
 #   sse             SSEParser + SSEEncoder
 #   websocket       WebSocketReader + WebSocketFrameParser (one direction of a WebSocket relay)
+#   h2-request      HTTP2RequestMapping (the HTTP/2 header list as the HTTP/1.1 request forwarded)
 #   json            JSONValue.parse / JSONParser + JSONValue.write / JSONText.quote
 #   resp            RESPDecoder + RESPEncoder
 #   jwt             JWTVerifier (compact form, JOSE header, claims, keys) + the Bearer/cookie reader
@@ -70,6 +71,7 @@ target response-head ResponseHeadFuzz $F/ResponseHead/main.swift $F/Support.swif
 target chunked ChunkedFuzz $F/Chunked/main.swift $F/Support.swift -- "${LIB[@]}"
 target sse SSEFuzz $F/SSE/main.swift $F/Support.swift -- "${LIB[@]}"
 target websocket WebSocketFuzz $F/WebSocket/main.swift $F/Support.swift -- "${LIB[@]}"
+target h2-request H2RequestFuzz $F/H2Request/main.swift $F/Support.swift -- "${LIB[@]}"
 target json JSONFuzz $F/JSON/main.swift $F/Support.swift -- "${LIB[@]}"
 target resp RESPFuzz $F/RESP/main.swift $F/Support.swift -- "${LIB[@]}"
 target jwt JWTFuzz $F/JWT/main.swift $F/Support.swift $P/Policies/Identity/*.swift $P/Config/PolicyConfig.swift \

@@ -113,6 +113,22 @@ for mode, mask in ((1, b"\x12\x34\x56\x78"), (4, None), (7, b"\x0f\xf0\xaa\x55")
            bytes([mode, 255]) + f(1, b"z", rsv1=True) + f(0, b"z", rsv1=True)]
 write("websocket", ws)
 
+# h2-request: a flags byte (1: the HEADERS frame ended the stream), then name NUL value lines.
+def h2(flags, *pairs):
+    return bytes([flags]) + b"\n".join(n + b"\0" + v for n, v in pairs)
+base = [(b":method", b"GET"), (b":scheme", b"https"), (b":path", b"/echo?q=1"), (b":authority", b"app.example")]
+write("h2-request", [
+    h2(1, *base, (b"accept", b"*/*"), (b"cookie", b"a=1"), (b"cookie", b"b=2")),
+    h2(0, (b":method", b"POST"), (b":scheme", b"http"), (b":path", b"/upload"), (b":authority", b"x"), (b"content-length", b"12")),
+    h2(0, (b":method", b"POST"), (b":scheme", b"http"), (b":path", b"/stream"), (b":authority", b"x"), (b"content-type", b"text/plain")),
+    h2(0, (b":method", b"CONNECT"), (b":protocol", b"websocket"), (b":scheme", b"https"), (b":path", b"/ws"), (b":authority", b"x"),
+       (b"sec-websocket-version", b"13"), (b"origin", b"https://x")),
+    h2(1, *base, (b"x-evil", b"a\r\nX-Injected: 1")),
+    h2(1, *base, (b"transfer-encoding", b"chunked")),
+    h2(1, (b":method", b"OPTIONS"), (b":scheme", b"http"), (b":path", b"*"), (b":authority", b"x")),
+    h2(1, *base, (b"Upper", b"x")),
+])
+
 # json: the configs (fixtures, gateway.json) and the JSON texts of the config and validation tests.
 docs = [open(p, "rb").read() for p in ["gateway.json"] + sorted(glob.glob("Tests/Fixtures/configs/*.json"))]
 texts = strings(R + "ConfigJSONTests.swift", R + "ValidationKeywordTests.swift", R + "ValidationDocumentTests.swift",

@@ -24,6 +24,8 @@ public final class HTTP2Connection: EventHandler, DeferredFlush, ServedConnectio
     /// stream's upload bytes (the same limits as HTTP/1.1).
     let headerTimeoutNs: UInt64
     let bodyTimeoutNs: UInt64
+    /// The HTTP/1.1 limits every request's head is held to, whatever its protocol.
+    let limits: HTTPLimits
     /// When the header block being read began (HEADERS without END_HEADERS), nil between blocks.
     var headerBlockSince: UInt64?
     private lazy var watchTimer: LoopTimer = loop.makeTimer { [unowned(unsafe) self] in checkDeadlines() }
@@ -55,6 +57,7 @@ public final class HTTP2Connection: EventHandler, DeferredFlush, ServedConnectio
         self.fd = fd; self.peerIP = peerIP; self.peerText = peerText; self.host = host; self.loop = host.loop
         self.service = service; self.settings = settings; self.tls = tls
         keepaliveNs = timeouts.keepaliveTimeoutNs; headerTimeoutNs = timeouts.headerTimeoutNs; bodyTimeoutNs = timeouts.bodyTimeoutNs
+        limits = timeouts.limits
     }
 
     deinit { if session != nil { nghttp2_session_del(session) } }

@@ -11,12 +11,8 @@ import RampartLoop
 final class HTTP2Stream: ClientStream {
     let connection: HTTP2Connection
     let id: Int32
-    private var method: String?
-    private var path: String?
-    private var authority: String?
-    private var extendedProtocol: String?
-    private var fields: [HTTPField] = []
-    private var cookies: [String] = []
+    /// The header list as it is decoded, then the HTTP/1.1 request it stands for.
+    private var mapping = HTTP2RequestMapping()
     var headerBytes = 0
     private(set) var head: HTTPRequestHead?
     private(set) var exchange: ServerExchange?
@@ -39,70 +35,32 @@ final class HTTP2Stream: ClientStream {
 
     // MARK: Request
 
-    func addField(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
-        let n = String(decoding: name, as: UTF8.self), v = String(decoding: value, as: UTF8.self)
-        switch n {
-        case ":method": method = v
-        case ":path": path = v
-        case ":authority": authority = v
-        case ":protocol": extendedProtocol = v
-        case ":scheme": break
-        case "cookie": cookies.append(v)   // split crumbs are joined again for HTTP/1.1 (RFC 9113 §8.2.3)
-        case "host": if authority == nil { authority = v }
-        default: fields.append(HTTPField(name: n, value: v))
-        }
-    }
+    func addField(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) { mapping.add(name: name, value: value) }
 
-    /// The head is whole: the exchange begins (nghttp2 already checked the pseudo-headers and refused
-    /// connection-specific fields).
+    /// The head is whole: the exchange begins with the HTTP/1.1 request it stands for, held to the
+    /// HTTP/1.1 parser's strictness (`HTTP2RequestMapping`), or the stream gets that parser's error.
     func headersComplete(endStream: Bool) {
-        guard let method, exchange == nil, !closed else { return }
-        if let problem = problem(method: method) {
-            let (head, body) = connection.host.localReply(for: .malformed(problem), request: nil, on: self)
-            sendWhole(head, body)
+        guard exchange == nil, !closed, head == nil else { return }
+        var head: HTTPRequestHead
+        switch mapping.head(endStream: endStream, limits: connection.limits) {
+        case .failure(let problem):
+            let (h, body) = connection.host.localReply(for: .malformed(problem), request: nil, on: self)
+            sendWhole(h, body)
             return
+        case .success(let h): head = h
         }
-        var headers = HTTPHeaders()
-        headers.fields.reserveCapacity(fields.count + 5)
-        if let authority { headers.add("Host", authority) }
-        if !cookies.isEmpty { headers.add("Cookie", cookies.joined(separator: "; ")) }
-        headers.fields.append(contentsOf: fields)
-        let framing: BodyFraming
-        if endStream || extendedProtocol != nil { framing = .none }
-        else if let n = headers["content-length"].flatMap({ Int($0) }) { framing = n > 0 ? .contentLength(n) : .none }
-        else { framing = .chunked }
-        var requestMethod = method
-        var tokens: [String] = []
-        if extendedProtocol != nil {
-            // The same request as an HTTP/1.1 upgrade, for the route's filters and the upstream:
-            // an HTTP/2 client sends no key, so Rampart makes the nonce the upstream answers.
+        if mapping.extendedProtocol != nil {
+            // An HTTP/2 client sends no key: Rampart makes the nonce the upstream answers.
             tunnel = true
-            requestMethod = "GET"
-            tokens = ["upgrade"]
-            headers.add("Connection", "Upgrade")
-            headers.add("Upgrade", "websocket")
-            headers.add("Sec-WebSocket-Key", HTTP2Stream.nonce())
+            head.headers.add("Sec-WebSocket-Key", HTTP2Stream.nonce())
         }
-        let head = HTTPRequestHead(method: requestMethod, target: path ?? "/", versionMinor: 1, headers: headers, framing: framing,
-                                   keepAlive: true, expectsContinue: headers["expect"]?.lowercased() == "100-continue",
-                                   connectionTokens: tokens)
         self.head = head
-        fields = []; cookies = []
+        mapping = HTTP2RequestMapping()
         let ex = connection.service.begin(head, on: self)
         guard !closed, !responseEnded else { return }
         exchange = ex
-        if endStream || framing == .none { uploadDone = true; ex.requestBodyEnded() }
+        if endStream || tunnel || head.framing == .none { uploadDone = !tunnel; ex.requestBodyEnded() }
         else { lastUpload = connection.loop.now; connection.watch() }
-    }
-
-    private func problem(method: String) -> HTTPParseError? {
-        if let p = extendedProtocol {
-            guard method == "CONNECT", p == "websocket" else { return .notImplemented("Extended CONNECT supports only the websocket protocol") }
-        }
-        if method == "CONNECT" && extendedProtocol == nil { return .badRequest("CONNECT is not supported: Rampart is a reverse proxy") }
-        guard let path, path.hasPrefix("/") || (path == "*" && method == "OPTIONS") else { return .badRequest("Invalid :path") }
-        guard path.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return .badRequest("Invalid character in :path") }
-        return nil
     }
 
     /// When the upload last moved (`body_timeout_ms` counts from here).
@@ -194,7 +152,7 @@ final class HTTP2Stream: ClientStream {
             head.status = 200
             for name in ["Sec-WebSocket-Accept", "Upgrade", "Connection"] { head.headers.remove(name) }
         }
-        bodiless = !tunnel && ResponseFramingRules.isBodiless(status: head.status, requestMethod: method)
+        bodiless = !tunnel && ResponseFramingRules.isBodiless(status: head.status, requestMethod: self.head?.method)
         // Connection-specific fields have no place in HTTP/2 (RFC 9113 §8.2.2).
         let named = head.headers.connectionFieldNames()
         var pairs: [(String, String)] = [(":status", String(head.status))]
