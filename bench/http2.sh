@@ -52,9 +52,6 @@ taskset -c 1 nginx -c $OUT/upstream.conf -p $OUT & pids+=($!)
 taskset -c 1 python3 bench/sse_upstream.py $SSEUP --ping 0 > $OUT/sse-upstream.log 2>&1 & pids+=($!)
 wait_http http://127.0.0.1:$UP/; wait_http http://127.0.0.1:$SSEUP/ok
 
-tree() { echo "$1 $(pgrep -P "$1" | tr '\n' ' ')"; }
-rss_kib() { local s=0 p; for p in "$@"; do s=$((s + $(awk '/^VmRSS/{print $2}' /proc/$p/status))); done; echo $s; }
-cpu_ticks() { local s=0 p; for p in "$@"; do s=$((s + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $s; }
 
 start() { # NAME UPSTREAM_PORT : starts the proxy on CPU 0, sets PROXY_PID
   if [ $1 = nginx ]; then proxy_conf $NGX $2; taskset -c 0 nginx -c $OUT/proxy-$NGX.conf -p $OUT & PROXY_PID=$!

@@ -125,3 +125,10 @@ errs = re.search(r'Non-2xx or 3xx responses: (\d+)', t)
 print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errs.group(1) if errs else 0}")
 PY
 }
+
+# Process figures the memory and CPU benches read from /proc, summed over the given pids:
+# tree PID (a process and its children), rss_kib, fds, cpu_ticks (utime + stime, 10 ms ticks).
+tree() { echo "$1 $(pgrep -P "$1" | tr '\n' ' ')"; }
+rss_kib() { local s=0 p; for p in "$@"; do s=$((s + $(awk '/^VmRSS/{print $2}' /proc/$p/status))); done; echo $s; }
+fds() { local s=0 p; for p in "$@"; do s=$((s + $(ls /proc/$p/fd | wc -l))); done; echo $s; }
+cpu_ticks() { local s=0 p; for p in "$@"; do s=$((s + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $s; }

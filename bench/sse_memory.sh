@@ -52,9 +52,6 @@ trap 'echo "sse_memory.sh: stopped (the ${MAX} s bound, or a signal)" >&2; exit 
 python3 bench/sse_upstream.py $UP --ping ${PING:-20} > $OUT/upstream.log 2>&1 & pids+=($!)
 wait_http http://127.0.0.1:$UP/ok
 
-tree() { echo "$1 $(pgrep -P "$1" | tr '\n' ' ')"; }             # a process and its children
-rss_kib() { local s=0 p; for p in "$@"; do s=$((s + $(awk '/^VmRSS/{print $2}' /proc/$p/status))); done; echo $s; }
-fds() { local s=0 p; for p in "$@"; do s=$((s + $(ls /proc/$p/fd | wc -l))); done; echo $s; }
 
 measure() { # NAME PORT PID : sets MEASURED to "rss_before rss_after fds_before fds_after seconds_to_open cut"
   local name=$1 port=$2 procs b fb t0 a fa

@@ -57,9 +57,6 @@ trap 'echo "websocket.sh: stopped (the ${MAX} s bound, or a signal)" >&2; exit 1
 taskset -c 1 $DEMO --port $UP > $OUT/upstream.log 2>&1 & pids+=($!)
 wait_http http://127.0.0.1:$UP/healthz
 
-tree() { echo "$1 $(pgrep -P "$1" | tr '\n' ' ')"; }
-rss_kib() { local s=0 p; for p in "$@"; do s=$((s + $(awk '/^VmRSS/{print $2}' /proc/$p/status))); done; echo $s; }
-cpu_ticks() { local s=0 p; for p in "$@"; do s=$((s + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $s; }
 
 measure() { # NAME PORT PID : sets MEASURED to "rate messages cpu_us_per_message rss_before rss_open"
   local name=$1 port=$2 procs c0 c1 line b a

@@ -165,14 +165,13 @@ def drain(port_arg, path):
     h = HeadersFrame(1, headers_block(authority, scheme, path)); h.flags.add("END_HEADERS"); h.flags.add("END_STREAM")
     sock.sendall(h.serialize())
     print("READY", flush=True)
-    decoder, buf, out = hpack.Decoder(), b"", {"status": None, "ended": False, "body_bytes": 0, "goaway": None}
-    deadline = time.monotonic() + 30
+    out = {"status": None, "ended": False, "body_bytes": 0, "goaway": None}
+    decoder, buf, deadline = hpack.Decoder(), b"", time.monotonic() + 30
     while time.monotonic() < deadline and not (out["ended"] and out["goaway"] is not None):
-        while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
-            length = int.from_bytes(buf[:3], "big")
-            frame, _ = Frame.parse_frame_header(memoryview(buf[:9]))
-            frame.parse_body(memoryview(buf[9:9 + length]))
-            buf = buf[9 + length:]
+        frames, buf = read_frames(sock, buf, lambda fs: True, seconds=deadline - time.monotonic())
+        if not frames:
+            break
+        for frame in frames:
             if isinstance(frame, GoAwayFrame):
                 out["goaway"] = frame.error_code
             elif isinstance(frame, HeadersFrame) and frame.stream_id == 1:
@@ -181,13 +180,6 @@ def drain(port_arg, path):
             elif frame.type == 0 and frame.stream_id == 1:   # DATA
                 out["body_bytes"] += len(frame.data)
                 out["ended"] = out["ended"] or "END_STREAM" in frame.flags
-        try:
-            data = sock.recv(65536)
-        except socket.timeout:
-            break
-        if not data:
-            break
-        buf += data
     result(out)
 
 
