@@ -9,6 +9,7 @@
 #   sse             SSEParser + SSEEncoder
 #   websocket       WebSocketReader + WebSocketFrameParser (one direction of a WebSocket relay)
 #   h2-request      HTTP2RequestMapping (the HTTP/2 header list as the HTTP/1.1 request forwarded)
+#   traceparent     TraceParent (W3C trace context of an incoming request)
 #   json            JSONValue.parse / JSONParser + JSONValue.write / JSONText.quote
 #   resp            RESPDecoder + RESPEncoder
 #   jwt             JWTVerifier (compact form, JOSE header, claims, keys) + the Bearer/cookie reader
@@ -72,6 +73,7 @@ target chunked ChunkedFuzz $F/Chunked/main.swift $F/Support.swift -- "${LIB[@]}"
 target sse SSEFuzz $F/SSE/main.swift $F/Support.swift -- "${LIB[@]}"
 target websocket WebSocketFuzz $F/WebSocket/main.swift $F/Support.swift -- "${LIB[@]}"
 target h2-request H2RequestFuzz $F/H2Request/main.swift $F/Support.swift -- "${LIB[@]}"
+target traceparent TraceParentFuzz $F/TraceParent/main.swift $F/Support.swift -- "${LIB[@]}"
 target json JSONFuzz $F/JSON/main.swift $F/Support.swift -- "${LIB[@]}"
 target resp RESPFuzz $F/RESP/main.swift $F/Support.swift -- "${LIB[@]}"
 target jwt JWTFuzz $F/JWT/main.swift $F/Support.swift $P/Policies/Identity/*.swift $P/Config/PolicyConfig.swift \

@@ -117,6 +117,8 @@ write("websocket", ws)
 def h2(flags, *pairs):
     return bytes([flags]) + b"\n".join(n + b"\0" + v for n, v in pairs)
 base = [(b":method", b"GET"), (b":scheme", b"https"), (b":path", b"/echo?q=1"), (b":authority", b"app.example")]
+write("traceparent", [b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00",
+                      b"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", b"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"])
 write("h2-request", [
     h2(1, *base, (b"accept", b"*/*"), (b"cookie", b"a=1"), (b"cookie", b"b=2")),
     h2(0, (b":method", b"POST"), (b":scheme", b"http"), (b":path", b"/upload"), (b":authority", b"x"), (b"content-length", b"12")),

@@ -61,3 +61,17 @@ import RampartTransport
         #expect(errors.contains { $0.contains("server.http2.max_concurrent_streams") }, "\(errors)")
     }
 }
+
+/// SPEC §11.10: `tracing`.
+@Suite struct TracingConfigTests {
+    @Test func keysAreReadAndMistakesNamed() throws {
+        #expect(try ConfigFixture.load(ConfigFixture.app()).tracing == nil)
+        let t = try #require(try ConfigFixture.load(ConfigFixture.app(
+            #""tracing": {"otlp_endpoint": "http://otel:4318/v1/traces", "sample_ratio": 0.25, "service_name": "edge"}"#)).tracing)
+        #expect(t.otlpEndpoint == "http://otel:4318/v1/traces" && t.sampleRatio == 0.25 && t.serviceName == "edge")
+        let errors = ConfigFixture.errors(ConfigFixture.app(#""tracing": {"otlp_endpoint": "otel:4318", "sample_ratio": 2, "servicename": "x"}"#))
+        for path in ["tracing.otlp_endpoint", "tracing.sample_ratio", "tracing.servicename"] {
+            #expect(errors.contains { $0.contains(path) }, "\(path): \(errors)")
+        }
+    }
+}

@@ -56,7 +56,7 @@ struct ConfigDecoder {
     let diag: Diagnostics
     let environment: [String: String]
 
-    static let topLevelKeys = ["server", "admin", "store", "identity", "upstreams", "headers", "routes", "usage", "logging"]
+    static let topLevelKeys = ["server", "admin", "store", "identity", "upstreams", "headers", "routes", "usage", "logging", "tracing"]
 
     func decode(_ root: JSONValue, hash: String) -> GatewayConfig? {
         let rootField = Field(value: root, path: "", diag: diag)
@@ -74,9 +74,21 @@ struct ConfigDecoder {
         let routes = decodeRoutes(top["routes"], upstreams: upstreams, headers: headers, identity: identity)
         let usage = decodeUsage(top["usage"])
         let logging = decodeLogging(top["logging"])
+        let tracing = top["tracing"].flatMap(decodeTracing)
         return GatewayConfig(server: server, admin: admin, store: store, identity: identity, upstreams: upstreams,
-                             headers: headers, routes: routes, usage: usage, logging: logging, hash: hash, source: root,
+                             headers: headers, routes: routes, usage: usage, logging: logging, tracing: tracing, hash: hash, source: root,
                              secrets: diag.secrets)
+    }
+
+    /// `tracing` (SPEC §11.10): the collector's OTLP/HTTP traces URL, a sample ratio, the service name.
+    func decodeTracing(_ f: Field) -> TracingConfig? {
+        guard let o = f.object(keys: ["otlp_endpoint", "sample_ratio", "service_name"]) else { return nil }
+        guard let ef = o.required("otlp_endpoint"), let endpoint = ef.nonEmptyString else { return nil }
+        if case .failure(let m) = UpstreamURL.parse(endpoint) { ef.fail(m.text) }
+        var t = TracingConfig(otlpEndpoint: endpoint)
+        if let v = o["sample_ratio"]?.number(min: 0, max: 1) { t.sampleRatio = v }
+        if let v = o["service_name"]?.nonEmptyString { t.serviceName = v }
+        return t
     }
 
     // MARK: - Shared checks

@@ -35,8 +35,10 @@ public final class Gateway: @unchecked Sendable {
         } else {
             journal = FileSaveJournal(directory: config.store.dir)
         }
+        let spans = OTLPExporter()
         state = GatewayState(config: try ActiveConfig(config, usage: usage), configPath: configPath, workerCount: workers,
-                             startedAtUnix: clock.now(), journal: journal, usage: usage, clock: clock)
+                             startedAtUnix: clock.now(), journal: journal, usage: usage, clock: clock, spans: spans)
+        spans.follow { [state] in state.current.config.tracing }
     }
 
     public func start() throws {

@@ -13,6 +13,8 @@ public final class GatewayConfig: Sendable {
     public let routes: [RouteConfig]
     public let usage: UsageConfig
     public let logging: LoggingConfig
+    /// Request spans to an OpenTelemetry collector (nil: no tracing).
+    public let tracing: TracingConfig?
     /// The environment variables and secret files this config names (what `serve` will need).
     public let secrets: [SecretReference]
     /// sha256 (hex) of the file's bytes; shown by /admin/status so ops can tell which config runs.
@@ -22,7 +24,9 @@ public final class GatewayConfig: Sendable {
 
     public init(server: ServerConfig, admin: AdminConfig, store: StoreConfig, identity: IdentityConfig,
                 upstreams: [String: UpstreamConfig], headers: HeadersConfig, routes: [RouteConfig],
-                usage: UsageConfig, logging: LoggingConfig, hash: String, source: JSONValue, secrets: [SecretReference] = []) {
+                usage: UsageConfig, logging: LoggingConfig, tracing: TracingConfig? = nil, hash: String, source: JSONValue,
+                secrets: [SecretReference] = []) {
+        self.tracing = tracing
         self.secrets = secrets
         self.server = server; self.admin = admin; self.store = store; self.identity = identity
         self.upstreams = upstreams; self.headers = headers; self.routes = routes; self.usage = usage

@@ -22,6 +22,9 @@ struct ExchangeFacts {
         let breaker = upstream.map { $0.breakerState } ?? context.state.breakers.cell(ctx.plan.breakerName)?.state.rawValue
         context.accessLog.log(record(ctx, status: status, error: error, started: started, now: now, retries: upstream?.retries ?? 0,
                                      breaker: breaker, save: save, peer: peer))
+        if let trace = ctx.trace, trace.own.sampled, let sink = context.state.spans {
+            sink.export(span(ctx, trace: trace, status: status, error: error, started: started, now: now, retries: upstream?.retries ?? 0))
+        }
     }
 
     /// The access line (SPEC §9) for an exchange that began at `started` and ends at `now`.
@@ -53,6 +56,8 @@ extension UpstreamRequest {
         case .contentLength(let n): length = .known(n)
         case .chunked: length = .streamed
         }
+        // The upstream's parent is Rampart's span; `tracestate` passes as an end-to-end field.
+        if let trace = ctx.trace { headers.set("traceparent", trace.own.header) }
         if ctx.isWebSocket {
             // Hop-by-hop fields the handshake itself needs (they were stripped with the others).
             headers.add("Connection", "Upgrade")

@@ -46,6 +46,7 @@ package final class ProxyService: RequestService {
         ctx.params = hit.params
         ctx.isWebSocket = webSocket
         ctx.http2 = connection.isHTTP2
+        if let tracing = config.tracing, context.state.spans != nil { ctx.trace = RequestTrace.begin(head, ratio: tracing.sampleRatio) }
         let exchange = ProxyExchange(ctx: ctx, connection: connection, started: started)
         exchange.start()
         return exchange

@@ -41,6 +41,8 @@ final class RequestContext {
     var usageEstimate: TokenUsage?
     /// The usage counted for this call, real or estimated, once its response ended (`UsageFilter`).
     var countedUsage: TokenUsage?
+    /// The request's trace when `tracing` is on (its span goes to the collector at the end).
+    var trace: RequestTrace?
     /// The request came on an HTTP/2 stream (its metrics say `protocol="h2"`).
     var http2 = false
     /// A valid WebSocket handshake on a route that accepts them (`ProxyService` decides).

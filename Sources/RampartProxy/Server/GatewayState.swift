@@ -116,9 +116,13 @@ public final class GatewayState: Sendable {
     /// entries, token expiry. One injected source, so all of them can be driven by a test clock.
     public let clock: any Clock
 
+    /// Where request spans go when `tracing` is configured (the OTLP exporter).
+    public let spans: (any SpanSink)?
+
     public init(config: ActiveConfig, configPath: String, workerCount: Int, startedAtUnix: Double, journal: any SaveJournal,
-                usage: UsageLedger = UsageLedger(), clock: any Clock = SystemClock()) {
+                usage: UsageLedger = UsageLedger(), clock: any Clock = SystemClock(), spans: (any SpanSink)? = nil) {
         self.clock = clock
+        self.spans = spans
         active = Lock(config)
         self.usage = usage
         self.journal = journal
