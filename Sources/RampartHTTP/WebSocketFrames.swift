@@ -47,9 +47,12 @@ public enum WebSocketFrames {
 public enum WebSocketHandshake {
     public static let acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-    /// The request asks to switch to WebSocket: an `Upgrade` field lists `websocket`.
+    /// The request asks to switch to WebSocket: `Connection` lists `upgrade` (without it an
+    /// `Upgrade` field means nothing, RFC 9110 §7.8) and an `Upgrade` field lists `websocket`.
+    /// The first test is all a plain request pays: its connection tokens are already parsed.
     public static func asksForWebSocket(_ head: HTTPRequestHead) -> Bool {
-        head.headers.values("Upgrade").contains { hasToken($0, "websocket") }
+        guard !head.connectionTokens.isEmpty, head.connectionTokens.contains("upgrade") else { return false }
+        return head.headers.values("Upgrade").contains { hasToken($0, "websocket") }
     }
 
     /// Why the handshake is invalid (§4.2.1), nil when it is valid.
