@@ -82,7 +82,7 @@ final class AdminService: RequestService {
             respond(answer)
             return
         }
-        if head.path == "/admin/usage" && head.method == "GET" { respond(AdminUsage.handle(head, state: context.state)); return }
+        if head.path == "/admin/usage" && head.method == "GET" { AdminUsage.handle(head, context: context, respond: respond); return }
         if head.path.hasPrefix("/admin/saves"), AdminSaves.handle(head, context: context, respond: respond) { return }
         if head.path == "/admin/reload" && head.method == "POST" { reloadOffTheLoop(respond: respond); return }
         respond(handleNow(head, body: body))

@@ -8,6 +8,34 @@ import RampartHTTP
 /// budget window; `GET /admin/usage` without a key: the same for every caller together, plus the
 /// totals since start; and the Prometheus counters of AI usage per route and model.
 enum AdminUsage {
+    /// With the Redis store the hour and day come from Redis (every replica's calls); the budget
+    /// windows and the totals since start stay this replica's.
+    static func handle(_ head: HTTPRequestHead, context: ServerContext, respond: @escaping (AdminService.Answer) -> Void) {
+        let local = handle(head, state: context.state)
+        guard let shared = context.sharedUsage, local.status == 200 else { respond(local); return }
+        let key = QueryString.parse(head.query ?? "")["key"] ?? "*"
+        shared.totals(key: key, now: context.state.clock.now()) { result in
+            switch result {
+            case .failure(let e):
+                context.metrics.storeError(kind: "usage")
+                respond((503, GatewayError(status: 503, code: "OVERLOADED", message: "The usage store is unavailable: \(e)", retryAfterSeconds: 1).bodyText,
+                         "application/json"))
+            case .success(let windows):
+                respond((200, fleetWide(local.json, windows: windows), "application/json"))
+            }
+        }
+    }
+
+    /// The local answer with its first windows (the hour and the day) replaced by the fleet's.
+    static func fleetWide(_ json: String, windows: [UsageWindowTotals]) -> String {
+        guard case .object(var members)? = try? JSONValue.parse(json), let i = members.firstIndex(where: { $0.key == "windows" }),
+              case .array(let local) = members[i].value else { return json }
+        let shared = windows.compactMap { try? JSONValue.parse(renderWindow($0)) }
+        members[i].value = .array(shared + local.dropFirst(shared.count))
+        members.append((key: "scope", value: .string("fleet")))
+        return JSONValue.object(members).jsonText()
+    }
+
     static func handle(_ head: HTTPRequestHead, state: GatewayState) -> AdminService.Answer {
         let query = QueryString.parse(head.query ?? "")
         guard let key = query["key"] else { return everyone(state: state) }

@@ -62,21 +62,24 @@ public final class Gateway: @unchecked Sendable {
             var redis: RedisQuotaStore?
             var idempotency: any IdempotencyStore = memoryIdempotency
             var budgets: RedisBudgetStore?
+            var usage: RedisUsageStore?
             if let redisURL {
                 // One pipelined connection per loop serves both stores.
                 let client = RedisClient(url: redisURL, loop: loop)
                 let store = RedisQuotaStore(client: client)
                 let idem = RedisIdempotencyStore(client: client)
                 let budget = RedisBudgetStore(client: client)
-                let confinedBudget = LoopBound(budget, on: loop)   // used only on `loop` from here on
-                loop.execute { store.start(); idem.start(); confinedBudget.value.loadScripts() }
+                let sharedUsage = RedisUsageStore(client: client)
+                let confined = LoopBound((budget, sharedUsage), on: loop)   // used only on `loop` from here on
+                loop.execute { store.start(); idem.start(); confined.value.0.loadScripts(); confined.value.1.loadScripts() }
                 redis = store
                 idempotency = idem
                 budgets = budget
+                usage = sharedUsage
             }
             let ctx = ServerContext(loop: loop, state: state, transport: TransportRouter(loop: loop),
                                     quotas: StoreQuotas(memory: memoryQuotas, redis: redis), idempotency: idempotency,
-                                    sharedBudgets: budgets)
+                                    sharedBudgets: budgets, sharedUsage: usage)
             loops.append(loop); contexts.append(ctx)
         }
         if let memoryQuotas { startPersisting(memoryQuotas) }

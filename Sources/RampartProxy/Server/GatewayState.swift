@@ -170,6 +170,8 @@ public final class ServerContext: @unchecked Sendable {
     public let idempotency: any IdempotencyStore
     /// Cost budgets shared through Redis (nil with the memory store: the process ledger counts).
     public let sharedBudgets: (any SharedBudgets)?
+    /// AI usage shared through Redis (nil with the memory store): `/admin/usage` reads the fleet's.
+    public let sharedUsage: (any SharedUsage)?
     /// Refreshed by a task on this loop when the config is swapped; requests snapshot it.
     public private(set) var active: ActiveConfig
     /// Per route of `active`, what its requests share with every loop, looked up once per config.
@@ -177,8 +179,9 @@ public final class ServerContext: @unchecked Sendable {
     private var connections: [ObjectIdentifier: any ServedConnection] = [:]
 
     package init(loop: EventLoop, state: GatewayState, transport: UpstreamTransport, quotas: LoopQuotas, idempotency: any IdempotencyStore,
-         sharedBudgets: (any SharedBudgets)? = nil) {
+         sharedBudgets: (any SharedBudgets)? = nil, sharedUsage: (any SharedUsage)? = nil) {
         self.sharedBudgets = sharedBudgets
+        self.sharedUsage = sharedUsage
         self.loop = loop
         self.state = state
         self.quotas = quotas

@@ -28,3 +28,11 @@ public protocol SharedBudgets: AnyObject {
     func retryAfter(identity: String, window: Double, limit: Double, now: Double,
                     completion: @escaping (Result<Int?, RedisError>) -> Void)
 }
+
+/// AI usage shared by every replica (Redis), so `/admin/usage` reads fleet-wide totals from any of
+/// them. Each call is added per key and for everyone; windows are read back by model.
+public protocol SharedUsage: AnyObject {
+    func record(key: String, model: String, usage: TokenUsage, cost: Double?, now: Double)
+    /// Totals for `key` ("*" for everyone) over the last hour and day, by model.
+    func totals(key: String, now: Double, completion: @escaping (Result<[UsageWindowTotals], RedisError>) -> Void)
+}

@@ -73,6 +73,7 @@ final class UsageFilter: ResponseFilter {
         let now = server.state.clock.now()
         server.state.usage.record(key: ctx.identityKey, route: ctx.route.name, model: usage.model ?? "unknown",
                                   usage: usage, cost: cost, now: now)
+        server.sharedUsage?.record(key: ctx.identityKey, model: usage.model ?? "unknown", usage: usage, cost: cost, now: now)
         if let redis = server.sharedBudgets, let cost, cost > 0 {
             let budgets = config.usage.budgets
             let horizon = budgets.map { Double($0.per.configMilliseconds) / 1000 }.max() ?? 86_400
