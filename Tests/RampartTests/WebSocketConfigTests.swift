@@ -75,3 +75,30 @@ import RampartTransport
         }
     }
 }
+
+/// SPEC §11.8: upstream pools.
+@Suite struct UpstreamPoolConfigTests {
+    @Test func serversBalanceAndHealthAreRead() throws {
+        let c = try ConfigFixture.load(#"""
+            {"upstreams": {"app": {"servers": [{"url": "http://10.0.0.1:3000", "weight": 3}, {"url": "http://10.0.0.2:3000"}],
+                                   "balance": "least_requests", "passive_health": {"consecutive_failures": 3, "cooldown": "10s"},
+                                   "health_check": {"path": "/up", "interval": "2s", "timeout": "500ms", "unhealthy_after": 2, "healthy_after": 1}}}}
+            """#)
+        let u = try #require(c.upstreams["app"])
+        #expect(u.servers.map(\.url) == ["http://10.0.0.1:3000", "http://10.0.0.2:3000"] && u.servers.map(\.weight) == [3, 1])
+        #expect(u.pool.balance == .leastRequests && u.pool.consecutiveFailures == 3 && u.pool.cooldown == .seconds(10))
+        #expect(u.pool.healthCheck?.path == "/up" && u.pool.healthCheck?.interval == .seconds(2) && u.pool.healthCheck?.unhealthyAfter == 2)
+        #expect(try ConfigFixture.load(ConfigFixture.app()).upstreams["app"]?.servers.count == 1, "one url is a pool of one")
+    }
+
+    @Test func mistakesFailWithTheirPath() {
+        let errors = ConfigFixture.errors(#"""
+            {"upstreams": {"app": {"url": "http://a:1", "servers": [{"url": "http://a:1"}, {"url": "https://b:2"}, {"url": "http://c:3", "weight": 0}],
+                                   "balance": "random", "health_check": {"path": "up"}}}}
+            """#)
+        for path in ["upstreams.app.servers", "upstreams.app.servers[1].url", "upstreams.app.servers[2].weight", "upstreams.app.balance",
+                     "upstreams.app.health_check.path"] {
+            #expect(errors.contains { $0.contains(path) }, "\(path): \(errors)")
+        }
+    }
+}

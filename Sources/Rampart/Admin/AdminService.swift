@@ -82,6 +82,10 @@ final class AdminService: RequestService {
             respond(answer)
             return
         }
+        if head.path.hasPrefix("/admin/upstreams"), let answer = AdminUpstreams.handle(head, state: context.state) {
+            respond(answer)
+            return
+        }
         if head.path == "/admin/usage" && head.method == "GET" { AdminUsage.handle(head, context: context, respond: respond); return }
         if head.path.hasPrefix("/admin/saves"), AdminSaves.handle(head, context: context, respond: respond) { return }
         if head.path == "/admin/reload" && head.method == "POST" { reloadOffTheLoop(respond: respond); return }
@@ -127,7 +131,7 @@ final class AdminService: RequestService {
             return (200, MetricsService.exposition(context.state), MetricsService.contentType)
         default:
             let known = ["/admin/status", "/admin/config", "/admin/config/validate", "/admin/reload", "/metrics", "/admin/quotas",
-                         "/admin/quotas/top", "/admin/breakers", "/admin/usage", "/admin/saves"]
+                         "/admin/quotas/top", "/admin/breakers", "/admin/usage", "/admin/saves", "/admin/upstreams"]
             if known.contains(head.path) {
                 return (405, GatewayError(status: 405, code: "METHOD_NOT_ALLOWED", message: "\(m) is not allowed on \(head.path).").bodyText, "application/json")
             }
@@ -153,7 +157,8 @@ final class AdminService: RequestService {
             let breaker = context.state.breakers.snapshot(upstream: name, now: context.state.clock.now())?.state
             return (name, JSONText.object([("url", JSONText.quote(u.url)),
                                            ("transport", JSONText.quote(u.usesNativeClient ? "http1" : "curl")),
-                                           ("breaker", breaker.map(JSONText.quote) ?? "null")]))
+                                           ("breaker", breaker.map(JSONText.quote) ?? "null"),
+                                           ("pool", AdminUpstreams.render(u, state: context.state))]))
         }
         return JSONText.object([
             ("version", JSONText.quote(RampartVersion.version)),

@@ -14,7 +14,7 @@ final class MetricsService: RequestService {
 
     /// The whole scrape: request and upstream metrics, breakers, AI usage, the journal, the process.
     static func exposition(_ state: GatewayState) -> String {
-        state.metrics.render() + AdminBreakers.gauge(state: state) + AdminUsage.metrics(state: state)
+        state.metrics.render() + AdminBreakers.gauge(state: state) + AdminUsage.metrics(state: state) + AdminUpstreams.metrics(state: state)
             + "# HELP rampart_save_journal_depth Journaled saves waiting for a replay.\n# TYPE rampart_save_journal_depth gauge\n"
             + "rampart_save_journal_depth \(state.journal.depth)\n"
             + ProcessMetrics.render(startedAtUnix: state.startedAtUnix)

@@ -13,14 +13,21 @@ extension ConfigDecoder {
         var upstreams: [String: UpstreamConfig] = [:]
         for (name, f) in members {
             if !isSimpleName(name) { f.fail("upstream names may use only letters, digits, '-', '_' and '.'") }
-            guard let r = f.object(keys: ["url", "timeouts", "retry", "circuit_breaker", "max_in_flight", "tls_verify", "transport"]) else { continue }
+            guard let r = f.object(keys: ["url", "timeouts", "retry", "circuit_breaker", "max_in_flight", "tls_verify", "transport",
+                                          "servers", "balance", "passive_health", "health_check"]) else { continue }
             var url = UpstreamURL(scheme: "http", host: "invalid", port: 80, basePath: "")
-            if let uf = r.required("url"), let s = uf.nonEmptyString {
+            var listed: [(UpstreamURL, Int)] = []
+            if let sf = r["servers"] {
+                if r["url"] != nil { sf.fail("give either url or servers, not both") }
+                listed = decodeServers(sf)
+                if let first = listed.first?.0 { url = first }
+            } else if let uf = r.required("url"), let s = uf.nonEmptyString {
                 switch UpstreamURL.parse(s) {
                 case .success(let u): url = u
                 case .failure(let message): uf.fail(message.text)
                 }
             }
+            if listed.isEmpty { listed = [(url, 1)] }
             var upstream = UpstreamConfig(name: name, url: url.text, scheme: url.scheme, host: url.host, port: url.port,
                                           basePath: url.basePath, timeouts: TimeoutsConfig(), retry: nil, circuitBreaker: nil)
             if let t = r["timeouts"] { upstream.timeouts = decodeTimeouts(t, base: TimeoutsConfig()) }
@@ -31,9 +38,57 @@ extension ConfigDecoder {
             if let v = r["transport"]?.oneOf(UpstreamConfig.Transport.self) { upstream.transport = v }
             upstream.endpoint = UpstreamEndpoint(scheme: url.scheme, host: url.host, port: url.port, tlsVerify: upstream.tlsVerify,
                                                  usesNativeClient: url.scheme == "http" && upstream.transport == .auto)
+            upstream.servers = listed.map { u, weight in
+                PoolServer(url: u.text, host: u.host, port: u.port, weight: weight,
+                           endpoint: UpstreamEndpoint(scheme: u.scheme, host: u.host, port: u.port, tlsVerify: upstream.tlsVerify,
+                                                      usesNativeClient: u.scheme == "http" && upstream.transport == .auto),
+                           authority: UpstreamConfig.authority(scheme: u.scheme, host: u.host, port: u.port))
+            }
+            upstream.pool = decodePool(r)
             upstreams[name] = upstream
         }
         return upstreams
+    }
+
+    /// `servers`: at least one, each `{"url", "weight"}`; all with the scheme and base path of the
+    /// first (one upstream is one app: its instances differ only in where they run).
+    private func decodeServers(_ f: Field) -> [(UpstreamURL, Int)] {
+        guard let items = f.elements else { return [] }
+        if items.isEmpty { f.fail("list at least one server") }
+        var out: [(UpstreamURL, Int)] = []
+        for item in items {
+            guard let o = item.object(keys: ["url", "weight"]) else { continue }
+            let weight = o["weight"]?.int(min: 1, max: 1000) ?? 1
+            guard let uf = o.required("url"), let s = uf.nonEmptyString else { continue }
+            switch UpstreamURL.parse(s) {
+            case .failure(let message): uf.fail(message.text)
+            case .success(let u):
+                if let first = out.first?.0, first.scheme != u.scheme || first.basePath != u.basePath {
+                    uf.fail("every server of an upstream needs the same scheme and base path as the first (\(first.text))")
+                }
+                out.append((u, weight))
+            }
+        }
+        return out
+    }
+
+    private func decodePool(_ r: ObjectReader) -> PoolConfig {
+        var pool = PoolConfig()
+        if let v = r["balance"]?.oneOf(PoolConfig.Balance.self) { pool.balance = v }
+        if let f = r["passive_health"], let o = f.object(keys: ["consecutive_failures", "cooldown"]) {
+            if let v = o["consecutive_failures"]?.int(min: 1, max: 10_000) { pool.consecutiveFailures = v }
+            if let v = o["cooldown"]?.duration() { pool.cooldown = v }
+        }
+        if let f = r["health_check"], let o = f.object(keys: ["path", "interval", "timeout", "unhealthy_after", "healthy_after"]) {
+            var h = HealthCheckConfig()
+            if let pf = o["path"], let v = pf.nonEmptyString { if v.hasPrefix("/") { h.path = v } else { pf.fail("must start with /") } }
+            if let v = o["interval"]?.duration() { h.interval = v }
+            if let v = o["timeout"]?.duration() { h.timeout = v }
+            if let v = o["unhealthy_after"]?.int(min: 1, max: 100) { h.unhealthyAfter = v }
+            if let v = o["healthy_after"]?.int(min: 1, max: 100) { h.healthyAfter = v }
+            pool.healthCheck = h
+        }
+        return pool
     }
 
     /// Fields present in `field` replace those of `base`, so a route can change just `total`.

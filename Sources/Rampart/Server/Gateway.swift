@@ -83,6 +83,7 @@ public final class Gateway: @unchecked Sendable {
             loops.append(loop); contexts.append(ctx)
         }
         if let memoryQuotas { startPersisting(memoryQuotas) }
+        HealthChecker(state: state).start()
         // The port is tried once without SO_REUSEPORT, so a second gateway on the same port fails
         // here instead of silently splitting the traffic. The first socket picks the port (":0" in
         // tests); the others join it with SO_REUSEPORT.

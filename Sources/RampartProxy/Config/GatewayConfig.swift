@@ -187,6 +187,9 @@ public struct UpstreamConfig: Sendable {
     public var endpoint = UpstreamEndpoint(scheme: "http", host: "invalid", port: 80, usesNativeClient: true)
     /// Rampart's own HTTP/1.1 client serves it (plain http, transport auto); else libcurl.
     public var usesNativeClient: Bool { endpoint.usesNativeClient }
+    /// Its app instances (one, `url`, unless `servers` lists several) and how they share requests.
+    public var servers: [PoolServer] = []
+    public var pool = PoolConfig()
     package init(name: String, url: String, scheme: String, host: String, port: UInt16, basePath: String, timeouts: TimeoutsConfig, retry: RetryConfig? = nil, circuitBreaker: CircuitBreakerConfig? = nil, maxInFlight: Int = 1024, tlsVerify: Bool = true, transport: Transport = .auto) {
         self.name = name; self.url = url; self.scheme = scheme; self.host = host; self.port = port; self.basePath = basePath; self.timeouts = timeouts; self.retry = retry; self.circuitBreaker = circuitBreaker; self.maxInFlight = maxInFlight; self.tlsVerify = tlsVerify; self.transport = transport
     }

@@ -20,6 +20,13 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     private let hasIdempotencyKey: Bool
 
     private var call: UpstreamCall?
+    /// With several servers: the pool, the caller (for `hash_user`), the attempt's server and
+    /// those already tried (a retry asks for another).
+    private let pool: ServerPool?
+    private let caller: String
+    private var server: Int?
+    private var serverReported = false
+    private var tried: [Int] = []
     /// The request body kept for a retry or a save template's `{body.…}` (nil once it is too
     /// large to keep, and from the start on a route where nothing reads it again: no copy).
     private(set) var replayBody: [UInt8]?
@@ -57,6 +64,8 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         let handles = ctx.server.handles(for: ctx.plan)
         accounting = RequestAccounting(breakers: ctx.server.state.breakers, breaker: handles.breaker, budget: handles.retryBudget)
         inFlight = handles.inFlight
+        pool = handles.pool
+        caller = ctx.identityKey
     }
 
     /// Asks the breaker and the in-flight cap; nil = admitted (the first attempt may start).
@@ -100,6 +109,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         lastActivity = context.loop.now
         armTimeout()
         guard !finished else { return }   // the total deadline passed during the backoff
+        if let pool, !chooseServer(pool) { return }
         let call = context.transport.start(request, handler: self)
         self.call = call
         if let body {
@@ -108,6 +118,41 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         } else if bodyEnded {
             call.endBody()
         }
+    }
+
+    // MARK: Servers
+
+    /// Points the attempt at the pool's pick; false (and the request ended) when none may take it.
+    private func chooseServer(_ pool: ServerPool) -> Bool {
+        guard let i = pool.pick(caller: caller, excluding: tried, now: context.state.clock.now()) else {
+            context.metrics.upstreamError(upstream.name, kind: "no_server")
+            end(.connectFailed("every server of \(upstream.name) is drained"))
+            return false
+        }
+        server = i; serverReported = false
+        tried.append(i)
+        let s = pool.servers[i]
+        request.endpoint = s.endpoint
+        if s.endpoint.scheme == "https" { request.headers.set("Host", s.authority) }
+        return true
+    }
+
+    /// The attempt's verdict for passive health: connection failures, timeouts and 502/503/504.
+    private func reportServer(ok: Bool) {
+        guard let pool, let i = server, !serverReported else { return }
+        serverReported = true
+        if pool.report(i, ok: ok, now: context.state.clock.now()) {
+            context.accessLog.event(.warn, "upstream server ejected", [
+                ("upstream", JSONText.quote(upstream.name)), ("server", JSONText.quote(pool.servers[i].url)),
+                ("cooldown_seconds", String(pool.config.cooldown.components.seconds))])
+        }
+    }
+
+    /// The attempt is over: its server has one request fewer in flight.
+    private func releaseServer() {
+        guard let pool, let i = server else { return }
+        server = nil
+        pool.release(i)
     }
 
     // MARK: UpstreamCall (from the exchange)
@@ -140,6 +185,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
 
     func cancel() {
         call?.cancel(); call = nil
+        releaseServer()
         finish()
     }
 
@@ -159,6 +205,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         armTimeout()   // the idle limit replaces first_byte from here on
         guard !finished else { return }
         context.metrics.recordUpstream(upstream.name, seconds: Double(now &- started) / 1e9)
+        reportServer(ok: !(502...504).contains(head.status))
         accounting.attemptEnded(head.status >= 500 ? .failure : .success)
         if retryIfAllowed(.status(head.status), retryAfter: head.headers["Retry-After"]) { return }
         accounting.settle(clock: context.state.clock)
@@ -169,6 +216,8 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     /// holds no in-flight slot (it may last an hour; `max_per_user` bounds sockets instead).
     func upstreamUpgraded(_ head: HTTPResponseHead, tunnel: UpstreamTunnel) {
         call = nil
+        reportServer(ok: true)
+        releaseServer()
         guard !finished, let h = handler else { tunnel.close(); return }
         context.metrics.recordUpstream(upstream.name, seconds: Double(context.loop.now &- started) / 1e9)
         accounting.attemptEnded(.success)
@@ -190,6 +239,8 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
 
     func upstreamFinished(_ failure: UpstreamFailure?) {
         call = nil
+        if failure != nil { reportServer(ok: false) }
+        releaseServer()
         if let failure {
             // Counted per attempt, like timeouts, so a retried failure shows once per try in both.
             context.metrics.upstreamError(upstream.name, kind: failure.metricKind)
@@ -257,6 +308,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         case .refused: return false
         }
         call?.cancel(); call = nil
+        releaseServer()
         retries += 1
         context.metrics.retry(upstream: upstream.name)
         if let timer { context.loop.disarm(timer) }
@@ -311,7 +363,9 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         let kind = context.loop.now >= totalDeadline ? "total" : (awaitingHead && !uploading ? "first_byte" : "idle")
         context.metrics.timeout(kind: kind)
         context.metrics.upstreamError(upstream.name, kind: kind)   // per attempt, as failures are
+        if awaitingHead { reportServer(ok: false) }
         call?.cancel(); call = nil
+        releaseServer()
         if awaitingHead {
             accounting.attemptEnded(.failure)
             if kind == "first_byte" && retryIfAllowed(.timeout, retryAfter: nil) { return }

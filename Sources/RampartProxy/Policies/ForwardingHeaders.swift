@@ -115,7 +115,9 @@ public enum ForwardingHeaders {
 
 extension UpstreamConfig {
     /// host[:port] as it belongs in a Host header for this upstream.
-    public var authority: String {
+    public var authority: String { Self.authority(scheme: scheme, host: host, port: port) }
+
+    public static func authority(scheme: String, host: String, port: UInt16) -> String {
         let h = host.contains(":") ? "[\(host)]" : host
         let defaultPort: UInt16 = scheme == "https" ? 443 : 80
         return port == defaultPort ? h : "\(h):\(port)"

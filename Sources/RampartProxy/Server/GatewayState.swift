@@ -100,6 +100,25 @@ public final class GatewayState: Sendable {
         }
     }
 
+    /// One server pool per upstream with several servers (or active checks), kept across reloads
+    /// while its servers and settings are unchanged (drains and ejections survive a reload).
+    private let pools = Lock<[String: ServerPool]>([:])
+
+    public func pool(for upstream: UpstreamConfig) -> ServerPool? {
+        guard upstream.servers.count > 1 || upstream.pool.healthCheck != nil else { return nil }
+        return pools.withLock { pools in
+            if let p = pools[upstream.name], p.servers == upstream.servers, p.config == upstream.pool { return p }
+            let p = ServerPool(upstream: upstream.name, servers: upstream.servers, config: upstream.pool)
+            pools[upstream.name] = p
+            return p
+        }
+    }
+
+    /// The pools of the live config's upstreams (admin, metrics, active checks).
+    public func livePools() -> [ServerPool] {
+        current.config.upstreams.values.sorted { $0.name < $1.name }.compactMap { pool(for: $0) }
+    }
+
     /// One counter per upstream name, kept across reloads so in-flight requests stay counted.
     private let inFlightCounters = Lock<[String: InFlightCounter]>([:])
 

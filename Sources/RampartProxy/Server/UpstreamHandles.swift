@@ -5,10 +5,14 @@ struct UpstreamHandles {
     let breaker: BreakerCell?
     let retryBudget: RetryBudget
     let inFlight: InFlightCounter
+    /// The upstream's servers when it has several (or active checks); nil for the one `url`,
+    /// which then costs a request nothing.
+    let pool: ServerPool?
 
     init(_ plan: RoutePlan, state: GatewayState) {
         breaker = state.breakers.cell(plan.breakerName)
         retryBudget = state.retryBudget(upstream: plan.upstream.name)
         inFlight = state.inFlightCounter(upstream: plan.upstream.name)
+        pool = state.pool(for: plan.upstream)
     }
 }
