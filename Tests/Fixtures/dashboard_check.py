@@ -2,7 +2,7 @@
 """Drives the admin dashboard (GET /admin/) in headless Debian chromium, as an operator would.
 
 Run by Tests/IntegrationTests/DashboardTests.swift against a live Rampart and demo app. It signs in
-(a wrong token first: refused, forgotten, asked again), waits for the breakers, journal, routes, top callers and usage to render from live
+(a wrong token first: refused, forgotten, asked again), waits for the breakers, journal, routes, top callers, upstream servers and usage to render from live
 data, checks the console for CSP violations and script errors, forces the `app` breaker open and
 closed, deletes one journaled save (accepting the confirm), replays another while the app still
 fails (an error shows, the row stays), clears the app's fault and replays it again (success, row
@@ -215,7 +215,8 @@ def main():
         page.wait("the request counter", lambda d: (page.text_of("#rate-total") or "–").replace(",", "").isdigit())
         page.wait("the live rate", lambda d: (page.text_of("#rate-now") or "–") != "–")
         page.wait("the status tiles", lambda d: (page.text_of("#st-store") or "").startswith("memory"))
-        step("routes, top callers, usage, status and the live rate render")
+        page.wait("the app's server", lambda d: "up" in (page.text_of('tr[data-server="app/0"]') or ""))
+        step("routes, top callers, usage, upstream servers, status and the live rate render")
         page.check_console()
         step("no CSP violations or script errors in the console")
 

@@ -85,6 +85,11 @@ enum AdminDashboardPage {
         <table id="top"><thead><tr><th>Caller</th><th>Route</th><th>Used</th><th>Window</th><th class="num">Left</th></tr></thead><tbody></tbody></table>
         <p class="note" hidden></p>
       </section>
+      <section class="panel" id="servers-panel">
+        <h2>Upstream servers</h2>
+        <table id="servers"><thead><tr><th>Upstream</th><th>Server</th><th>State</th><th class="num">In flight</th><th class="num">Requests</th><th>Rotation</th></tr></thead><tbody></tbody></table>
+        <p class="note" hidden></p>
+      </section>
     </div>
 
     <section class="panel" id="saves-panel">

@@ -176,11 +176,12 @@ enum AdminDashboardScript {
       }
 
       async function refresh() {
-        const [status, breakers, saves, top, usage] = await Promise.all([
+        const [status, breakers, saves, top, usage, servers] = await Promise.all([
           api('GET', '/admin/status'), api('GET', '/admin/breakers'), api('GET', '/admin/saves'),
-          api('GET', '/admin/quotas/top?limit=10'), api('GET', '/admin/usage')]);
+          api('GET', '/admin/quotas/top?limit=10'), api('GET', '/admin/usage'), api('GET', '/admin/upstreams')]);
         renderStatus(status, saves);
         renderBreakers(breakers);
+        renderServers(servers);
         renderSaves(saves);
         renderTop(top);
         renderUsage(usage);
@@ -220,6 +221,11 @@ enum AdminDashboardScript {
                                     + (r.body.breaker.forced ? ' (forced)' : '') + '.']
                           : ['error', 'Breaker ' + d.name + ': ' + failure(r)],
               () => reloadSection('/admin/breakers', renderBreakers));
+        } else if (d.action === 'server') {
+          act(b, 'POST', '/admin/upstreams/' + pathOf(d.name) + '/servers/' + d.index + '/' + d.op,
+              (r) => r.ok ? ['ok', 'Server ' + r.body.url + ' of ' + d.name + ' is ' + r.body.state + '.']
+                          : ['error', 'Server ' + d.index + ' of ' + d.name + ': ' + failure(r)],
+              () => reloadSection('/admin/upstreams', renderServers));
         } else if (d.action === 'replay') {
           act(b, 'POST', '/admin/saves/' + encodeURIComponent(d.id) + '/replay',
               (r) => r.ok && r.body.replayed

@@ -110,6 +110,36 @@ enum AdminDashboardSections {
         }), 'No circuit breakers configured (upstreams.NAME.circuit_breaker).');
       }
 
+      function renderServers(r) {
+        if (!r.ok) { note('servers-panel', 'Upstreams: ' + failure(r)); return; }
+        note('servers-panel', '');
+        const rows = [];
+        for (const [name, u] of Object.entries(r.body.upstreams || {}).sort((a, b) => a[0].localeCompare(b[0]))) {
+          for (const s of u.servers || []) rows.push([name, u.balance, s]);
+        }
+        if (!changed('servers', rows)) return;
+        fill('servers', rows.map(([name, balance, s]) => {
+          const tr = el('tr');
+          tr.dataset.server = name + '/' + s.index;
+          cell(tr, name + (balance ? ' (' + balance.replace('_', ' ') + ')' : ''), 'mono');
+          cell(tr, s.url + (s.weight > 1 ? ' ×' + s.weight : ''), 'mono');
+          const state = cell(tr, null, 'nowrap');
+          const badge = el('span', 'badge state state-' + (s.state === 'up' ? 'closed' : 'open'), s.state);
+          badge.dataset.state = s.state;
+          state.appendChild(badge);
+          cell(tr, s.in_flight === undefined ? '–' : nf.format(s.in_flight), 'num');
+          cell(tr, s.requests === undefined ? '–' : nf.format(s.requests), 'num');
+          const actions = cell(tr, null, 'nowrap');
+          if (balance) {
+            actions.appendChild(s.state === 'drained' ? button('Enable', { action: 'server', op: 'enable', name, index: s.index })
+                                                      : button('Drain', { action: 'server', op: 'drain', name, index: s.index }, 'danger'));
+          } else {
+            actions.textContent = 'one url';
+          }
+          return tr;
+        }), 'No upstreams.');
+      }
+
       function renderSaves(r) {
         if (!r.ok) { note('saves-panel', 'Journal: ' + failure(r)); return; }
         note('saves-panel', '');
