@@ -23,11 +23,15 @@ final class HealthChecker: @unchecked Sendable {
 
     private func run() {
         let easy = curl_easy_init()!
+        var checking = false
         while true {
-            Thread.sleep(forTimeInterval: 0.1)
+            // Ten rounds a second while some pool has checks; one a second otherwise (a reload may add some).
+            Thread.sleep(forTimeInterval: checking ? 0.1 : 1)
             let now = Date().timeIntervalSince1970
+            checking = false
             for pool in state.livePools() {
                 guard let check = pool.config.healthCheck else { continue }
+                checking = true
                 for (i, server) in pool.servers.enumerated() {
                     let key = pool.upstream + " " + server.url
                     if let next = due[key], next > now { continue }
