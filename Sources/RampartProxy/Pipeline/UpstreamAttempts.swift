@@ -65,7 +65,8 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         accounting = RequestAccounting(breakers: ctx.server.state.breakers, breaker: handles.breaker, budget: handles.retryBudget)
         inFlight = handles.inFlight
         pool = handles.pool
-        caller = ctx.identityKey
+        // Built only where it is read: a plain request makes no String for it.
+        caller = handles.pool?.config.balance == .hashUser ? ctx.identityKey : ""
     }
 
     /// Asks the breaker and the in-flight cap; nil = admitted (the first attempt may start).
