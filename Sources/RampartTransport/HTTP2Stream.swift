@@ -80,12 +80,26 @@ final class HTTP2Stream: ClientStream {
         if !responseEnded { abortResponse() }
     }
 
+    /// RST_STREAM(NO_ERROR) went out after a complete answer to a request still uploading.
+    private var stopSent = false
+
     func upload(_ bytes: UnsafeRawBufferPointer) {
         lastUpload = connection.loop.now
+        if responseEnded && !tunnel { stopUploadAfterAnswer() }
         guard let exchange, !uploadDone || tunnel else { connection.consumed.append((id, bytes.count)); return }
         if uploadPaused || !pendingUpload.isEmpty { pendingUpload.append(contentsOf: bytes); return }
         connection.consumed.append((id, bytes.count))
         exchange.requestBody(bytes)
+    }
+
+    /// Answered before the body arrived (413, 401…): once the whole answer is out (END_STREAM
+    /// sent), the client is asked to stop sending with RST_STREAM(NO_ERROR) (RFC 9113 §8.1), as
+    /// HTTP/1.1's lingering close ends such an upload; the answer itself is never cut.
+    private func stopUploadAfterAnswer() {
+        guard !stopSent, !closed, nghttp2_session_get_stream_local_close(connection.session, id) == 1 else { return }
+        stopSent = true
+        nghttp2_submit_rst_stream(connection.session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, NGHTTP2_NO_ERROR.rawValue)
+        connection.scheduleFlush()
     }
 
     func uploadEnded() {

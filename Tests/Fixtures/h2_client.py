@@ -281,6 +281,34 @@ def stall(port_arg, what):
             "goaway": next((f.error_code for f in frames if isinstance(f, GoAwayFrame)), None)})
 
 
+def early_answer(port_arg):
+    """A POST over the body limit that keeps uploading after Rampart's 413: the client is told to
+    stop (RST_STREAM NO_ERROR) instead of being granted window for ever."""
+    sock, authority, scheme = raw(port_arg)
+    h = HeadersFrame(1, hpack.Encoder().encode([(":method", "POST"), (":path", "/echo"), (":scheme", scheme),
+                                                (":authority", authority), ("content-type", "text/plain")]))
+    h.flags.add("END_HEADERS")
+    sock.sendall(h.serialize())
+    chunk, sent, frames, buf = DataFrame(1, b"x" * 16000).serialize(), 0, [], b""
+    sock.settimeout(0.01)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not any(isinstance(f, RstStreamFrame) for f in frames) and sent < 8_000_000:
+        try:
+            sock.sendall(chunk)
+            sent += 16000
+        except (BrokenPipeError, ConnectionResetError):
+            break
+        except socket.timeout:
+            pass
+        more, buf = read_frames(sock, buf, lambda fs: True, seconds=0.01)
+        frames += more
+    decoder = hpack.Decoder()
+    heads = [f for f in frames if isinstance(f, HeadersFrame) and f.stream_id == 1]
+    rst = [f.error_code for f in frames if isinstance(f, RstStreamFrame) and f.stream_id == 1]
+    result({"status": dict(decoder.decode(heads[0].data)).get(":status") if heads else None, "reset": rst[0] if rst else None,
+            "sent_bytes": sent})
+
+
 def raw(port_arg):
     sock, authority, scheme = connect(port_arg)
     sock.sendall(PREFACE + SettingsFrame(0).serialize())
@@ -383,6 +411,8 @@ def main():
         over_limit(port, args[0])
     elif name == "stall":
         stall(port, args[0])
+    elif name == "early-answer":
+        early_answer(port)
     elif name == "drain":
         drain(port, args[0])
     elif name == "abuse":

@@ -159,6 +159,16 @@ func http2Config(app: String, http2: String = #""enabled": true, "h2c": true"#, 
         #expect(m.value("rampart_timeouts_total", ["kind": "header"]) == 1 && m.value("rampart_timeouts_total", ["kind": "body"]) == 1)
     }
 
+    /// Answered before its body (413 over the limit), a request that keeps uploading is told to stop
+    /// with RST_STREAM(NO_ERROR) once the whole answer is out, never granted window for ever.
+    @Test func anEarlyAnswerStopsTheUpload() throws {
+        let app = try DemoApp()
+        let rampart = try RampartProcess(config: http2Config(app: app.url, server: #""limits": {"body_bytes": 100000}"#))
+        let r = try h2Client("early-answer", "\(rampart.port)")
+        #expect(r["status"] as? String == "413" && r["reset"] as? Int == 0, "\(r)")
+        #expect((r["sent_bytes"] as? Int ?? Int.max) < 8_000_000, "\(r)")
+    }
+
     /// A config reload keeps HTTP/2 connections: the second request of a connection opened before
     /// the reload is answered on the same connection.
     @Test func reloadKeepsHTTP2Connections() throws {
