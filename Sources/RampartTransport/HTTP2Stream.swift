@@ -1,4 +1,5 @@
 import CNGHTTP2
+import Foundation
 import Glibc
 import RampartHTTP
 import RampartLoop
@@ -248,11 +249,8 @@ final class HTTP2Stream: ClientStream {
 
     /// A `Sec-WebSocket-Key`: 16 random bytes in base64.
     static func nonce() -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         var rng = SystemRandomNumberGenerator()
-        var out = (0..<21).map { _ in alphabet[Int(rng.next(upperBound: UInt8(64)))] }
-        out.append(alphabet[Int(rng.next(upperBound: UInt8(4))) * 16])   // the 22nd character carries 2 bits
-        return String(decoding: out, as: UTF8.self) + "=="
+        return Data((0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }).base64EncodedString()
     }
 
     /// `pairs` as nghttp2 name/value entries, valid during `body` (nghttp2 copies them).

@@ -11,34 +11,32 @@ enum AdminUsage {
     /// With the Redis store the hour and day come from Redis (every replica's calls); the budget
     /// windows and the totals since start stay this replica's.
     static func handle(_ head: HTTPRequestHead, context: ServerContext, respond: @escaping (AdminService.Answer) -> Void) {
-        let local = handle(head, state: context.state)
-        guard let shared = context.sharedUsage, local.status == 200 else { respond(local); return }
-        let key = QueryString.parse(head.query ?? "")["key"] ?? "*"
-        shared.totals(key: key, now: context.state.clock.now()) { result in
+        let key = QueryString.parse(head.query ?? "")["key"]
+        guard let shared = context.sharedUsage, key?.isEmpty != true else { respond(handle(head, state: context.state)); return }
+        shared.totals(key: key ?? "*", now: context.state.clock.now()) { result in
             switch result {
             case .failure(let e):
                 context.metrics.storeError(kind: "usage")
                 respond((503, GatewayError(status: 503, code: "OVERLOADED", message: "The usage store is unavailable: \(e)", retryAfterSeconds: 1).bodyText,
                          "application/json"))
             case .success(let windows):
-                respond((200, fleetWide(local.json, windows: windows), "application/json"))
+                respond(handle(head, state: context.state, fleet: windows))
             }
         }
     }
 
-    /// The local answer with its first windows (the hour and the day) replaced by the fleet's.
-    static func fleetWide(_ json: String, windows: [UsageWindowTotals]) -> String {
-        guard case .object(var members)? = try? JSONValue.parse(json), let i = members.firstIndex(where: { $0.key == "windows" }),
-              case .array(let local) = members[i].value else { return json }
-        let shared = windows.compactMap { try? JSONValue.parse(renderWindow($0)) }
-        members[i].value = .array(shared + local.dropFirst(shared.count))
-        members.append((key: "scope", value: .string("fleet")))
-        return JSONValue.object(members).jsonText()
+    /// `fleet`: the hour and the day read from Redis, in place of this replica's own.
+    static func withFleet(_ local: [UsageWindowTotals], _ fleet: [UsageWindowTotals]?) -> [UsageWindowTotals] {
+        guard let fleet else { return local }
+        return fleet + local.dropFirst(fleet.count)
     }
 
-    static func handle(_ head: HTTPRequestHead, state: GatewayState) -> AdminService.Answer {
+    /// `"scope": "fleet"` when the hour and the day are every replica's.
+    static func scope(_ fleet: [UsageWindowTotals]?) -> [(String, String)] { fleet == nil ? [] : [("scope", JSONText.quote("fleet"))] }
+
+    static func handle(_ head: HTTPRequestHead, state: GatewayState, fleet: [UsageWindowTotals]? = nil) -> AdminService.Answer {
         let query = QueryString.parse(head.query ?? "")
-        guard let key = query["key"] else { return everyone(state: state) }
+        guard let key = query["key"] else { return everyone(state: state, fleet: fleet) }
         guard !key.isEmpty else {
             return (400, GatewayError(status: 400, code: "BAD_REQUEST", message: "Give ?key=user:<id>, ip:<addr> or route:<name>, or no key for everyone.").bodyText, "application/json")
         }
@@ -46,24 +44,25 @@ enum AdminUsage {
         var windows: [Double] = [3600, 86_400]
         for b in config.usage.budgets { let w = Double(b.per.configMilliseconds) / 1000; if !windows.contains(w) { windows.append(w) } }
         let now = state.clock.now()
-        let totals = state.usage.totals(key: key, windows: windows, now: now)
+        let totals = withFleet(state.usage.totals(key: key, windows: windows, now: now), fleet)
         let items = totals.map(renderWindow)
         let budgets = config.usage.budgets.map { b -> String in
             let w = Double(b.per.configMilliseconds) / 1000
             return JSONText.object([("per", JSONText.quote(formatDuration(b.per))), ("usd", JSONText.number(b.usd)),
                                     ("spent_usd", String(state.usage.spent(key: key, window: w, now: now)))])
         }
-        return (200, JSONText.object([("key", JSONText.quote(key)), ("windows", JSONText.array(items)), ("budgets", JSONText.array(budgets))]), "application/json")
+        return (200, JSONText.object([("key", JSONText.quote(key)), ("windows", JSONText.array(items)), ("budgets", JSONText.array(budgets))] + scope(fleet)),
+                "application/json")
     }
 
     /// Usage by model of every caller in this process: the last hour and day, and since start.
-    private static func everyone(state: GatewayState) -> AdminService.Answer {
-        let totals = state.usage.totalsForEveryone(windows: [3600, 86_400], now: state.clock.now())
+    private static func everyone(state: GatewayState, fleet: [UsageWindowTotals]?) -> AdminService.Answer {
+        let totals = withFleet(state.usage.totalsForEveryone(windows: [3600, 86_400], now: state.clock.now()), fleet)
         var sinceStart: [String: UsageTotals] = [:]
         for c in state.usage.snapshotCounters() { sinceStart[c.model, default: UsageTotals()].add(c.totals) }
         let all = UsageWindowTotals(window: (ContinuousClock.now - state.startedAt).resilienceSeconds, perModel: sinceStart)
         return (200, JSONText.object([("key", "null"), ("windows", JSONText.array(totals.map(renderWindow))),
-                                      ("since_start", renderWindow(all))]), "application/json")
+                                      ("since_start", renderWindow(all))] + scope(fleet)), "application/json")
     }
 
     static func renderWindow(_ w: UsageWindowTotals) -> String {

@@ -1,4 +1,3 @@
-import CCurl
 import Foundation
 import RampartHTTP
 import RampartProxy
@@ -22,7 +21,7 @@ final class HealthChecker: @unchecked Sendable {
     }
 
     private func run() {
-        let easy = curl_easy_init()!
+        let curl = BlockingCurl()
         var checking = false
         while true {
             // Ten rounds a second while some pool has checks; one a second otherwise (a reload may add some).
@@ -36,7 +35,7 @@ final class HealthChecker: @unchecked Sendable {
                     let key = pool.upstream + " " + server.url
                     if let next = due[key], next > now { continue }
                     due[key] = now + Self.seconds(check.interval)
-                    let ok = get(easy, server: server, path: check.path, timeout: check.timeout)
+                    let ok = get(curl, server: server, path: check.path, timeout: check.timeout)
                     guard pool.checked(i, ok: ok) else { continue }
                     AccessLog(loop: nil, enabled: true, level: .info).event(ok ? .info : .warn, ok ? "upstream server healthy" : "upstream server unhealthy", [
                         ("upstream", JSONText.quote(pool.upstream)), ("server", JSONText.quote(server.url)), ("path", JSONText.quote(check.path))])
@@ -46,21 +45,11 @@ final class HealthChecker: @unchecked Sendable {
     }
 
     /// One check: true for a 2xx within the timeout.
-    private func get(_ easy: UnsafeMutableRawPointer, server: PoolServer, path: String, timeout: Duration) -> Bool {
-        curl_easy_reset(easy)
-        let url = "\(server.endpoint.scheme)://\(server.authority)\(path)"
-        _ = rampart_easy_setopt_string(easy, CURLOPT_URL, url)
-        _ = rampart_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
-        _ = rampart_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, Int(Self.seconds(timeout) * 1000)))
-        if !server.endpoint.tlsVerify {
-            _ = rampart_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 0)
-            _ = rampart_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 0)
-        }
-        _ = rampart_easy_setopt_datacb(easy, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count }
-        guard curl_easy_perform(easy) == CURLE_OK else { return false }
-        var status = 0 as CLong
-        _ = rampart_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-        return (200..<300).contains(status)
+    private func get(_ curl: BlockingCurl, server: PoolServer, path: String, timeout: Duration) -> Bool {
+        let answer = curl.perform("\(server.endpoint.scheme)://\(server.authority)\(path)", timeoutMs: Int(Self.seconds(timeout) * 1000),
+                                  verifyTLS: server.endpoint.tlsVerify)
+        if case .success(let status) = answer { return (200..<300).contains(status) }
+        return false
     }
 
     static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }

@@ -1,4 +1,3 @@
-import CCurl
 import Foundation
 import RampartHTTP
 import RampartLoop
@@ -40,7 +39,7 @@ final class OTLPExporter: SpanSink, @unchecked Sendable {
     }
 
     private func run() {
-        let easy = curl_easy_init()!
+        let curl = BlockingCurl()
         var lastWarning = 0.0
         while true {
             _ = wake.wait(timeout: .now() + 1)
@@ -55,7 +54,7 @@ final class OTLPExporter: SpanSink, @unchecked Sendable {
             while !rest.isEmpty {
                 let chunk = Array(rest.prefix(Self.batch))
                 rest = rest.dropFirst(Self.batch)
-                if let problem = post(easy, tracing.otlpEndpoint, SpanRecord.request(chunk, serviceName: tracing.serviceName)) {
+                if let problem = post(curl, tracing.otlpEndpoint, SpanRecord.request(chunk, serviceName: tracing.serviceName)) {
                     warn("trace export failed", [("endpoint", JSONText.quote(tracing.otlpEndpoint)), ("error", JSONText.quote(problem)),
                                                   ("spans", String(chunk.count))], &lastWarning)
                 }
@@ -64,27 +63,11 @@ final class OTLPExporter: SpanSink, @unchecked Sendable {
     }
 
     /// One POST; nil when the collector answered 2xx.
-    private func post(_ easy: UnsafeMutableRawPointer, _ url: String, _ body: String) -> String? {
-        curl_easy_reset(easy)
-        var headers: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Content-Type: application/json")
-        defer { curl_slist_free_all(headers) }
-        let bytes = Array(body.utf8)
-        _ = rampart_easy_setopt_string(easy, CURLOPT_URL, url)
-        _ = rampart_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
-        _ = rampart_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, 5000)
-        _ = rampart_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headers)
-        _ = rampart_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count))
-        // The collector's answer is not needed: read and dropped (libcurl would print it otherwise).
-        _ = rampart_easy_setopt_datacb(easy, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count }
-        let code = bytes.withUnsafeBytes { b -> CURLcode in
-            _ = rampart_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: b.baseAddress!))
-            return curl_easy_perform(easy)
+    private func post(_ curl: BlockingCurl, _ url: String, _ body: String) -> String? {
+        switch curl.perform(url, timeoutMs: 5000, body: Array(body.utf8), headers: ["Content-Type: application/json"]) {
+        case .failure(let f): return f.reason
+        case .success(let status): return (200..<300).contains(status) ? nil : "HTTP \(status)"
         }
-        headers = nil
-        guard code == CURLE_OK else { return String(cString: curl_easy_strerror(code)) }
-        var status = 0 as CLong
-        _ = rampart_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-        return (200..<300).contains(status) ? nil : "HTTP \(status)"
     }
 
     /// At most one warning a minute: a collector that is down must not flood the log.
