@@ -138,7 +138,12 @@ texts = strings(R + "ConfigJSONTests.swift", R + "ValidationKeywordTests.swift",
 write("json", docs + [s.encode("utf-8") for s in texts if s.lstrip()[:1] in ('{', '[', '"') or s in ("true", "null", "-7e2")])
 
 # resp: the replies of the RESP tests.
-write("resp", [s.encode("latin-1") for s in strings(R + "RESPTests.swift") if s[:1] in "+-:$*" and "\r\n" in s])
+# Plus the cluster's replies: redirections and a CLUSTER SLOTS map (one master with a replica, one
+# with an empty host).
+cluster = [b"-MOVED 3999 127.0.0.1:6381\r\n", b"-ASK 16383 [::1]:7000\r\n", b"-MOVED 1 :7000\r\n",
+           b"*2\r\n*4\r\n:0\r\n:5460\r\n*3\r\n$9\r\n127.0.0.1\r\n:7000\r\n$2\r\nid\r\n*3\r\n$9\r\n127.0.0.1\r\n:7003\r\n$2\r\nid\r\n"
+           b"*3\r\n:5461\r\n:16383\r\n*3\r\n$0\r\n\r\n:7001\r\n$2\r\nid\r\n"]
+write("resp", [s.encode("latin-1") for s in strings(R + "RESPTests.swift") if s[:1] in "+-:$*" and "\r\n" in s] + cluster)
 
 # json-schema: schema NUL body, from the keyword tables (schema, value, message) and the documents.
 pairs = []

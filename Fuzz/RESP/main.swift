@@ -8,7 +8,10 @@ import RampartHTTP
 //  - every decoded value encodes (RESPEncoder.append) to bytes that decode to the same value, one
 //    by one and as one stream;
 //  - a command built from the input's NUL-separated parts (RESPEncoder.appendCommand) decodes to
-//    the array of those bulk strings.
+//    the array of those bulk strings;
+//  - Redis Cluster routing never leaves its bounds: every slot is in 0..<16384, every redirection
+//    and CLUSTER SLOTS range read from a decoded reply names a slot in bounds and a port > 0, and a
+//    command's routing key is one of its arguments.
 
 enum End: Equatable {
     case failed(String)
@@ -55,7 +58,18 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         require(back.0 == whole.0 && back.1 == .idle, "decode(encode(stream)) = \(back) for \(whole.0)")
     }
 
+    for v in decode([input[...]], RESPDecoder.Limits()).0 {
+        if case .error(let message) = v, let r = RedisCluster.redirect(message) {
+            require((0..<RedisCluster.slotCount).contains(r.slot) && r.port > 0, "redirect \(r) from \(message.debugDescription)")
+        }
+        for range in RedisCluster.slotRanges(v) ?? [] {
+            require(range.first >= 0 && range.first <= range.last && range.last < RedisCluster.slotCount && range.port > 0, "range \(range)")
+        }
+    }
+    require((0..<RedisCluster.slotCount).contains(RedisCluster.slot(of: input)), "slot of \(show(input))")
+
     let args = input.split(separator: 0, omittingEmptySubsequences: false).map(Array.init)
+    if let key = RedisCluster.routingKey(of: args) { require(args.contains(key), "routing key \(key) is not an argument") }
     var command: [UInt8] = []
     RESPEncoder.appendCommand(args, to: &command)
     let decoded = decode([command[...]], RESPDecoder.Limits())

@@ -2,7 +2,8 @@ import Foundation
 import Glibc
 import Testing
 
-private func saveConfig(upstream: String, dir: String, wait: String = "10s", store: String? = nil) -> String {
+/// A chapter-generation route that saves what streamed; `defaultQuotas` puts quotas on the catch-all route.
+func saveConfig(upstream: String, dir: String, wait: String = "10s", store: String? = nil, defaultQuotas: String = "[]") -> String {
     """
     {
       "server": {"listen": "127.0.0.1:0", "workers": 2, "trusted_proxies": ["127.0.0.1/32"]},
@@ -16,13 +17,13 @@ private func saveConfig(upstream: String, dir: String, wait: String = "10s", sto
                                            "body": {"content": "{content}", "chapterId": "{body.chapterId}"},
                                            "attempts": 3, "backoff": "100ms"},
                                   "echo": {"chapterId": "{body.chapterId}"}, "wait": "\(wait)", "continue_on_disconnect": true}},
-                 {"name": "default", "match": {"path_prefix": "/"}}]
+                 {"name": "default", "match": {"path_prefix": "/"}, "quotas": \(defaultQuotas)}]
     }
     """
 }
 
 /// The whole SSE body of a generation, and its parsed events.
-private func generate(_ port: UInt16, chapter: String, query: String = "", user: String = "u1") throws -> (raw: String, events: [(String, String)]) {
+func generate(_ port: UInt16, chapter: String, query: String = "", user: String = "u1") throws -> (raw: String, events: [(String, String)]) {
     let r = try HTTPClient.request(port: port, method: "POST", path: "/api/ai/generate/chapter?delay_ms=1\(query)",
                                    body: Array(#"{"chapterId": "\#(chapter)"}"#.utf8), headers: ["Content-Type": "application/json", "X-User-Id": user])
     var events: [(String, String)] = []
@@ -38,12 +39,12 @@ private func generate(_ port: UInt16, chapter: String, query: String = "", user:
 }
 
 /// The last event of a generation; a body without one fails the test instead of the whole run.
-private func lastEvent(_ g: (raw: String, events: [(String, String)])) throws -> (String, String) {
+func lastEvent(_ g: (raw: String, events: [(String, String)])) throws -> (String, String) {
     guard let last = g.events.last else { throw TestFailure("no event in \(g.raw.debugDescription)") }
     return last
 }
 
-private func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String: Any] ?? [:] }
+func json(_ s: String) -> [String: Any] { (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String: Any] ?? [:] }
 
 @Suite(.serialized) struct StreamSaveTests {
     let dir = NSTemporaryDirectory() + "rampart-saves-" + UUID().uuidString

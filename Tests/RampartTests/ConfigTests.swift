@@ -168,11 +168,32 @@ enum ConfigFixture {
     }
 
     @Test func redisStoreNeedsURL() throws {
-        #expect(F.errors(F.app(#""store": {"kind": "redis"}"#)) == [#"store.url: required when kind is "redis""#])
+        #expect(F.errors(F.app(#""store": {"kind": "redis"}"#)) == [#"store.url: required when kind is "redis" (or give "cluster": ["host:port", ...])"#])
         #expect(F.errors(F.app(#""store": {"kind": "redis", "url": "http://x"}"#))
             == [#"store.url: "http://x" is not a Redis URL; use redis://host:6379/0"#])
         let config = try F.load(F.app(#""store": {"kind": "redis", "url": "redis://r:6379/0", "on_unavailable": "deny"}"#))
         #expect(config.store.kind == .redis && config.store.url == "redis://r:6379/0" && config.store.onUnavailable == .deny)
+    }
+
+    /// SPEC §11.9: Redis Cluster by its seed nodes; each mistake named at its JSON path.
+    @Test func redisClusterSeeds() throws {
+        let config = try F.load(F.app(#""store": {"kind": "redis", "cluster": ["10.0.0.1:7000", "redis-b:7001", "[::1]:7002"]}"#))
+        #expect(config.store.cluster == ["10.0.0.1:7000", "redis-b:7001", "[::1]:7002"] && config.store.url == nil)
+        var store = config.store
+        store.passwordEnv = "REDIS_PASSWORD"
+        let target = try #require(try store.redisTarget(environment: ["REDIS_PASSWORD": "s3cret"]))
+        #expect(target.nodes.map { "\($0.host):\($0.port)" } == ["10.0.0.1:7000", "redis-b:7001", "::1:7002"])
+        #expect(target.nodes.allSatisfy { $0.password == "s3cret" && $0.database == 0 })
+        if case .cluster = target {} else { Issue.record("a cluster target") }
+        #expect(F.errors(F.app(#""store": {"kind": "redis", "cluster": []}"#)) == [#"store.cluster: needs at least one seed node "host:port""#])
+        #expect(F.errors(F.app(#""store": {"kind": "redis", "cluster": ["a:1", "redis://b:2", "c", "d:1/2", 7]}"#)) == [
+            #"store.cluster[1]: "redis://b:2" is not a seed node; use "host:port" (the password comes from password_env)"#,
+            #"store.cluster[2]: "c" is not a seed node; use "host:port" (the password comes from password_env)"#,
+            #"store.cluster[3]: "d:1/2" is not a seed node; use "host:port" (the password comes from password_env)"#,
+            "store.cluster[4]: expected a string, got number",
+        ])
+        #expect(F.errors(F.app(#""store": {"kind": "redis", "url": "redis://r:6379", "cluster": ["a:1"]}"#))
+            == ["store.cluster: give either url (one Redis) or cluster (Redis Cluster seed nodes), not both"])
     }
 
     @Test func tlsFilesMustExist() throws {

@@ -97,7 +97,7 @@ extension ConfigDecoder {
 
     func decodeStore(_ field: Field?) -> StoreConfig {
         var store = StoreConfig()
-        guard let field, let r = field.object(keys: ["kind", "dir", "url", "password_env", "on_unavailable"]) else { return store }
+        guard let field, let r = field.object(keys: ["kind", "dir", "url", "cluster", "password_env", "on_unavailable"]) else { return store }
         if let v = r["kind"]?.oneOf(StoreConfig.Kind.self) { store.kind = v }
         if let v = r["dir"]?.nonEmptyString { store.dir = v }
         if let f = r["url"], let url = f.nonEmptyString {
@@ -106,13 +106,35 @@ extension ConfigDecoder {
             } else {
                 f.fail("\(f.value.jsonText()) is not a Redis URL; use redis://host:6379/0")
             }
-        } else if store.kind == .redis, !r.has("url") {
-            diag.error(ConfigPath.key(field.path, "url"), "required when kind is \"redis\"")
+        }
+        if let f = r["cluster"] {
+            if r.has("url") { f.fail("give either url (one Redis) or cluster (Redis Cluster seed nodes), not both") }
+            store.cluster = decodeClusterSeeds(f)
+        }
+        if store.kind == .redis, !r.has("url"), !r.has("cluster") {
+            diag.error(ConfigPath.key(field.path, "url"), "required when kind is \"redis\" (or give \"cluster\": [\"host:port\", ...])")
         }
         if let v = r["on_unavailable"]?.oneOf(StoreConfig.OnUnavailable.self) { store.onUnavailable = v }
         // The Redis password comes from the environment, never from the file.
         store.passwordEnv = checkSecretEnv(r["password_env"])
         return store
+    }
+
+    /// `["host:port", ...]`: at least one seed node, each checked as a `redis://` authority would be.
+    func decodeClusterSeeds(_ f: Field) -> [String]? {
+        guard let items = f.elements else { return nil }
+        if items.isEmpty { f.fail("needs at least one seed node \"host:port\""); return nil }
+        var seeds: [String] = []
+        for item in items {
+            guard let text = item.nonEmptyString else { continue }
+            guard !text.contains("/"), !text.contains("@"), let url = try? RedisURL.parse("redis://" + text),
+                  text.hasSuffix(":\(url.port)") else {
+                item.fail("\(item.value.jsonText()) is not a seed node; use \"host:port\" (the password comes from password_env)")
+                continue
+            }
+            seeds.append(text)
+        }
+        return seeds
     }
 
     func decodeIdentity(_ field: Field?) -> IdentityConfig {

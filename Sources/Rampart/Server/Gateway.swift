@@ -30,8 +30,8 @@ public final class Gateway: @unchecked Sendable {
         let usage = UsageLedger()
         // Saves the app did not confirm survive a restart: in Redis when the store is shared, else on disk.
         let journal: any SaveJournal
-        if let url = try? config.store.redisURL() {
-            journal = RedisSaveJournal(url: url, directory: config.store.dir)
+        if let target = try? config.store.redisTarget() {
+            journal = RedisSaveJournal(target: target, directory: config.store.dir)
         } else {
             journal = FileSaveJournal(directory: config.store.dir)
         }
@@ -46,7 +46,7 @@ public final class Gateway: @unchecked Sendable {
         // The memory store is one per process (shared by all loops, so a user's limit is the same
         // with any number of workers) and comes back from disk so a restart refunds nothing.
         // Redis gets one pipelined connection per loop.
-        var redisURL: RedisURL?
+        var redisTarget: RedisTarget?
         if config.store.kind == .memory {
             let store = MemoryQuotaStore(directory: config.store.dir)
             do { try store.restore() } catch {
@@ -54,7 +54,7 @@ public final class Gateway: @unchecked Sendable {
             }
             memoryQuotas = store
         } else {
-            redisURL = try config.store.redisURL()
+            redisTarget = try config.store.redisTarget()
         }
         let memoryIdempotency = MemoryIdempotencyStore()
         for i in 0..<state.workerCount {
@@ -63,9 +63,13 @@ public final class Gateway: @unchecked Sendable {
             var idempotency: any IdempotencyStore = memoryIdempotency
             var budgets: RedisBudgetStore?
             var usage: RedisUsageStore?
-            if let redisURL {
-                // One pipelined connection per loop serves both stores.
-                let client = RedisClient(url: redisURL, loop: loop)
+            if let redisTarget {
+                // One pipelined connection per loop (per master on a cluster) serves every store.
+                let client: any RedisConnection
+                switch redisTarget {
+                case .single(let url): client = RedisClient(url: url, loop: loop)
+                case .cluster(let seeds): client = RedisClusterClient(seeds: seeds, loop: loop)
+                }
                 let store = RedisQuotaStore(client: client)
                 let idem = RedisIdempotencyStore(client: client)
                 let budget = RedisBudgetStore(client: client)
@@ -178,7 +182,7 @@ public final class Gateway: @unchecked Sendable {
         if fresh.admin.metricsListen != old.admin.metricsListen {
             notes.append(ConfigError(path: "admin.metrics_listen", message: "a new metrics address needs a restart"))
         }
-        if fresh.store.kind != old.store.kind || fresh.store.url != old.store.url || fresh.store.dir != old.store.dir {
+        if fresh.store.kind != old.store.kind || fresh.store.url != old.store.url || fresh.store.cluster != old.store.cluster || fresh.store.dir != old.store.dir {
             notes.append(ConfigError(path: "store", message: "a different store needs a restart"))
         }
         if !notes.isEmpty { return .rejected(notes) }

@@ -12,8 +12,18 @@ import Glibc
 /// the next call reconnects, except that after a failed connect calls fail fast for `holdOffMs`
 /// (a Redis that is gone costs one timeout per `holdOffMs`, not one per call). Not thread-safe:
 /// the owner serialises calls (`RedisSaveJournal` keeps it in a `Mutex`).
+///
+/// On Redis Cluster (`nodes` are the seeds) it talks to the master of the one slot its caller's keys
+/// share: a connect failure tries the next node, and a MOVED or ASK reply is followed.
 final class BlockingRedisConnection {
-    let url: RedisURL
+    /// The node connected to (or to try first).
+    private(set) var url: RedisURL
+    /// Every node that may be asked: the URL alone, or the cluster's seeds plus nodes learned from MOVED.
+    private var nodes: [RedisURL]
+    let cluster: Bool
+    /// Replicas of the connected master (ROLE, asked at connect on a cluster), so callers know
+    /// whether `WAIT` can confirm a write reached one.
+    private(set) var replicas = 0
     let timeoutMs: Int
     let holdOffMs: Int
     private var fd: Int32 = -1
@@ -27,7 +37,15 @@ final class BlockingRedisConnection {
 
     init(url: RedisURL, timeoutMs: Int = 2000, holdOffMs: Int = 1000, clock: any Clock = SystemClock()) {
         self.clock = clock
-        self.url = url; self.timeoutMs = timeoutMs; self.holdOffMs = holdOffMs
+        self.url = url; self.nodes = [url]; self.cluster = false; self.timeoutMs = timeoutMs; self.holdOffMs = holdOffMs
+    }
+
+    init(target: RedisTarget, timeoutMs: Int = 2000, holdOffMs: Int = 1000, clock: any Clock = SystemClock()) {
+        self.clock = clock
+        nodes = target.nodes
+        url = nodes[0]
+        if case .cluster = target { cluster = true } else { cluster = false }
+        self.timeoutMs = timeoutMs; self.holdOffMs = holdOffMs
     }
 
     deinit { disconnect() }
@@ -43,16 +61,55 @@ final class BlockingRedisConnection {
     /// Several commands in one write; their replies in order, error replies included.
     func run(_ commands: [[String]]) throws(RedisError) -> [RESPValue] {
         do throws(RedisError) {
-            if fd < 0 { try connect() }
-            var wire: [UInt8] = []
-            for c in commands { RESPEncoder.appendCommand(c, to: &wire) }
-            let replies = try exchange(wire, expecting: commands.count)
-            lastError = nil
-            return replies
+            var asking = false
+            for _ in 0...5 {
+                let reused = fd >= 0
+                if fd < 0 { try connect() }
+                var wire: [UInt8] = []
+                if asking { RESPEncoder.appendCommand(["ASKING"], to: &wire) }
+                for c in commands { RESPEncoder.appendCommand(c, to: &wire) }
+                var replies: [RESPValue]
+                do throws(RedisError) {
+                    replies = try exchange(wire, expecting: commands.count + (asking ? 1 : 0))
+                } catch .connectionLost(let why) where reused {
+                    // A connection idle since the last call may have died meanwhile (Redis restarted,
+                    // a failover): one fresh connection, as nginx does with a stale keepalive. The
+                    // journal's commands replace by id, so sending one twice changes nothing.
+                    _ = why
+                    try connect()
+                    replies = try exchange(wire, expecting: commands.count + (asking ? 1 : 0))
+                }
+                if asking { replies.removeFirst(); asking = false }
+                guard cluster, let redirect = Self.redirect(in: replies) else {
+                    if cluster, let down = Self.clusterDown(in: replies) { throw RedisError.unavailable(down) }
+                    lastError = nil
+                    return replies
+                }
+                // Every key of one call shares a slot: follow the redirection with the whole batch.
+                disconnect()
+                let target = RedisURL(host: redirect.host.isEmpty ? url.host : redirect.host, port: redirect.port,
+                                      username: url.username, password: url.password)
+                if !nodes.contains(target) { nodes.append(target) }
+                url = target
+                asking = redirect.kind == .ask
+            }
+            throw RedisError.unavailable("still redirected after 5 hops")
         } catch {
             lastError = error.description
             throw error
         }
+    }
+
+    private static func redirect(in replies: [RESPValue]) -> RedisCluster.Redirect? {
+        for r in replies { if case .error(let m) = r, let redirect = RedisCluster.redirect(m) { return redirect } }
+        return nil
+    }
+
+    private static func clusterDown(in replies: [RESPValue]) -> String? {
+        for r in replies {
+            if case .error(let m) = r, m.hasPrefix("CLUSTERDOWN") || m.hasPrefix("TRYAGAIN") || m.hasPrefix("MASTERDOWN") { return m }
+        }
+        return nil
     }
 
     func disconnect() {
@@ -62,23 +119,42 @@ final class BlockingRedisConnection {
 
     // MARK: Connecting
 
+    /// The current node, else (on a cluster) each other node in turn.
     private func connect() throws(RedisError) {
         let now = clock.monotonicNanoseconds()
         guard now >= retryAt else { throw .unavailable(lastError ?? "reconnecting") }
+        var failures: [String] = []
+        for candidate in [url] + nodes.filter({ $0 != url }) {
+            url = candidate
+            do throws(RedisError) {
+                try connectOnce()
+                return
+            } catch {
+                failures.append(error.description)
+                guard cluster else { break }
+            }
+        }
+        retryAt = clock.monotonicNanoseconds() &+ UInt64(holdOffMs) &* 1_000_000
+        throw .unavailable(failures.joined(separator: "; "))
+    }
+
+    private func connectOnce() throws(RedisError) {
         do throws(RedisError) {
             try open()
             var hello: [[String]] = []
             if let password = url.password { hello.append(url.username.map { ["AUTH", $0, password] } ?? ["AUTH", password]) }
             if url.database != 0 { hello.append(["SELECT", String(url.database)]) }
+            if cluster { hello.append(["ROLE"]) }
             guard !hello.isEmpty else { return }
             var wire: [UInt8] = []
             for c in hello { RESPEncoder.appendCommand(c, to: &wire) }
             for (command, reply) in zip(hello, try exchange(wire, expecting: hello.count)) {
                 if case .error(let message) = reply { throw RedisError.unavailable("\(command[0]) failed: \(message)") }
+                // ROLE of a master: ["master", offset, [[host, port, offset], ...]].
+                if command[0] == "ROLE" { replicas = reply.array.flatMap { $0.count >= 3 ? $0[2].array?.count : nil } ?? 0 }
             }
         } catch {
             disconnect()
-            retryAt = clock.monotonicNanoseconds() &+ UInt64(holdOffMs) &* 1_000_000
             throw error
         }
     }

@@ -11,7 +11,7 @@ import RampartTransport
 /// arguments are unused here: records expire on Redis's clock, identically for every replica.
 /// Scripts run with EVALSHA once loaded; until then, and after a NOSCRIPT (Redis restarted), EVAL.
 public final class RedisIdempotencyStore: IdempotencyStore, @unchecked Sendable {
-    public let client: RedisClient
+    public let client: any RedisConnection
     public var loop: EventLoop { client.loop }
     /// Process-wide ceiling on a stored body; routes pass their own limit to `complete(…, maxBodyBytes:)`.
     public let maxBodyBytes: Int
@@ -21,7 +21,7 @@ public final class RedisIdempotencyStore: IdempotencyStore, @unchecked Sendable 
     private let beginScript = RedisScript(IdempotencyRedisScripts.begin)
     private let abandonScript = RedisScript(IdempotencyRedisScripts.abandon)
 
-    public init(client: RedisClient, maxBodyBytes: Int = 8 << 20, inFlightTimeout: Double = 300) {
+    public init(client: any RedisConnection, maxBodyBytes: Int = 8 << 20, inFlightTimeout: Double = 300) {
         self.client = client; self.maxBodyBytes = maxBodyBytes; self.inFlightTimeout = inFlightTimeout
     }
 

@@ -7,13 +7,13 @@ import RampartTransport
 /// trimmed to the longest budget window. A check sums the window in one Lua script and, when the
 /// budget is spent, answers how long until enough spend leaves the window.
 public final class RedisBudgetStore: SharedBudgets {
-    public let client: RedisClient
+    public let client: any RedisConnection
     private var nonce: UInt64 = 0
 
     private let record = RedisScript(RedisBudgetStore.recordScript)
     private let check = RedisScript(RedisBudgetStore.checkScript)
 
-    public init(client: RedisClient) { self.client = client }
+    public init(client: any RedisConnection) { self.client = client }
 
     /// SCRIPT LOAD both scripts (loop thread); until then, and after a Redis restart, they run with EVAL.
     public func loadScripts(completion: ((Result<Void, RedisError>) -> Void)? = nil) {

@@ -176,6 +176,13 @@ public enum RedisQuotaScripts {
     return deleted
     """
 
+    /// Takes back a hit `acquire` recorded, when another slot's keys of the same request said no
+    /// (Redis Cluster runs one script per hash tag). KEYS: the group's quota keys. ARGV: the member.
+    public static let refund = """
+    for i = 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+    return #KEYS
+    """
+
     // MARK: Pure reply handling
 
     /// One key's part of the acquire reply.

@@ -11,14 +11,17 @@ extension RedisQuotaStore {
     /// The `limit` most used live counters, of one route or of all: a bounded SCAN for the
     /// identities' quota indexes (`rampart:{<identity>}:quota-index`), then each identity's counters
     /// with the `entries` script, one SCAN page at a time so few commands are pending at once.
-    /// On Redis Cluster this sees the keys of the node the connection reaches.
+    /// On Redis Cluster every master is scanned in turn (the caps hold for the whole walk).
     public func top(limit: Int, route: String?, now: Double, completion: @escaping (Result<QuotaTopResult, RedisError>) -> Void) {
         var best: [QuotaUse] = []
         var scanned = 0
         var pages = 0
+        let nodes = client.keyspaceNodes
+        guard !nodes.isEmpty else { completion(.failure(.unavailable("no Redis node known yet"))); return }
+        var node = 0
         func page(_ cursor: String) {
             pages += 1
-            client.send(["SCAN", cursor, "MATCH", "rampart:{*}:quota-index", "COUNT", "500"]) { [weak self] reply in
+            nodes[node].send(["SCAN", cursor, "MATCH", "rampart:{*}:quota-index", "COUNT", "500"]) { [weak self] reply in
                 guard let self else { return }
                 guard case .success(let v) = reply, let parts = v.array, parts.count == 2,
                       let next = parts[0].string, let keys = parts[1].array?.compactMap(\.string) else {
@@ -32,8 +35,12 @@ extension RedisQuotaStore {
                     case .failure(let e): completion(.failure(e))
                     case .success(let uses):
                         best = QuotaTop.best(best + uses, limit: limit)
-                        if next == "0" || scanned >= Self.topIndexCap || pages >= Self.topScanPages {
-                            completion(.success(QuotaTopResult(uses: best, scannedKeys: scanned, complete: next == "0")))
+                        let lastNode = node == nodes.count - 1
+                        if (next == "0" && lastNode) || scanned >= Self.topIndexCap || pages >= Self.topScanPages {
+                            completion(.success(QuotaTopResult(uses: best, scannedKeys: scanned, complete: next == "0" && lastNode)))
+                        } else if next == "0" {
+                            node += 1
+                            page("0")
                         } else {
                             page(next)
                         }

@@ -8,24 +8,25 @@ import CLinux
 /// memory store (`QuotaSlidingWindow`), run as one atomic Lua script per request (prune, check all,
 /// record all or none) with Rampart's clock passed in, so both stores decide identically.
 ///
-/// One instance per event loop, wrapping that loop's `RedisClient`; like the client, it is used only
+/// One instance per event loop, wrapping that loop's `RedisConnection` (one node or a cluster); like the client, it is used only
 /// on the loop's thread and answers on it. Scripts are loaded with SCRIPT LOAD when the client
 /// connects and run with EVALSHA; a NOSCRIPT reply (Redis restarted, SCRIPT FLUSH) falls back to
 /// EVAL, which also caches the script again.
 public final class RedisQuotaStore: @unchecked Sendable {
-    public let client: RedisClient
+    public let client: any RedisConnection
     public var loop: EventLoop { client.loop }
 
     private let acquireScript = RedisScript(RedisQuotaScripts.acquire)
     private let entriesScript = RedisScript(RedisQuotaScripts.entries)
     private let resetScript = RedisScript(RedisQuotaScripts.reset)
     private let chargeScript = RedisScript(RedisQuotaScripts.charge)
+    let refundScript = RedisScript(RedisQuotaScripts.refund)
 
     /// Unique hit members: a random per-store token plus a counter.
-    private let token: String
-    private var counter: UInt64 = 0
+    let token: String
+    var counter: UInt64 = 0
 
-    public init(client: RedisClient) {
+    public init(client: any RedisConnection) {
         self.client = client
         var seed: UInt64 = 0
         rampart_getrandom(&seed, 8)
@@ -42,7 +43,7 @@ public final class RedisQuotaStore: @unchecked Sendable {
 
     /// SCRIPT LOAD for every script; the SHA1s come back from Redis.
     public func loadScripts(completion: ((Result<Void, RedisError>) -> Void)? = nil) {
-        RedisScript.loadAll([acquireScript, entriesScript, resetScript, chargeScript], on: client, completion: completion)
+        RedisScript.loadAll([acquireScript, entriesScript, resetScript, chargeScript, refundScript], on: client, completion: completion)
     }
 
     /// True once every script's SHA1 is known (EVALSHA is used from then on).
@@ -67,6 +68,7 @@ public final class RedisQuotaStore: @unchecked Sendable {
     /// Charges a call's tokens (`tokens[i]` to token rule `rules[i]`) at `now`, atomically for all its
     /// keys (one script; every key of one identity shares its hash tag). Answers when Redis has them.
     public func charge(_ rules: [QuotaRule], tokens: [Int], now: Double, completion: @escaping (Result<Void, RedisError>) -> Void) {
+        if client.isCluster, Self.slotGroups(rules).count > 1 { chargeBySlot(rules, tokens: tokens, now: now, completion: completion); return }
         var seen = Set<QuotaKey>()
         var keys: [String] = [], indexKeys: [String] = []
         counter &+= 1
@@ -126,10 +128,22 @@ public final class RedisQuotaStore: @unchecked Sendable {
         let rules = distinct(rules)
         let nowMs = QuotaSlidingWindow.milliseconds(now)
         guard !rules.isEmpty else { completion(.success(.allowed([]))); return }
+        if client.isCluster, case let groups = Self.slotGroups(rules), groups.count > 1 {
+            runBySlot(rules, groups: groups, now: now, record: record, completion: completion)
+            return
+        }
+        counter &+= 1
+        runScript(rules, nowMs: nowMs, member: "\(nowMs)-\(token)-\(counter)", record: record) { r in
+            completion(r.map { RedisQuotaScripts.decision(rules, limited: $0.limited, states: $0.states, nowMs: nowMs) })
+        }
+    }
+
+    /// One acquire script over rules that share a hash tag (all of them, on one Redis).
+    func runScript(_ rules: [QuotaRule], nowMs: Int64, member: String, record: Bool,
+                   completion: @escaping (Result<(limited: Bool, states: [RedisQuotaScripts.KeyState]), RedisError>) -> Void) {
         var keys = rules.map { $0.key.description }
         keys.append(contentsOf: rules.map { RedisQuotaScripts.indexKey(identity: $0.key.identity) })
-        counter &+= 1
-        var args = [String(nowMs), "\(nowMs)-\(token)-\(counter)", record ? "1" : "0"]
+        var args = [String(nowMs), member, record ? "1" : "0"]
         for rule in rules {
             args.append(String(QuotaSlidingWindow.windowMs(rule)))
             args.append(String(rule.limit))
@@ -141,7 +155,7 @@ public final class RedisQuotaStore: @unchecked Sendable {
             case .success(let v):
                 do throws(RedisError) {
                     let (limited, states) = try RedisQuotaScripts.parseAcquireReply(v, keys: rules.count)
-                    completion(.success(RedisQuotaScripts.decision(rules, limited: limited, states: states, nowMs: nowMs)))
+                    completion(.success((limited, states)))
                 } catch {
                     completion(.failure(error))
                 }
@@ -150,7 +164,7 @@ public final class RedisQuotaStore: @unchecked Sendable {
     }
 
     /// One log per key: a caller listing a key twice gets it counted once (as `MemoryQuotaStore`).
-    private func distinct(_ rules: [QuotaRule]) -> [QuotaRule] {
+    func distinct(_ rules: [QuotaRule]) -> [QuotaRule] {
         guard rules.count > 1 else { return rules }
         var seen = Set<QuotaKey>()
         return rules.filter { seen.insert($0.key).inserted }

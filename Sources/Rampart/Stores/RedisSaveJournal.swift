@@ -19,17 +19,24 @@ public final class RedisSaveJournal: SaveJournal {
     public let fallback: FileSaveJournal
     private let connection: Lock<BlockingRedisConnection>
 
-    public init(url: RedisURL, directory: String, instance: String = SaveJournalInstance.current(), timeoutMs: Int = 2000) {
+    public convenience init(url: RedisURL, directory: String, instance: String = SaveJournalInstance.current(), timeoutMs: Int = 2000) {
+        self.init(target: .single(url), directory: directory, instance: instance, timeoutMs: timeoutMs)
+    }
+
+    public init(target: RedisTarget, directory: String, instance: String = SaveJournalInstance.current(), timeoutMs: Int = 2000) {
         self.instance = instance
         fallback = FileSaveJournal(directory: directory, instance: instance)
-        connection = Lock(BlockingRedisConnection(url: url, timeoutMs: timeoutMs))
+        connection = Lock(BlockingRedisConnection(target: target, timeoutMs: timeoutMs))
     }
 
     public var lastError: String? { connection.withLock { $0.lastError } ?? fallback.lastError }
 
     public func append(_ e: SaveJournalEntry, now: Double) -> Bool {
         let line = e.jsonLine(now: now, owner: instance)
-        guard (try? store(id: e.id, line: line)) != nil else { return fallback.appendLine(line) }
+        guard let replicated = try? store(id: e.id, line: line) else { return fallback.appendLine(line) }
+        // A cluster master that dies before its replica has the entry would lose it in the failover:
+        // keep a local copy until the entry is confirmed on a replica (it moves back on a later call).
+        if !replicated { return fallback.appendLine(line) }
         if !fallback.isEmpty {
             fallback.remove(e.id)   // an older copy written while Redis was down
             moveFallbackToRedis()
@@ -98,10 +105,19 @@ public final class RedisSaveJournal: SaveJournal {
         try connection.withLock { c throws(RedisError) in try c.run(args) }
     }
 
-    private func store(id: String, line: String) throws(RedisError) {
-        _ = try command(["EVAL", RedisSaveJournalScripts.append, "2", RedisSaveJournalScripts.journalKey,
-                         RedisSaveJournalScripts.indexKey, id, line])
+    /// Stores one entry; false when a cluster master has replicas and none confirmed it (`WAIT`).
+    @discardableResult
+    private func store(id: String, line: String) throws(RedisError) -> Bool {
+        let eval = ["EVAL", RedisSaveJournalScripts.append, "2", RedisSaveJournalScripts.journalKey, RedisSaveJournalScripts.indexKey, id, line]
+        return try connection.withLock { c throws(RedisError) in
+            _ = try c.run(eval)
+            guard c.cluster, c.replicas > 0 else { return true }
+            return (try c.run(["WAIT", "1", String(Self.replicaWaitMs)]).int ?? 0) >= 1
+        }
     }
+
+    /// How long an append waits for a replica to confirm it (cluster only).
+    static let replicaWaitMs = 1000
 
     private struct SharedEntry { var id: String; var json: JSONValue; var line: String }
 

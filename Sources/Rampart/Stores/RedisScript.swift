@@ -14,7 +14,7 @@ final class RedisScript {
     init(_ source: String) { self.source = source; self.sourceBytes = Array(source.utf8) }
 
     /// SCRIPT LOAD; `done` reports whether Redis took it.
-    func load(on client: RedisClient, done: @escaping (Result<Void, RedisError>) -> Void) {
+    func load(on client: any RedisConnection, done: @escaping (Result<Void, RedisError>) -> Void) {
         client.send(["SCRIPT", "LOAD", source]) { [weak self] r in
             switch r {
             case .success(let v): self?.sha = v.string; done(.success(()))
@@ -24,7 +24,7 @@ final class RedisScript {
     }
 
     /// Loads every script; `completion` gets the first failure or success once all have answered.
-    static func loadAll(_ scripts: [RedisScript], on client: RedisClient, completion: ((Result<Void, RedisError>) -> Void)?) {
+    static func loadAll(_ scripts: [RedisScript], on client: any RedisConnection, completion: ((Result<Void, RedisError>) -> Void)?) {
         var waiting = scripts.count
         var failure: RedisError?
         for script in scripts {
@@ -36,13 +36,13 @@ final class RedisScript {
         }
     }
 
-    func run(on client: RedisClient, keys: [String], args: [String], completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
+    func run(on client: any RedisConnection, keys: [String], args: [String], completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
         run(on: client, keys: keys.map { Array($0.utf8) }, args: args.map { Array($0.utf8) }, completion: completion)
     }
 
     /// EVALSHA when the SHA1 is known, EVAL otherwise or on NOSCRIPT. Arguments are bytes, so
     /// binary values (idempotency records) pass unchanged.
-    func run(on client: RedisClient, keys: [[UInt8]], args: [[UInt8]], completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
+    func run(on client: any RedisConnection, keys: [[UInt8]], args: [[UInt8]], completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
         let tail = [Array(String(keys.count).utf8)] + keys + args
         let whole = [Self.eval, sourceBytes] + tail
         guard let sha else { client.send(bytes: whole, completion: completion); return }

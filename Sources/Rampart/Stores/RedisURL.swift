@@ -101,7 +101,34 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// Where the Redis store lives: one server, or a cluster known by its seed nodes.
+public enum RedisTarget: Sendable, Equatable {
+    case single(RedisURL)
+    case cluster([RedisURL])
+
+    /// Every node named in the config (the one URL, or the seeds).
+    public var nodes: [RedisURL] {
+        switch self {
+        case .single(let url): return [url]
+        case .cluster(let seeds): return seeds
+        }
+    }
+}
+
 extension StoreConfig {
+    /// The Redis store's target with the password from `password_env`; nil for the memory store.
+    public func redisTarget(environment: [String: String] = ProcessInfo.processInfo.environment) throws(RedisURL.ParseError) -> RedisTarget? {
+        guard kind == .redis else { return nil }
+        guard let seeds = cluster else { return try redisURL(environment: environment).map { .single($0) } }
+        var urls: [RedisURL] = []
+        for seed in seeds {
+            var url = try RedisURL.parse("redis://" + seed)
+            if let env = passwordEnv, let password = environment[env], !password.isEmpty { url.password = password }
+            urls.append(url)
+        }
+        return urls.isEmpty ? nil : .cluster(urls)
+    }
+
     /// Where the Redis store connects, with the password from `password_env` (never from the
     /// file); nil for the memory store.
     public func redisURL(environment: [String: String] = ProcessInfo.processInfo.environment) throws(RedisURL.ParseError) -> RedisURL? {

@@ -9,10 +9,10 @@ import RampartTransport
 /// key's hash tag keeps both on one Cluster slot). The last hour is read from its 60 minute
 /// hashes, the last day from its 25 hour hashes (so up to an hour more, never less).
 public final class RedisUsageStore: SharedUsage {
-    public let client: RedisClient
+    public let client: any RedisConnection
     private let add = RedisScript(RedisUsageStore.addScript)
 
-    public init(client: RedisClient) { self.client = client }
+    public init(client: any RedisConnection) { self.client = client }
 
     public func loadScripts() { RedisScript.loadAll([add], on: client, completion: nil) }
 

@@ -110,6 +110,8 @@ public struct StoreConfig: Sendable {
     public var kind: Kind = .memory
     public var dir: String = "var/rampart"
     public var url: String?              // redis://host:port/db
+    /// Redis Cluster seed nodes (`host:port`), instead of `url`.
+    public var cluster: [String]?
     public var passwordEnv: String?      // env var holding the Redis password (AUTH)
     public var onUnavailable: OnUnavailable = .allow
     package init(kind: Kind = .memory, dir: String = "var/rampart", url: String? = nil, passwordEnv: String? = nil, onUnavailable: OnUnavailable = .allow) {
