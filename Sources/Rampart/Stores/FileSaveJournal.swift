@@ -27,14 +27,23 @@ public final class FileSaveJournal: SaveJournal {
         appendLine(e.jsonLine(now: now, owner: instance))
     }
 
+    /// Group commit: every entry in one write and one fsync; all stored or none.
+    public func append(_ batch: [(SaveJournalEntry, Double)]) -> [Bool] {
+        let ok = appendLines(batch.map { $0.0.jsonLine(now: $0.1, owner: instance) })
+        return Array(repeating: ok, count: batch.count)
+    }
+
     /// Appends one already encoded entry (the Redis journal moves its entries through here).
-    func appendLine(_ line: String) -> Bool {
-        lock.withLock { lastError in
+    func appendLine(_ line: String) -> Bool { appendLines([line]) }
+
+    func appendLines(_ lines: [String]) -> Bool {
+        guard !lines.isEmpty else { return true }
+        return lock.withLock { lastError in
             try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
             guard fd >= 0 else { lastError = "open \(path): \(String(cString: strerror(errno)))"; return false }
             defer { close(fd) }
-            guard Self.writeAll(fd, Array((line + "\n").utf8)), fsync(fd) == 0 else {
+            guard Self.writeAll(fd, Array(lines.map { $0 + "\n" }.joined().utf8)), fsync(fd) == 0 else {
                 lastError = "write \(path): \(String(cString: strerror(errno)))"
                 return false
             }

@@ -31,17 +31,38 @@ public final class RedisSaveJournal: SaveJournal {
 
     public var lastError: String? { connection.withLock { $0.lastError } ?? fallback.lastError }
 
-    public func append(_ e: SaveJournalEntry, now: Double) -> Bool {
-        let line = e.jsonLine(now: now, owner: instance)
-        guard let replicated = try? store(id: e.id, line: line) else { return fallback.appendLine(line) }
-        // A cluster master that dies before its replica has the entry would lose it in the failover:
-        // keep a local copy until the entry is confirmed on a replica (it moves back on a later call).
-        if !replicated { return fallback.appendLine(line) }
-        if !fallback.isEmpty {
-            fallback.remove(e.id)   // an older copy written while Redis was down
+    public func append(_ e: SaveJournalEntry, now: Double) -> Bool { append([(e, now)])[0] }
+
+    /// Group commit: every entry's script in one pipelined round trip (and one `WAIT` on a
+    /// cluster); what Redis did not take goes to the local file, in one fsync.
+    public func append(_ batch: [(SaveJournalEntry, Double)]) -> [Bool] {
+        let lines = batch.map { $0.0.jsonLine(now: $0.1, owner: instance) }
+        var stored = [Bool](repeating: false, count: lines.count)
+        // A cluster master that dies before its replica has an entry would lose it in the failover:
+        // unconfirmed entries also go to the local file until Redis has them for sure.
+        let commands = zip(batch, lines).map { Self.appendCommand(id: $0.0.id, line: $1) }
+        if let replies = try? connection.withLock({ c throws(RedisError) -> [RESPValue] in
+            var replies = try c.run(commands)
+            if c.cluster, c.replicas > 0, replies.contains(where: { if case .error = $0 { false } else { true } }) {
+                let acked = (try c.run(["WAIT", "1", String(Self.replicaWaitMs)]).int ?? 0) >= 1
+                if !acked { replies = replies.map { _ in .error("no replica confirmed it") } }
+            }
+            return replies
+        }) {
+            for (i, reply) in replies.enumerated() { if case .error = reply {} else { stored[i] = true } }
+        }
+        let local = lines.indices.filter { !stored[$0] }
+        if !local.isEmpty, fallback.appendLines(local.map { lines[$0] }) { for i in local { stored[i] = true } }
+        if local.count < lines.count, !fallback.isEmpty {
+            // Older copies written while Redis was down must not come back over the new ones.
+            for (i, (e, _)) in batch.enumerated() where !local.contains(i) { fallback.remove(e.id) }
             moveFallbackToRedis()
         }
-        return true
+        return stored
+    }
+
+    private static func appendCommand(id: String, line: String) -> [String] {
+        ["EVAL", RedisSaveJournalScripts.append, "2", RedisSaveJournalScripts.journalKey, RedisSaveJournalScripts.indexKey, id, line]
     }
 
     /// Redis entries first (oldest first), then local ones; an id in both is listed once, as local.

@@ -9,9 +9,16 @@ import RampartHTTP
 /// upstream's deadlines bound it (`SaveTarget`), so a hung app fails the replay instead of holding it.
 package enum SaveReplay {
     package static func run(id: String, context: ServerContext, _ done: @escaping (_ ok: Bool, _ status: Int) -> Void) {
+        context.state.journal.entry(id, on: context.loop) { entry in
+            guard let entry else { done(false, 404); return }
+            run(id: id, entry: entry, context: context, done)
+        }
+    }
+
+    /// Replays an entry already read from the journal.
+    package static func run(id: String, entry: JSONValue, context: ServerContext, _ done: @escaping (_ ok: Bool, _ status: Int) -> Void) {
         let config = context.active.config
-        guard let entry = context.state.journal.entry(id),
-              case .string(let routeName)? = entry["route"], case .string(let method)? = entry["method"],
+        guard case .string(let routeName)? = entry["route"], case .string(let method)? = entry["method"],
               case .string(let url)? = entry["url"], case .string(let body)? = entry["body"],
               let route = config.routes.first(where: { $0.name == routeName }),
               let target = target(of: entry, route: route, config: config) else { done(false, 404); return }
@@ -24,8 +31,10 @@ package enum SaveReplay {
         let request = target.request(method: method, path: url, headers: headers, bodyLength: bytes.count)
         var status = 0
         let receiver = StatusOnly { s in status = s } finished: { ok in
-            if ok { context.state.journal.remove(id); context.metrics.saveOutcome("replayed", route: routeName) }
-            done(ok, status)
+            guard ok else { done(false, status); return }
+            context.metrics.saveOutcome("replayed", route: routeName)
+            // Answered once the entry has left the journal, so a listing right after no longer shows it.
+            context.state.journal.remove(id, on: context.loop) { _ in done(true, status) }
         }
         _ = target.start(request, body: bytes, handler: receiver, transport: context.transport, loop: context.loop)
     }

@@ -13,15 +13,28 @@ enum SaveRetry {
         let parts = head.path.split(separator: "/")
         let id = parts.count == 4 ? String(parts[2]) : ""
         let notFound = GatewayError(status: 404, code: "NOT_FOUND", message: "There is no save \(id) for you.")
-        guard let entry = context.state.journal.entry(id), case .string(let owner)? = entry["identity"],
-              case .string(let routeName)? = entry["route"],
-              let index = active.config.routes.firstIndex(where: { $0.name == routeName }) else {
-            return LocalExchange.error(connection, notFound, requestID: requestID, headers: headers)
-        }
-        let ctx = RequestContext(head: head, plan: active.plans[index], config: active.config, requestID: requestID,
-                                 peerIP: connection.peerIP, peerText: connection.peerText, server: context)
         let exchange = DeferredExchange(connection: connection)
-        let identify = active.plans[index].filters.requestHead.first { $0 is IdentityPolicy }
+        context.state.journal.entry(id, on: context.loop) { entry in
+            guard let entry, case .string(let owner)? = entry["identity"], case .string(let routeName)? = entry["route"],
+                  let index = active.config.routes.firstIndex(where: { $0.name == routeName }) else {
+                exchange.answerError(notFound, requestID: requestID, headers: headers)
+                return
+            }
+            check(entry, owner: owner, id: id, plan: active.plans[index], head: head, connection: connection, context: context,
+                  exchange: exchange, requestID: requestID)
+        }
+        return exchange
+    }
+
+    /// Identifies the caller as the route would; only the save's owner may retry it.
+    private static func check(_ entry: JSONValue, owner: String, id: String, plan: RoutePlan, head: HTTPRequestHead, connection: any ClientStream,
+                              context: ServerContext, exchange: DeferredExchange, requestID: String) {
+        let active = context.active
+        let headers = active.config.headers
+        let notFound = GatewayError(status: 404, code: "NOT_FOUND", message: "There is no save \(id) for you.")
+        let ctx = RequestContext(head: head, plan: plan, config: active.config, requestID: requestID,
+                                 peerIP: connection.peerIP, peerText: connection.peerText, server: context)
+        let identify = plan.filters.requestHead.first { $0 is IdentityPolicy }
         func proceed() {
             guard ctx.identityKey == owner else { exchange.answerError(notFound, requestID: requestID, headers: headers); return }
             if case .string("invalid_output")? = entry["reason"] {
@@ -29,7 +42,7 @@ enum SaveRetry {
                 exchange.answerError(review, requestID: requestID, headers: headers)
                 return
             }
-            SaveReplay.run(id: id, context: context) { ok, status in
+            SaveReplay.run(id: id, entry: entry, context: context) { ok, status in
                 let body = JSONText.object([("type", "\"save_status\""), ("success", ok ? "true" : "false"),
                                             ("save_id", JSONText.quote(id)), ("upstream_status", String(status))])
                 exchange.answerJSON(status: ok ? 200 : 502, body: body, requestID: requestID, headers: headers)
@@ -42,7 +55,6 @@ enum SaveRetry {
         } else {
             proceed()
         }
-        return exchange
     }
 }
 

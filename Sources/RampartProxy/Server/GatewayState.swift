@@ -76,8 +76,9 @@ public final class GatewayState: Sendable {
     public let inFlight = Atomic<Int>(0)
     public let workerCount: Int
     /// Streamed content whose save could not be confirmed: in Redis with the Redis store (a local
-    /// file while Redis is down), else fsync'd under `store.dir`.
-    public let journal: any SaveJournal
+    /// file while Redis is down), else fsync'd under `store.dir`; the loops reach it through its
+    /// writer thread, never directly.
+    public let journal: SaveJournalWriter
 
     /// AI usage per key, route and model (tokens and dollars), for budgets, metrics and the admin API.
     public let usage: UsageLedger
@@ -144,7 +145,7 @@ public final class GatewayState: Sendable {
         self.spans = spans
         active = Lock(config)
         self.usage = usage
-        self.journal = journal
+        self.journal = SaveJournalWriter(journal)
         metrics = Metrics(shardCount: workerCount)
         self.configPath = configPath
         self.workerCount = workerCount

@@ -6,7 +6,7 @@ import Glibc
 
 /// The durable record of streamed content that could not be confirmed as saved (SPEC §8.2).
 /// An append returns only once the entry is durable, because the client is told its `save_id`
-/// right after. Synchronous on purpose: it is a rare path, called from the loops and the admin API.
+/// right after. Synchronous: the loops reach it through `SaveJournalWriter`, on its own thread.
 /// `FileSaveJournal` keeps it under `store.dir`; `RedisSaveJournal` keeps it in Redis so that
 /// any replica can list and replay any save.
 public protocol SaveJournal: AnyObject, Sendable {
@@ -14,6 +14,8 @@ public protocol SaveJournal: AnyObject, Sendable {
     var instance: String { get }
     /// Appends (replacing an entry with the same id) durably; false when nothing could store it.
     func append(_ e: SaveJournalEntry, now: Double) -> Bool
+    /// Appends several at once (group commit: one fsync, one round trip); one answer per entry.
+    func append(_ batch: [(SaveJournalEntry, Double)]) -> [Bool]
     /// Journaled entries by id, newest last.
     func entries() -> [(id: String, json: JSONValue)]
     func entry(_ id: String) -> JSONValue?

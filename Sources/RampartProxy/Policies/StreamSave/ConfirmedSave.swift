@@ -61,6 +61,8 @@ final class ConfirmedSave: ResponseFilter {
     private var pendingSent = false
     private var verifiedMismatch = false
     private var finished = false
+    /// The outcome is being journaled: nothing else may be journaled or told meanwhile.
+    private var journaling = false
     private var cutError: String?
     /// What `sanitize` changed in the stored content, for `save_status` (nil: sanitize is off).
     private var sanitized: Int?
@@ -207,7 +209,7 @@ final class ConfirmedSave: ResponseFilter {
         if ok {
             server.metrics.saveOutcome("ok", route: ctx.route.name)
             record("saved")
-            if pendingSent { server.state.journal.remove(requestID) }   // it was journaled as pending
+            if pendingSent { server.state.journal.remove(requestID, on: server.loop) }   // it was journaled as pending
             var fields = ["\"type\":\"save_status\"", "\"success\":true", "\"attempts\":\(attempts)"]
             if verifiedMismatch { fields += ["\"verified\":false", "\"saved\":true"] }
             report(fields, outcome: "ok")
@@ -224,13 +226,21 @@ final class ConfirmedSave: ResponseFilter {
 
     // MARK: Ending
 
-    /// The durable journal write happens before the client hears the id.
+    /// The durable journal write happens before the client hears the id: `save_status` waits for
+    /// the journal's thread to commit it (the `wait` timer stops meanwhile: the outcome is known).
     /// Content that fails `validate` is journaled for ops to review (`invalid_output`): the client
     /// gets the details but no retry URL, since retrying would store the same output unchecked.
     private func journalAndReport(reason: String, details: [ValidationDetail] = []) {
+        server.loop.cancel(waitTimer); waitTimer = nil
+        journaling = true
         let detailsJSON = JSONText.array(details.map {
             JSONText.object([("field", JSONText.quote($0.field)), ("message", JSONText.quote($0.message))]) })
-        let ok = journal(reason: reason, details: details.isEmpty ? nil : detailsJSON)
+        journal(reason: reason, details: details.isEmpty ? nil : detailsJSON) { [self] ok in
+            reportJournaled(ok, reason: reason, detailsJSON: detailsJSON)
+        }
+    }
+
+    private func reportJournaled(_ ok: Bool, reason: String, detailsJSON: String) {
         let invalid = reason == "invalid_output"
         server.metrics.saveOutcome(!ok ? "journal_failed" : invalid ? "invalid_output" : "journaled", route: ctx.route.name)
         record(ok ? "journaled" : "journal_failed", reason: reason)
@@ -251,28 +261,30 @@ final class ConfirmedSave: ResponseFilter {
         report(fields, outcome: (invalid ? "invalid_output" : "failed") + "; save_id=\(requestID)")
     }
 
-    /// Appends this save to the journal (a later line with the same id supersedes an earlier one).
-    private func journal(reason: String, details: String? = nil) -> Bool {
+    /// Appends this save to the journal (a later line with the same id supersedes an earlier one);
+    /// `done` runs on this loop once it is durable (or could not be stored).
+    private func journal(reason: String, details: String? = nil, done: @escaping (Bool) -> Void) {
         server.state.journal.append(SaveJournalEntry(
             id: requestID, identity: ctx.identityKey, user: ctx.user, route: ctx.route.name, reason: reason, method: config.save.method,
             url: url, body: String(decoding: body, as: UTF8.self), content: content, upstream: ctx.route.saveUpstream, details: details),
-            now: server.state.clock.now())
+            now: server.state.clock.now(), on: server.loop, done: done)
     }
 
     /// `wait` ran out (or the drain deadline came): tell the client the save is pending and let it
     /// go; the save goes on. The content is journaled as pending first, so it survives a crash.
     private func sendPending() {
         waitTimer = nil
-        guard !finished, !pendingSent else { return }
+        guard !finished, !pendingSent, !journaling else { return }
         pendingSent = true
         // The id is given only when the journal holds the save: it is what a retry or ops look up.
-        let journaled = journal(reason: "pending")
         record("pending")
-        if let whole { release(whole, outcome: journaled ? "pending; save_id=\(requestID)" : "pending"); return }
-        var fields = ["\"type\":\"save_status\"", "\"success\":null", "\"pending\":true"]
-        if journaled { fields.append("\"save_id\":\(JSONText.quote(requestID))") }
-        tail?.appendToResponse(event(fields))
-        tail?.finishResponse(error: cutError)
+        journal(reason: "pending") { [self] journaled in
+            if let whole { release(whole, outcome: journaled ? "pending; save_id=\(requestID)" : "pending"); return }
+            var fields = ["\"type\":\"save_status\"", "\"success\":null", "\"pending\":true"]
+            if journaled { fields.append("\"save_id\":\(JSONText.quote(requestID))") }
+            tail?.appendToResponse(event(fields))
+            tail?.finishResponse(error: cutError)
+        }
     }
 
     /// Tells the client: the last event of a stream, or `X-Rampart-Save` on a JSON answer (`ok`,
