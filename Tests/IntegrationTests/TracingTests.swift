@@ -92,4 +92,17 @@ func attributes(_ span: [String: Any]) -> [String: Any] {
         let spans = receiver.spans
         #expect(spans.count == 1 && spans[0]["traceId"] as? String == "0af7651916cd43dd8448eb211c80319c", "\(spans)")
     }
+
+    /// With a pool, each span names the server its request went to (issue 23 point 5).
+    @Test func spansNameThePooledServerUsed() throws {
+        let a = try DemoApp(), b = try DemoApp()
+        let receiver = try OTLPReceiver()
+        let rampart = try RampartProcess(config: poolConfig([(a.url, 1), (b.url, 1)],
+            top: #""tracing": {"otlp_endpoint": "http://127.0.0.1:\#(receiver.port)/v1/traces", "sample_ratio": 1.0}"#))
+        for _ in 0..<4 { #expect(try HTTPClient.request(port: rampart.port, path: "/echo/pooled").status == 200) }
+        var spans: [[String: Any]] = []
+        try eventually(timeout: 20, "four spans at the collector") { spans = receiver.spans; return spans.count >= 4 }
+        let ports = spans.map { attributes($0)["server.port"] as? Int ?? 0 }
+        #expect(ports.filter { $0 == Int(a.port) }.count == 2 && ports.filter { $0 == Int(b.port) }.count == 2, "\(ports) for \(a.port), \(b.port)")
+    }
 }

@@ -74,12 +74,13 @@ struct RequestTrace {
 }
 
 extension ExchangeFacts {
-    /// The request's span, with the route, status, upstream, retries and, on AI routes, the GenAI
-    /// attributes of OpenTelemetry's semantic conventions.
+    /// The request's span, with the route, status, upstream server (the pool's pick of the last
+    /// attempt, else the upstream's one), retries and, on AI routes, the GenAI attributes of
+    /// OpenTelemetry's semantic conventions.
     func span(_ ctx: RequestContext, trace: RequestTrace, status: Int, error: String?, started: UInt64, now: UInt64,
-              retries: Int) -> SpanRecord {
+              retries: Int, server: (host: String, port: UInt16)? = nil) -> SpanRecord {
         let end = UInt64(max(0, ctx.server.state.clock.now() * 1e9))
-        let upstream = ctx.plan.upstream
+        let upstream = server ?? (ctx.plan.upstream.host, ctx.plan.upstream.port)
         var attributes: [(String, SpanRecord.Value)] = [
             ("http.request.method", .string(ctx.head.method)), ("url.path", .string(ctx.head.path)),
             ("http.route", .string(ctx.route.name)), ("http.response.status_code", .int(status)),

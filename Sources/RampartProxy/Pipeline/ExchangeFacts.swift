@@ -23,7 +23,8 @@ struct ExchangeFacts {
         context.accessLog.log(record(ctx, status: status, error: error, started: started, now: now, retries: upstream?.retries ?? 0,
                                      breaker: breaker, save: save, peer: peer))
         if let trace = ctx.trace, trace.own.sampled, let sink = context.state.spans {
-            sink.export(span(ctx, trace: trace, status: status, error: error, started: started, now: now, retries: upstream?.retries ?? 0))
+            sink.export(span(ctx, trace: trace, status: status, error: error, started: started, now: now, retries: upstream?.retries ?? 0,
+                             server: upstream?.lastServer))
         }
     }
 

@@ -27,6 +27,8 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     private var server: Int?
     private var serverReported = false
     private var tried: [Int] = []
+    /// The pool server the latest attempt went to (host and port), for the span; nil without a pool.
+    private(set) var lastServer: (host: String, port: UInt16)?
     /// The request body kept for a retry or a save template's `{body.…}` (nil once it is too
     /// large to keep, and from the start on a route where nothing reads it again: no copy).
     private(set) var replayBody: [UInt8]?
@@ -133,6 +135,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         server = i; serverReported = false
         tried.append(i)
         let s = pool.servers[i]
+        lastServer = (s.endpoint.host, s.endpoint.port)
         request.endpoint = s.endpoint
         if s.endpoint.scheme == "https" { request.headers.set("Host", s.authority) }
         return true
