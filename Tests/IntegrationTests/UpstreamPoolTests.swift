@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 
 extension DemoApp {
@@ -80,6 +81,24 @@ func serverStates(_ rampart: RampartProcess) throws -> [String] {
         #expect(try a.count("/echo/ac") == 4 && b.count("/echo/ac") == 0)
         try b.control("DELETE", "/_demo/faults")
         try eventually(timeout: 20, "b healthy again") { try serverStates(rampart) == ["up", "up"] }
+    }
+
+    /// Checks due together run at once: a server that accepts and never answers (its check waits
+    /// out a 20 s timeout) does not delay the check that takes a failing server out.
+    @Test func aHangingServerDelaysNoOtherCheck() throws {
+        let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)   // listens, never accepts, never answers
+        defer { close(silent) }
+        var addr = sockaddr_in(); addr.sin_family = sa_family_t(AF_INET); addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(silent, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        listen(silent, 16)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(silent, $0, &len) } }
+        let b = try DemoApp()
+        try b.control("POST", "/_demo/faults", body: #"{"path_prefix": "/healthz", "times": -1, "status": 500}"#)
+        let rampart = try RampartProcess(config: poolConfig([("http://127.0.0.1:\(UInt16(bigEndian: addr.sin_port))", 1), (b.url, 1)], extra: #"""
+            "health_check": {"path": "/healthz", "interval": "200ms", "timeout": "20s", "unhealthy_after": 1, "healthy_after": 1}
+            """#))
+        try eventually(timeout: 15, "b out while the hanging check still waits") { try serverStates(rampart) == ["up", "unhealthy"] }
     }
 
     /// `hash_user`: each caller stays on one server.

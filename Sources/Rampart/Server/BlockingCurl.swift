@@ -41,3 +41,59 @@ final class BlockingCurl {
         return .success(Int(status))
     }
 }
+
+/// GETs in flight together on one libcurl multi handle, for a helper thread: each is added when
+/// due and reported when it ends, so one slow or dead server delays no other (the health checker).
+final class ConcurrentGets {
+    private let multi: UnsafeMutableRawPointer = curl_multi_init()!
+    private var inFlight: [(easy: UnsafeMutableRawPointer, tag: Int)] = []
+
+    deinit {
+        for t in inFlight { curl_multi_remove_handle(multi, t.easy); curl_easy_cleanup(t.easy) }
+        curl_multi_cleanup(multi)
+    }
+
+    var count: Int { inFlight.count }
+
+    func add(_ url: String, timeoutMs: Int, verifyTLS: Bool, tag: Int) {
+        let easy = curl_easy_init()!
+        _ = rampart_easy_setopt_string(easy, CURLOPT_URL, url)
+        _ = rampart_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = rampart_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, timeoutMs))
+        if !verifyTLS {
+            _ = rampart_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 0)
+            _ = rampart_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 0)
+        }
+        _ = rampart_easy_setopt_datacb(easy, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count }
+        curl_multi_add_handle(multi, easy)
+        inFlight.append((easy, tag))
+    }
+
+    /// Moves the transfers along for up to `waitMs`; the tags that ended, with the HTTP status or
+    /// libcurl's reason.
+    func poll(waitMs: Int32) -> [(tag: Int, result: Result<Int, BlockingCurl.Failure>)] {
+        var running: Int32 = 0
+        _ = curl_multi_perform(multi, &running)
+        if running > 0 {
+            _ = curl_multi_poll(multi, nil, 0, waitMs, nil)
+            _ = curl_multi_perform(multi, &running)
+        }
+        var done: [(tag: Int, result: Result<Int, BlockingCurl.Failure>)] = []
+        var left: Int32 = 0
+        while let msg = curl_multi_info_read(multi, &left) {
+            guard rampart_msg_done(msg) != 0, let i = inFlight.firstIndex(where: { $0.easy == rampart_msg_easy(msg) }) else { continue }
+            let (easy, tag) = inFlight.remove(at: i)
+            let code = rampart_msg_result(msg)
+            if code == CURLE_OK {
+                var status = 0 as CLong
+                _ = rampart_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+                done.append((tag, .success(Int(status))))
+            } else {
+                done.append((tag, .failure(BlockingCurl.Failure(reason: String(cString: curl_easy_strerror(code))))))
+            }
+            curl_multi_remove_handle(multi, easy)
+            curl_easy_cleanup(easy)
+        }
+        return done
+    }
+}

@@ -3,7 +3,8 @@ import RampartHTTP
 import RampartProxy
 
 /// Active health checks of pooled upstreams (`health_check`, SPEC §11.8): a GET of each server's
-/// `path` every `interval` from a thread of its own (libcurl, `timeout`), so a check never costs a
+/// `path` every `interval` from a thread of its own (libcurl's multi interface: checks run side by
+/// side, each bounded by `timeout`, so a hanging server delays no other), so a check never costs a
 /// loop anything. A 2xx is healthy; `unhealthy_after` failures in a row take the server out,
 /// `healthy_after` successes bring it back. The live config is read at each round, so a reload
 /// adds or changes checks without a restart.
@@ -21,11 +22,14 @@ final class HealthChecker: @unchecked Sendable {
     }
 
     private func run() {
-        let curl = BlockingCurl()
+        let gets = ConcurrentGets()
+        var checks: [Int: (pool: ServerPool, index: Int, path: String)] = [:]   // in flight, by tag
+        var nextTag = 0
         var checking = false
         while true {
-            // Ten rounds a second while some pool has checks; one a second otherwise (a reload may add some).
-            Thread.sleep(forTimeInterval: checking ? 0.1 : 1)
+            // Ten rounds a second while some pool has checks (waiting on the checks in flight);
+            // one a second otherwise (a reload may add some).
+            if gets.count == 0 { Thread.sleep(forTimeInterval: checking ? 0.1 : 1) }
             let now = Date().timeIntervalSince1970
             checking = false
             for pool in state.livePools() {
@@ -35,21 +39,25 @@ final class HealthChecker: @unchecked Sendable {
                     let key = pool.upstream + " " + server.url
                     if let next = due[key], next > now { continue }
                     due[key] = now + Self.seconds(check.interval)
-                    let ok = get(curl, server: server, path: check.path, timeout: check.timeout)
-                    guard pool.checked(i, ok: ok) else { continue }
-                    AccessLog(loop: nil, enabled: true, level: .info).event(ok ? .info : .warn, ok ? "upstream server healthy" : "upstream server unhealthy", [
-                        ("upstream", JSONText.quote(pool.upstream)), ("server", JSONText.quote(server.url)), ("path", JSONText.quote(check.path))])
+                    // A check still waiting for its timeout is not sent again.
+                    guard !checks.values.contains(where: { $0.pool === pool && $0.index == i }) else { continue }
+                    nextTag += 1
+                    checks[nextTag] = (pool, i, check.path)
+                    gets.add("\(server.endpoint.scheme)://\(server.authority)\(check.path)", timeoutMs: Int(Self.seconds(check.timeout) * 1000),
+                             verifyTLS: server.endpoint.tlsVerify, tag: nextTag)
                 }
             }
+            guard gets.count > 0 else { continue }
+            for (tag, answer) in gets.poll(waitMs: 100) {
+                guard let check = checks.removeValue(forKey: tag) else { continue }
+                let ok: Bool
+                if case .success(let status) = answer { ok = (200..<300).contains(status) } else { ok = false }
+                guard check.pool.checked(check.index, ok: ok) else { continue }
+                let server = check.pool.servers[check.index]
+                AccessLog(loop: nil, enabled: true, level: .info).event(ok ? .info : .warn, ok ? "upstream server healthy" : "upstream server unhealthy", [
+                    ("upstream", JSONText.quote(check.pool.upstream)), ("server", JSONText.quote(server.url)), ("path", JSONText.quote(check.path))])
+            }
         }
-    }
-
-    /// One check: true for a 2xx within the timeout.
-    private func get(_ curl: BlockingCurl, server: PoolServer, path: String, timeout: Duration) -> Bool {
-        let answer = curl.perform("\(server.endpoint.scheme)://\(server.authority)\(path)", timeoutMs: Int(Self.seconds(timeout) * 1000),
-                                  verifyTLS: server.endpoint.tlsVerify)
-        if case .success(let status) = answer { return (200..<300).contains(status) }
-        return false
     }
 
     static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
