@@ -7,8 +7,10 @@ public enum RedisCluster {
     /// CRC16 (XMODEM, polynomial 0x1021) of the key's hash tag mod 16384, as every node computes it.
     /// The hash tag is the text between the first `{` and the first `}` after it, when not empty;
     /// otherwise the whole key is hashed. This is what lets `rampart:{user:u1}:…` keys share a slot.
-    public static func slot(of key: some Collection<UInt8>) -> Int {
-        let bytes = Array(key)
+    public static func slot(of key: some Collection<UInt8>) -> Int { slot(of: Array(key)) }
+
+    /// The same for a key already in bytes (every command the cluster client routes).
+    public static func slot(of bytes: [UInt8]) -> Int {
         var part = bytes[...]
         if let open = bytes.firstIndex(of: UInt8(ascii: "{")),
            let close = bytes[(open + 1)...].firstIndex(of: UInt8(ascii: "}")), close > open + 1 {
@@ -31,17 +33,21 @@ public enum RedisCluster {
     /// keyed command, nil for commands any node answers (SCRIPT, PING, CLUSTER, WAIT, SCAN, INFO).
     public static func routingKey(of args: [[UInt8]]) -> [UInt8]? {
         guard let first = args.first else { return nil }
-        let name = String(decoding: first, as: UTF8.self).uppercased()
-        switch name {
-        case "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO":
+        // Command names are short ASCII: compared without making a String (this runs per command).
+        var name = first
+        if name.count > 16 { return args.count > 1 ? args[1] : nil }
+        for i in name.indices where name[i] >= UInt8(ascii: "a") && name[i] <= UInt8(ascii: "z") { name[i] -= 32 }
+        if scripts.contains(name) {
             guard args.count > 3, let n = Int(String(decoding: args[2], as: UTF8.self)), n > 0 else { return nil }
             return args[3]
-        case "SCRIPT", "PING", "CLUSTER", "WAIT", "SCAN", "INFO", "ASKING", "AUTH", "SELECT", "READONLY", "DBSIZE", "HELLO":
-            return nil
-        default:
-            return args.count > 1 ? args[1] : nil
         }
+        if keyless.contains(name) { return nil }
+        return args.count > 1 ? args[1] : nil
     }
+
+    private static let scripts: Set<[UInt8]> = Set(["EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"].map { Array($0.utf8) })
+    private static let keyless: Set<[UInt8]> = Set(["SCRIPT", "PING", "CLUSTER", "WAIT", "SCAN", "INFO", "ASKING", "AUTH", "SELECT",
+                                                     "READONLY", "DBSIZE", "HELLO"].map { Array($0.utf8) })
 
     /// A `-MOVED <slot> <host>:<port>` or `-ASK <slot> <host>:<port>` error reply.
     public struct Redirect: Sendable, Equatable {
