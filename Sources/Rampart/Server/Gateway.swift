@@ -244,6 +244,13 @@ public final class Gateway: @unchecked Sendable {
         } else {
             log.event(.info, "drained; exiting")
         }
+        // Journal writes still queued (saves journaled at the cut, removals of finished ones) are
+        // committed before the process exits, and their answers reach the loops.
+        if !state.journal.waitIdle(timeout: 10) {
+            log.event(.warn, "save journal still busy at exit", [("depth", String(state.journal.depth))])
+        }
+        _ = wait(ms: 1000, until: idle, hurry: { false })
+        state.journal.stop()
         for ctx in contexts { ctx.loop.execute { ctx.accessLog.flush() } }
         persistQuotas()
         for loop in loops { loop.stop() }

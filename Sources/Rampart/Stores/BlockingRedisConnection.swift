@@ -65,21 +65,26 @@ final class BlockingRedisConnection {
             for _ in 0...5 {
                 let reused = fd >= 0
                 if fd < 0 { try connect() }
+                // ASKING holds for the one command after it: it goes before each of the batch.
                 var wire: [UInt8] = []
-                if asking { RESPEncoder.appendCommand(["ASKING"], to: &wire) }
-                for c in commands { RESPEncoder.appendCommand(c, to: &wire) }
+                for c in commands {
+                    if asking { RESPEncoder.appendCommand(["ASKING"], to: &wire) }
+                    RESPEncoder.appendCommand(c, to: &wire)
+                }
+                let expected = commands.count * (asking ? 2 : 1)
                 var replies: [RESPValue]
                 do throws(RedisError) {
-                    replies = try exchange(wire, expecting: commands.count + (asking ? 1 : 0))
+                    replies = try exchange(wire, expecting: expected)
                 } catch .connectionLost(let why) where reused {
                     // A connection idle since the last call may have died meanwhile (Redis restarted,
                     // a failover): one fresh connection, as nginx does with a stale keepalive. The
-                    // journal's commands replace by id, so sending one twice changes nothing.
+                    // journal's commands replace by id, so sending one twice changes nothing, and a
+                    // WAIT in the batch is sent again with them, so it confirms what this connection wrote.
                     _ = why
                     try connect()
-                    replies = try exchange(wire, expecting: commands.count + (asking ? 1 : 0))
+                    replies = try exchange(wire, expecting: expected)
                 }
-                if asking { replies.removeFirst(); asking = false }
+                if asking { replies = replies.enumerated().filter { $0.offset % 2 == 1 }.map(\.element); asking = false }
                 guard cluster, let redirect = Self.redirect(in: replies) else {
                     if cluster, let down = Self.clusterDown(in: replies) { throw RedisError.unavailable(down) }
                     lastError = nil
@@ -96,8 +101,28 @@ final class BlockingRedisConnection {
             throw RedisError.unavailable("still redirected after 5 hops")
         } catch {
             lastError = error.description
+            // A Redis that accepts but does not answer (frozen, overloaded) costs one timeout per
+            // hold-off, not one per call, as one that refuses does.
+            if error == .timeout { retryAt = clock.monotonicNanoseconds() &+ UInt64(holdOffMs) &* 1_000_000 }
             throw error
         }
+    }
+
+    /// Runs `commands` and, on a cluster master with replicas, a `WAIT` for one of them in the same
+    /// pipeline (so it covers exactly these writes, on the connection that made them). `ROLE` rides
+    /// along to keep the replica count current. `confirmed`: a replica has them, or there is none
+    /// to ask (one Redis, or a master without replicas).
+    func runConfirmed(_ commands: [[String]], waitMs: Int) throws(RedisError) -> (replies: [RESPValue], confirmed: Bool) {
+        guard cluster else { return (try run(commands), true) }
+        if fd < 0 { try connect() }
+        let waiting = replicas > 0
+        var replies = try run([["ROLE"]] + commands + (waiting ? [["WAIT", "1", String(waitMs)]] : []))
+        let role = replies.removeFirst()
+        let now = role.array.flatMap { $0.count >= 3 ? $0[2].array?.count : nil } ?? replicas
+        guard waiting else { replicas = now; return (replies, now == 0) }
+        let acked = (replies.removeLast().int ?? 0) >= 1
+        replicas = now
+        return (replies, acked)
     }
 
     private static func redirect(in replies: [RESPValue]) -> RedisCluster.Redirect? {

@@ -14,6 +14,8 @@ public final class FileSaveJournal: SaveJournal {
     public let instance: String
     /// Guards the file; holds the latest failure.
     private let lock = Lock<String?>(nil)
+    /// The ids in the file, read once and then kept up to date, so `depth` costs no file read.
+    private let ids = Lock<Set<String>?>(nil)
 
     public init(directory: String, instance: String = SaveJournalInstance.current()) {
         path = (directory as NSString).appendingPathComponent("saves.journal")
@@ -24,21 +26,19 @@ public final class FileSaveJournal: SaveJournal {
 
     /// Appends and fsyncs; false when the disk refused (the caller then says so to the client).
     public func append(_ e: SaveJournalEntry, now: Double) -> Bool {
-        appendLine(e.jsonLine(now: now, owner: instance))
+        appendLines([e.jsonLine(now: now, owner: instance)], ids: [e.id])
     }
 
     /// Group commit: every entry in one write and one fsync; all stored or none.
     public func append(_ batch: [(SaveJournalEntry, Double)]) -> [Bool] {
-        let ok = appendLines(batch.map { $0.0.jsonLine(now: $0.1, owner: instance) })
+        let ok = appendLines(batch.map { $0.0.jsonLine(now: $0.1, owner: instance) }, ids: batch.map(\.0.id))
         return Array(repeating: ok, count: batch.count)
     }
 
-    /// Appends one already encoded entry (the Redis journal moves its entries through here).
-    func appendLine(_ line: String) -> Bool { appendLines([line]) }
-
-    func appendLines(_ lines: [String]) -> Bool {
+    /// Appends already encoded entries (the Redis journal's fallback goes through here).
+    func appendLines(_ lines: [String], ids added: [String]) -> Bool {
         guard !lines.isEmpty else { return true }
-        return lock.withLock { lastError in
+        let ok = lock.withLock { lastError in
             try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
             guard fd >= 0 else { lastError = "open \(path): \(String(cString: strerror(errno)))"; return false }
@@ -50,6 +50,8 @@ public final class FileSaveJournal: SaveJournal {
             lastError = nil
             return true
         }
+        if ok { ids.withLock { $0?.formUnion(added) } }
+        return ok
     }
 
     public func lines() -> [String] {
@@ -78,7 +80,7 @@ public final class FileSaveJournal: SaveJournal {
     /// Removes an entry: rewrite to a temp file, fsync, rename.
     @discardableResult
     public func remove(_ id: String) -> Bool {
-        lock.withLock { lastError in
+        let removed = lock.withLock { lastError in
             let all = readEntries()
             guard all.contains(where: { $0.id == id }) else { return false }
             let text = all.filter { $0.id != id }.map { $0.json.jsonText() + "\n" }.joined()
@@ -91,9 +93,16 @@ public final class FileSaveJournal: SaveJournal {
             lastError = nil
             return true
         }
+        if removed { ids.withLock { _ = $0?.remove(id) } }
+        return removed
     }
 
-    public var depth: Int { entries().count }
+    public var depth: Int {
+        if let known = ids.withLock({ $0?.count }) { return known }
+        let all = Set(entries().map(\.id))
+        ids.withLock { $0 = all }
+        return all.count
+    }
 
     /// True when the file holds nothing (one stat, no read), so callers can skip reading it.
     public var isEmpty: Bool {

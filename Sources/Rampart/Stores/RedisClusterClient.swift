@@ -238,8 +238,10 @@ public final class RedisClusterClient: RedisConnection, @unchecked Sendable {
             if let known = list.firstIndex(where: { $0 === node }) { i = known } else { list.append(node); i = list.count - 1 }
             for s in r.first...r.last { owners[s] = Int16(i) }
         }
-        // Nodes that left the map (a failed master, a removed one) stop reconnecting; seeds stay.
-        for (name, c) in nodes where !list.contains(where: { $0 === c }) && !seeds.contains(where: { $0.host == c.url.host && $0.port == c.url.port }) {
+        // Nodes that left the map (a failed master, a removed one) stop reconnecting once nothing
+        // waits on them (an ASK target, a master not in this map yet, may still be answering); seeds stay.
+        for (name, c) in nodes where c.pendingCount == 0 && !list.contains(where: { $0 === c })
+            && !seeds.contains(where: { $0.host == c.url.host && $0.port == c.url.port }) {
             c.close()
             nodes[name] = nil
         }

@@ -57,6 +57,8 @@ extension RedisQuotaStore {
             return .success(RedisQuotaScripts.decision(rules, limited: limited, states: states, nowMs: nowMs))
         }
         // Take back the hits of the groups that had room: the request as a whole did not pass.
+        // (Best effort: a refund that fails, or a group whose script may have run before its
+        // connection dropped, leaves a hit counted for one window: over-limiting, never under.)
         for (g, answer) in answers.enumerated() {
             guard case .success(let a) = answer, !a.limited else { continue }
             let keys = groups[g].filter { rules[$0].unit == .requests }

@@ -36,29 +36,29 @@ public final class RedisSaveJournal: SaveJournal {
     /// Group commit: every entry's script in one pipelined round trip (and one `WAIT` on a
     /// cluster); what Redis did not take goes to the local file, in one fsync.
     public func append(_ batch: [(SaveJournalEntry, Double)]) -> [Bool] {
-        let lines = batch.map { $0.0.jsonLine(now: $0.1, owner: instance) }
+        // One id twice in a batch (journaled as pending, then as failed): only its last copy counts.
+        var last: [String: Int] = [:]
+        for (i, (e, _)) in batch.enumerated() { last[e.id] = i }
+        let kept = batch.indices.filter { last[batch[$0].0.id] == $0 }
+        let lines = kept.map { batch[$0].0.jsonLine(now: batch[$0].1, owner: instance) }
         var stored = [Bool](repeating: false, count: lines.count)
         // A cluster master that dies before its replica has an entry would lose it in the failover:
         // unconfirmed entries also go to the local file until Redis has them for sure.
-        let commands = zip(batch, lines).map { Self.appendCommand(id: $0.0.id, line: $1) }
-        if let replies = try? connection.withLock({ c throws(RedisError) -> [RESPValue] in
-            var replies = try c.run(commands)
-            if c.cluster, c.replicas > 0, replies.contains(where: { if case .error = $0 { false } else { true } }) {
-                let acked = (try c.run(["WAIT", "1", String(Self.replicaWaitMs)]).int ?? 0) >= 1
-                if !acked { replies = replies.map { _ in .error("no replica confirmed it") } }
-            }
-            return replies
-        }) {
+        let commands = zip(kept, lines).map { Self.appendCommand(id: batch[$0].0.id, line: $1) }
+        if let (replies, confirmed) = try? connection.withLock({ c throws(RedisError) in
+            try c.runConfirmed(commands, waitMs: Self.replicaWaitMs)
+        }), confirmed {
             for (i, reply) in replies.enumerated() { if case .error = reply {} else { stored[i] = true } }
         }
         let local = lines.indices.filter { !stored[$0] }
-        if !local.isEmpty, fallback.appendLines(local.map { lines[$0] }) { for i in local { stored[i] = true } }
+        if !local.isEmpty, fallback.appendLines(local.map { lines[$0] }, ids: local.map { batch[kept[$0]].0.id }) { for i in local { stored[i] = true } }
         if local.count < lines.count, !fallback.isEmpty {
             // Older copies written while Redis was down must not come back over the new ones.
-            for (i, (e, _)) in batch.enumerated() where !local.contains(i) { fallback.remove(e.id) }
+            for i in lines.indices where stored[i] && !local.contains(i) { fallback.remove(batch[kept[i]].0.id) }
             moveFallbackToRedis()
         }
-        return stored
+        let outcome = Dictionary(uniqueKeysWithValues: zip(kept.map { batch[$0].0.id }, stored))
+        return batch.map { outcome[$0.0.id] ?? false }
     }
 
     private static func appendCommand(id: String, line: String) -> [String] {
@@ -127,14 +127,12 @@ public final class RedisSaveJournal: SaveJournal {
     }
 
     /// Stores one entry; false when a cluster master has replicas and none confirmed it (`WAIT`).
-    @discardableResult
     private func store(id: String, line: String) throws(RedisError) -> Bool {
-        let eval = ["EVAL", RedisSaveJournalScripts.append, "2", RedisSaveJournalScripts.journalKey, RedisSaveJournalScripts.indexKey, id, line]
-        return try connection.withLock { c throws(RedisError) in
-            _ = try c.run(eval)
-            guard c.cluster, c.replicas > 0 else { return true }
-            return (try c.run(["WAIT", "1", String(Self.replicaWaitMs)]).int ?? 0) >= 1
+        let (replies, confirmed) = try connection.withLock { c throws(RedisError) in
+            try c.runConfirmed([Self.appendCommand(id: id, line: line)], waitMs: Self.replicaWaitMs)
         }
+        if case .error(let m)? = replies.first { throw .server(m) }
+        return confirmed
     }
 
     /// How long an append waits for a replica to confirm it (cluster only).
@@ -176,11 +174,13 @@ public final class RedisSaveJournal: SaveJournal {
     }
 
     /// Moves what the local file took while Redis was down into Redis (each entry removed locally
-    /// only once Redis has it). Cheap when the file is empty: one stat.
+    /// only once Redis has it, confirmed by a replica on a cluster). Stops at the first entry Redis
+    /// does not take, so a Redis still down costs one attempt per call. Cheap when the file is
+    /// empty: one stat.
     private func moveFallbackToRedis() {
         guard !fallback.isEmpty else { return }
         for e in fallback.entries() {
-            guard (try? store(id: e.id, line: e.json.jsonText())) != nil else { return }
+            guard (try? store(id: e.id, line: e.json.jsonText())) == true else { return }
             fallback.remove(e.id)
         }
     }

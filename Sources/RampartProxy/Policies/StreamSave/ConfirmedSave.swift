@@ -63,6 +63,10 @@ final class ConfirmedSave: ResponseFilter {
     private var finished = false
     /// The outcome is being journaled: nothing else may be journaled or told meanwhile.
     private var journaling = false
+    /// The client heard "pending" (its journal entry was written, or failed to be).
+    private var pendingAnswered = false
+    /// An outcome that came while the pending entry was still being written: told instead.
+    private var outcomeWhilePending: (fields: [String], outcome: String)?
     private var cutError: String?
     /// What `sanitize` changed in the stored content, for `save_status` (nil: sanitize is off).
     private var sanitized: Int?
@@ -279,11 +283,12 @@ final class ConfirmedSave: ResponseFilter {
         // The id is given only when the journal holds the save: it is what a retry or ops look up.
         record("pending")
         journal(reason: "pending") { [self] journaled in
-            if let whole { release(whole, outcome: journaled ? "pending; save_id=\(requestID)" : "pending"); return }
+            pendingAnswered = true
+            // The save ended while its pending entry was being written: the client hears how.
+            if let (fields, outcome) = outcomeWhilePending { tell(fields, outcome: outcome); return }
             var fields = ["\"type\":\"save_status\"", "\"success\":null", "\"pending\":true"]
             if journaled { fields.append("\"save_id\":\(JSONText.quote(requestID))") }
-            tail?.appendToResponse(event(fields))
-            tail?.finishResponse(error: cutError)
+            tell(fields, outcome: journaled ? "pending; save_id=\(requestID)" : "pending")
         }
     }
 
@@ -292,7 +297,13 @@ final class ConfirmedSave: ResponseFilter {
     private func report(_ fields: [String], outcome: String) {
         server.loop.cancel(waitTimer); waitTimer = nil
         finished = true
+        if pendingSent && !pendingAnswered { outcomeWhilePending = (fields, outcome); return }
         guard !pendingSent else { return }   // the client already heard; the exchange has ended
+        tell(fields, outcome: outcome)
+    }
+
+    /// The last event of the stream, or the held JSON answer with its `X-Rampart-Save`.
+    private func tell(_ fields: [String], outcome: String) {
         if let whole { release(whole, outcome: outcome); return }
         tail?.appendToResponse(event(fields))
         tail?.finishResponse(error: cutError)
