@@ -14,6 +14,15 @@ import Testing
         }
     }
 
+    /// A duration that is not a number (a clock gone wrong) logs as null instead of trapping.
+    @Test func notANumberLogsAsNull() {
+        for v in [Double.nan, .infinity, -.infinity, 1e300] {
+            var o: [UInt8] = []
+            AccessLog.writeMs(v, to: &o)
+            #expect(String(decoding: o, as: UTF8.self) == "null", "\(v)")
+        }
+    }
+
     @Test func integersPrintAsBefore() {
         for v in [0, 7, 10, 429, -1, Int.max, Int.min] {
             var o: [UInt8] = []

@@ -97,7 +97,7 @@ public final class AccessLog {
 
     /// Milliseconds rounded to the microsecond, as `ms(_:)` prints them ("1.5", "12.0", "0.004").
     static func writeMs(_ v: Double, to o: inout [UInt8]) {
-        guard v.isFinite, abs(v) < 1e12 else { o.append(contentsOf: ms(v).utf8); return }
+        guard v.isFinite, abs(v) < 1e12 else { o.append(contentsOf: ms(v).utf8); return }   // "null" when not a number
         let micros = Int((v * 1000).rounded())
         if micros < 0 { o.append(UInt8(ascii: "-")) }
         writeInt(Int(micros.magnitude / 1000), to: &o)
@@ -206,7 +206,13 @@ public final class AccessLog {
         }
     }
 
-    package static func ms(_ v: Double) -> String { String(Double(Int((v * 1000).rounded())) / 1000) }
+    /// Milliseconds with at most three decimals; `null` for what JSON cannot hold (NaN, infinities,
+    /// beyond Int), never a trap: a log line must not bring the gateway down.
+    package static func ms(_ v: Double) -> String {
+        let scaled = (v * 1000).rounded()
+        guard scaled.isFinite, abs(scaled) < 9e18 else { return "null" }
+        return String(Double(Int(scaled)) / 1000)
+    }
 
     static func timestamp() -> String {
         var ts = timespec()
