@@ -18,8 +18,11 @@ final class RedisClusterServers: @unchecked Sendable {
 
     let nodes: [Node]
     let dir = NSTemporaryDirectory() + "rampart-cluster-" + UUID().uuidString
+    /// `requirepass` (and `masterauth`, so replicas can sync) on every node, when set.
+    let password: String?
 
-    init() throws {
+    init(password: String? = nil) throws {
+        self.password = password
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var ports = Set<UInt16>()
         while ports.count < 12 { ports.insert(freePort()) }
@@ -29,7 +32,8 @@ final class RedisClusterServers: @unchecked Sendable {
             node.child = try ChildProcess(RedisServer.executable, [
                 "--port", String(node.port), "--cluster-port", String(node.busPort), "--bind", "127.0.0.1",
                 "--cluster-enabled", "yes", "--cluster-config-file", "\(dir)/nodes-\(node.port).conf",
-                "--cluster-node-timeout", "2000", "--save", "", "--appendonly", "no", "--dir", dir])
+                "--cluster-node-timeout", "2000", "--save", "", "--appendonly", "no", "--dir", dir]
+                + (password.map { ["--requirepass", $0, "--masterauth", $0] } ?? []))
             _ = try node.child?.waitForLine(containing: "Ready to accept connections")
         }
         let thirds = [(0, 5460), (5461, 10922), (10923, 16383)]
@@ -63,12 +67,17 @@ final class RedisClusterServers: @unchecked Sendable {
     /// `redis-cli` prints them (a test spawning hundreds of redis-cli processes strains the runner).
     func cli(_ port: UInt16, _ args: [String]) throws -> [String] {
         let connection = try HTTPClient(port: port, timeout: 10)
+        if let password { try connection.send(RESPEncoder.command(["AUTH", password])) }
         try connection.send(RESPEncoder.command(args))
         var decoder = RESPDecoder()
+        var authReply = password == nil
         while true {
             decoder.feed(connection.peekBuffer()[...])
             connection.clearBuffer()
-            if let reply = try decoder.next() { return try Self.lines(reply, for: args) }
+            while let reply = try decoder.next() {
+                if !authReply { authReply = true; _ = try Self.lines(reply, for: ["AUTH"]); continue }
+                return try Self.lines(reply, for: args)
+            }
             guard try connection.fill() else { throw TestFailure("\(port) closed the connection on \(args)") }
         }
     }

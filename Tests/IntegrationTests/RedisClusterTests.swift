@@ -11,9 +11,29 @@ import Testing
     let dir = NSTemporaryDirectory() + "rampart-cluster-gw-" + UUID().uuidString
 
     func config(app: DemoApp, cluster: RedisClusterServers, quotas: String) -> String {
-        saveConfig(upstream: app.url, dir: dir,
-                   store: #"{"kind": "redis", "cluster": \#(cluster.seedsJSON), "on_unavailable": "deny", "dir": "\#(dir)"}"#,
-                   defaultQuotas: quotas)
+        let password = cluster.password == nil ? "" : #", "password_env": "REDIS_PASSWORD""#
+        return saveConfig(upstream: app.url, dir: dir,
+                          store: #"{"kind": "redis", "cluster": \#(cluster.seedsJSON), "on_unavailable": "deny", "dir": "\#(dir)"\#(password)}"#,
+                          defaultQuotas: quotas)
+    }
+
+    /// A cluster that requires a password: every node is authenticated with `password_env`'s.
+    @Test func aPasswordProtectedClusterTakesThePasswordFromTheEnvironment() throws {
+        let cluster = try RedisClusterServers(password: "cluster-s3cret")
+        let app = try DemoApp()
+        let a = try RampartProcess(config: config(app: app, cluster: cluster, quotas: Self.mixedQuotas),
+                                   environment: ["REDIS_PASSWORD": "cluster-s3cret"])
+        for expected in [3, 2, 1, 0] { #expect(Self.remaining(try Self.hit(a, user: "pw")) == expected) }
+        #expect(try Self.hit(a, user: "pw").status == 429)
+        let status = try a.admin("GET", "/admin/status").json["store"] as? [String: Any]
+        #expect(status?["healthy"] as? Bool == true, "\(status ?? [:])")
+        // The journal's own connection authenticates too: a failed save is listed from Redis.
+        try app.control("POST", "/_demo/faults", body: #"{"path_prefix": "/api/chapters/", "times": -1, "status": 500}"#)
+        let failed = json(try lastEvent(generate(a.port, chapter: "pw1")).1)
+        let id = try #require(failed["save_id"] as? String, "\(failed)")
+        let listed = (try a.admin("GET", "/admin/saves").json["saves"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        #expect(listed == [id])
+        #expect(!FileManager.default.fileExists(atPath: dir + "/saves.journal"), "in Redis, not in the local fallback")
     }
 
     /// A user, an IP and a route-wide quota on one route: three hash tags, three slots.
