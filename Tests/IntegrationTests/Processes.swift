@@ -52,9 +52,14 @@ enum CleanSignals {
 /// A child process whose stdout lines are collected for assertions.
 final class ChildProcess: @unchecked Sendable {
     let process = Process()
-    private let output = Lock<[String]>([])
-    private let partial = Lock<String>("")
-    private let sawEOF = Lock<Bool>(false)
+    /// What the reader thread fills; its own object, so the reader never keeps the ChildProcess
+    /// (whose deinit kills the child) alive.
+    private final class Captured: Sendable {
+        let output = Lock<[String]>([])
+        let partial = Lock<String>("")
+        let sawEOF = Lock<Bool>(false)
+    }
+    private let captured = Captured()
 
     /// `cleanSignals: false` keeps the runner's mask (only to show what the shim changes).
     init(_ path: String, _ arguments: [String], environment: [String: String] = [:], cwd: String? = nil, cleanSignals: Bool = true) throws {
@@ -68,30 +73,39 @@ final class ChildProcess: @unchecked Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let data = h.availableData
-            guard let self else { return }
-            if data.isEmpty {
-                // EOF: keep a last line without a newline, then stop listening.
-                let rest = self.partial.withLock { p -> String in let r = p; p = ""; return r }
-                if !rest.isEmpty { self.output.withLock { $0.append(rest) } }
-                self.sawEOF.withLock { $0 = true }
-                h.readabilityHandler = nil
-                return
-            }
-            let text = String(decoding: data, as: UTF8.self)
-            let lines: [String] = self.partial.withLock { p in
-                p += text
-                var parts = p.components(separatedBy: "\n")
-                p = parts.removeLast()
-                return parts
-            }
-            self.output.withLock { $0.append(contentsOf: lines) }
-        }
+        self.pipe = pipe
         try process.run()
+        // The output is read by a thread of its own with plain blocking reads until EOF, not by a
+        // FileHandle readability handler: a dispatch source still watching a pipe whose fd was
+        // closed (and reused by the next test's socket) crashed libdispatch's manager thread.
+        let fd = pipe.fileHandleForReading.fileDescriptor
+        let reader = Thread { [captured] in
+            var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { break }
+                let text = String(decoding: buffer[0..<n], as: UTF8.self)
+                let lines: [String] = captured.partial.withLock { p in
+                    p += text
+                    var parts = p.components(separatedBy: "\n")
+                    p = parts.removeLast()
+                    return parts
+                }
+                captured.output.withLock { $0.append(contentsOf: lines) }
+            }
+            // EOF: keep a last line without a newline.
+            let rest = captured.partial.withLock { p -> String in let r = p; p = ""; return r }
+            if !rest.isEmpty { captured.output.withLock { $0.append(rest) } }
+            captured.sawEOF.withLock { $0 = true }
+        }
+        reader.start()
     }
 
-    var lines: [String] { output.withLock { $0 } }
+    /// Kept until the reader saw EOF, so its fd is not closed (and reused) under it.
+    private var pipe: Pipe?
+
+    var lines: [String] { captured.output.withLock { $0 } }
     var pid: Int32 { process.processIdentifier }
 
     func waitForLine(containing needle: String, timeout: Double = 30) throws -> String {
@@ -113,7 +127,7 @@ final class ChildProcess: @unchecked Sendable {
     func waitForExit(timeout: Double = 30) throws -> Int32 {
         try eventually(timeout: timeout, "process exit") { !process.isRunning }
         // Its output may still be in the pipe: wait for EOF so callers see every line.
-        try? eventually(timeout: 5, "output EOF") { sawEOF.withLock { $0 } }
+        try? eventually(timeout: 5, "output EOF") { captured.sawEOF.withLock { $0 } }
         return process.terminationStatus
     }
 
@@ -129,9 +143,19 @@ final class ChildProcess: @unchecked Sendable {
 
     func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        // The reader ends at EOF (every writer gone); a grandchild holding the pipe could keep it
+        // open, so the wait is bounded.
+        let deadline = Date().addingTimeInterval(5)
+        while !captured.sawEOF.withLock({ $0 }) && Date() < deadline { usleep(5_000) }
     }
 
-    deinit { stop() }
+    deinit {
+        stop()
+        // A reader still blocked on the pipe keeps it: closing its fd under it would hand the
+        // number to the next socket opened, and the reader would read that socket's bytes.
+        if !captured.sawEOF.withLock({ $0 }), let pipe { ChildProcess.keptPipes.withLock { $0.append(pipe) } }
+    }
+    private static let keptPipes = Lock<[Pipe]>([])
 }
 
 /// The bundled demo app on an ephemeral port.
