@@ -9,6 +9,7 @@
 #   sse             SSEParser + SSEEncoder
 #   websocket       WebSocketReader + WebSocketFrameParser (one direction of a WebSocket relay)
 #   h2-request      HTTP2RequestMapping (the HTTP/2 header list as the HTTP/1.1 request forwarded)
+#   h2-connection   HTTP2Connection on a socket pair and a real loop (nghttp2, callbacks, streams, limits)
 #   traceparent     TraceParent (W3C trace context of an incoming request)
 #   json            JSONValue.parse / JSONParser + JSONValue.write / JSONText.quote
 #   resp            RESPDecoder + RESPEncoder
@@ -87,6 +88,34 @@ target html-sanitizer HTMLSanitizerFuzz $F/HTMLSanitizer/main.swift $SS/HTMLSani
     $SS/HTMLSafetyCheck.swift -- -Xcc -fmodule-map-file=Sources/CLibXML2/module.modulemap \
     $(pkg-config --cflags-only-I libxml-2.0 | sed 's/-I/-Xcc -I/g') $(pkg-config --libs libxml-2.0)
 target fenced-json FencedJSONFuzz $F/FencedJSON/main.swift $SS/FencedJSON.swift
+
+# h2-connection needs the real RampartLoop and RampartTransport (a real connection on a real loop),
+# built instrumented into modules/real, which is searched before the stubs.
+REAL=$MOD/real
+CMAPS=()
+for m in CLinux COpenSSL CCurl CNGHTTP2; do CMAPS+=(-Xcc "-fmodule-map-file=Sources/$m/module.modulemap"); done
+if [ "$ONLY" = "  " ] || [[ "$ONLY" == *" h2-connection "* ]]; then
+    mkdir -p "$REAL"
+    if stale "$REAL/libRampartLoop.a" Sources/RampartLoop; then
+        echo "building $REAL/libRampartLoop.a"
+        rm -f "$REAL/libRampartLoop.a"
+        quiet swiftc "${FLAGS[@]}" -module-name RampartLoop -emit-module -emit-module-path "$REAL/RampartLoop.swiftmodule" \
+            -emit-library -static Sources/RampartLoop/*.swift "${CMAPS[@]}" -o "$REAL/libRampartLoop.a"
+    fi
+    if stale "$REAL/libRampartTransport.a" Sources/RampartTransport "$REAL/libRampartLoop.a" "$MOD/libRampartHTTP.a"; then
+        echo "building $REAL/libRampartTransport.a"
+        rm -f "$REAL/libRampartTransport.a"
+        quiet swiftc "${FLAGS[@]}" -module-name RampartTransport -I "$REAL" -I "$MOD" -emit-module \
+            -emit-module-path "$REAL/RampartTransport.swiftmodule" -emit-library -static Sources/RampartTransport/*.swift "${CMAPS[@]}" \
+            -o "$REAL/libRampartTransport.a"
+    fi
+    if stale "$OUT/h2-connection" $F/H2Connection $F/Support.swift "$REAL/libRampartTransport.a"; then
+        echo "building $OUT/h2-connection"
+        quiet swiftc "${FLAGS[@]}" -module-name H2ConnectionFuzz -I "$REAL" -I "$MOD" $F/H2Connection/main.swift $F/Support.swift \
+            "${CMAPS[@]}" -L "$REAL" -L "$MOD" -lRampartTransport -lRampartLoop -lRampartHTTP -lnghttp2 -lcurl -lssl -lcrypto \
+            -o "$OUT/h2-connection"
+    fi
+fi
 
 # The sanitizer's seeds: every payload of Tests/Fixtures/xss-corpus.jsonl and the formatted HTML of
 # its unit tests (the other targets' seeds are in Fuzz/seeds/<name>, made by Fuzz/seeds.py).

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=.build/fuzz
-ALL=(request-head response-head chunked sse websocket h2-request traceparent json resp jwt json-schema truncation html-sanitizer fenced-json)
+ALL=(request-head response-head chunked sse websocket h2-request h2-connection traceparent json resp jwt json-schema truncation html-sanitizer fenced-json)
 mode=${1:?usage: Fuzz/run.sh smoke|long SECONDS [TARGET...]}
 shift
 seconds=0

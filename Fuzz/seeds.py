@@ -210,3 +210,30 @@ jwt += [b"\x02" + a + b"\0" + c + b"\0" + n for a, c, n in [
     (b"Bearer " + hs(headers[0], claims), b"", b""), (b"bearer   abc.def.ghi ", b"", b"session"),
     (b"Basic dXNlcjpwdw==", b"a=1; session=\"abc.def.ghi\"; b=2", b"session"), (b"", b"session=x.y.z", b"session")]]
 write("jwt", jwt)
+
+
+# h2-connection: what a client sends after the preface. Frames built by hand (9-byte header, then
+# the payload); header blocks are HPACK literals without indexing, so every name and value is on
+# the wire for the fuzzer to change.
+def frame(kind, flags, stream, payload=b""):
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+def hpack(fields):
+    out = b""
+    for n, v in fields:
+        out += b"\x00" + bytes([len(n)]) + n + bytes([len(v)]) + v
+    return out
+def request(stream, method=b"GET", path=b"/echo", extra=(), end=True):
+    block = hpack([(b":method", method), (b":scheme", b"http"), (b":authority", b"127.0.0.1"), (b":path", path)] + list(extra))
+    return frame(1, 0x4 | (0x1 if end else 0), stream, block)
+settings = frame(4, 0, 0, (3).to_bytes(2, "big") + (100).to_bytes(4, "big"))
+h2 = [settings + request(1),
+      settings + request(1) + request(3, path=b"/a?b=c") + request(5, extra=[(b"x-user-id", b"u1")]),
+      settings + request(1, method=b"POST", extra=[(b"content-type", b"application/json")], end=False) + frame(0, 0x1, 1, b'{"a":1}'),
+      settings + request(1, end=False) + frame(3, 0, 1, (8).to_bytes(4, "big")),                      # RST_STREAM CANCEL
+      settings + frame(6, 0, 0, b"12345678") + frame(8, 0, 0, (65535).to_bytes(4, "big")),            # PING, WINDOW_UPDATE
+      settings + frame(1, 0x1, 1, hpack([(b":method", b"GET")])[:5]) + frame(9, 0x4, 1, hpack([(b":path", b"/")])),  # CONTINUATION
+      settings + request(1, extra=[(b"te", b"trailers"), (b"cookie", b"a=1"), (b"cookie", b"b=2")]),
+      settings + request(1, method=b"CONNECT", path=b"/ws", extra=[(b":protocol", b"websocket"), (b"sec-websocket-version", b"13")], end=False),
+      settings + frame(7, 0, 0, (0).to_bytes(8, "big")),                                              # GOAWAY
+      settings + request(1, extra=[(b"Upper", b"x")]) + request(3, extra=[(b"connection", b"close")])]
+write("h2-connection", h2)

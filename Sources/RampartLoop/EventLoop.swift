@@ -208,24 +208,37 @@ public final class EventLoop: @unchecked Sendable {
         defer { owner.store(0, ordering: .relaxed) }
         var events = [UInt32](repeating: 0, count: 256)
         var datas = [UInt64](repeating: 0, count: 256)
-        while running {
-            let timeout = nextTimeoutMs()
-            let n = events.withUnsafeMutableBufferPointer { ev in
-                datas.withUnsafeMutableBufferPointer { da in
-                    rampart_epoll_wait(epfd, ev.baseAddress, da.baseAddress, 256, timeout)
-                }
+        while running { iterate(&events, &datas, timeoutMs: nextTimeoutMs()) }
+    }
+
+    /// One iteration on the calling thread, waiting at most `timeoutMs` for events: for a harness
+    /// that drives a loop itself (the HTTP/2 connection fuzz target), never next to `run`.
+    package func turn(timeoutMs: Int32) {
+        owner.store(UInt(pthread_self()), ordering: .relaxed)
+        defer { owner.store(0, ordering: .relaxed) }
+        var events = [UInt32](repeating: 0, count: 64)
+        var datas = [UInt64](repeating: 0, count: 64)
+        iterate(&events, &datas, timeoutMs: min(timeoutMs, nextTimeoutMs()))
+    }
+
+    /// Waits for events, handles them, fires due timers and runs the work deferred to the end.
+    private func iterate(_ events: inout [UInt32], _ datas: inout [UInt64], timeoutMs timeout: Int32) {
+        let capacity = Int32(events.count)
+        let n = events.withUnsafeMutableBufferPointer { ev in
+            datas.withUnsafeMutableBufferPointer { da in
+                rampart_epoll_wait(epfd, ev.baseAddress, da.baseAddress, capacity, timeout)
             }
-            now = clock.monotonicNanoseconds()
-            if n > 0 {
-                for i in 0..<Int(n) {
-                    let fd = Int32(truncatingIfNeeded: datas[i])
-                    if fd == wakeFd { drainInbox(); continue }
-                    if Int(fd) < handlers.count, let h = handlers[Int(fd)] { h.handleEvents(events[i]) }
-                }
-            }
-            fireTimers()
-            runDeferred()
         }
+        now = clock.monotonicNanoseconds()
+        if n > 0 {
+            for i in 0..<Int(n) {
+                let fd = Int32(truncatingIfNeeded: datas[i])
+                if fd == wakeFd { drainInbox(); continue }
+                if Int(fd) < handlers.count, let h = handlers[Int(fd)] { h.handleEvents(events[i]) }
+            }
+        }
+        fireTimers()
+        runDeferred()
     }
 
     private func drainInbox() {
