@@ -10,7 +10,8 @@ import RampartTransport
 //  - nothing traps (AddressSanitizer and Swift's own checks turn a memory error into a crash);
 //  - once the client's side is closed, the connection closes within a few loop turns (its socket
 //    and the host's count released): no input leaves a connection or a socket behind;
-//  - every exchange the service began ended: it answered, or the connection told it it was gone.
+//  - every exchange the service began ended: it answered, or the connection told it it was gone;
+//  - once the connection is freed, no timer of it fires (AddressSanitizer would see the freed memory).
 
 final class Host: ConnectionHost {
     let loop: EventLoop
@@ -57,12 +58,16 @@ final class Service: RequestService {
     func begin(_ head: HTTPRequestHead, on connection: any ClientStream) -> ServerExchange { Answer(connection) }
 }
 
-let loop = EventLoop(index: 0)
+// The loop's clock moves only when told, so a due timer fires without the harness sleeping.
+nonisolated(unsafe) let clock = ManualClock()
+let loop = EventLoop(index: 0, clock: clock)
 nonisolated(unsafe) let host = Host(loop: loop)   // libFuzzer calls on one thread
 nonisolated(unsafe) let service = Service()
 let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+// A 2 ms keep-alive: the clock is moved past it once the connection is freed (below), so a timer
+// left armed on a connection that is gone shows as a use-after-free in the input that left it.
 let timeouts = HTTP1ServerMachine.Settings(limits: HTTPLimits(), headerTimeoutNs: 10_000_000_000, bodyTimeoutNs: 10_000_000_000,
-                                           keepaliveTimeoutNs: 10_000_000_000)
+                                           keepaliveTimeoutNs: 2_000_000)
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -74,10 +79,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var big: Int32 = 4 << 20   // room for every answer: the client side never reads
     setsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &big, socklen_t(MemoryLayout<Int32>.size))
     setsockopt(pair[1], SOL_SOCKET, SO_RCVBUF, &big, socklen_t(MemoryLayout<Int32>.size))
-    let connection = HTTP2Connection(fd: pair[0], peerIP: [127, 0, 0, 1], peerText: "127.0.0.1", host: host, service: service,
-                                     settings: HTTP2Settings(), timeouts: timeouts, tls: nil)
+    var connection: HTTP2Connection? = HTTP2Connection(fd: pair[0], peerIP: [127, 0, 0, 1], peerText: "127.0.0.1", host: host,
+                                                       service: service, settings: HTTP2Settings(), timeouts: timeouts, tls: nil)
     loop.turn(timeoutMs: 0)
-    input.withUnsafeBytes { connection.start(initial: $0) }
+    input.withUnsafeBytes { connection?.start(initial: $0) }
     shutdown(pair[1], Int32(SHUT_WR))
     var turns = 0
     while host.open > 0 && turns < 20 {
@@ -86,6 +91,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     require(host.open == 0, "the connection outlived its client: \(show(input.dropFirst(preface.count)))")
     require(Service.live == 0, "\(Service.live) exchanges never ended: \(show(input.dropFirst(preface.count)))")
+    // The connection is gone: whatever timer it left armed fires now, on freed memory if any.
+    connection = nil
+    clock.advance(by: 0.003)
+    loop.turn(timeoutMs: 0)
     close(pair[1])
     return 0
 }

@@ -60,7 +60,12 @@ public final class HTTP2Connection: EventHandler, DeferredFlush, ServedConnectio
         limits = timeouts.limits
     }
 
-    deinit { if session != nil { nghttp2_session_del(session) } }
+    deinit {
+        // The timers hold the connection unowned: one still armed would fire on freed memory.
+        if idleTimer.isScheduled { loop.disarm(idleTimer) }
+        if watchTimer.isScheduled { loop.disarm(watchTimer) }
+        if session != nil { nghttp2_session_del(session) }
+    }
 
     /// Takes over a connection whose first bytes (`initial`, the preface included) were read by the
     /// HTTP/1.1 shell before the protocol was known.
@@ -265,7 +270,10 @@ public final class HTTP2Connection: EventHandler, DeferredFlush, ServedConnectio
         if streams.isEmpty { if draining { scheduleFlush() } else { armIdleTimer() } }
     }
 
-    private func armIdleTimer() { if keepaliveNs > 0 { loop.arm(idleTimer, at: loop.now &+ keepaliveNs) } }
+    /// Never after `close`: the timers hold the connection unowned, so one armed on a closed
+    /// connection would fire on freed memory once the connection is gone (the h2-connection fuzz
+    /// target found a stream closing after its connection did).
+    private func armIdleTimer() { if keepaliveNs > 0 && !closed { loop.arm(idleTimer, at: loop.now &+ keepaliveNs) } }
 
     // MARK: Slow clients
 
