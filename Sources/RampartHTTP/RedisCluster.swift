@@ -77,6 +77,19 @@ public enum RedisCluster {
         return Redirect(kind: kind, slot: slot, host: host, port: port)
     }
 
+    /// An error reply meaning the cluster cannot answer for now (electing a master, moving keys):
+    /// Redis could not be asked, so the store's `on_unavailable` decides, as with Redis down.
+    public static func isUnavailable(_ message: String) -> Bool {
+        message.hasPrefix("CLUSTERDOWN") || message.hasPrefix("TRYAGAIN") || message.hasPrefix("MASTERDOWN")
+    }
+
+    /// The replicas a master lists in its `ROLE` reply (`["master", offset, [[host, port, offset], ...]]`);
+    /// nil for another shape (a replica's reply).
+    public static func replicaCount(ofRole reply: RESPValue) -> Int? {
+        guard let items = reply.array, items.count >= 3, items[0].string == "master" else { return nil }
+        return items[2].array?.count
+    }
+
     /// `host:port`, split at the last colon so IPv6 addresses keep theirs (`::1:7000`).
     static func endpoint(_ text: Substring) -> (String, UInt16)? {
         guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port > 0 else { return nil }

@@ -6,7 +6,8 @@ import Testing
 /// Issue 23 point 3: a journal write that waits (Redis frozen mid-append here; a slow disk is the
 /// same) never stalls the event loop. With one worker, a plain request and readiness are answered
 /// while a failed save's journal entry is still waiting for Redis, and that stream's
-/// `save_status` comes only once the entry is durable (in the local file once Redis times out).
+/// `save_status` comes only once the entry is durable (in the local file once Redis times out);
+/// both saves are listed once Redis is back.
 @Suite(.serialized) struct JournalStallTests {
     let dir = NSTemporaryDirectory() + "rampart-stall-" + UUID().uuidString
 

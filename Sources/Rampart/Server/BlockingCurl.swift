@@ -1,7 +1,7 @@
 import CCurl
 
-/// One libcurl easy handle for a helper thread (the span exporter, the health checker): a
-/// blocking request whose answer body is read and dropped; the caller wants only the status.
+/// One libcurl easy handle for a helper thread (the span exporter): a blocking request whose
+/// answer body is read and dropped; the caller wants only the status.
 final class BlockingCurl {
     struct Failure: Error { var reason: String }
 
@@ -9,22 +9,27 @@ final class BlockingCurl {
 
     deinit { curl_easy_cleanup(easy) }
 
+    /// The set-up every request here shares: URL, deadline, TLS checks, and the answer read and
+    /// dropped (libcurl would print it otherwise).
+    static func prepare(_ easy: UnsafeMutableRawPointer, _ url: String, timeoutMs: Int, verifyTLS: Bool) {
+        _ = rampart_easy_setopt_string(easy, CURLOPT_URL, url)
+        _ = rampart_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = rampart_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, timeoutMs))
+        if !verifyTLS {
+            _ = rampart_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 0)
+            _ = rampart_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 0)
+        }
+        _ = rampart_easy_setopt_datacb(easy, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count }
+    }
+
     /// GET `url`, or POST `body` with `headers`; the HTTP status, or libcurl's reason.
     func perform(_ url: String, timeoutMs: Int, body: [UInt8]? = nil, headers: [String] = [], verifyTLS: Bool = true) -> Result<Int, Failure> {
         curl_easy_reset(easy)
         var list: UnsafeMutablePointer<curl_slist>?
         for h in headers { list = curl_slist_append(list, h) }
         defer { curl_slist_free_all(list) }
-        _ = rampart_easy_setopt_string(easy, CURLOPT_URL, url)
-        _ = rampart_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
-        _ = rampart_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, timeoutMs))
+        Self.prepare(easy, url, timeoutMs: timeoutMs, verifyTLS: verifyTLS)
         if list != nil { _ = rampart_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list) }
-        if !verifyTLS {
-            _ = rampart_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 0)
-            _ = rampart_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 0)
-        }
-        // The answer is not needed: read and dropped (libcurl would print it otherwise).
-        _ = rampart_easy_setopt_datacb(easy, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count }
         let code: CURLcode
         if let body {
             _ = rampart_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
@@ -57,14 +62,7 @@ final class ConcurrentGets {
 
     func add(_ url: String, timeoutMs: Int, verifyTLS: Bool, tag: Int) {
         let easy = curl_easy_init()!
-        _ = rampart_easy_setopt_string(easy, CURLOPT_URL, url)
-        _ = rampart_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
-        _ = rampart_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, timeoutMs))
-        if !verifyTLS {
-            _ = rampart_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 0)
-            _ = rampart_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 0)
-        }
-        _ = rampart_easy_setopt_datacb(easy, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count }
+        BlockingCurl.prepare(easy, url, timeoutMs: timeoutMs, verifyTLS: verifyTLS)
         curl_multi_add_handle(multi, easy)
         inFlight.append((easy, tag))
     }

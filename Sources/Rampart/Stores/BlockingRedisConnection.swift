@@ -118,7 +118,7 @@ final class BlockingRedisConnection {
         let waiting = replicas > 0
         var replies = try run([["ROLE"]] + commands + (waiting ? [["WAIT", "1", String(waitMs)]] : []))
         let role = replies.removeFirst()
-        let now = role.array.flatMap { $0.count >= 3 ? $0[2].array?.count : nil } ?? replicas
+        let now = RedisCluster.replicaCount(ofRole: role) ?? replicas
         guard waiting else { replicas = now; return (replies, now == 0) }
         let acked = (replies.removeLast().int ?? 0) >= 1
         replicas = now
@@ -132,7 +132,7 @@ final class BlockingRedisConnection {
 
     private static func clusterDown(in replies: [RESPValue]) -> String? {
         for r in replies {
-            if case .error(let m) = r, m.hasPrefix("CLUSTERDOWN") || m.hasPrefix("TRYAGAIN") || m.hasPrefix("MASTERDOWN") { return m }
+            if case .error(let m) = r, RedisCluster.isUnavailable(m) { return m }
         }
         return nil
     }
@@ -175,8 +175,7 @@ final class BlockingRedisConnection {
             for c in hello { RESPEncoder.appendCommand(c, to: &wire) }
             for (command, reply) in zip(hello, try exchange(wire, expecting: hello.count)) {
                 if case .error(let message) = reply { throw RedisError.unavailable("\(command[0]) failed: \(message)") }
-                // ROLE of a master: ["master", offset, [[host, port, offset], ...]].
-                if command[0] == "ROLE" { replicas = reply.array.flatMap { $0.count >= 3 ? $0[2].array?.count : nil } ?? 0 }
+                if command[0] == "ROLE" { replicas = RedisCluster.replicaCount(ofRole: reply) ?? 0 }
             }
         } catch {
             disconnect()

@@ -112,12 +112,6 @@ public final class RedisClient: EventHandler, @unchecked Sendable {
 
     // MARK: Commands (loop thread)
 
-    public func send(_ args: [String], completion: @escaping Completion) {
-        var bytes = [UInt8]()
-        RESPEncoder.appendCommand(args, to: &bytes)
-        send(encoded: bytes, completion: completion)
-    }
-
     public func send(bytes args: [[UInt8]], completion: @escaping Completion) {
         var bytes = [UInt8]()
         RESPEncoder.appendCommand(args, to: &bytes)

@@ -136,7 +136,7 @@ public final class RedisClusterClient: RedisConnection, @unchecked Sendable {
                     guard let self else { completion(.failure(.closed)); return }
                     self.dispatch(args, redirects: redirects + 1, completion)
                 }
-            } else if message.hasPrefix("CLUSTERDOWN") || message.hasPrefix("TRYAGAIN") || message.hasPrefix("MASTERDOWN") {
+            } else if RedisCluster.isUnavailable(message) {
                 // The cluster is electing a master or moving keys: Redis could not be asked.
                 refreshSoon()
                 completion(.failure(.unavailable(message)))
