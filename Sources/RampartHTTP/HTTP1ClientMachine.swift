@@ -206,9 +206,11 @@ public struct HTTP1ClientMachine: Sendable {
         h.appendUTF8(method); h.append(SP)
         h.appendUTF8(target)
         h.append(contentsOf: Self.versionCRLF)
-        for f in headers.fields {
-            h.appendUTF8(f.name); h.append(COLON); h.append(SP)
-            h.appendUTF8(f.value); h.append(CR); h.append(LF)
+        headers.withFieldBytes { f in
+            for i in 0..<f.count {
+                h.append(contentsOf: f.name(i)); h.append(COLON); h.append(SP)
+                h.append(contentsOf: f.value(i)); h.append(CR); h.append(LF)
+            }
         }
         switch body {
         case .none: break

@@ -6,7 +6,7 @@ public struct HTTPField: Sendable {
     /// The name is a token and the value holds only field-value bytes (the parsers checked every
     /// byte, or `checked(name:value:)` did): serialisers copy it as is instead of checking again.
     /// Any change to the name or value clears it.
-    public private(set) var isWireChecked: Bool
+    public internal(set) var isWireChecked: Bool
 
     public init(name: String, value: String) {
         self.name = name
@@ -14,12 +14,8 @@ public struct HTTPField: Sendable {
         isWireChecked = false
     }
 
-    /// A field whose bytes the parser has already checked.
-    init(parsedName name: String, value: String) {
-        self.name = name
-        self.value = value
-        isWireChecked = true
-    }
+    /// Marks a field whose bytes were checked where it came from (a parsed head).
+    mutating func markChecked() { isWireChecked = true }
 
     /// Takes `other`'s value, keeping this name; still checked when both were.
     public mutating func takeValue(of other: HTTPField) {

@@ -89,8 +89,7 @@ public enum HTTPRequestParser {
         case .success(let l): line = l
         }
 
-        var fields: [HTTPField] = []
-        fields.reserveCapacity(16)
+        var fields = HTTPHeaders()
         var facts = HeadFacts()
         if let e = HeaderFieldsParser.parse(
             b, start: requestLineEnd + 2, end: headEnd - 2, maxCount: limits.maxHeaderCount,
@@ -116,7 +115,7 @@ public enum HTTPRequestParser {
         let head = HTTPRequestHead(
             method: b.string(start, line.methodEnd), target: target,
             path: pathEnd == line.targetEnd ? target : b.string(line.targetStart, pathEnd), query: query,
-            versionMinor: line.versionMinor, headers: HTTPHeaders(fields), decision: decision,
+            versionMinor: line.versionMinor, headers: fields, decision: decision,
             connectionTokens: facts.connectionTokens
         )
         return .complete(head, consumed: headEnd)

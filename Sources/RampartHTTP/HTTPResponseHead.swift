@@ -35,7 +35,7 @@ public struct HTTPResponseHead: Sendable, Equatable {
     /// caller reserves once and the head is written with no growth checks.
     public var serializedSizeBound: Int {
         var n = 9 + 4 + (reason ?? Self.reasonPhrase(status)).utf8.count + 2 + 2
-        for f in headers.fields { n &+= f.name.utf8.count &+ f.value.utf8.count &+ 4 }
+        for e in headers.entries { n &+= Int(e.nameCount) &+ Int(e.valueCount) &+ 4 }
         return n
     }
 
@@ -52,18 +52,22 @@ public struct HTTPResponseHead: Sendable, Equatable {
         p[3] = SP
         p = Self.putSanitized(reason ?? Self.reasonPhrase(status), at: p + 4)
         p[0] = CR; p[1] = LF; p += 2
-        for field in headers.fields {
-            if field.isWireChecked {
-                p = Self.put(field.name, at: p)
-                p[0] = COLON; p[1] = SP
-                p = Self.put(field.value, at: p + 2)
+        p = headers.withFieldBytes { f in
+            var p = p
+            for i in 0..<f.count {
+                if f.isChecked(i) {
+                    p = Self.put(f.name(i), at: p)
+                    p[0] = COLON; p[1] = SP
+                    p = Self.put(f.value(i), at: p + 2)
+                    p[0] = CR; p[1] = LF; p += 2
+                    continue
+                }
+                guard let q = Self.putToken(f.name(i), at: p) else { continue }
+                q[0] = COLON; q[1] = SP
+                p = Self.putSanitized(f.value(i), at: q + 2)
                 p[0] = CR; p[1] = LF; p += 2
-                continue
             }
-            guard let q = Self.putToken(field.name, at: p) else { continue }
-            q[0] = COLON; q[1] = SP
-            p = Self.putSanitized(field.value, at: q + 2)
-            p[0] = CR; p[1] = LF; p += 2
+            return p
         }
         p[0] = CR; p[1] = LF; p += 2
         return p - base
@@ -71,36 +75,34 @@ public struct HTTPResponseHead: Sendable, Equatable {
 
     /// Copies bytes already known to be safe on the wire.
     @inline(__always)
-    static func put(_ s: String, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
-        withBytes(s) { buf in
-            if let src = buf.baseAddress { p.update(from: src, count: buf.count) }
-            return p + buf.count
-        }
+    static func put(_ buf: UnsafeBufferPointer<UInt8>, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        if let src = buf.baseAddress { p.update(from: src, count: buf.count) }
+        return p + buf.count
     }
 
     /// Copies a field name when it is a token; nil (nothing kept) otherwise.
-    static func putToken(_ s: String, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8>? {
-        withBytes(s) { buf in
-            guard !buf.isEmpty else { return nil }
-            for i in 0..<buf.count {
-                let b = buf[i]
-                guard ByteClass.isTChar(b) else { return nil }
-                p[i] = b
-            }
-            return p + buf.count
+    static func putToken(_ buf: UnsafeBufferPointer<UInt8>, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8>? {
+        guard !buf.isEmpty else { return nil }
+        for i in 0..<buf.count {
+            let b = buf[i]
+            guard ByteClass.isTChar(b) else { return nil }
+            p[i] = b
         }
+        return p + buf.count
     }
 
     /// Copies a field value or reason, with any byte that could end or split the head (CR, LF,
     /// other controls) turned into a space.
-    static func putSanitized(_ s: String, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
-        withBytes(s) { buf in
-            for i in 0..<buf.count {
-                let b = buf[i]
-                p[i] = ByteClass.isFieldValueByte(b) ? b : SP
-            }
-            return p + buf.count
+    static func putSanitized(_ buf: UnsafeBufferPointer<UInt8>, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        for i in 0..<buf.count {
+            let b = buf[i]
+            p[i] = ByteClass.isFieldValueByte(b) ? b : SP
         }
+        return p + buf.count
+    }
+
+    static func putSanitized(_ s: String, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        withBytes(s) { putSanitized($0, at: p) }
     }
 
     /// A String's UTF-8 bytes in place (native strings, small ones included, always have them).

@@ -49,8 +49,7 @@ public enum HTTPResponseParser {
         guard status >= 100, lineEnd == 12 || b[12] == SP else { return .failure(UpstreamResponseError("invalid status line")) }
         let reason: String? = lineEnd > 13 ? b.string(13, lineEnd) : nil
 
-        var fields: [HTTPField] = []
-        fields.reserveCapacity(12)
+        var fields = HTTPHeaders()
         var facts = HeadFacts()
         if let e = HeaderFieldsParser.parse(b, start: statusLF + 1, end: headEnd - 2, maxCount: maxHeaderCount,
                                             headers: &fields, facts: &facts) {
@@ -72,7 +71,7 @@ public enum HTTPResponseParser {
         let keepAlive = !tokens.contains("close") && (versionMinor >= 1 || tokens.contains("keep-alive"))
             && framing != .untilClose
             && !ResponseFramingRules.leavesBodyBehind(status: status, requestMethod: requestMethod, declared: declared)
-        var head = HTTPResponseHead(status: status, reason: reason, headers: HTTPHeaders(fields))
+        var head = HTTPResponseHead(status: status, reason: reason, headers: fields)
         head.versionMinor = versionMinor
         return .complete(head, framing: framing, keepAlive: keepAlive, consumed: headEnd)
     }

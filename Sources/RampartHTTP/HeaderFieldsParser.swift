@@ -16,12 +16,14 @@ struct HeadFacts {
 }
 
 enum HeaderFieldsParser {
-    /// Parses lines from `start` up to `end`, the index of the CR of the final empty line.
+    /// Parses lines from `start` up to `end`, the index of the CR of the final empty line, into
+    /// `headers`: the block is copied once and each field recorded as offsets into the copy.
     /// Every LF in range is already known to follow a CR; a CR not followed by LF is bare.
     static func parse(
         _ b: UnsafeRawBufferPointer, start: Int, end: Int, maxCount: Int,
-        headers: inout [HTTPField], facts: inout HeadFacts
+        headers: inout HTTPHeaders, facts: inout HeadFacts
     ) -> HTTPParseError? {
+        headers = HTTPHeaders(block: UnsafeRawBufferPointer(rebasing: b[start..<end]), spare: spareBytes, fieldCapacity: 16)
         var i = start
         while i < end {
             let first = b[i]
@@ -55,20 +57,29 @@ enum HeaderFieldsParser {
             i += 2
 
             if headers.count >= maxCount { return .headersTooLarge("Too many header fields") }
-            let value: String
-            if sawHighBit {
-                // obs-text must survive forwarding unchanged; only valid UTF-8 can be held in a String losslessly.
-                guard let v = String(validating: UnsafeRawBufferPointer(rebasing: b[valueStart..<valueEnd]), as: UTF8.self) else {
-                    return .badRequest("Header value is not valid UTF-8")
-                }
-                value = v
-            } else {
-                value = b.string(valueStart, valueEnd)
+            // obs-text is forwarded unchanged, and read back as a String by filters: only valid UTF-8 is kept.
+            if sawHighBit && !Self.isValidUTF8(UnsafeRawBufferPointer(rebasing: b[valueStart..<valueEnd])) {
+                return .badRequest("Header value is not valid UTF-8")
             }
-            headers.append(HTTPField(parsedName: b.string(nameStart, nameEnd), value: value))
+            headers.appendParsed(name: nameStart - start..<nameEnd - start, value: valueStart - start..<valueEnd - start)
             if let e = note(b, nameStart, nameEnd, valueStart..<valueEnd, &facts) { return e }
         }
         return nil
+    }
+
+    /// Room left after a parsed block for the fields a proxy adds to the head.
+    static let spareBytes = 384
+
+    static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var it = bytes.makeIterator()
+        var decoder = UTF8()
+        while true {
+            switch decoder.decode(&it) {
+            case .scalarValue: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
+        }
     }
 
     /// Records the fields that decide framing, routing and connection handling.

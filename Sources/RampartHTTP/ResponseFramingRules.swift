@@ -97,15 +97,19 @@ public struct FramingFields: Sendable {
     public var chunkedOnly = false
 
     public init(_ headers: HTTPHeaders) {
-        for f in headers.fields {
-            switch f.name.utf8.count {
-            case 14 where f.name.asciiCaseInsensitiveEquals("content-length" as StaticString):
-                contentLengthCount += 1
-                length = contentLengthCount == 1 ? ResponseFramingRules.contentLength(f.value) : nil
-            case 17 where f.name.asciiCaseInsensitiveEquals("transfer-encoding" as StaticString):
-                transferEncodingCount += 1
-                chunkedOnly = transferEncodingCount == 1 && f.value.asciiCaseInsensitiveEquals("chunked" as StaticString)
-            default: break
+        headers.withFieldBytes { f in
+            for i in 0..<f.count {
+                let name = f.name(i)
+                switch name.count {
+                case 14 where ASCIIBytes.equalsLowercase(name, "content-length"):
+                    contentLengthCount += 1
+                    let v = f.value(i)
+                    length = contentLengthCount == 1 ? HeadSemantics.parseContentLength(UnsafeRawBufferPointer(v), 0..<v.count) : nil
+                case 17 where ASCIIBytes.equalsLowercase(name, "transfer-encoding"):
+                    transferEncodingCount += 1
+                    chunkedOnly = transferEncodingCount == 1 && ASCIIBytes.equalsLowercase(f.value(i), "chunked")
+                default: break
+                }
             }
         }
     }

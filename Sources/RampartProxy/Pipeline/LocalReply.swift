@@ -53,7 +53,9 @@ extension ResponseFinish {
     /// (`save_status`, an error event), never written past the upstream's Content-Length.
     static func proxied(_ upstream: HTTPResponseHead, ctx: RequestContext, tls: Bool) -> (head: HTTPResponseHead, eventStream: Bool) {
         var headers = ForwardingHeaders.clientResponseHeaders(upstream.headers, requestID: ctx.requestID)
-        let eventStream = headers["Content-Type"].map { $0.lowercased().hasPrefix("text/event-stream") } ?? false
+        let eventStream = headers.firstIndex(lowercase: "content-type").map { i in
+            headers.withField(at: i) { _, v in ASCIIBytes.hasPrefixLowercase(v, "text/event-stream") }
+        } ?? false
         if eventStream {
             headers.remove("Content-Length")
             headers.set("X-Accel-Buffering", "no")

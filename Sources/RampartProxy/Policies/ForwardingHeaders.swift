@@ -11,22 +11,24 @@ public enum ForwardingHeaders {
         case hopByHop, contentLength, requestID, via, expect, forwardedFor, forwardedProto, forwardedHost, host, other
     }
 
-    static func role(_ name: String) -> Role {
+    static func role(_ name: UnsafeBufferPointer<UInt8>) -> Role {
         let r = knownRole(name)
         return r == .other && isProxyField(name) ? .hopByHop : r
     }
 
-    /// `Proxy-*` fields speak to or about a proxy on one hop (Proxy-Authenticate,
-    /// Proxy-Authentication-Info, Proxy-Connection…): none travels further.
-    private static func isProxyField(_ name: String) -> Bool {
-        let u = name.utf8
-        guard u.count > 6, let first = u.first, first | 0x20 == UInt8(ascii: "p") else { return false }
-        return name.utf8.prefix(6).elementsEqual("proxy-".utf8) { $0 == $1 || $0 | 0x20 == $1 }
+    static func role(_ name: String) -> Role {
+        HTTPHeaders.withBytes(name) { role($0) }
     }
 
-    private static func knownRole(_ name: String) -> Role {
-        func named(_ n: StaticString) -> Bool { name.asciiCaseInsensitiveEquals(n) }
-        switch name.utf8.count {
+    /// `Proxy-*` fields speak to or about a proxy on one hop (Proxy-Authenticate,
+    /// Proxy-Authentication-Info, Proxy-Connection…): none travels further.
+    private static func isProxyField(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        name.count > 6 && ASCIIBytes.hasPrefixLowercase(name, "proxy-")
+    }
+
+    private static func knownRole(_ name: UnsafeBufferPointer<UInt8>) -> Role {
+        func named(_ n: StaticString) -> Bool { ASCIIBytes.equalsLowercase(name, n) }
+        switch name.count {
         case 2: return named("te") ? .hopByHop : .other
         case 3: return named("via") ? .via : .other
         case 4: return named("host") ? .host : .other
@@ -45,67 +47,68 @@ public enum ForwardingHeaders {
     }
 
     /// A field named by the Connection header (tokens are lowercased) is hop-by-hop too.
-    static func namedBy(_ connectionTokens: [String], _ name: String) -> Bool {
-        !connectionTokens.isEmpty && connectionTokens.contains { name.asciiCaseInsensitiveEquals($0) }
+    static func namedBy(_ connectionTokens: [String], _ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        !connectionTokens.isEmpty && connectionTokens.contains { t in HTTPHeaders.withBytes(t) { ASCIIBytes.equalsIgnoringCase(name, $0) } }
     }
 
-    /// The headers sent upstream for a client request.
+    /// The headers sent upstream for a client request: the client's fields, filtered in place
+    /// (no field is copied), then the forwarding fields.
     public static func upstreamRequestHeaders(_ head: HTTPRequestHead, peerIP: [UInt8], peerText: String,
                                               trustedProxies: [CIDR], requestID: String,
                                               upstream: UpstreamConfig, tls: Bool) -> HTTPHeaders {
-        var out = HTTPHeaders()
-        out.fields.reserveCapacity(head.headers.fields.count + 5)
+        var out = head.headers
         let peerTrusted = !trustedProxies.isEmpty && trustedProxies.contains { $0.contains(peerIP) }
         var priorForwardedFor: [String] = []
         var priorProto: String?
-        var clientHost: String?
         var priorVia: [String] = []
-        var sentHost = false
-        for f in head.headers.fields {
-            let r = role(f.name)
-            if r == .via { priorVia.append(f.value) }
-            if r == .host, clientHost == nil { clientHost = f.value }
-            if r == .hopByHop || namedBy(head.connectionTokens, f.name) { continue }
+        let tokens = head.connectionTokens
+        out.removeFields { name, value in
+            let r = role(name)
+            if r == .via { priorVia.append(String(decoding: value, as: UTF8.self)) }
+            if r == .hopByHop || namedBy(tokens, name) { return true }
             switch r {
             case .hopByHop, .contentLength, .requestID, .expect, .forwardedHost, .via:
-                continue  // framing and Expect are the transport's; id, Via and X-Forwarded-Host are set below
+                return true  // framing and Expect are the transport's; id, Via and X-Forwarded-Host are set below
             case .forwardedFor:
-                if peerTrusted { priorForwardedFor.append(f.value) }
+                if peerTrusted { priorForwardedFor.append(String(decoding: value, as: UTF8.self)) }
+                return true
             case .forwardedProto:
-                if peerTrusted { priorProto = f.value }
-            case .host:
-                // Apps next door expect the public host; a TLS provider needs its own name (SNI, routing).
-                out.add("Host", upstream.scheme == "https" ? upstream.authority : f.value)
-                sentHost = true
-            case .other:
-                out.fields.append(f)
+                if peerTrusted { priorProto = String(decoding: value, as: UTF8.self) }
+                return true
+            case .host, .other:
+                return false
             }
         }
-        if !sentHost { out.add("Host", upstream.authority) }
-        priorForwardedFor.append(peerText)
-        out.add("X-Forwarded-For", priorForwardedFor.count == 1 ? peerText : priorForwardedFor.joined(separator: ", "))
+        // The client's first Host stays where it was (the parser admits one; HTTP/2's is mapped to one).
+        let host = out.firstIndex(lowercase: "host")
+        if host == nil { out.add("Host", upstream.authority) }
+        out.add("X-Forwarded-For", priorForwardedFor.isEmpty ? peerText : (priorForwardedFor + [peerText]).joined(separator: ", "))
         out.add("X-Forwarded-Proto", priorProto ?? (tls ? "https" : "http"))
-        if let clientHost { out.add("X-Forwarded-Host", clientHost) }
+        if let host {
+            out.add(name: Self.forwardedHostName, valueOf: host)
+            // Apps next door expect the public host; a TLS provider needs its own name (SNI, routing).
+            if upstream.scheme == "https" { out.replaceValue(at: host, with: upstream.authority) }
+        }
         let ours = head.versionMinor == 0 ? "1.0 rampart" : "1.1 rampart"
         out.add("Via", priorVia.isEmpty ? ours : (priorVia + [ours]).joined(separator: ", "))
         out.add("X-Request-Id", requestID)
         return out
     }
 
+    static let forwardedHostName: [UInt8] = Array("X-Forwarded-Host".utf8)
+
     /// The upstream's response head made fit for the client.
     static let viaRampart = HTTPField.checked(name: "Via", value: "1.1 rampart")
 
     public static func clientResponseHeaders(_ upstream: HTTPHeaders, requestID: String) -> HTTPHeaders {
         let tokens = upstream.connectionFieldNames()
-        var out = HTTPHeaders()
-        // Room for what the finishing step adds (stage fields, security headers): no regrowth.
-        out.fields.reserveCapacity(upstream.fields.count + 12)
+        var out = upstream
         var via: [String] = []
-        for f in upstream.fields {
-            let r = role(f.name)
-            if r == .hopByHop || r == .requestID || namedBy(tokens, f.name) { continue }
-            if r == .via { via.append(f.value); continue }
-            out.fields.append(f)
+        out.removeFields { name, value in
+            let r = role(name)
+            if r == .hopByHop || r == .requestID || namedBy(tokens, name) { return true }
+            if r == .via { via.append(String(decoding: value, as: UTF8.self)); return true }
+            return false
         }
         out.add(via.isEmpty ? viaRampart : HTTPField(name: "Via", value: (via + ["1.1 rampart"]).joined(separator: ", ")))
         out.add("X-Request-Id", requestID)

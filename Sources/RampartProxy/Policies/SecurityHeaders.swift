@@ -41,6 +41,9 @@ struct SecurityHeadersPlan: Sendable {
     let setNames: [[UInt8]]
     /// The fields to set, checked once for the wire.
     let fields: [HTTPField]
+    /// Their values' bytes and whether each was checked, for replacing a value in place.
+    let values: [[UInt8]]
+    let checked: [Bool]
     let override: Bool
 
     init?(_ config: HeadersConfig) {
@@ -53,62 +56,43 @@ struct SecurityHeadersPlan: Sendable {
         self.removed = removed
         self.setNames = setNames
         fields = config.resolvedSet.map(\.field)
+        values = fields.map { Array($0.value.utf8) }
+        checked = fields.map(\.isWireChecked)
         override = config.mode == .override
     }
 
     func apply(to headers: inout HTTPHeaders, hsts: Bool) {
         var seen: UInt64 = 0
         var hasHSTS = false
-        var kept = 0
-        let count = headers.fields.count
-        for i in 0..<count {
-            let field = headers.fields[i]
-            switch match(field.name) {
-            case .removed: continue
+        var i = 0
+        while i < headers.count {
+            switch headers.withField(at: i, { name, _ in match(name) }) {
+            case .removed:
+                headers.remove(at: i)
+                continue
             case .set(let j):
                 let bit: UInt64 = 1 << UInt64(j)
                 if override {
                     // `set` keeps the first position (and its name's case) and drops the rest.
-                    if seen & bit == 0 {
-                        headers.fields[kept] = field
-                        headers.fields[kept].takeValue(of: fields[j])
-                        kept += 1
-                    }
-                    seen |= bit
-                    continue
+                    if seen & bit != 0 { headers.remove(at: i); continue }
+                    values[j].withUnsafeBufferPointer { headers.replaceValue(at: i, with: $0, checked: checked[j]) }
                 }
                 seen |= bit
             case .hsts: hasHSTS = true
             case .other: break
             }
-            if kept != i { headers.fields[kept] = field }
-            kept += 1
+            i += 1
         }
-        if kept < count { headers.fields.removeLast(count - kept) }
         if hsts && !hasHSTS { headers.add(Self.defaultHSTS) }
         for j in fields.indices where seen & (1 << UInt64(j)) == 0 { headers.add(fields[j]) }
     }
 
     private enum Match { case removed, set(Int), hsts, other }
 
-    private func match(_ name: String) -> Match {
-        var name = name
-        return name.withUTF8 { n in
-            for r in removed where Self.equal(n, r) { return .removed }
-            for j in setNames.indices where Self.equal(n, setNames[j]) { return .set(j) }
-            return Self.equal(n, Self.hstsName) ? .hsts : .other
-        }
-    }
-
-    /// `name` (any case) against a lowercased name; lengths first, which settles most pairs.
-    @inline(__always)
-    private static func equal(_ name: UnsafeBufferPointer<UInt8>, _ lower: [UInt8]) -> Bool {
-        guard name.count == lower.count else { return false }
-        for k in 0..<lower.count {
-            let b = name[k]
-            if (b >= 0x41 && b <= 0x5A ? b | 0x20 : b) != lower[k] { return false }
-        }
-        return true
+    private func match(_ n: UnsafeBufferPointer<UInt8>) -> Match {
+        for r in removed where ASCIIBytes.equalsLowercased(n, r) { return .removed }
+        for j in setNames.indices where ASCIIBytes.equalsLowercased(n, setNames[j]) { return .set(j) }
+        return ASCIIBytes.equalsLowercased(n, Self.hstsName) ? .hsts : .other
     }
 
     private static func lower(_ s: String) -> [UInt8] {
