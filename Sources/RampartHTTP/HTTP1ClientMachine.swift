@@ -202,23 +202,46 @@ public struct HTTP1ClientMachine: Sendable {
     /// Appends the request head, with the framing header for the body, to `h`.
     public mutating func encodeHead(target: String, headers: HTTPHeaders, into h: inout [UInt8]) {
         let start = h.count
-        h.reserveCapacity(start + 64 + method.utf8.count + target.utf8.count + headers.count * 48)
-        h.appendUTF8(method); h.append(SP)
-        h.appendUTF8(target)
-        h.append(contentsOf: Self.versionCRLF)
+        let framing: StaticString
+        var length: (digits: [UInt8], count: Int) = ([], 0)
+        switch body {
+        case .none: framing = ""
+        case .known(let n):
+            framing = "Content-Length: "
+            length.digits = Array(String(n).utf8)
+        case .streamed: framing = "Transfer-Encoding: chunked\r\n"
+        }
+        length.count = length.digits.isEmpty ? 0 : length.digits.count + 2
         headers.withFieldBytes { f in
-            for i in 0..<f.count {
-                h.append(contentsOf: f.name(i)); h.append(COLON); h.append(SP)
-                h.append(contentsOf: f.value(i)); h.append(CR); h.append(LF)
+            let bound = method.utf8.count + 1 + target.utf8.count + Self.versionCRLF.count + f.lineBytes
+                + framing.utf8CodeUnitCount + length.count + 2
+            h.append(contentsOf: repeatElement(0, count: bound))
+            h.withUnsafeMutableBufferPointer { out in
+                var p = out.baseAddress! + start
+                p = Self.put(method, at: p); p[0] = SP; p += 1
+                p = Self.put(target, at: p)
+                Self.versionCRLF.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: $0.count) }
+                p += Self.versionCRLF.count
+                p = f.writeLines(to: p)
+                p.update(from: framing.utf8Start, count: framing.utf8CodeUnitCount)
+                p += framing.utf8CodeUnitCount
+                if length.count > 0 {
+                    length.digits.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: $0.count) }
+                    p += length.digits.count
+                    p[0] = CR; p[1] = LF; p += 2
+                }
+                p[0] = CR; p[1] = LF
             }
         }
-        switch body {
-        case .none: break
-        case .known(let n): h.append(contentsOf: "Content-Length: \(n)\r\n".utf8)
-        case .streamed: h.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
-        }
-        h.append(CR); h.append(LF)
         queued(h.count - start)
+    }
+
+    @inline(__always)
+    static func put(_ s: String, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        HTTPHeaders.withBytes(s) { b in
+            if let src = b.baseAddress { p.update(from: src, count: b.count) }
+            return p + b.count
+        }
     }
 
     static let versionCRLF: [UInt8] = Array(" HTTP/1.1\r\n".utf8)

@@ -6,119 +6,158 @@
 /// name and value, and each field is a pair of ranges into it. A parsed head copies its header
 /// block in once; reading, dropping or forwarding a field then makes no `String` and touches no
 /// reference count. Strings are made only for a caller that asks for one.
-public struct HTTPHeaders: Sendable {
-    /// Name and value bytes of every field. A replaced or removed field leaves its bytes behind
-    /// (a head is short-lived; compacting would cost more than the bytes).
-    @usableFromInline var storage: [UInt8]
-    @usableFromInline var entries: [Entry]
+/// Sendable as Array is: the storage is copied before any change unless this value owns it alone.
+public struct HTTPHeaders: @unchecked Sendable {
+    /// nil until the first field: an empty head allocates nothing. A replaced or removed field
+    /// leaves its bytes behind (a head is short-lived; compacting would cost more than the bytes).
+    @usableFromInline var storage: HeaderStorage?
 
-    /// Where one field's bytes are, and whether they are known safe on the wire: the parsers
-    /// checked every byte, or `HTTPField.checked` did, so serialisers copy it as is.
-    @usableFromInline struct Entry: Sendable {
-        @usableFromInline var nameStart: UInt32
-        @usableFromInline var nameCount: UInt32
-        @usableFromInline var valueStart: UInt32
-        @usableFromInline var valueCount: UInt32
-        @usableFromInline var checked: Bool
-    }
-
-    public init() {
-        storage = []
-        entries = []
-    }
+    public init() { storage = nil }
 
     public init(_ fields: [HTTPField]) {
-        self.init()
-        entries.reserveCapacity(fields.count)
+        storage = nil
         for f in fields { add(f) }
     }
 
     /// A parsed head's header block, copied once with `spare` bytes of room for the fields a
     /// proxy adds (Via, the request id, security headers) so those do not regrow it.
     init(block: UnsafeRawBufferPointer, spare: Int, fieldCapacity: Int) {
-        storage = [UInt8](unsafeUninitializedCapacity: block.count + spare) { buf, n in
-            if let src = block.baseAddress, block.count > 0 { buf.baseAddress!.update(from: src.assumingMemoryBound(to: UInt8.self), count: block.count) }
-            n = block.count
+        let s = HeaderStorage.make(entryCapacity: fieldCapacity, byteCapacity: block.count + spare)
+        s.withPointers { c, _, bytes in
+            if let src = block.baseAddress, block.count > 0 { bytes.update(from: src.assumingMemoryBound(to: UInt8.self), count: block.count) }
+            c.pointee.byteCount = block.count
         }
-        entries = []
-        entries.reserveCapacity(fieldCapacity)
+        storage = s
     }
 
-    /// Records a parsed field whose bytes are already in `storage` (offsets into the block).
+    /// Records a parsed field whose bytes are already in the block (offsets into it).
+    /// Only the parser calls it, on storage it made: no uniqueness check while the room lasts.
     @inline(__always)
     mutating func appendParsed(name: Range<Int>, value: Range<Int>) {
-        entries.append(Entry(nameStart: UInt32(truncatingIfNeeded: name.lowerBound), nameCount: UInt32(truncatingIfNeeded: name.count),
-                             valueStart: UInt32(truncatingIfNeeded: value.lowerBound), valueCount: UInt32(truncatingIfNeeded: value.count),
-                             checked: true))
-    }
-
-    public var count: Int { entries.count }
-    public var isEmpty: Bool { entries.isEmpty }
-
-    // MARK: Reading one field
-
-    public func name(at i: Int) -> String { withField(at: i) { n, _ in String(decoding: n, as: UTF8.self) } }
-    public func value(at i: Int) -> String { withField(at: i) { _, v in String(decoding: v, as: UTF8.self) } }
-
-    public func field(at i: Int) -> HTTPField {
-        var f = HTTPField(name: name(at: i), value: value(at: i))
-        if entries[i].checked { f.markChecked() }
-        return f
-    }
-
-    /// The name and value bytes of field `i`, valid inside `body` only.
-    @inlinable
-    public func withField<R>(at i: Int, _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-        let e = entries[i]
-        return try storage.withUnsafeBufferPointer { s in
-            try body(Self.slice(s, e.nameStart, e.nameCount), Self.slice(s, e.valueStart, e.valueCount))
+        let e = HeaderEntry(nameStart: name.lowerBound, nameCount: name.count, valueStart: value.lowerBound,
+                            valueCount: value.count, checked: true)
+        let added = storage.unsafelyUnwrapped.withPointers { c, entries, _ in
+            guard c.pointee.entryCount < c.pointee.entryCapacity else { return false }
+            (entries + c.pointee.entryCount).initialize(to: e)
+            c.pointee.entryCount += 1
+            return true
         }
+        if !added { appendEntry(e) }
     }
+
+    public var count: Int { storage?.counts.entryCount ?? 0 }
+    public var isEmpty: Bool { count == 0 }
+
+    // MARK: Reading
 
     /// Every field's bytes at once, for loops over the whole head (serialisers, forwarding rules).
     @inlinable
     public func withFieldBytes<R>(_ body: (FieldBytes) throws -> R) rethrows -> R {
-        try storage.withUnsafeBufferPointer { s in
-            try entries.withUnsafeBufferPointer { e in try body(FieldBytes(storage: s, entries: e)) }
+        guard let storage else { return try body(FieldBytes(bytes: nil, entries: nil, count: 0)) }
+        return try storage.withPointers { c, entries, bytes in
+            try body(FieldBytes(bytes: UnsafePointer(bytes), entries: UnsafePointer(entries), count: c.pointee.entryCount))
         }
     }
 
     /// A read-only view of the fields' bytes; its buffers are valid inside `withFieldBytes` only.
     public struct FieldBytes {
-        @usableFromInline let storage: UnsafeBufferPointer<UInt8>
-        @usableFromInline let entries: UnsafeBufferPointer<Entry>
+        @usableFromInline let bytes: UnsafePointer<UInt8>?
+        @usableFromInline let entries: UnsafePointer<HeaderEntry>?
+        public let count: Int
 
-        @usableFromInline init(storage: UnsafeBufferPointer<UInt8>, entries: UnsafeBufferPointer<Entry>) {
-            self.storage = storage
+        @usableFromInline init(bytes: UnsafePointer<UInt8>?, entries: UnsafePointer<HeaderEntry>?, count: Int) {
+            self.bytes = bytes
             self.entries = entries
+            self.count = count
         }
 
-        @inlinable public var count: Int { entries.count }
-        @inlinable public func name(_ i: Int) -> UnsafeBufferPointer<UInt8> { HTTPHeaders.slice(storage, entries[i].nameStart, entries[i].nameCount) }
-        @inlinable public func value(_ i: Int) -> UnsafeBufferPointer<UInt8> { HTTPHeaders.slice(storage, entries[i].valueStart, entries[i].valueCount) }
-        @inlinable public func isChecked(_ i: Int) -> Bool { entries[i].checked }
+        @inlinable func entry(_ i: Int) -> HeaderEntry {
+            precondition(i >= 0 && i < count, "header field index out of range")
+            return entries.unsafelyUnwrapped[i]
+        }
+
+        @inlinable public func name(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+            let e = entry(i)
+            return UnsafeBufferPointer(start: bytes.unsafelyUnwrapped + Int(e.nameStart), count: Int(e.nameCount))
+        }
+
+        @inlinable public func value(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+            let e = entry(i)
+            return UnsafeBufferPointer(start: bytes.unsafelyUnwrapped + Int(e.valueStart), count: e.valueCount)
+        }
+
+        @inlinable public func isChecked(_ i: Int) -> Bool { entry(i).checked }
+
         /// Field `i`'s name against a lowercase literal, ignoring ASCII case.
         @inlinable public func nameIs(_ i: Int, _ lowercase: StaticString) -> Bool {
             ASCIIBytes.equalsLowercase(name(i), lowercase)
         }
+
+        /// Index of the first field named `name` (any case) from `start`.
+        @inlinable public func firstIndex(of name: UnsafeBufferPointer<UInt8>, from start: Int = 0) -> Int? {
+            var i = start
+            while i < count {
+                if ASCIIBytes.equalsIgnoringCase(self.name(i), name) { return i }
+                i &+= 1
+            }
+            return nil
+        }
+
+        /// Bytes of every name and value plus 4 per field (": " and CRLF): a serialiser's bound.
+        @inlinable public var lineBytes: Int {
+            var n = 0
+            for i in 0..<count { let e = entries.unsafelyUnwrapped[i]; n &+= Int(e.nameCount) &+ e.valueCount &+ 4 }
+            return n
+        }
+
+        /// Writes every field as "name: value\r\n" at `p` (room for `lineBytes`), bytes as they are.
+        @inlinable public func writeLines(to p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+            var p = p
+            for i in 0..<count {
+                let n = name(i), v = value(i)
+                if let b = n.baseAddress { p.update(from: b, count: n.count) }
+                p += n.count
+                p[0] = 0x3A; p[1] = 0x20; p += 2
+                if let b = v.baseAddress { p.update(from: b, count: v.count) }
+                p += v.count
+                p[0] = 0x0D; p[1] = 0x0A; p += 2
+            }
+            return p
+        }
     }
 
-    @inlinable @inline(__always)
-    static func slice(_ s: UnsafeBufferPointer<UInt8>, _ start: UInt32, _ count: UInt32) -> UnsafeBufferPointer<UInt8> {
-        guard count > 0 else { return UnsafeBufferPointer(start: nil, count: 0) }
-        return UnsafeBufferPointer(start: s.baseAddress! + Int(start), count: Int(count))
+    /// The name and value bytes of field `i`, valid inside `body` only.
+    @inlinable
+    public func withField<R>(at i: Int, _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try withFieldBytes { f in try body(f.name(i), f.value(i)) }
     }
 
-    // MARK: Lookups
+    public func name(at i: Int) -> String { withField(at: i) { n, _ in String(decoding: n, as: UTF8.self) } }
+    public func value(at i: Int) -> String { withField(at: i) { _, v in String(decoding: v, as: UTF8.self) } }
+
+    public func field(at i: Int) -> HTTPField {
+        withFieldBytes { f in
+            var field = HTTPField(name: String(decoding: f.name(i), as: UTF8.self), value: String(decoding: f.value(i), as: UTF8.self))
+            if f.isChecked(i) { field.markChecked() }
+            return field
+        }
+    }
 
     /// Index of the first field named `name` (any case).
     public func firstIndex(_ name: String) -> Int? {
-        Self.withBytes(name) { n in withFieldBytes { f in (0..<f.count).first { ASCIIBytes.equalsIgnoringCase(f.name($0), n) } } }
+        Self.withBytes(name) { n in withFieldBytes { $0.firstIndex(of: n) } }
     }
 
     /// Index of the first field named `lowercase`, a lowercase literal (no String made).
     public func firstIndex(lowercase: StaticString) -> Int? {
-        withFieldBytes { f in (0..<f.count).first { f.nameIs($0, lowercase) } }
+        withFieldBytes { f in
+            var i = 0
+            while i < f.count {
+                if f.nameIs(i, lowercase) { return i }
+                i &+= 1
+            }
+            return nil
+        }
     }
 
     /// First value for `name`, nil when absent.
@@ -136,95 +175,6 @@ public struct HTTPHeaders: Sendable {
     }
 
     public func contains(_ name: String) -> Bool { firstIndex(name) != nil }
-
-    // MARK: Adding and replacing
-
-    /// Appends a field, keeping any existing ones with the same name.
-    public mutating func add(_ name: String, _ value: String) {
-        Self.withBytes(name) { n in Self.withBytes(value) { v in add(name: n, value: v, checked: false) } }
-    }
-
-    /// Appends a field as made (a checked field stays checked).
-    public mutating func add(_ field: HTTPField) {
-        Self.withBytes(field.name) { n in Self.withBytes(field.value) { v in add(name: n, value: v, checked: field.isWireChecked) } }
-    }
-
-    /// Appends a field from bytes; `checked`: they are known safe on the wire.
-    public mutating func add(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>, checked: Bool) {
-        let start = storage.count
-        storage.append(contentsOf: name)
-        storage.append(contentsOf: value)
-        entries.append(Entry(nameStart: UInt32(truncatingIfNeeded: start), nameCount: UInt32(truncatingIfNeeded: name.count),
-                             valueStart: UInt32(truncatingIfNeeded: start + name.count), valueCount: UInt32(truncatingIfNeeded: value.count),
-                             checked: checked))
-    }
-
-    /// Appends a field named `name` whose value is field `i`'s, sharing its bytes (stored bytes
-    /// never change, so both fields keep theirs whatever is replaced later).
-    public mutating func add(name: [UInt8], valueOf i: Int) {
-        let e = entries[i]
-        let start = storage.count
-        storage.append(contentsOf: name)
-        entries.append(Entry(nameStart: UInt32(truncatingIfNeeded: start), nameCount: UInt32(truncatingIfNeeded: name.count),
-                             valueStart: e.valueStart, valueCount: e.valueCount, checked: e.checked))
-    }
-
-    public mutating func remove(at i: Int) { entries.remove(at: i) }
-
-    /// Field `i` takes `value`, keeping its name; still checked when both were.
-    public mutating func replaceValue(at i: Int, with value: UnsafeBufferPointer<UInt8>, checked: Bool) {
-        let start = storage.count
-        storage.append(contentsOf: value)
-        entries[i].valueStart = UInt32(truncatingIfNeeded: start)
-        entries[i].valueCount = UInt32(truncatingIfNeeded: value.count)
-        entries[i].checked = entries[i].checked && checked
-    }
-
-    public mutating func replaceValue(at i: Int, with value: String) {
-        Self.withBytes(value) { replaceValue(at: i, with: $0, checked: false) }
-    }
-
-    /// Replaces all `name` fields by one, at the position of the first (appended when absent).
-    public mutating func set(_ name: String, _ value: String) {
-        set(HTTPField(name: name, value: value))
-    }
-
-    /// The same with a field as made; the first existing field keeps its name's case.
-    public mutating func set(_ field: HTTPField) {
-        guard let first = firstIndex(field.name) else { add(field); return }
-        Self.withBytes(field.value) { replaceValue(at: first, with: $0, checked: field.isWireChecked) }
-        guard first + 1 < entries.count else { return }
-        let later = Self.withBytes(field.name) { n in
-            withFieldBytes { f in (first + 1..<f.count).filter { ASCIIBytes.equalsIgnoringCase(f.name($0), n) } }
-        }
-        for i in later.reversed() { entries.remove(at: i) }
-    }
-
-    // MARK: Removing
-
-    public mutating func remove(_ name: String) {
-        Self.withBytes(name) { n in removeFields { fname, _ in ASCIIBytes.equalsIgnoringCase(fname, n) } }
-    }
-
-    /// Drops the fields for which `shouldRemove(name, value)` holds, keeping the others' order.
-    public mutating func removeFields(where shouldRemove: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) throws -> Bool) rethrows {
-        let s = storage
-        try s.withUnsafeBufferPointer { s in
-            try entries.removeAll { e in try shouldRemove(Self.slice(s, e.nameStart, e.nameCount), Self.slice(s, e.valueStart, e.valueCount)) }
-        }
-    }
-
-    public mutating func removeAll(where shouldRemove: (HTTPField) throws -> Bool) rethrows {
-        let s = storage
-        try s.withUnsafeBufferPointer { s in
-            try entries.removeAll { e in
-                var f = HTTPField(name: String(decoding: Self.slice(s, e.nameStart, e.nameCount), as: UTF8.self),
-                                  value: String(decoding: Self.slice(s, e.valueStart, e.valueCount), as: UTF8.self))
-                if e.checked { f.markChecked() }
-                return try shouldRemove(f)
-            }
-        }
-    }
 
     /// A String's UTF-8 bytes in place (native strings, small ones included, always have them).
     @inlinable @inline(__always)

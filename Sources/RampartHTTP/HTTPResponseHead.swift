@@ -35,8 +35,7 @@ public struct HTTPResponseHead: Sendable, Equatable {
     /// caller reserves once and the head is written with no growth checks.
     public var serializedSizeBound: Int {
         var n = 9 + 4 + (reason ?? Self.reasonPhrase(status)).utf8.count + 2 + 2
-        for e in headers.entries { n &+= Int(e.nameCount) &+ Int(e.valueCount) &+ 4 }
-        return n
+        return n &+ headers.withFieldBytes { $0.lineBytes }
     }
 
     /// Writes the head at `base`, which has room for `serializedSizeBound` bytes; returns the

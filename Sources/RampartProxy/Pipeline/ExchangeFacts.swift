@@ -66,7 +66,7 @@ extension UpstreamRequest {
             // A realtime route reads its usage events: no compression may hide them.
             if ctx.route.realtime { headers.remove("Sec-WebSocket-Extensions") }
         }
-        self.init(endpoint: upstream.endpoint, method: head.method, target: upstream.basePath + head.target,
+        self.init(endpoint: upstream.endpoint, method: head.method, target: upstream.basePath.isEmpty ? head.target : upstream.basePath + head.target,
                   headers: headers, body: length, connectTimeoutMs: ctx.plan.deadlines.connectMs)
         upgrade = ctx.isWebSocket
     }

@@ -98,7 +98,7 @@ public enum ForwardingHeaders {
     static let forwardedHostName: [UInt8] = Array("X-Forwarded-Host".utf8)
 
     /// The upstream's response head made fit for the client.
-    static let viaRampart = HTTPField.checked(name: "Via", value: "1.1 rampart")
+    static let viaRampart = HTTPHeaders([HTTPField.checked(name: "Via", value: "1.1 rampart")])
 
     public static func clientResponseHeaders(_ upstream: HTTPHeaders, requestID: String) -> HTTPHeaders {
         let tokens = upstream.connectionFieldNames()
@@ -110,7 +110,7 @@ public enum ForwardingHeaders {
             if r == .via { via.append(String(decoding: value, as: UTF8.self)); return true }
             return false
         }
-        out.add(via.isEmpty ? viaRampart : HTTPField(name: "Via", value: (via + ["1.1 rampart"]).joined(separator: ", ")))
+        if via.isEmpty { out.append(contentsOf: viaRampart) } else { out.add("Via", (via + ["1.1 rampart"]).joined(separator: ", ")) }
         out.add("X-Request-Id", requestID)
         return out
     }

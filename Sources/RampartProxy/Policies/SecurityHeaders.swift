@@ -33,6 +33,7 @@ public enum SecurityHeaders {
 /// rule-by-rule path.
 struct SecurityHeadersPlan: Sendable {
     static let defaultHSTS = HTTPField.checked(name: "Strict-Transport-Security", value: "max-age=31536000; includeSubDomains")
+    static let defaultHSTSHeaders = HTTPHeaders([defaultHSTS])
     static let hstsName = Array("strict-transport-security".utf8)
 
     /// Lowercased names to drop (the `remove` list, and an enforcing CSP a report-only one displaces).
@@ -41,6 +42,8 @@ struct SecurityHeadersPlan: Sendable {
     let setNames: [[UInt8]]
     /// The fields to set, checked once for the wire.
     let fields: [HTTPField]
+    /// The same as one head, appended whole when a response has none of them.
+    let allFields: HTTPHeaders
     /// Their values' bytes and whether each was checked, for replacing a value in place.
     let values: [[UInt8]]
     let checked: [Bool]
@@ -56,6 +59,7 @@ struct SecurityHeadersPlan: Sendable {
         self.removed = removed
         self.setNames = setNames
         fields = config.resolvedSet.map(\.field)
+        allFields = HTTPHeaders(fields)
         values = fields.map { Array($0.value.utf8) }
         checked = fields.map(\.isWireChecked)
         override = config.mode == .override
@@ -64,6 +68,33 @@ struct SecurityHeadersPlan: Sendable {
     func apply(to headers: inout HTTPHeaders, hsts: Bool) {
         var seen: UInt64 = 0
         var hasHSTS = false
+        var edits = false
+        // One read-only pass finds what is there; most responses carry none of the fields.
+        headers.withFieldBytes { f in
+            for i in 0..<f.count {
+                switch match(f.name(i)) {
+                case .removed: edits = true
+                case .set(let j):
+                    if override { edits = true }
+                    seen |= 1 << UInt64(j)
+                case .hsts: hasHSTS = true
+                case .other: break
+                }
+            }
+        }
+        if edits { seen = edit(&headers) }
+        if hsts && !hasHSTS { headers.append(contentsOf: Self.defaultHSTSHeaders) }
+        if seen == 0 {
+            headers.append(contentsOf: allFields)
+            return
+        }
+        for j in fields.indices where seen & (1 << UInt64(j)) == 0 { headers.add(fields[j]) }
+    }
+
+    /// Removes what the rules remove and, in override mode, gives the first field of each set name
+    /// the configured value and drops the rest. Returns the set names seen.
+    private func edit(_ headers: inout HTTPHeaders) -> UInt64 {
+        var seen: UInt64 = 0
         var i = 0
         while i < headers.count {
             switch headers.withField(at: i, { name, _ in match(name) }) {
@@ -78,13 +109,11 @@ struct SecurityHeadersPlan: Sendable {
                     values[j].withUnsafeBufferPointer { headers.replaceValue(at: i, with: $0, checked: checked[j]) }
                 }
                 seen |= bit
-            case .hsts: hasHSTS = true
-            case .other: break
+            case .hsts, .other: break
             }
             i += 1
         }
-        if hsts && !hasHSTS { headers.add(Self.defaultHSTS) }
-        for j in fields.indices where seen & (1 << UInt64(j)) == 0 { headers.add(fields[j]) }
+        return seen
     }
 
     private enum Match { case removed, set(Int), hsts, other }

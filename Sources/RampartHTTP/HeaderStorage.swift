@@ -1,0 +1,82 @@
+// The one buffer behind an `HTTPHeaders` value: field ranges at the front, name and value bytes
+// after them, in a single allocation. Copied on write like an Array, but grown and written with
+// plain memcpy: adding a field costs a capacity check and two copies, nothing generic.
+
+/// Where one field's bytes are. The top bit of `valueWord` says the bytes are known safe on the
+/// wire (the parsers checked every byte, or `HTTPField.checked` did): serialisers copy them as is.
+@usableFromInline struct HeaderEntry: Sendable {
+    @usableFromInline var nameStart: UInt32
+    @usableFromInline var nameCount: UInt32
+    @usableFromInline var valueStart: UInt32
+    @usableFromInline var valueWord: UInt32
+
+    @usableFromInline static let checkedBit: UInt32 = 1 << 31
+
+    @inlinable init(nameStart: Int, nameCount: Int, valueStart: Int, valueCount: Int, checked: Bool) {
+        self.nameStart = UInt32(truncatingIfNeeded: nameStart)
+        self.nameCount = UInt32(truncatingIfNeeded: nameCount)
+        self.valueStart = UInt32(truncatingIfNeeded: valueStart)
+        valueWord = UInt32(truncatingIfNeeded: valueCount) | (checked ? Self.checkedBit : 0)
+    }
+
+    @inlinable var valueCount: Int { Int(valueWord & ~Self.checkedBit) }
+    @inlinable var checked: Bool { valueWord & Self.checkedBit != 0 }
+
+    @inlinable mutating func setValue(start: Int, count: Int, checked: Bool) {
+        valueStart = UInt32(truncatingIfNeeded: start)
+        valueWord = UInt32(truncatingIfNeeded: count) | (checked ? Self.checkedBit : 0)
+    }
+}
+
+@usableFromInline struct HeaderCounts {
+    @usableFromInline var entryCount: Int
+    @usableFromInline var entryCapacity: Int
+    @usableFromInline var byteCount: Int
+    @usableFromInline var byteCapacity: Int
+}
+
+/// Never mutated while shared: `HTTPHeaders` copies it first (`isKnownUniquelyReferenced`), as
+/// Array does, which is what makes sending a value across threads safe.
+@usableFromInline final class HeaderStorage: ManagedBuffer<HeaderCounts, UInt8> {
+    @usableFromInline static let entrySize = MemoryLayout<HeaderEntry>.stride
+
+    @usableFromInline static func make(entryCapacity: Int, byteCapacity: Int) -> HeaderStorage {
+        let buffer = HeaderStorage.create(minimumCapacity: entryCapacity * entrySize + byteCapacity) { _ in
+            HeaderCounts(entryCount: 0, entryCapacity: entryCapacity, byteCount: 0, byteCapacity: byteCapacity)
+        }
+        let storage = unsafeDowncast(buffer, to: HeaderStorage.self)
+        storage.withUnsafeMutablePointers { counts, elements in
+            // malloc may have given more: the spare goes to the bytes.
+            counts.pointee.byteCapacity = storage.capacity - entryCapacity * entrySize
+            precondition(Int(bitPattern: elements) % MemoryLayout<HeaderEntry>.alignment == 0)
+            _ = UnsafeMutableRawPointer(elements).bindMemory(to: HeaderEntry.self, capacity: entryCapacity)
+        }
+        return storage
+    }
+
+    /// A copy with room for at least the given capacities.
+    @usableFromInline func copy(entryCapacity: Int, byteCapacity: Int) -> HeaderStorage {
+        let new = HeaderStorage.make(entryCapacity: entryCapacity, byteCapacity: byteCapacity)
+        withPointers { c, entries, bytes in
+            new.withPointers { nc, nentries, nbytes in
+                nentries.update(from: entries, count: c.pointee.entryCount)
+                nbytes.update(from: bytes, count: c.pointee.byteCount)
+                nc.pointee.entryCount = c.pointee.entryCount
+                nc.pointee.byteCount = c.pointee.byteCount
+            }
+        }
+        return new
+    }
+
+    /// The counts, read through the header pointer: `header` itself is a class property and
+    /// would cost a dynamic exclusivity check on every read.
+    @inlinable var counts: HeaderCounts { withUnsafeMutablePointerToHeader { $0.pointee } }
+
+    @inlinable @inline(__always)
+    func withPointers<R>(_ body: (UnsafeMutablePointer<HeaderCounts>, UnsafeMutablePointer<HeaderEntry>, UnsafeMutablePointer<UInt8>) throws -> R) rethrows -> R {
+        try withUnsafeMutablePointers { counts, elements in
+            let entries = UnsafeMutableRawPointer(elements).assumingMemoryBound(to: HeaderEntry.self)
+            return try body(counts, entries, elements + counts.pointee.entryCapacity * Self.entrySize)
+        }
+    }
+}
