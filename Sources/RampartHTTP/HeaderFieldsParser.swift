@@ -67,6 +67,9 @@ enum HeaderFieldsParser {
         return nil
     }
 
+    static let keepAliveToken = ["keep-alive"]
+    static let closeToken = ["close"]
+
     /// Room left after a parsed block for the fields a proxy adds to the head.
     static let spareBytes = 384
 
@@ -108,6 +111,11 @@ enum HeaderFieldsParser {
 
     /// Splits a `#token` list (empty elements allowed, RFC 9110 §5.6.1) into lowercased tokens.
     static func appendTokens(_ b: UnsafeRawBufferPointer, _ value: Range<Int>, _ tokens: inout [String]) -> HTTPParseError? {
+        // What nearly every head says, without a String or an array made for it.
+        if tokens.isEmpty {
+            if b.equalsLowercase(value.lowerBound, value.upperBound, "keep-alive") { tokens = keepAliveToken; return nil }
+            if b.equalsLowercase(value.lowerBound, value.upperBound, "close") { tokens = closeToken; return nil }
+        }
         var i = value.lowerBound
         let end = value.upperBound
         while i < end {

@@ -2,22 +2,74 @@ import RampartHTTP
 import RampartLoop
 
 /// One request as a transport sends it: everything already decided by the pipeline.
+///
+/// Its fields live in one box shared by every copy (the attempt that builds it, the transport
+/// call that sends it): passing it on is one retain instead of one per String and header buffer.
+/// A change copies the box first when another copy holds it, so it keeps value semantics.
 public struct UpstreamRequest {
-    public var endpoint: UpstreamEndpoint
-    public var method: String
+    private final class Fields {
+        var endpoint: UpstreamEndpoint
+        var method: String
+        var target: String
+        var headers: HTTPHeaders
+        var body: BodyLength
+        var connectTimeoutMs: Int
+        var upgrade = false
+
+        init(endpoint: UpstreamEndpoint, method: String, target: String, headers: HTTPHeaders, body: BodyLength, connectTimeoutMs: Int) {
+            self.endpoint = endpoint; self.method = method; self.target = target; self.headers = headers
+            self.body = body; self.connectTimeoutMs = connectTimeoutMs
+        }
+
+        func copy() -> Fields {
+            let f = Fields(endpoint: endpoint, method: method, target: target, headers: headers, body: body, connectTimeoutMs: connectTimeoutMs)
+            f.upgrade = upgrade
+            return f
+        }
+    }
+
+    private var fields: Fields
+
+    private mutating func own() -> Fields {
+        if !isKnownUniquelyReferenced(&fields) { fields = fields.copy() }
+        return fields
+    }
+
+    public var endpoint: UpstreamEndpoint {
+        get { fields.endpoint }
+        set { own().endpoint = newValue }
+    }
+    public var method: String {
+        get { fields.method }
+        set { own().method = newValue }
+    }
     /// Origin-form target sent upstream as is (base path already prefixed, never normalised).
-    public var target: String
+    public var target: String {
+        get { fields.target }
+        set { own().target = newValue }
+    }
     /// End-to-end headers only; the transport adds framing (Content-Length / chunked) itself.
-    public var headers: HTTPHeaders
-    public var body: BodyLength
-    public var connectTimeoutMs: Int
+    public var headers: HTTPHeaders {
+        get { fields.headers }
+        _modify { yield &own().headers }
+    }
+    public var body: BodyLength {
+        get { fields.body }
+        set { own().body = newValue }
+    }
+    public var connectTimeoutMs: Int {
+        get { fields.connectTimeoutMs }
+        set { own().connectTimeoutMs = newValue }
+    }
     /// A WebSocket handshake: the native client carries it (plain or TLS) on a connection of its
     /// own, and a 101 hands that connection to the handler as an `UpstreamTunnel`.
-    public var upgrade = false
+    public var upgrade: Bool {
+        get { fields.upgrade }
+        set { own().upgrade = newValue }
+    }
 
     public init(endpoint: UpstreamEndpoint, method: String, target: String, headers: HTTPHeaders, body: BodyLength, connectTimeoutMs: Int) {
-        self.endpoint = endpoint; self.method = method; self.target = target; self.headers = headers
-        self.body = body; self.connectTimeoutMs = connectTimeoutMs
+        fields = Fields(endpoint: endpoint, method: method, target: target, headers: headers, body: body, connectTimeoutMs: connectTimeoutMs)
     }
 
     public enum BodyLength: Equatable { case none, known(Int), streamed }

@@ -23,19 +23,22 @@ public struct RouteTable: Sendable {
     public init(_ routes: [RouteConfig]) { self.routes = routes }
 
     public func match(method: String, path: String) -> RouteHit? {
+        matchIndex(method: method, path: path).map { RouteHit(index: $0.index, route: routes[$0.index], params: $0.params) }
+    }
+
+    /// The same, naming the route by its place: no copy of the route's config per request.
+    public func matchIndex(method: String, path: String) -> (index: Int, params: [(name: String, value: String)])? {
         let full = path.utf8
         let pathBytes = full[..<(full.firstIndex(of: UInt8(ascii: "?")) ?? full.endIndex)]
-        for (index, route) in routes.enumerated() {
-            if let methods = route.match.methods, !methods.contains(method) { continue }
-            switch route.match.path {
+        for index in routes.indices {
+            if let methods = routes[index].match.methods, !methods.contains(method) { continue }
+            switch routes[index].match.path {
             case .exact(let p):
-                if pathBytes.elementsEqual(p.utf8) { return RouteHit(index: index, route: route, params: []) }
+                if pathBytes.elementsEqual(p.utf8) { return (index, []) }
             case .prefix(let p):
-                if pathBytes.starts(with: p.utf8) { return RouteHit(index: index, route: route, params: []) }
+                if pathBytes.starts(with: p.utf8) { return (index, []) }
             case .template(let segments):
-                if let params = Self.matchTemplate(segments, pathBytes) {
-                    return RouteHit(index: index, route: route, params: params)
-                }
+                if let params = Self.matchTemplate(segments, pathBytes) { return (index, params) }
             }
         }
         return nil

@@ -19,9 +19,11 @@ struct ExchangeFacts {
         let context = ctx.server
         let now = context.loop.clock.monotonicNanoseconds()
         context.metrics.recordRequest(route: ctx.route.name, status: status, seconds: Double(now &- started) / 1e9, http2: ctx.http2)
-        let breaker = upstream.map { $0.breakerState } ?? context.state.breakers.cell(ctx.plan.breakerName)?.state.rawValue
-        context.accessLog.log(record(ctx, status: status, error: error, started: started, now: now, retries: upstream?.retries ?? 0,
-                                     breaker: breaker, save: save, peer: peer))
+        if context.accessLog.enabled {
+            let breaker = upstream.map { $0.breakerState } ?? context.state.breakers.cell(ctx.plan.breakerName)?.state.rawValue
+            context.accessLog.log(record(ctx, status: status, error: error, started: started, now: now, retries: upstream?.retries ?? 0,
+                                         breaker: breaker, save: save, peer: peer))
+        }
         if let trace = ctx.trace, trace.own.sampled, let sink = context.state.spans {
             sink.export(span(ctx, trace: trace, status: status, error: error, started: started, now: now, retries: upstream?.retries ?? 0,
                              server: upstream?.lastServer))
@@ -45,14 +47,14 @@ extension UpstreamRequest {
     /// The request the upstream gets for the client's: forwarding headers (SPEC §6.2), minus those
     /// a filter decided it must not see, the route's base path, and the body's framing.
     init(for ctx: RequestContext, connection: any ClientStream) {
-        let head = ctx.head, upstream = ctx.plan.upstream
+        let plan = ctx.plan
         var headers = ForwardingHeaders.upstreamRequestHeaders(
-            head, peerIP: connection.peerIP, peerText: connection.peerText, trustedProxies: ctx.config.server.trustedProxies,
-            requestID: ctx.requestID, upstream: upstream, tls: connection.isTLS)
+            ctx.head, peerIP: connection.peerIP, peerText: connection.peerText, trustedProxies: ctx.config.server.trustedProxies,
+            requestID: ctx.requestID, upstream: plan.upstream, tls: connection.isTLS)
         for name in ctx.stripUpstreamHeaders { headers.remove(name) }
         if ctx.plan.readsResponseBodies { headers.set("Accept-Encoding", "identity") }
         let length: BodyLength
-        switch head.framing {
+        switch ctx.head.framing {
         case .none: length = .none
         case .contentLength(let n): length = .known(n)
         case .chunked: length = .streamed
@@ -66,7 +68,8 @@ extension UpstreamRequest {
             // A realtime route reads its usage events: no compression may hide them.
             if ctx.route.realtime { headers.remove("Sec-WebSocket-Extensions") }
         }
-        self.init(endpoint: upstream.endpoint, method: head.method, target: upstream.basePath.isEmpty ? head.target : upstream.basePath + head.target,
+        let basePath = plan.upstream.basePath
+        self.init(endpoint: plan.upstream.endpoint, method: ctx.head.method, target: basePath.isEmpty ? ctx.head.target : basePath + ctx.head.target,
                   headers: headers, body: length, connectTimeoutMs: ctx.plan.deadlines.connectMs)
         upgrade = ctx.isWebSocket
     }

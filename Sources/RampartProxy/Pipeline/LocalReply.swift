@@ -12,6 +12,13 @@ enum ResponseFinish {
         for f in stageFields { h.add(f) }
         if let headersConfig { SecurityHeaders.apply(headersConfig, to: &h, tls: tls) }
     }
+
+    /// The same for a route's response: the config is borrowed from the route's plan, not copied
+    /// into an optional (a copy is a retain per array it holds, on every response).
+    static func apply(_ h: inout HTTPHeaders, stageFields: [HTTPField], headersConfig: borrowing HeadersConfig, tls: Bool) {
+        for f in stageFields { h.add(f) }
+        SecurityHeaders.apply(headersConfig, to: &h, tls: tls)
+    }
 }
 
 /// The one builder of every response Rampart writes itself: errors (the JSON of SPEC §4, from the
@@ -60,7 +67,7 @@ extension ResponseFinish {
             headers.remove("Content-Length")
             headers.set("X-Accel-Buffering", "no")
         }
-        apply(&headers, requestID: nil, stageFields: ctx.responseHeaders, headersConfig: ctx.plan.headers, tls: tls)
+        apply(&headers, stageFields: ctx.responseHeaders, headersConfig: ctx.plan.headers, tls: tls)
         return (HTTPResponseHead(status: upstream.status, headers: headers), eventStream)
     }
 

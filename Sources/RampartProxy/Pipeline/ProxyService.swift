@@ -22,7 +22,7 @@ package final class ProxyService: RequestService {
             }
         }
 
-        guard let hit = active.routes.match(method: head.method, path: head.path) else {
+        guard let hit = active.routes.matchIndex(method: head.method, path: head.path) else {
             return reject(.notFound(), head: head, connection: connection, requestID: requestID, route: nil, started: started)
         }
         let plan = active.plans[hit.index]

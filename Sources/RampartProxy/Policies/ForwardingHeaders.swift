@@ -55,7 +55,7 @@ public enum ForwardingHeaders {
     /// (no field is copied), then the forwarding fields.
     public static func upstreamRequestHeaders(_ head: HTTPRequestHead, peerIP: [UInt8], peerText: String,
                                               trustedProxies: [CIDR], requestID: String,
-                                              upstream: UpstreamConfig, tls: Bool) -> HTTPHeaders {
+                                              upstream: borrowing UpstreamConfig, tls: Bool) -> HTTPHeaders {
         var out = head.headers
         let peerTrusted = !trustedProxies.isEmpty && trustedProxies.contains { $0.contains(peerIP) }
         var priorForwardedFor: [String] = []

@@ -31,7 +31,7 @@ public enum SecurityHeaders {
 /// whole list per rule. Made when the config loads, for configs where the order of the rules
 /// cannot change the outcome (no name both removed and set, no name set twice); others keep the
 /// rule-by-rule path.
-struct SecurityHeadersPlan: Sendable {
+final class SecurityHeadersPlan: Sendable {
     static let defaultHSTS = HTTPField.checked(name: "Strict-Transport-Security", value: "max-age=31536000; includeSubDomains")
     static let defaultHSTSHeaders = HTTPHeaders([defaultHSTS])
     static let hstsName = Array("strict-transport-security".utf8)
