@@ -68,6 +68,20 @@ extension HTTPHeaders {
         }
     }
 
+    /// Appends a field named by a literal (the fields a proxy hop adds): no String is read for the name.
+    public mutating func add(literal name: StaticString, _ value: String) {
+        var value = value
+        value.withUTF8 { v in
+            add(name: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), value: v, checked: false)
+        }
+    }
+
+    /// The same with a literal value.
+    public mutating func add(literal name: StaticString, literal value: StaticString) {
+        add(name: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount),
+            value: UnsafeBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount), checked: false)
+    }
+
     /// Appends a field, keeping any existing ones with the same name.
     public mutating func add(_ name: String, _ value: String) {
         Self.withBytes(name) { n in Self.withBytes(value) { v in add(name: n, value: v, checked: false) } }

@@ -12,9 +12,11 @@ public enum BodyFraming: Sendable, Equatable {
 ///
 /// The fields live in one box shared by every copy (the parser's result, the connection's state
 /// machine, the request's context): handing a head on is one retain, not one per String. A
-/// change copies the box first when another copy holds it, so it keeps value semantics.
+/// change makes a new box, so the head keeps value semantics.
 public struct HTTPRequestHead: Sendable, Equatable {
-    private final class Fields: @unchecked Sendable {
+    /// Every field of the head. The box holds it immutably: reading a field is a plain load (a
+    /// class `var` would cost a dynamic exclusivity check per read), and a change makes a new box.
+    private struct Values: Sendable {
         var method: String
         var target: String
         var path: String
@@ -25,74 +27,76 @@ public struct HTTPRequestHead: Sendable, Equatable {
         var keepAlive: Bool
         var expectsContinue: Bool
         var connectionTokens: [String]
-
-        init(method: String, target: String, path: String, query: String?, versionMinor: Int, headers: HTTPHeaders,
-             framing: BodyFraming, keepAlive: Bool, expectsContinue: Bool, connectionTokens: [String]) {
-            self.method = method; self.target = target; self.path = path; self.query = query
-            self.versionMinor = versionMinor; self.headers = headers; self.framing = framing
-            self.keepAlive = keepAlive; self.expectsContinue = expectsContinue; self.connectionTokens = connectionTokens
-        }
-
-        func copy() -> Fields {
-            Fields(method: method, target: target, path: path, query: query, versionMinor: versionMinor, headers: headers,
-                   framing: framing, keepAlive: keepAlive, expectsContinue: expectsContinue, connectionTokens: connectionTokens)
-        }
     }
 
-    /// Never changed while shared (`own()` copies it first), which is what makes the head Sendable.
-    private var fields: Fields
+    private final class Box: Sendable {
+        let v: Values
+        init(_ v: Values) { self.v = v }
+        static let placeholder = Box(Values(method: "", target: "", path: "", query: nil, versionMinor: 1, headers: HTTPHeaders(),
+                                            framing: .none, keepAlive: true, expectsContinue: false, connectionTokens: []))
+    }
 
-    private mutating func own() -> Fields {
-        if !isKnownUniquelyReferenced(&fields) { fields = fields.copy() }
-        return fields
+    private var box: Box
+
+    private mutating func change(_ body: (inout Values) -> Void) {
+        var v = box.v
+        // Let go of the old box first, so a field it held alone (the headers) stays unique.
+        box = Box.placeholder
+        body(&v)
+        box = Box(v)
     }
 
     public var method: String {
-        get { fields.method }
-        set { own().method = newValue }
+        get { box.v.method }
+        set { change { $0.method = newValue } }
     }
     /// Origin-form "/path?query" exactly as sent, or "*" for OPTIONS.
     public var target: String {
-        get { fields.target }
-        set { own().target = newValue }
+        get { box.v.target }
+        set { change { $0.target = newValue } }
     }
     /// Target before the first '?'.
     public var path: String {
-        get { fields.path }
-        set { own().path = newValue }
+        get { box.v.path }
+        set { change { $0.path = newValue } }
     }
     /// Target after the first '?', nil when there is no '?'.
     public var query: String? {
-        get { fields.query }
-        set { own().query = newValue }
+        get { box.v.query }
+        set { change { $0.query = newValue } }
     }
     /// HTTP/1.0 -> 0, HTTP/1.1 -> 1.
     public var versionMinor: Int {
-        get { fields.versionMinor }
-        set { own().versionMinor = newValue }
+        get { box.v.versionMinor }
+        set { change { $0.versionMinor = newValue } }
     }
     public var headers: HTTPHeaders {
-        get { fields.headers }
-        _modify { yield &own().headers }
+        get { box.v.headers }
+        _modify {
+            var v = box.v
+            box = Box.placeholder
+            defer { box = Box(v) }
+            yield &v.headers
+        }
     }
     public var framing: BodyFraming {
-        get { fields.framing }
-        set { own().framing = newValue }
+        get { box.v.framing }
+        set { change { $0.framing = newValue } }
     }
     /// Per-version default adjusted by Connection tokens (close / keep-alive).
     public var keepAlive: Bool {
-        get { fields.keepAlive }
-        set { own().keepAlive = newValue }
+        get { box.v.keepAlive }
+        set { change { $0.keepAlive = newValue } }
     }
     /// Expect: 100-continue on an HTTP/1.1 request (ignored for 1.0, RFC 9110 §10.1.1).
     public var expectsContinue: Bool {
-        get { fields.expectsContinue }
-        set { own().expectsContinue = newValue }
+        get { box.v.expectsContinue }
+        set { change { $0.expectsContinue = newValue } }
     }
     /// Lowercased tokens of all Connection headers: hop-by-hop field names to strip when forwarding.
     public var connectionTokens: [String] {
-        get { fields.connectionTokens }
-        set { own().connectionTokens = newValue }
+        get { box.v.connectionTokens }
+        set { change { $0.connectionTokens = newValue } }
     }
 
     public init(
@@ -108,8 +112,8 @@ public struct HTTPRequestHead: Sendable, Equatable {
             path = target
             query = nil
         }
-        fields = Fields(method: method, target: target, path: path, query: query, versionMinor: versionMinor, headers: headers,
-                        framing: framing, keepAlive: keepAlive, expectsContinue: expectsContinue, connectionTokens: connectionTokens)
+        box = Box(Values(method: method, target: target, path: path, query: query, versionMinor: versionMinor, headers: headers,
+                         framing: framing, keepAlive: keepAlive, expectsContinue: expectsContinue, connectionTokens: connectionTokens))
     }
 
     /// Parser's init: path and query were already sliced from the bytes.
@@ -117,13 +121,13 @@ public struct HTTPRequestHead: Sendable, Equatable {
         method: String, target: String, path: String, query: String?, versionMinor: Int, headers: HTTPHeaders,
         decision: HeadDecision, connectionTokens: [String]
     ) {
-        fields = Fields(method: method, target: target, path: path, query: query, versionMinor: versionMinor, headers: headers,
-                        framing: decision.framing, keepAlive: decision.keepAlive, expectsContinue: decision.expectsContinue,
-                        connectionTokens: connectionTokens)
+        box = Box(Values(method: method, target: target, path: path, query: query, versionMinor: versionMinor, headers: headers,
+                         framing: decision.framing, keepAlive: decision.keepAlive, expectsContinue: decision.expectsContinue,
+                         connectionTokens: connectionTokens))
     }
 
     public static func == (a: HTTPRequestHead, b: HTTPRequestHead) -> Bool {
-        if a.fields === b.fields { return true }
+        if a.box === b.box { return true }
         return a.method == b.method && a.target == b.target && a.path == b.path && a.query == b.query
             && a.versionMinor == b.versionMinor && a.headers == b.headers && a.framing == b.framing && a.keepAlive == b.keepAlive
             && a.expectsContinue == b.expectsContinue && a.connectionTokens == b.connectionTokens

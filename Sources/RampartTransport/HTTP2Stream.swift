@@ -170,13 +170,18 @@ final class HTTP2Stream: ClientStream {
         bodiless = !tunnel && ResponseFramingRules.isBodiless(status: head.status, requestMethod: self.head?.method)
         // Connection-specific fields have no place in HTTP/2 (RFC 9113 §8.2.2).
         let named = head.headers.connectionFieldNames()
-        var pairs: [(String, String)] = [(":status", String(head.status))]
-        for f in head.headers.fields {
-            let n = f.name.lowercased()
-            if ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"].contains(n) || named.contains(n) { continue }
-            pairs.append((n, f.value))
+        var list = HTTP2HeaderList()
+        list.append(":status", String(head.status))
+        head.headers.withFieldBytes { f in
+            for i in 0..<f.count {
+                let n = f.name(i)
+                if f.nameIs(i, "connection") || f.nameIs(i, "keep-alive") || f.nameIs(i, "proxy-connection")
+                    || f.nameIs(i, "transfer-encoding") || f.nameIs(i, "upgrade") { continue }
+                if !named.isEmpty && named.contains(where: { t in HTTPHeaders.withBytes(t) { ASCIIBytes.equalsIgnoringCase(n, $0) } }) { continue }
+                list.append(name: n, value: f.value(i))
+            }
         }
-        HTTP2Stream.withNV(pairs) { nva, count in
+        list.withNV { nva, count in
             if bodiless {
                 _ = nghttp2_submit_response(connection.session, id, nva, count, nil)
             } else {
@@ -252,19 +257,32 @@ final class HTTP2Stream: ClientStream {
         var rng = SystemRandomNumberGenerator()
         return Data((0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }).base64EncodedString()
     }
+}
 
-    /// `pairs` as nghttp2 name/value entries, valid during `body` (nghttp2 copies them).
-    static func withNV(_ pairs: [(String, String)], _ body: (UnsafePointer<nghttp2_nv>, Int) -> Void) {
-        var storage: [UInt8] = []
-        var spans: [(Int, Int, Int, Int)] = []
-        for (n, v) in pairs {
-            let a = storage.count; storage.append(contentsOf: n.utf8)
-            let b = storage.count; storage.append(contentsOf: v.utf8)
-            spans.append((a, b - a, b, storage.count - b))
-        }
-        storage.withUnsafeMutableBufferPointer { s in
-            let nva = spans.map { a, an, b, bn in
-                nghttp2_nv(name: s.baseAddress! + a, value: s.baseAddress! + b, namelen: an, valuelen: bn, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+/// Response fields as nghttp2 name/value pairs over one byte buffer, names lowercased as HTTP/2
+/// requires (RFC 9113 §8.2.1); nghttp2 copies them when the response is submitted.
+struct HTTP2HeaderList {
+    private var bytes: [UInt8] = []
+    private var spans: [(name: Int, nameCount: Int, value: Int, valueCount: Int)] = []
+
+    mutating func append(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
+        let a = bytes.count
+        for b in name { bytes.append(ASCIIBytes.lower(b)) }
+        let v = bytes.count
+        bytes.append(contentsOf: value)
+        spans.append((a, name.count, v, value.count))
+    }
+
+    mutating func append(_ name: String, _ value: String) {
+        HTTPHeaders.withBytes(name) { n in HTTPHeaders.withBytes(value) { append(name: n, value: $0) } }
+    }
+
+    func withNV(_ body: (UnsafePointer<nghttp2_nv>, Int) -> Void) {
+        var bytes = bytes
+        bytes.withUnsafeMutableBufferPointer { s in
+            let nva = spans.map { span in
+                nghttp2_nv(name: s.baseAddress! + span.name, value: s.baseAddress! + span.value, namelen: span.nameCount,
+                           valuelen: span.valueCount, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
             }
             nva.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
         }

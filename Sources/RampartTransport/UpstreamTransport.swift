@@ -5,9 +5,11 @@ import RampartLoop
 ///
 /// Its fields live in one box shared by every copy (the attempt that builds it, the transport
 /// call that sends it): passing it on is one retain instead of one per String and header buffer.
-/// A change copies the box first when another copy holds it, so it keeps value semantics.
+/// A change makes a new box, so it keeps value semantics.
 public struct UpstreamRequest {
-    private final class Fields {
+    /// Every field; the box holds it immutably (reads are plain loads, with no dynamic
+    /// exclusivity check), and a change makes a new box.
+    private struct Values {
         var endpoint: UpstreamEndpoint
         var method: String
         var target: String
@@ -15,61 +17,58 @@ public struct UpstreamRequest {
         var body: BodyLength
         var connectTimeoutMs: Int
         var upgrade = false
-
-        init(endpoint: UpstreamEndpoint, method: String, target: String, headers: HTTPHeaders, body: BodyLength, connectTimeoutMs: Int) {
-            self.endpoint = endpoint; self.method = method; self.target = target; self.headers = headers
-            self.body = body; self.connectTimeoutMs = connectTimeoutMs
-        }
-
-        func copy() -> Fields {
-            let f = Fields(endpoint: endpoint, method: method, target: target, headers: headers, body: body, connectTimeoutMs: connectTimeoutMs)
-            f.upgrade = upgrade
-            return f
-        }
     }
 
-    private var fields: Fields
+    private final class Box {
+        let v: Values
+        init(_ v: Values) { self.v = v }
+    }
 
-    private mutating func own() -> Fields {
-        if !isKnownUniquelyReferenced(&fields) { fields = fields.copy() }
-        return fields
+    private var box: Box
+
+    private mutating func change(_ body: (inout Values) -> Void) {
+        var v = box.v
+        body(&v)
+        box = Box(v)
     }
 
     public var endpoint: UpstreamEndpoint {
-        get { fields.endpoint }
-        set { own().endpoint = newValue }
+        get { box.v.endpoint }
+        set { change { $0.endpoint = newValue } }
     }
     public var method: String {
-        get { fields.method }
-        set { own().method = newValue }
+        get { box.v.method }
+        set { change { $0.method = newValue } }
     }
     /// Origin-form target sent upstream as is (base path already prefixed, never normalised).
     public var target: String {
-        get { fields.target }
-        set { own().target = newValue }
+        get { box.v.target }
+        set { change { $0.target = newValue } }
     }
     /// End-to-end headers only; the transport adds framing (Content-Length / chunked) itself.
     public var headers: HTTPHeaders {
-        get { fields.headers }
-        _modify { yield &own().headers }
+        get { box.v.headers }
+        set { change { $0.headers = newValue } }
     }
     public var body: BodyLength {
-        get { fields.body }
-        set { own().body = newValue }
+        get { box.v.body }
+        set { change { $0.body = newValue } }
     }
     public var connectTimeoutMs: Int {
-        get { fields.connectTimeoutMs }
-        set { own().connectTimeoutMs = newValue }
+        get { box.v.connectTimeoutMs }
+        set { change { $0.connectTimeoutMs = newValue } }
     }
     /// A WebSocket handshake: the native client carries it (plain or TLS) on a connection of its
     /// own, and a 101 hands that connection to the handler as an `UpstreamTunnel`.
     public var upgrade: Bool {
-        get { fields.upgrade }
-        set { own().upgrade = newValue }
+        get { box.v.upgrade }
+        set { change { $0.upgrade = newValue } }
     }
 
-    public init(endpoint: UpstreamEndpoint, method: String, target: String, headers: HTTPHeaders, body: BodyLength, connectTimeoutMs: Int) {
-        fields = Fields(endpoint: endpoint, method: method, target: target, headers: headers, body: body, connectTimeoutMs: connectTimeoutMs)
+    public init(endpoint: UpstreamEndpoint, method: String, target: String, headers: HTTPHeaders, body: BodyLength, connectTimeoutMs: Int,
+                upgrade: Bool = false) {
+        box = Box(Values(endpoint: endpoint, method: method, target: target, headers: headers, body: body,
+                         connectTimeoutMs: connectTimeoutMs, upgrade: upgrade))
     }
 
     public enum BodyLength: Equatable { case none, known(Int), streamed }

@@ -70,7 +70,6 @@ extension UpstreamRequest {
         }
         let basePath = plan.upstream.basePath
         self.init(endpoint: plan.upstream.endpoint, method: ctx.head.method, target: basePath.isEmpty ? ctx.head.target : basePath + ctx.head.target,
-                  headers: headers, body: length, connectTimeoutMs: ctx.plan.deadlines.connectMs)
-        upgrade = ctx.isWebSocket
+                  headers: headers, body: length, connectTimeoutMs: ctx.plan.deadlines.connectMs, upgrade: ctx.isWebSocket)
     }
 }

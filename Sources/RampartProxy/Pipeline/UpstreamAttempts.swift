@@ -294,12 +294,12 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     /// Idempotency-Key, a replayable body, attempts and total time left, a closed breaker, room in
     /// the retry budget, and no SDK retrying the request itself. Nothing has reached the client
     /// yet: the head is passed on only when no retry follows.
-    private func retryIfAllowed(_ outcome: AttemptOutcome, retryAfter: String?) -> Bool {
+    private func retryIfAllowed(_ outcome: AttemptOutcome, retryAfter: @autoclosure () -> String?) -> Bool {
         guard let retry = plan.route.retry, retry.attempts > 1 else { return false }
         let remaining = Double(Int64(totalDeadline) - Int64(context.loop.now)) / 1e9
         let attempt = FailedAttempt(method: request.method, hasIdempotencyKey: hasIdempotencyKey, outcome: outcome,
                                     responseStarted: false, bodyReplayable: !hasBody || (bodyEnded && replayBody != nil),
-                                    attemptsSoFar: retries + 1, remainingTotal: remaining, retryAfter: retryAfter)
+                                    attemptsSoFar: retries + 1, remainingTotal: remaining, retryAfter: retryAfter())
         // Read only here, when a retry is in question: most requests never pay for the lookup.
         let sdkRetries = RequestAccounting.sdkRetryCount(request.headers[RequestAccounting.sdkRetryHeader])
         let delay: Double

@@ -81,17 +81,23 @@ public enum ForwardingHeaders {
         }
         // The client's first Host stays where it was (the parser admits one; HTTP/2's is mapped to one).
         let host = out.firstIndex(lowercase: "host")
-        if host == nil { out.add("Host", upstream.authority) }
-        out.add("X-Forwarded-For", priorForwardedFor.isEmpty ? peerText : (priorForwardedFor + [peerText]).joined(separator: ", "))
-        out.add("X-Forwarded-Proto", priorProto ?? (tls ? "https" : "http"))
+        if host == nil { out.add(literal: "Host", upstream.authority) }
+        out.add(literal: "X-Forwarded-For", priorForwardedFor.isEmpty ? peerText : (priorForwardedFor + [peerText]).joined(separator: ", "))
+        if let priorProto { out.add(literal: "X-Forwarded-Proto", priorProto) }
+        else if tls { out.add(literal: "X-Forwarded-Proto", literal: "https") }
+        else { out.add(literal: "X-Forwarded-Proto", literal: "http") }
         if let host {
             out.add(name: Self.forwardedHostName, valueOf: host)
             // Apps next door expect the public host; a TLS provider needs its own name (SNI, routing).
             if upstream.scheme == "https" { out.replaceValue(at: host, with: upstream.authority) }
         }
         let ours = head.versionMinor == 0 ? "1.0 rampart" : "1.1 rampart"
-        out.add("Via", priorVia.isEmpty ? ours : (priorVia + [ours]).joined(separator: ", "))
-        out.add("X-Request-Id", requestID)
+        if priorVia.isEmpty {
+            if head.versionMinor == 0 { out.add(literal: "Via", literal: "1.0 rampart") } else { out.add(literal: "Via", literal: "1.1 rampart") }
+        } else {
+            out.add(literal: "Via", (priorVia + [ours]).joined(separator: ", "))
+        }
+        out.add(literal: "X-Request-Id", requestID)
         return out
     }
 
@@ -111,7 +117,7 @@ public enum ForwardingHeaders {
             return false
         }
         if via.isEmpty { out.append(contentsOf: viaRampart) } else { out.add("Via", (via + ["1.1 rampart"]).joined(separator: ", ")) }
-        out.add("X-Request-Id", requestID)
+        out.add(literal: "X-Request-Id", requestID)
         return out
     }
 }
