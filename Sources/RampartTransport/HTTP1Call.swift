@@ -32,7 +32,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
     }
 
     /// Request bytes not yet written; the machine counts them too (`unsent`).
-    private let out = ByteBuffer(capacity: 4096)
+    private let out = ByteBuffer()   // the pooled size: taken from and given back to the loop's pool
     /// The request bytes so far while the machine says a replay may need them.
     private var replay: [UInt8] = []
     private var connectTimer: LoopTimer?

@@ -145,6 +145,45 @@ public final class MetricsShard: Sendable {
         var breakerTransitions: [UpstreamKind: Int] = [:]   // kind = the state entered
         var usageEstimates: [String: Int] = [:]
         var saveSanitized: [String: Int] = [:]
+        /// Where the last request's counters are, so the next request of the same route and
+        /// status (nearly every one) updates them without hashing its route name. Indices hold
+        /// until a key is inserted, which only `count` does, and it refreshes the memo then.
+        private var memo = Memo()
+
+        private struct Memo {
+            var route = ""
+            var status = -1
+            var http2 = false
+            var requests: Dictionary<RouteStatus, Int>.Index?
+            var latency: Dictionary<String, Histogram>.Index?
+            var upstream = ""
+            var upstreamLatency: Dictionary<String, Histogram>.Index?
+        }
+
+        /// One request: its count by route and status, and its latency.
+        mutating func count(route: String, status: Int, seconds: Double, http2: Bool) {
+            if let r = memo.requests, let l = memo.latency, memo.status == status, memo.http2 == http2, memo.route == route {
+                if http2 { h2Requests.values[r] += 1 } else { requests.values[r] += 1 }
+                latency.values[l].observe(seconds)
+                return
+            }
+            let key = RouteStatus(route: route, status: status)
+            if http2 { h2Requests[key, default: 0] += 1 } else { requests[key, default: 0] += 1 }
+            latency[route, default: Histogram()].observe(seconds)
+            memo.route = route; memo.status = status; memo.http2 = http2
+            memo.requests = http2 ? h2Requests.index(forKey: key) : requests.index(forKey: key)
+            memo.latency = latency.index(forKey: route)
+        }
+
+        mutating func countUpstream(_ upstream: String, seconds: Double) {
+            if let u = memo.upstreamLatency, memo.upstream == upstream {
+                upstreamLatency.values[u].observe(seconds)
+                return
+            }
+            upstreamLatency[upstream, default: Histogram()].observe(seconds)
+            memo.upstream = upstream
+            memo.upstreamLatency = upstreamLatency.index(forKey: upstream)
+        }
 
         package mutating func merge(_ o: State) {
             for (k, v) in o.requests { requests[k, default: 0] += v }
@@ -173,14 +212,10 @@ public final class MetricsShard: Sendable {
 
     /// One lock per request for everything the access log also records.
     public func recordRequest(route: String, status: Int, seconds: Double, http2: Bool = false) {
-        state.withLock {
-            if http2 { $0.h2Requests[RouteStatus(route: route, status: status), default: 0] += 1 }
-            else { $0.requests[RouteStatus(route: route, status: status), default: 0] += 1 }
-            $0.latency[route, default: Histogram()].observe(seconds)
-        }
+        state.withLock { $0.count(route: route, status: status, seconds: seconds, http2: http2) }
     }
     public func recordUpstream(_ upstream: String, seconds: Double) {
-        state.withLock { $0.upstreamLatency[upstream, default: Histogram()].observe(seconds) }
+        state.withLock { $0.countUpstream(upstream, seconds: seconds) }
     }
     public func upstreamError(_ upstream: String, kind: String) {
         state.withLock { $0.upstreamErrors[UpstreamKind(upstream: upstream, kind: kind), default: 0] += 1 }

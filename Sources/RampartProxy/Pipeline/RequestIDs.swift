@@ -7,20 +7,24 @@ import Glibc
 /// Request ids: ULID-shaped (26 Crockford base32 chars: 48-bit ms time + 80 random bits), so they
 /// sort by time in logs. The random part comes from a per-thread xorshift seeded by getrandom.
 public enum RequestIDs {
-    private static let alphabet: [UInt8] = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+    /// A literal, read through its pointer: no array, no lazy global, no bounds check per digit
+    /// (every index is masked to 0...31).
+    private static let alphabet: StaticString = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
     public static func make() -> String {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let ms = UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
         let r1 = ThreadRandom.next(), r2 = ThreadRandom.next()
+        let digits = alphabet.utf8Start
         return String(unsafeUninitializedCapacity: 26) { buf in
+            let out = buf.baseAddress!
             var t = ms
-            for i in stride(from: 9, through: 0, by: -1) { buf[i] = alphabet[Int(t & 31)]; t >>= 5 }
+            for i in stride(from: 9, through: 0, by: -1) { out[i] = digits[Int(t & 31)]; t >>= 5 }
             var r = r1
-            for i in 10..<23 { buf[i] = alphabet[Int(r & 31)]; r >>= 5 }
+            for i in 10..<23 { out[i] = digits[Int(r & 31)]; r >>= 5 }
             var q = r2
-            for i in 23..<26 { buf[i] = alphabet[Int(q & 31)]; q >>= 5 }
+            for i in 23..<26 { out[i] = digits[Int(q & 31)]; q >>= 5 }
             return 26
         }
     }
