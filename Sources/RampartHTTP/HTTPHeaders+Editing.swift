@@ -76,6 +76,11 @@ extension HTTPHeaders {
         }
     }
 
+    /// The same with the value's bytes.
+    public mutating func add(literal name: StaticString, bytes value: UnsafeBufferPointer<UInt8>) {
+        add(name: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), value: value, checked: false)
+    }
+
     /// The same with a literal value.
     public mutating func add(literal name: StaticString, literal value: StaticString) {
         add(name: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount),

@@ -37,6 +37,22 @@ import Testing
         #expect(fields["X-RateLimit-Reset"] == "100")
     }
 
+    @Test func theBytesAHeadGetsAreTheFieldsAsStrings() {
+        let statuses = [QuotaStatus(limit: 10, remaining: 4, resetAfter: 100, window: 3600),
+                        QuotaStatus(limit: 100, remaining: 0, resetAfter: 12.5, window: 60)]
+        let names = statuses.indices.map { RateLimitHeaders.policyName(routeName: "chat", index: $0) }
+        let policy = RateLimitHeaders.Policy(names: names, limits: statuses.map(\.limit), windows: statuses.map(\.window))
+        var head = HTTPHeaders()
+        RateLimitHeaders.add(policy: policy, statuses: statuses, to: &head)
+        let strings = RateLimitHeaders.fields(policy: policy, statuses: statuses)
+        #expect(head.fields.map(\.name) == strings.map(\.0))
+        #expect(head.fields.map(\.value) == strings.map(\.1))
+        // Statuses of other quotas than the policy's: the values are written afresh, still the same fields.
+        var other = HTTPHeaders()
+        RateLimitHeaders.add(policy: policy, statuses: [statuses[0]], to: &other)
+        #expect(other.fields.map(\.value) == RateLimitHeaders.fields(policy: policy, statuses: [statuses[0]]).map(\.1))
+    }
+
     @Test func namesAreStructuredFieldStrings() {
         #expect(RateLimitHeaders.policyName(routeName: #"a"b\c"#, index: 0) == #""a\"b\\c""#)
         #expect(RateLimitHeaders.policyName(routeName: "café", index: 2) == #""caf_-2""#)

@@ -7,16 +7,16 @@ import RampartTransport
 /// security headers last so they win (HSTS only over TLS).
 enum ResponseFinish {
     /// `requestID` nil: already on the head (a proxied response gets it with its forwarding fields).
-    package static func apply(_ h: inout HTTPHeaders, requestID: String?, stageFields: [HTTPField], headersConfig: HeadersConfig?, tls: Bool) {
+    package static func apply(_ h: inout HTTPHeaders, requestID: String?, stageFields: HTTPHeaders, headersConfig: HeadersConfig?, tls: Bool) {
         if let requestID { h.set("X-Request-Id", requestID) }
-        for f in stageFields { h.add(f) }
+        h.append(contentsOf: stageFields)
         if let headersConfig { SecurityHeaders.apply(headersConfig, to: &h, tls: tls) }
     }
 
     /// The same for a route's response: the config is borrowed from the route's plan, not copied
     /// into an optional (a copy is a retain per array it holds, on every response).
-    static func apply(_ h: inout HTTPHeaders, stageFields: [HTTPField], headersConfig: borrowing HeadersConfig, tls: Bool) {
-        for f in stageFields { h.add(f) }
+    static func apply(_ h: inout HTTPHeaders, stageFields: HTTPHeaders, headersConfig: borrowing HeadersConfig, tls: Bool) {
+        h.append(contentsOf: stageFields)
         SecurityHeaders.apply(headersConfig, to: &h, tls: tls)
     }
 }
@@ -27,7 +27,7 @@ enum ResponseFinish {
 /// ops tools, with its own fixed fields).
 package enum LocalReply {
     package static func head(status: Int, contentType: String?, bodyLength: Int, requestID: String, extra: [HTTPField] = [],
-                     stageFields: [HTTPField] = [], headersConfig: HeadersConfig?, tls: Bool) -> HTTPResponseHead {
+                     stageFields: HTTPHeaders = HTTPHeaders(), headersConfig: HeadersConfig?, tls: Bool) -> HTTPResponseHead {
         var h = HTTPHeaders()
         if let contentType { h.add("Content-Type", contentType); h.add("Cache-Control", "no-store") }
         for f in extra { h.add(f.name, f.value) }
@@ -39,7 +39,7 @@ package enum LocalReply {
     /// A `GatewayError` as its JSON body and head (with `Retry-After` and the error's own fields).
     /// A 429 or 503 that asks for a longer wait than `retryAfterCap` seconds also says
     /// `x-should-retry: false`: the official SDKs would otherwise sleep through a 1 h Retry-After.
-    package static func error(_ e: GatewayError, requestID: String, stageFields: [HTTPField] = [], headersConfig: HeadersConfig?,
+    package static func error(_ e: GatewayError, requestID: String, stageFields: HTTPHeaders = HTTPHeaders(), headersConfig: HeadersConfig?,
                       tls: Bool, retryAfterCap: Int = 60) -> (head: HTTPResponseHead, body: [UInt8]) {
         let body = e.body(requestID: requestID)
         var extra: [HTTPField] = []
@@ -95,7 +95,9 @@ extension LocalReply {
 extension LocalReply {
     /// A success a request filter gives itself (a CORS preflight): no body, the stage's fields.
     static func answer(status: Int, extra: [HTTPField], ctx: RequestContext, tls: Bool) -> (head: HTTPResponseHead, body: [UInt8]) {
-        (head(status: status, contentType: nil, bodyLength: 0, requestID: ctx.requestID, stageFields: ctx.responseHeaders + extra,
-              headersConfig: ctx.plan.headers, tls: tls), [])
+        var fields = ctx.responseHeaders
+        for f in extra { fields.add(f) }
+        return (head(status: status, contentType: nil, bodyLength: 0, requestID: ctx.requestID, stageFields: fields,
+                     headersConfig: ctx.plan.headers, tls: tls), [])
     }
 }

@@ -19,7 +19,7 @@ final class RequestContext {
     /// The verified user id (JWT or trusted header), nil for anonymous requests.
     var user: String?
     /// Fields every response to this request carries (CORS, rate-limit headers), errors included.
-    var responseHeaders: [HTTPField] = []
+    var responseHeaders = HTTPHeaders()
     /// The smallest remaining quota, for the access log.
     var quotaRemaining: Int?
     /// The route template's `{name}` segments, for save templates.

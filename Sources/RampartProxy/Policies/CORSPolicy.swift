@@ -11,7 +11,7 @@ struct CORSPolicy: RouteFilter {
     package let cors: CORSConfig
 
     package func requestHead(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
-        ctx.responseHeaders.append(HTTPField(name: "Vary", value: "Origin"))
+        ctx.responseHeaders.add(literal: "Vary", literal: "Origin")
         // A WebSocket handshake's origin is `WebSocketOrigin`'s to judge (its own allow-list).
         guard let origin = ctx.head.headers["Origin"], !ctx.isWebSocket else { done(.proceed); return }
         let preflight = ctx.head.method == "OPTIONS" && ctx.head.headers.contains("Access-Control-Request-Method")
@@ -33,14 +33,14 @@ struct CORSPolicy: RouteFilter {
             fields.append(HTTPField(name: "Access-Control-Allow-Headers", value: cors.allowHeaders.joined(separator: ", ")))
             fields.append(HTTPField(name: "Access-Control-Max-Age", value: String(cors.maxAge.components.seconds)))
             fields.append(HTTPField(name: "Vary", value: "Access-Control-Request-Method, Access-Control-Request-Headers"))
-            ctx.responseHeaders.append(contentsOf: fields)
+            ctx.responseHeaders.append(contentsOf: HTTPHeaders(fields))
             done(.answer(status: 204, headers: []))
             return
         }
         if !cors.exposeHeaders.isEmpty {
             fields.append(HTTPField(name: "Access-Control-Expose-Headers", value: cors.exposeHeaders.joined(separator: ", ")))
         }
-        ctx.responseHeaders.append(contentsOf: fields)
+        ctx.responseHeaders.append(contentsOf: HTTPHeaders(fields))
         done(.proceed)
     }
 

@@ -39,9 +39,7 @@ struct QuotaPolicy: RouteFilter {
             switch result {
             case .success(let decision):
                 let statuses = decision.statuses
-                for (name, value) in RateLimitHeaders.fields(policy: policy, statuses: statuses) {
-                    ctx.responseHeaders.append(HTTPField(name: name, value: value))
-                }
+                RateLimitHeaders.add(policy: policy, statuses: statuses, to: &ctx.responseHeaders)
                 ctx.quotaRemaining = statuses.map(\.remaining).min()
                 server.metrics.quotaDecision(route: route, allowed: decision.isAllowed)
                 switch decision {

@@ -14,7 +14,7 @@ struct TruncationStage: BodyTransform {
         case .success(let r):
             if r.dropped > 0 {
                 let note = "dropped=\(r.dropped); tokens=\(r.tokensBefore)->\(r.tokensAfter)"
-                ctx.responseHeaders.append(.init(name: "X-Rampart-Truncated", value: note))
+                ctx.responseHeaders.add(literal: "X-Rampart-Truncated", note)
                 ctx.truncated = note
                 ctx.server.metrics.truncation(route: ctx.route.name, dropped: r.dropped)
             }

@@ -53,6 +53,28 @@ public enum RateLimitHeaders {
         ]
     }
 
+    /// The same fields added to a head as bytes: each value is written into a stack buffer and
+    /// copied once, with no String made for it (every answer of a quota route pays this).
+    package static func add(policy: Policy, statuses: [QuotaStatus], to headers: inout HTTPHeaders) {
+        guard let tightest = statuses.min(by: { bindsFirst($0, $1) }) else { return }
+        guard let policyValue = policy.value(for: statuses) else {
+            for (name, value) in fields(policy: policy, statuses: statuses) { headers.add(name, value) }
+            return
+        }
+        headers.add(literal: "RateLimit-Policy", policyValue)
+        let names = policy.names
+        let listBytes = zip(names, statuses).reduce(0) { $0 + $1.0.utf8.count + 3 * 2 + 2 * 20 + 2 }
+        ASCIIWriter.withBytes(capacity: listBytes, { out in
+            for (i, s) in statuses.enumerated() where i < names.count {
+                if i > 0 { out.write(", ") }
+                out.write(names[i]); out.write(";r="); out.write(s.remaining); out.write(";t="); out.write(seconds(s.resetAfter))
+            }
+        }) { headers.add(literal: "RateLimit", bytes: $0) }
+        ASCIIWriter.withBytes(capacity: 20, { $0.write(tightest.limit) }) { headers.add(literal: "X-RateLimit-Limit", bytes: $0) }
+        ASCIIWriter.withBytes(capacity: 20, { $0.write(tightest.remaining) }) { headers.add(literal: "X-RateLimit-Remaining", bytes: $0) }
+        ASCIIWriter.withBytes(capacity: 20, { $0.write(seconds(tightest.resetAfter)) }) { headers.add(literal: "X-RateLimit-Reset", bytes: $0) }
+    }
+
     /// A route's policy names and `RateLimit-Policy` value, made once from its quotas' limits
     /// and windows.
     public struct Policy: Sendable {
@@ -120,6 +142,15 @@ struct ASCIIWriter {
             var out = ASCIIWriter(base: buffer.baseAddress!, capacity: max(capacity, 1))
             write(&out)
             return out.string
+        }
+    }
+
+    /// Bytes written by `write` into a stack buffer of `capacity` bytes, handed to `use`.
+    static func withBytes<R>(capacity: Int, _ write: (inout ASCIIWriter) -> Void, _ use: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(capacity, 1)) { buffer in
+            var out = ASCIIWriter(base: buffer.baseAddress!, capacity: max(capacity, 1))
+            write(&out)
+            return use(UnsafeBufferPointer(start: buffer.baseAddress!, count: out.count))
         }
     }
 
