@@ -60,7 +60,7 @@ extension JSONValue {
         out.append(UInt8(ascii: "\""))
     }
 
-    @inline(__always) static func needsEscape(_ c: UInt8) -> Bool {
+    @inline(__always) package static func needsEscape(_ c: UInt8) -> Bool {
         c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c == 0x7F
     }
 

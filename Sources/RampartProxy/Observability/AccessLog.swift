@@ -59,28 +59,35 @@ public final class AccessLog {
     }
 
     static func encode(_ r: AccessRecord, query: String?, time: [UInt8], millis: Int, into o: inout [UInt8]) {
-        func lit(_ s: StaticString) { s.withUTF8Buffer { o.append(contentsOf: $0) } }
-        func str(_ v: String?) { if let v { JSONValue.writeString(v, to: &o) } else { lit("null") } }
-        func int(_ v: Int?) { if let v { writeInt(v, to: &o) } else { lit("null") } }
-        func ms(_ v: Double?) { if let v { writeMs(v, to: &o) } else { lit("null") } }
-        lit(#"{"time":""#); o.append(contentsOf: time)
-        o.append(UInt8(ascii: ".")); o.append(UInt8(ascii: "0") + UInt8(millis / 100))
-        o.append(UInt8(ascii: "0") + UInt8(millis / 10 % 10)); o.append(UInt8(ascii: "0") + UInt8(millis % 10))
-        lit(#"Z","type":"access","request_id":"#); str(r.requestID)
-        lit(#","method":"#); str(r.method); lit(#","path":"#); str(r.path)
-        lit(#","query":"#); str(query)
-        lit(#","route":"#); str(r.route)
-        lit(#","user":"#); str(r.user)
-        lit(#","status":"#); int(r.status); lit(#","upstream_status":"#); int(r.upstreamStatus)
-        lit(#","bytes_in":"#); int(r.bytesIn); lit(#","bytes_out":"#); int(r.bytesOut)
-        lit(#","duration_ms":"#); ms(r.durationMs); lit(#","upstream_ms":"#); ms(r.upstreamMs)
-        lit(#","retries":"#); int(r.retries); lit(#","breaker":"#); str(r.breaker)
-        lit(#","quota_remaining":"#); int(r.quotaRemaining)
-        lit(#","truncated":"#); str(r.truncated); lit(#","save":"#)
-        if let save = r.save { o.append(contentsOf: save.utf8) } else { lit("null") }
-        lit(#","peer":"#); str(r.peer)
-        lit(#","error":"#); str(r.error); lit(#","reason":"#); str(r.reason)
-        lit("}\n")
+        func n(_ s: String?) -> Int { s?.utf8.count ?? 0 }
+        let strings = n(r.requestID) + n(r.method) + n(r.path) + n(query) + n(r.route) + n(r.user) + n(r.breaker) + n(r.truncated)
+            + n(r.save) + n(r.peer) + n(r.error) + n(r.reason) + time.count
+        let bound = AccessLineWriter.bound(strings: strings, numbers: 12)
+        let start = o.count
+        o.append(contentsOf: repeatElement(0, count: bound))
+        let written = o.withUnsafeMutableBufferPointer { buf in
+            var w = AccessLineWriter(at: buf.baseAddress! + start)
+            w.lit(#"{"time":""#); time.withUnsafeBufferPointer { w.bytes($0) }
+            w.byte(UInt8(ascii: ".")); w.byte(UInt8(ascii: "0") + UInt8(millis / 100))
+            w.byte(UInt8(ascii: "0") + UInt8(millis / 10 % 10)); w.byte(UInt8(ascii: "0") + UInt8(millis % 10))
+            w.lit(#"Z","type":"access","request_id":"#); w.string(r.requestID)
+            w.lit(#","method":"#); w.string(r.method); w.lit(#","path":"#); w.string(r.path)
+            w.lit(#","query":"#); w.string(query)
+            w.lit(#","route":"#); w.string(r.route)
+            w.lit(#","user":"#); w.string(r.user)
+            w.lit(#","status":"#); w.int(r.status); w.lit(#","upstream_status":"#); w.int(r.upstreamStatus)
+            w.lit(#","bytes_in":"#); w.int(r.bytesIn); w.lit(#","bytes_out":"#); w.int(r.bytesOut)
+            w.lit(#","duration_ms":"#); w.ms(r.durationMs); w.lit(#","upstream_ms":"#); w.ms(r.upstreamMs)
+            w.lit(#","retries":"#); w.int(r.retries); w.lit(#","breaker":"#); w.string(r.breaker)
+            w.lit(#","quota_remaining":"#); w.int(r.quotaRemaining)
+            w.lit(#","truncated":"#); w.string(r.truncated); w.lit(#","save":"#)
+            if let save = r.save { HTTPHeaders.withBytes(save) { w.bytes($0) } } else { w.lit("null") }
+            w.lit(#","peer":"#); w.string(r.peer)
+            w.lit(#","error":"#); w.string(r.error); w.lit(#","reason":"#); w.string(r.reason)
+            w.lit("}\n")
+            return w.p - (buf.baseAddress! + start)
+        }
+        o.removeLast(bound - written)
     }
 
     /// Decimal digits, no String made.
