@@ -71,20 +71,26 @@ extension HTTPHeaders {
     /// Appends a field named by a literal (the fields a proxy hop adds): no String is read for the name.
     public mutating func add(literal name: StaticString, _ value: String) {
         var value = value
-        value.withUTF8 { v in
-            add(name: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), value: v, checked: false)
-        }
+        value.withUTF8 { v in add(literal: name, bytes: v) }
     }
 
     /// The same with the value's bytes.
+    /// The literal is Rampart's own, so its name is marked a token (checked in debug builds): the
+    /// serialiser then copies the name and checks only the value.
     public mutating func add(literal name: StaticString, bytes value: UnsafeBufferPointer<UInt8>) {
-        add(name: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), value: value, checked: false)
+        let n = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        assert(!n.isEmpty && n.allSatisfy(ByteClass.isTChar), "header name literal is not a token")
+        add(name: n, value: value, checked: false)
+        markLastNameChecked()
+    }
+
+    private mutating func markLastNameChecked() {
+        storage.unsafelyUnwrapped.withPointers { c, entries, _ in entries[c.pointee.entryCount - 1].markNameChecked() }
     }
 
     /// The same with a literal value.
     public mutating func add(literal name: StaticString, literal value: StaticString) {
-        add(name: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount),
-            value: UnsafeBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount), checked: false)
+        add(literal: name, bytes: UnsafeBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount))
     }
 
     /// Appends a field, keeping any existing ones with the same name.
@@ -162,7 +168,7 @@ extension HTTPHeaders {
             var kept = 0
             for i in 0..<c.pointee.entryCount {
                 let e = entries[i]
-                let name = UnsafeBufferPointer(start: UnsafePointer(bytes) + Int(e.nameStart), count: Int(e.nameCount))
+                let name = UnsafeBufferPointer(start: UnsafePointer(bytes) + Int(e.nameStart), count: e.nameCount)
                 let value = UnsafeBufferPointer(start: UnsafePointer(bytes) + Int(e.valueStart), count: e.valueCount)
                 if try shouldRemove(name, value) { continue }
                 if kept != i { entries[kept] = e }

@@ -78,7 +78,7 @@ public struct HTTPHeaders: @unchecked Sendable {
 
         @inlinable public func name(_ i: Int) -> UnsafeBufferPointer<UInt8> {
             let e = entry(i)
-            return UnsafeBufferPointer(start: bytes.unsafelyUnwrapped + Int(e.nameStart), count: Int(e.nameCount))
+            return UnsafeBufferPointer(start: bytes.unsafelyUnwrapped + Int(e.nameStart), count: e.nameCount)
         }
 
         @inlinable public func value(_ i: Int) -> UnsafeBufferPointer<UInt8> {
@@ -87,6 +87,8 @@ public struct HTTPHeaders: @unchecked Sendable {
         }
 
         @inlinable public func isChecked(_ i: Int) -> Bool { entry(i).checked }
+        /// The name alone is known to be a token (a literal of Rampart's code).
+        @inlinable public func isNameChecked(_ i: Int) -> Bool { entry(i).nameChecked }
 
         /// Field `i`'s name against a lowercase literal, ignoring ASCII case.
         @inlinable public func nameIs(_ i: Int, _ lowercase: StaticString) -> Bool {
@@ -106,7 +108,7 @@ public struct HTTPHeaders: @unchecked Sendable {
         /// Bytes of every name and value plus 4 per field (": " and CRLF): a serialiser's bound.
         @inlinable public var lineBytes: Int {
             var n = 0
-            for i in 0..<count { let e = entries.unsafelyUnwrapped[i]; n &+= Int(e.nameCount) &+ e.valueCount &+ 4 }
+            for i in 0..<count { let e = entries.unsafelyUnwrapped[i]; n &+= e.nameCount &+ e.valueCount &+ 4 }
             return n
         }
 

@@ -61,7 +61,8 @@ public struct HTTPResponseHead: Sendable, Equatable {
                     p[0] = CR; p[1] = LF; p += 2
                     continue
                 }
-                guard let q = Self.putToken(f.name(i), at: p) else { continue }
+                let name = f.name(i)
+                guard let q = f.isNameChecked(i) ? Self.put(name, at: p) : Self.putToken(name, at: p) else { continue }
                 q[0] = COLON; q[1] = SP
                 p = Self.putSanitized(f.value(i), at: q + 2)
                 p[0] = CR; p[1] = LF; p += 2

@@ -2,11 +2,13 @@
 // after them, in a single allocation. Copied on write like an Array, but grown and written with
 // plain memcpy: adding a field costs a capacity check and two copies, nothing generic.
 
-/// Where one field's bytes are. The top bit of `valueWord` says the bytes are known safe on the
-/// wire (the parsers checked every byte, or `HTTPField.checked` did): serialisers copy them as is.
+/// Where one field's bytes are. The top bit of `valueWord` says the name and value are known safe
+/// on the wire (the parsers checked every byte, or `HTTPField.checked` did): serialisers copy them
+/// as is. The top bit of `nameWord` says the name alone is (a literal of Rampart's own code): the
+/// value is still checked as it is copied.
 @usableFromInline struct HeaderEntry: Sendable {
     @usableFromInline var nameStart: UInt32
-    @usableFromInline var nameCount: UInt32
+    @usableFromInline var nameWord: UInt32
     @usableFromInline var valueStart: UInt32
     @usableFromInline var valueWord: UInt32
 
@@ -14,13 +16,17 @@
 
     @inlinable init(nameStart: Int, nameCount: Int, valueStart: Int, valueCount: Int, checked: Bool) {
         self.nameStart = UInt32(truncatingIfNeeded: nameStart)
-        self.nameCount = UInt32(truncatingIfNeeded: nameCount)
+        nameWord = UInt32(truncatingIfNeeded: nameCount) | (checked ? Self.checkedBit : 0)
         self.valueStart = UInt32(truncatingIfNeeded: valueStart)
         valueWord = UInt32(truncatingIfNeeded: valueCount) | (checked ? Self.checkedBit : 0)
     }
 
+    @inlinable var nameCount: Int { Int(nameWord & ~Self.checkedBit) }
+    @inlinable var nameChecked: Bool { nameWord & Self.checkedBit != 0 }
     @inlinable var valueCount: Int { Int(valueWord & ~Self.checkedBit) }
     @inlinable var checked: Bool { valueWord & Self.checkedBit != 0 }
+
+    @inlinable mutating func markNameChecked() { nameWord |= Self.checkedBit }
 
     @inlinable mutating func setValue(start: Int, count: Int, checked: Bool) {
         valueStart = UInt32(truncatingIfNeeded: start)

@@ -58,4 +58,13 @@ import Testing
         let text = String(decoding: HTTPResponseHead(status: 200, headers: h).serialized(), as: UTF8.self)
         #expect(text == "HTTP/1.1 200 OK\r\nX-Bad: a  Injected: 1\r\nX-Ok: fine\r\n\r\n")
     }
+
+    /// A field named by a literal skips the name check, never the value's.
+    @Test func aLiteralNamedFieldStillHasItsValueChecked() {
+        var h = HTTPHeaders()
+        h.add(literal: "X-Note", "a\r\nInjected: 1")
+        h.add(literal: "X-Plain", literal: "ok")
+        let text = String(decoding: HTTPResponseHead(status: 200, headers: h).serialized(), as: UTF8.self)
+        #expect(text == "HTTP/1.1 200 OK\r\nX-Note: a  Injected: 1\r\nX-Plain: ok\r\n\r\n")
+    }
 }

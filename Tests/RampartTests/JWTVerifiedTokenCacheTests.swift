@@ -67,4 +67,17 @@ import Testing
         cache.insert(long, entry)
         #expect(cache.lookup(long) == nil && cache.count == 8, "a token over the size bound is verified every time, never kept")
     }
+
+    /// The cache hashes a token's last 32 bytes only; tokens that share them are still told apart.
+    @Test func tokensWithTheSameEndAreDifferentEntries() {
+        let cache = VerifiedTokenCache(capacity: 8)
+        let tail = String(repeating: "s", count: 40)
+        let window = JWTTimeWindow(exp: nil, nbf: nil)
+        cache.insert("a." + tail, .init(identity: VerifiedIdentity(user: "alice", claims: .null), window: window))
+        cache.insert("b." + tail, .init(identity: VerifiedIdentity(user: "bob", claims: .null), window: window))
+        #expect(cache.lookup("a." + tail)?.identity.user == "alice")
+        #expect(cache.lookup("b." + tail)?.identity.user == "bob")
+        #expect(cache.lookup("c." + tail) == nil)
+        #expect(cache.count == 2)
+    }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import RampartHTTP
 import RampartLoop
 import RampartTransport
@@ -21,12 +22,13 @@ extension JWTVerifier {
             while start < end, isSpace(b[start]) { start += 1 }
             while end > start, isSpace(b[end - 1]) { end -= 1 }
             guard end - start > 7, b[start + 6] == 0x20 else { return nil }
-            for (i, c) in "bearer".utf8.enumerated() where b[start + i] | 0x20 != c { return nil }
+            guard ASCIIBytes.equalsLowercase(UnsafeBufferPointer(rebasing: b[start..<start + 6]), "bearer") else { return nil }
             start += 7
             while start < end, isSpace(b[start]) { start += 1 }
             guard start < end else { return nil }
-            for i in start..<end where b[i] == 0x20 { return nil }
-            return String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self)
+            let token = UnsafeBufferPointer(rebasing: b[start..<end])
+            if memchr(token.baseAddress!, 0x20, token.count) != nil { return nil }
+            return String(decoding: token, as: UTF8.self)
         }
     }
 

@@ -18,7 +18,7 @@ final class VerifiedTokenCache: Sendable {
 
     let capacity: Int
     let maxTokenBytes: Int
-    private let entries: Lock<[String: Entry]>
+    private let entries: Lock<[TokenKey: Entry]>
 
     init(capacity: Int = 1024, maxTokenBytes: Int = 4096) {
         self.capacity = max(1, capacity)
@@ -28,21 +28,42 @@ final class VerifiedTokenCache: Sendable {
 
     func lookup(_ token: String) -> Entry? {
         guard token.utf8.count <= maxTokenBytes else { return nil }
-        return entries.withLock { $0[token] }
+        let key = TokenKey(token)
+        return entries.withLock { $0[key] }
     }
 
     /// Keeps a token that just verified. When full, an arbitrary entry makes room: the cache only
     /// saves work, and a client whose token was dropped pays one full verification.
     func insert(_ token: String, _ entry: Entry) {
         guard token.utf8.count <= maxTokenBytes else { return }
+        let key = TokenKey(token)
         entries.withLock { e in
-            if e.count >= capacity, e[token] == nil { e.remove(at: e.startIndex) }
-            e[token] = entry
+            if e.count >= capacity, e[key] == nil { e.remove(at: e.startIndex) }
+            e[key] = entry
         }
     }
 
     /// Drops a token whose time window has passed for good (expired), so it stops taking a slot.
-    func remove(_ token: String) { _ = entries.withLock { $0.removeValue(forKey: token) } }
+    func remove(_ token: String) { _ = entries.withLock { $0.removeValue(forKey: TokenKey(token)) } }
 
     var count: Int { entries.withLock { $0.count } }
+}
+
+/// A token as the cache's key: equal when the whole token is, hashed on its last 32 bytes only. A
+/// JWT ends with its signature, which differs between any two tokens the cache holds (it only
+/// holds tokens that verified, so no one can fill it with colliding ones), and hashing 32 bytes
+/// instead of a whole token (hundreds of bytes) is what every request of a JWT route pays.
+struct TokenKey: Hashable, Sendable {
+    let token: String
+
+    init(_ token: String) { self.token = token }
+
+    static func == (a: TokenKey, b: TokenKey) -> Bool { a.token == b.token }
+
+    func hash(into hasher: inout Hasher) {
+        HTTPHeaders.withBytes(token) { b in
+            hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: b[Swift.max(0, b.count - 32)...])))
+            hasher.combine(b.count)
+        }
+    }
 }
