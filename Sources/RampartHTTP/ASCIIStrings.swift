@@ -29,17 +29,11 @@ extension String {
 
     @inlinable
     static func asciiCaseInsensitiveEquals(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        var i = 0
-        while i < a.count {
-            let x = a[i], y = b[i]
-            if x != y && asciiLower(x) != asciiLower(y) { return false }
-            i &+= 1
-        }
-        return true
+        ASCIIBytes.equalsIgnoringCase(a, b)
     }
 
     @inlinable @inline(__always)
-    static func asciiLower(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }
+    static func asciiLower(_ b: UInt8) -> UInt8 { ASCIIBytes.lower(b) }
 }
 
 extension StringProtocol {

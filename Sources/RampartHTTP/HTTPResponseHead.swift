@@ -34,7 +34,7 @@ public struct HTTPResponseHead: Sendable, Equatable {
     /// At least the bytes `serialize(to:)` writes (exactly that unless a field is skipped), so the
     /// caller reserves once and the head is written with no growth checks.
     public var serializedSizeBound: Int {
-        var n = 9 + 4 + (reason ?? Self.reasonPhrase(status)).utf8.count + 2 + 2
+        let n = 9 + 4 + (reason ?? Self.reasonPhrase(status)).utf8.count + 2 + 2
         return n &+ headers.withFieldBytes { $0.lineBytes }
     }
 
