@@ -88,14 +88,7 @@ extension UnsafeRawBufferPointer {
     /// ASCII case-insensitive compare of `start..<end` with a lowercase literal.
     @inline(__always)
     func equalsLowercase(_ start: Int, _ end: Int, _ literal: StaticString) -> Bool {
-        guard end - start == literal.utf8CodeUnitCount else { return false }
-        let lit = literal.utf8Start
-        var i = 0
-        while i < literal.utf8CodeUnitCount {
-            if ByteClass.lower(self[start + i]) != lit[i] { return false }
-            i += 1
-        }
-        return true
+        ASCIIBytes.equalsLowercase(UnsafeRawBufferPointer(rebasing: self[start..<end]).assumingMemoryBound(to: UInt8.self), literal)
     }
 
     /// Exact byte compare of `start..<end` with a literal (methods are case-sensitive).

@@ -17,19 +17,12 @@ public struct HTTPField: Sendable {
     /// Marks a field whose bytes were checked where it came from (a parsed head).
     mutating func markChecked() { isWireChecked = true }
 
-    /// Takes `other`'s value, keeping this name; still checked when both were.
-    public mutating func takeValue(of other: HTTPField) {
-        let checked = isWireChecked && other.isWireChecked
-        value = other.value
-        isWireChecked = checked
-    }
-
     /// A field checked once here, for fields made once and written on many responses (config
     /// headers): later serialisations copy it without a per-byte pass.
     public static func checked(name: String, value: String) -> HTTPField {
         var f = HTTPField(name: name, value: value)
-        f.isWireChecked = HTTPResponseHead.withBytes(name) { n in !n.isEmpty && n.allSatisfy(ByteClass.isTChar) }
-            && HTTPResponseHead.withBytes(value) { $0.allSatisfy(ByteClass.isFieldValueByte) }
+        f.isWireChecked = HTTPHeaders.withBytes(name) { n in !n.isEmpty && n.allSatisfy(ByteClass.isTChar) }
+            && HTTPHeaders.withBytes(value) { $0.allSatisfy(ByteClass.isFieldValueByte) }
         return f
     }
 }

@@ -71,14 +71,7 @@ public enum ASCIIBytes {
     /// `bytes` (any case) against a lowercase literal.
     @inlinable
     public static func equalsLowercase(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
-        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
-        let lit = lowercase.utf8Start
-        var i = 0
-        while i < bytes.count {
-            if lower(bytes[i]) != lit[i] { return false }
-            i &+= 1
-        }
-        return true
+        bytes.count == lowercase.utf8CodeUnitCount && hasPrefixLowercase(bytes, lowercase)
     }
 
     /// `bytes` begins with a lowercase literal, ignoring case.

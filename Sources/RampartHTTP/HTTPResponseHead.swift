@@ -106,14 +106,7 @@ public struct HTTPResponseHead: Sendable, Equatable {
     }
 
     static func putSanitized(_ s: String, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
-        withBytes(s) { putSanitized($0, at: p) }
-    }
-
-    /// A String's UTF-8 bytes in place (native strings, small ones included, always have them).
-    @inline(__always)
-    static func withBytes<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        if let r = s.utf8.withContiguousStorageIfAvailable(body) { return r }
-        return Array(s.utf8).withUnsafeBufferPointer(body)
+        HTTPHeaders.withBytes(s) { putSanitized($0, at: p) }
     }
 
     static let http10: [UInt8] = Array("HTTP/1.0 ".utf8)

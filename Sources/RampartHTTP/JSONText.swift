@@ -44,42 +44,53 @@ extension JSONValue {
     /// Escapes quote, backslash and every control character; everything else passes as UTF-8.
     /// Runs of plain bytes are copied whole: access-log lines and bodies are mostly plain.
     package static func writeString(_ s: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        let copied: Void? = s.utf8.withContiguousStorageIfAvailable { buf in
+        let bound = stringBound(s)
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: bound))
+        let n = out.withUnsafeMutableBufferPointer { buf in writeString(s, at: buf.baseAddress! + start) - (buf.baseAddress! + start) }
+        out.removeLast(bound - n)
+    }
+
+    /// Room `writeString` can need: quotes, and 6 bytes (`\u00XX`) per byte at worst.
+    package static func stringBound(_ s: String) -> Int { s.utf8.count * 6 + 2 }
+
+    /// The same written at `p`, which has room for `stringBound(s)` bytes; returns the end.
+    package static func writeString(_ s: String, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        var p = p
+        p.pointee = UInt8(ascii: "\""); p += 1
+        HTTPHeaders.withBytes(s) { buf in
             var run = 0
             for i in 0..<buf.count where needsEscape(buf[i]) {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run..<i]))
-                writeEscape(buf[i], to: &out)
+                if i > run { p.update(from: buf.baseAddress! + run, count: i - run); p += i - run }
+                p = writeEscape(buf[i], at: p)
                 run = i + 1
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run...]))
+            if buf.count > run { p.update(from: buf.baseAddress! + run, count: buf.count - run); p += buf.count - run }
         }
-        if copied == nil {
-            for c in s.utf8 { if needsEscape(c) { writeEscape(c, to: &out) } else { out.append(c) } }
-        }
-        out.append(UInt8(ascii: "\""))
+        p.pointee = UInt8(ascii: "\""); p += 1
+        return p
     }
 
     @inline(__always) package static func needsEscape(_ c: UInt8) -> Bool {
         c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c == 0x7F
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    private static func writeEscape(_ c: UInt8, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\\"))
+    private static func writeEscape(_ c: UInt8, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        p[0] = UInt8(ascii: "\\")
         switch c {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(c)
-        case 0x0A: out.append(UInt8(ascii: "n"))
-        case 0x0D: out.append(UInt8(ascii: "r"))
-        case 0x09: out.append(UInt8(ascii: "t"))
-        case 0x08: out.append(UInt8(ascii: "b"))
-        case 0x0C: out.append(UInt8(ascii: "f"))
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): p[1] = c
+        case 0x0A: p[1] = UInt8(ascii: "n")
+        case 0x0D: p[1] = UInt8(ascii: "r")
+        case 0x09: p[1] = UInt8(ascii: "t")
+        case 0x08: p[1] = UInt8(ascii: "b")
+        case 0x0C: p[1] = UInt8(ascii: "f")
         default:
-            out.append(contentsOf: "u00".utf8)
-            out.append(hexDigits[Int(c >> 4)])
-            out.append(hexDigits[Int(c & 0xF)])
+            let hex: StaticString = "0123456789abcdef"
+            p[1] = UInt8(ascii: "u"); p[2] = UInt8(ascii: "0"); p[3] = UInt8(ascii: "0")
+            p[4] = hex.utf8Start[Int(c >> 4)]; p[5] = hex.utf8Start[Int(c & 0xF)]
+            return p + 6
         }
+        return p + 2
     }
 
     /// The JSON type name used in "expected …, got …" messages.

@@ -2,8 +2,7 @@ import RampartHTTP
 
 /// Writes one access line through a pointer into room reserved for the whole line: one capacity
 /// check per line instead of one `Array.append` per piece (about 60 pieces, some 100
-/// instructions each). Output is byte for byte what `JSONValue.writeString`, `AccessLog.writeInt`
-/// and `AccessLog.writeMs` write (`AccessLogFormatTests` pins whole lines).
+/// instructions each). `AccessLogFormatTests` pins its numbers and whole lines.
 struct AccessLineWriter {
     private(set) var p: UnsafeMutablePointer<UInt8>
 
@@ -25,37 +24,10 @@ struct AccessLineWriter {
         p += b.count
     }
 
-    /// A JSON string, quoted and escaped; `null` for nil.
+    /// A JSON string, quoted and escaped (`JSONValue.writeString`); `null` for nil.
     mutating func string(_ s: String?) {
         guard let s else { lit("null"); return }
-        byte(UInt8(ascii: "\""))
-        HTTPHeaders.withBytes(s) { buf in
-            var run = 0
-            for i in 0..<buf.count where JSONValue.needsEscape(buf[i]) {
-                bytes(UnsafeBufferPointer(rebasing: buf[run..<i]))
-                escape(buf[i])
-                run = i + 1
-            }
-            bytes(UnsafeBufferPointer(rebasing: buf[run...]))
-        }
-        byte(UInt8(ascii: "\""))
-    }
-
-    private mutating func escape(_ c: UInt8) {
-        byte(UInt8(ascii: "\\"))
-        switch c {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"): byte(c)
-        case 0x0A: byte(UInt8(ascii: "n"))
-        case 0x0D: byte(UInt8(ascii: "r"))
-        case 0x09: byte(UInt8(ascii: "t"))
-        case 0x08: byte(UInt8(ascii: "b"))
-        case 0x0C: byte(UInt8(ascii: "f"))
-        default:
-            let hex: StaticString = "0123456789abcdef"
-            lit("u00")
-            byte(hex.utf8Start[Int(c >> 4)])
-            byte(hex.utf8Start[Int(c & 0xF)])
-        }
+        p = JSONValue.writeString(s, at: p)
     }
 
     /// Decimal digits; `null` for nil.
@@ -72,11 +44,12 @@ struct AccessLineWriter {
         p += count
     }
 
-    /// Milliseconds as `AccessLog.writeMs` prints them; `null` for nil or a value that is not a number.
+    /// Milliseconds rounded to the microsecond, as `AccessLog.ms` prints them ("1.5", "12.0",
+    /// "0.004"); `null` for nil or a value that is not a number.
     mutating func ms(_ v: Double?) {
         guard let v else { lit("null"); return }
-        var o: [UInt8] = []
-        guard v.isFinite, abs(v) < 1e12 else { AccessLog.writeMs(v, to: &o); o.withUnsafeBufferPointer { bytes($0) }; return }
+        // Not a number, or too large for the digits below: as the String formatting prints it.
+        guard v.isFinite, abs(v) < 1e12 else { HTTPHeaders.withBytes(AccessLog.ms(v)) { bytes($0) }; return }
         let micros = Int((v * 1000).rounded())
         if micros < 0 { byte(UInt8(ascii: "-")) }
         int(Int(micros.magnitude / 1000))

@@ -90,30 +90,22 @@ public final class AccessLog {
         o.removeLast(bound - written)
     }
 
-    /// Decimal digits, no String made.
-    static func writeInt(_ v: Int, to o: inout [UInt8]) {
-        if v < 0 { o.append(UInt8(ascii: "-")) }
-        var m = v.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // 24 bytes: room for any Int
-        withUnsafeMutableBytes(of: &digits) { d in
-            var i = d.count
-            repeat { i -= 1; d[i] = UInt8(ascii: "0") + UInt8(m % 10); m /= 10 } while m > 0
-            o.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[i...]))
-        }
-    }
+    /// Decimal digits, no String made (what the line writer writes).
+    static func writeInt(_ v: Int, to o: inout [UInt8]) { write(to: &o) { $0.int(v) } }
 
-    /// Milliseconds rounded to the microsecond, as `ms(_:)` prints them ("1.5", "12.0", "0.004").
-    static func writeMs(_ v: Double, to o: inout [UInt8]) {
-        guard v.isFinite, abs(v) < 1e12 else { o.append(contentsOf: ms(v).utf8); return }   // "null" when not a number
-        let micros = Int((v * 1000).rounded())
-        if micros < 0 { o.append(UInt8(ascii: "-")) }
-        writeInt(Int(micros.magnitude / 1000), to: &o)
-        o.append(UInt8(ascii: "."))
-        var frac = Int(micros.magnitude % 1000)
-        guard frac != 0 else { o.append(UInt8(ascii: "0")); return }
-        var scale = 100
-        while frac % 10 == 0 { frac /= 10; scale /= 10 }
-        while scale > 0 { o.append(UInt8(ascii: "0") + UInt8(frac / scale % 10)); scale /= 10 }
+    /// Milliseconds as the line writer writes them.
+    static func writeMs(_ v: Double, to o: inout [UInt8]) { write(to: &o) { $0.ms(v) } }
+
+    private static func write(to o: inout [UInt8], _ body: (inout AccessLineWriter) -> Void) {
+        let bound = AccessLineWriter.bound(strings: 0, numbers: 1)
+        let start = o.count
+        o.append(contentsOf: repeatElement(0, count: bound))
+        let n = o.withUnsafeMutableBufferPointer { buf in
+            var w = AccessLineWriter(at: buf.baseAddress! + start)
+            body(&w)
+            return w.p - (buf.baseAddress! + start)
+        }
+        o.removeLast(bound - n)
     }
 
     /// "2026-12-06T11:04:48.123Z": the part up to the second is reused within the same second.
