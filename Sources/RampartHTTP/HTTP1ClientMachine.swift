@@ -201,39 +201,62 @@ public struct HTTP1ClientMachine: Sendable {
 
     /// Appends the request head, with the framing header for the body, to `h`.
     public mutating func encodeHead(target: String, headers: HTTPHeaders, into h: inout [UInt8]) {
+        let bound = headSizeBound(target: target, headers: headers)
         let start = h.count
-        let framing: StaticString
-        var length: (digits: [UInt8], count: Int) = ([], 0)
+        h.append(contentsOf: repeatElement(0, count: bound))
+        let n = h.withUnsafeMutableBufferPointer { encodeHead(target: target, headers: headers, at: $0.baseAddress! + start) }
+        h.removeLast(bound - n)
+    }
+
+    /// The most bytes `encodeHead(target:headers:at:)` writes for this request.
+    public func headSizeBound(target: String, headers: HTTPHeaders) -> Int {
+        method.utf8.count + 1 + target.utf8.count + Self.versionCRLF.utf8CodeUnitCount + headers.withFieldBytes { $0.lineBytes }
+            + Self.longestFraming + 20 + 4
+    }
+
+    /// Writes the request head, with the framing header for the body, at `start`, which has room
+    /// for `headSizeBound`: straight into the socket's buffer, no array on the way. Returns its size.
+    public mutating func encodeHead(target: String, headers: HTTPHeaders, at start: UnsafeMutablePointer<UInt8>) -> Int {
+        let n = writeHead(target: target, headers: headers, at: start)
+        queued(n)
+        return n
+    }
+
+    /// The same head again, not counted: a replay on a fresh connection re-encodes the head
+    /// instead of keeping a copy of it (`retryOnFreshConnection` counts the replay).
+    public func writeHead(target: String, headers: HTTPHeaders, at start: UnsafeMutablePointer<UInt8>) -> Int {
+        var p = Self.put(method, at: start); p[0] = SP; p += 1
+        p = Self.put(target, at: p)
+        p = Self.put(Self.versionCRLF, at: p)
+        p = headers.withFieldBytes { $0.writeLines(to: p) }
         switch body {
-        case .none: framing = ""
+        case .none: break
         case .known(let n):
-            framing = "Content-Length: "
-            length.digits = Array(String(n).utf8)
-        case .streamed: framing = "Transfer-Encoding: chunked\r\n"
+            p = Self.put("Content-Length: ", at: p)
+            p = Self.putDecimal(n, at: p)
+            p[0] = CR; p[1] = LF; p += 2
+        case .streamed: p = Self.put("Transfer-Encoding: chunked\r\n", at: p)
         }
-        length.count = length.digits.isEmpty ? 0 : length.digits.count + 2
-        headers.withFieldBytes { f in
-            let bound = method.utf8.count + 1 + target.utf8.count + Self.versionCRLF.count + f.lineBytes
-                + framing.utf8CodeUnitCount + length.count + 2
-            h.append(contentsOf: repeatElement(0, count: bound))
-            h.withUnsafeMutableBufferPointer { out in
-                var p = out.baseAddress! + start
-                p = Self.put(method, at: p); p[0] = SP; p += 1
-                p = Self.put(target, at: p)
-                Self.versionCRLF.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: $0.count) }
-                p += Self.versionCRLF.count
-                p = f.writeLines(to: p)
-                p.update(from: framing.utf8Start, count: framing.utf8CodeUnitCount)
-                p += framing.utf8CodeUnitCount
-                if length.count > 0 {
-                    length.digits.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: $0.count) }
-                    p += length.digits.count
-                    p[0] = CR; p[1] = LF; p += 2
-                }
-                p[0] = CR; p[1] = LF
-            }
-        }
-        queued(h.count - start)
+        p[0] = CR; p[1] = LF; p += 2
+        return p - start
+    }
+
+    static let longestFraming = "Transfer-Encoding: chunked\r\n".utf8.count
+
+    @inline(__always)
+    static func put(_ s: StaticString, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        p.update(from: s.utf8Start, count: s.utf8CodeUnitCount)
+        return p + s.utf8CodeUnitCount
+    }
+
+    /// A non-negative length in decimal (a body length never exceeds 20 digits).
+    static func putDecimal(_ n: Int, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        var digits = 1
+        var rest = n / 10
+        while rest > 0 { digits += 1; rest /= 10 }
+        var v = n
+        for i in stride(from: digits - 1, through: 0, by: -1) { p[i] = UInt8(truncatingIfNeeded: 0x30 + v % 10); v /= 10 }
+        return p + digits
     }
 
     @inline(__always)
@@ -244,7 +267,7 @@ public struct HTTP1ClientMachine: Sendable {
         }
     }
 
-    static let versionCRLF: [UInt8] = Array(" HTTP/1.1\r\n".utf8)
+    static let versionCRLF: StaticString = " HTTP/1.1\r\n"
 
     /// Frames `count` body bytes the client sent; for a chunked upload writes the chunk header
     /// into `chunkHeader` (replacing its contents). Counts everything as queued.

@@ -19,9 +19,9 @@ public protocol DeferredFlush: AnyObject {
 /// cancelled; persistent ones (`makeTimer`) keep it and are re-armed without allocating, for the
 /// per-connection deadlines that move on every request.
 public final class LoopTimer {
-    fileprivate(set) var deadline: UInt64
-    fileprivate var action: (() -> Void)?
-    fileprivate var heapIndex = -1
+    @exclusivity(unchecked) fileprivate(set) var deadline: UInt64
+    @exclusivity(unchecked) fileprivate var action: (() -> Void)?
+    @exclusivity(unchecked) fileprivate var heapIndex = -1
     fileprivate let persistent: Bool
     init(deadline: UInt64, persistent: Bool = false, action: @escaping () -> Void) {
         self.deadline = deadline; self.persistent = persistent; self.action = action
@@ -53,32 +53,29 @@ public final class EventLoop: @unchecked Sendable {
     public let index: Int
     private let epfd: Int32
     private let wakeFd: Int32
-    private var handlers: [EventHandler?] = []
-    // The hot queues live at addresses the loop allocates once and frees in deinit: an access to
-    // a stored array of a class costs a runtime exclusivity check, several per request, and
-    // nothing that runs while one of these accesses is open can reach the loop (removed timers
-    // and flushed targets stay referenced by their caller).
-    private let timerHeapAt = UnsafeMutablePointer<[LoopTimer]>.allocate(capacity: 1)
-    private var timerHeap: [LoopTimer] {
-        unsafeAddress { UnsafePointer(timerHeapAt) }
-        unsafeMutableAddress { timerHeapAt }
-    }
+    // Loop-confined state is `@exclusivity(unchecked)`: only this loop's thread touches it, and
+    // no access to it calls out to code that could reach it again (a removed timer or a flushed
+    // target stays referenced by its caller), so the runtime's exclusivity check (about 80
+    // instructions a time, several per request) could never fire. Rampart marks the hot state of
+    // its other loop-confined objects (connections, calls, exchanges) the same way, never state
+    // whose mutation runs a filter or handler that could reach it again.
+    @exclusivity(unchecked) private var handlers: [EventHandler?] = []
+    @exclusivity(unchecked) private var timerHeap: [LoopTimer] = []
     private let inbox = Lock<[@Sendable () -> Void]>([])
-    private let deferredAt = UnsafeMutablePointer<[() -> Void]>.allocate(capacity: 1)
-    private var deferred: [() -> Void] {
-        unsafeAddress { UnsafePointer(deferredAt) }
-        unsafeMutableAddress { deferredAt }
-    }
-    private let flushQueueAt = UnsafeMutablePointer<[DeferredFlush]>.allocate(capacity: 1)
-    private var flushQueue: [DeferredFlush] {
-        unsafeAddress { UnsafePointer(flushQueueAt) }
-        unsafeMutableAddress { flushQueueAt }
-    }
-    private var running = true
+    @exclusivity(unchecked) private var deferred: [() -> Void] = []
+    @exclusivity(unchecked) private var flushQueue: [DeferredFlush] = []
+    @exclusivity(unchecked) private var flushBatch: [DeferredFlush] = []
+    @exclusivity(unchecked) private var deferredBatch: [() -> Void] = []
+    /// Objects kept alive until the end of the iteration (`releaseAtEndOfIteration`).
+    @exclusivity(unchecked) private var releaseQueue: [AnyObject] = []
+    @exclusivity(unchecked) private var running = true
     /// The clock every deadline on this loop is measured with (injected: tests drive it by hand).
     public let clock: any Clock
     /// Cached monotonic time of the current iteration; good enough for timeouts and logs.
-    public private(set) var now: UInt64
+    /// Read through an inlinable getter: a stored property read from another module is inlined
+    /// with its exclusivity check, whatever the attribute says.
+    @inlinable public var now: UInt64 { nowStorage }
+    @usableFromInline @exclusivity(unchecked) var nowStorage: UInt64
     /// The thread inside `run()`, 0 while none is: set-up before the loop starts (and tests after
     /// it stopped) may touch it from the thread that owns it then.
     private let owner = Atomic<UInt>(0)
@@ -100,20 +97,11 @@ public final class EventLoop: @unchecked Sendable {
     public init(index: Int, clock: any Clock = SystemClock()) {
         self.index = index
         self.clock = clock
-        timerHeapAt.initialize(to: [])
-        deferredAt.initialize(to: [])
-        flushQueueAt.initialize(to: [])
-        now = clock.monotonicNanoseconds()
+        nowStorage = clock.monotonicNanoseconds()
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         wakeFd = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
         precondition(epfd >= 0 && wakeFd >= 0, "epoll/eventfd unavailable")
         _ = rampart_epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFd, Epoll.input, UInt64(wakeFd))
-    }
-
-    deinit {
-        timerHeapAt.deinitialize(count: 1); timerHeapAt.deallocate()
-        deferredAt.deinitialize(count: 1); deferredAt.deallocate()
-        flushQueueAt.deinitialize(count: 1); flushQueueAt.deallocate()
     }
 
     // MARK: File descriptors
@@ -187,6 +175,11 @@ public final class EventLoop: @unchecked Sendable {
     /// Runs `work` at the end of this iteration, after all ready events.
     public func deferToEndOfIteration(_ work: @escaping () -> Void) { assertInLoop(); deferred.append(work) }
 
+    /// Keeps `object` alive until the end of this iteration: an object that ends itself from inside
+    /// one of its own methods (an upstream call whose owner lets go of it) is freed after its
+    /// method returned, without a closure allocated for it.
+    public func releaseAtEndOfIteration(_ object: AnyObject) { assertInLoop(); releaseQueue.append(object) }
+
     /// Calls `target.flushDeferred()` at the end of this iteration (the caller dedupes).
     public func scheduleFlush(_ target: DeferredFlush) { assertInLoop(); flushQueue.append(target) }
 
@@ -229,7 +222,7 @@ public final class EventLoop: @unchecked Sendable {
                 rampart_epoll_wait(epfd, ev.baseAddress, da.baseAddress, capacity, timeout)
             }
         }
-        now = clock.monotonicNanoseconds()
+        nowStorage = clock.monotonicNanoseconds()
         if n > 0 {
             for i in 0..<Int(n) {
                 let fd = Int32(truncatingIfNeeded: datas[i])
@@ -249,21 +242,27 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     private func runDeferred() {
-        while !deferred.isEmpty || !flushQueue.isEmpty {
-            if !flushQueue.isEmpty {
-                let batch = flushQueue
-                flushQueue.removeAll(keepingCapacity: true)
-                for t in batch { t.flushDeferred() }
+        while !deferred.isEmpty || !flushQueue.isEmpty || !releaseQueue.isEmpty {
+            if let object = releaseQueue.popLast() {   // one at a time: a deinit may queue more
+                _ = object
                 continue
             }
-            let batch = deferred
-            deferred.removeAll(keepingCapacity: true)
-            for w in batch { w() }
+            // Each batch runs from a spare array swapped in, so the queues keep their capacity
+            // (copying one out and emptying it would allocate a fresh buffer every time).
+            if !flushQueue.isEmpty {
+                swap(&flushQueue, &flushBatch)
+                for t in flushBatch { t.flushDeferred() }
+                flushBatch.removeAll(keepingCapacity: true)
+                continue
+            }
+            swap(&deferred, &deferredBatch)
+            for w in deferredBatch { w() }
+            deferredBatch.removeAll(keepingCapacity: true)
         }
     }
 
     private func nextTimeoutMs() -> Int32 {
-        if !deferred.isEmpty || !flushQueue.isEmpty { return 0 }
+        if !deferred.isEmpty || !flushQueue.isEmpty || !releaseQueue.isEmpty { return 0 }
         guard let first = timerHeap.first else { return 1000 }
         let t = clock.monotonicNanoseconds()
         if first.deadline <= t { return 0 }
@@ -276,7 +275,7 @@ public final class EventLoop: @unchecked Sendable {
         // Timers compare their deadlines with `now`: it must be the time they fire at, or a
         // timer due between epoll_wait's return and here would re-arm itself at the same
         // deadline and fire again forever.
-        now = t
+        nowStorage = t
         while let first = timerHeap.first, first.deadline <= t {
             removeFromHeap(first)
             if let action = first.action {

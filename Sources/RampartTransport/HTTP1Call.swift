@@ -11,34 +11,29 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
     private unowned let transport: HTTP1Transport
     private let request: UpstreamRequest
     /// nil once the call has ended (completed, failed or cancelled).
-    private var handler: UpstreamResponseHandler?
+    @exclusivity(unchecked) private var handler: UpstreamResponseHandler?
     /// `host:port` as configured.
     private let name: String
     /// The pool key: `name` for an IP address; `name#generation` for a host name, so a changed
     /// DNS answer stops the reuse of connections to the old addresses.
-    private var key: String
+    @exclusivity(unchecked) private var key: String
     /// The numeric address when the host is one; nil for a host name (`HostCache` resolves it).
     private let numeric: SocketAddressBytes?
-    private var socket: UpstreamSocket?
-    private var selfRetain: HTTP1Call?
-    /// The protocol state machine, kept at an address this call allocates once: a mutating call on
-    /// a stored struct property costs a runtime exclusivity check (about 90 instructions, several
-    /// times per request), and the machine's methods never call back into the shell, so that check
-    /// could never fire. Only this class touches the pointer; it frees it in `deinit`.
-    private let machineAt: UnsafeMutablePointer<HTTP1ClientMachine> = .allocate(capacity: 1)
-    private var machine: HTTP1ClientMachine {
-        unsafeAddress { UnsafePointer(machineAt) }
-        unsafeMutableAddress { machineAt }
-    }
+    @exclusivity(unchecked) private var socket: UpstreamSocket?
+    @exclusivity(unchecked) private var selfRetain: HTTP1Call?
+    /// The protocol state machine. Its methods never call back into the shell, so a mutating call
+    /// can never overlap another access: no runtime exclusivity check (see `EventLoop`).
+    @exclusivity(unchecked) private var machine: HTTP1ClientMachine
 
     /// Request bytes not yet written; the machine counts them too (`unsent`).
     private let out = ByteBuffer()   // the pooled size: taken from and given back to the loop's pool
-    /// The request bytes so far while the machine says a replay may need them.
-    private var replay: [UInt8] = []
-    private var connectTimer: LoopTimer?
-    private var flushScheduled = false
+    /// The request bytes after the head so far, while the machine says a replay may need them (a
+    /// replay encodes the head again from `request`).
+    @exclusivity(unchecked) private var replay: [UInt8] = []
+    @exclusivity(unchecked) private var connectTimer: LoopTimer?
+    @exclusivity(unchecked) private var flushScheduled = false
     /// Chunk headers of a streamed upload are written here.
-    private var scratch: [UInt8] = []
+    @exclusivity(unchecked) private var scratch: [UInt8] = []
 
     init(transport: HTTP1Transport, request: UpstreamRequest, handler: UpstreamResponseHandler) {
         self.transport = transport; self.request = request; self.handler = handler
@@ -51,14 +46,9 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         case .known(let n): body = .known(n)
         case .streamed: body = .streamed
         }
-        machineAt.initialize(to: HTTP1ClientMachine(method: request.method, body: body))
-        machineAt.pointee.upgrade = request.upgrade
+        machine = HTTP1ClientMachine(method: request.method, body: body)
+        machine.upgrade = request.upgrade
         selfRetain = self
-    }
-
-    deinit {
-        machineAt.deinitialize(count: 1)
-        machineAt.deallocate()
     }
 
     func begin() {
@@ -85,10 +75,8 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
     }
 
     private func writeHead() {
-        var h: [UInt8] = []
-        machine.encodeHead(target: request.target, headers: request.headers, into: &h)
-        out.append(h)
-        if machine.keepsReplayCopy { replay = h }   // shares the buffer, no copy
+        out.reserveWritable(machine.headSizeBound(target: request.target, headers: request.headers))
+        out.didWrite(machine.encodeHead(target: request.target, headers: request.headers, at: out.writableTail.assumingMemoryBound(to: UInt8.self)))
     }
 
     /// A pooled connection, except for a handshake (its connection becomes a tunnel) or TLS (the
@@ -291,6 +279,8 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         case .retryOnFreshConnection:
             socket?.close(); socket = nil
             out.consume(out.readableCount)
+            out.reserveWritable(machine.headSizeBound(target: request.target, headers: request.headers))
+            out.didWrite(machine.writeHead(target: request.target, headers: request.headers, at: out.writableTail.assumingMemoryBound(to: UInt8.self)))
             out.append(replay)
             attach(nil)
         case .fail(let f): fail(f)
@@ -343,6 +333,9 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
     private func release() {
         handler = nil
         transport.loop.cancel(connectTimer); connectTimer = nil
-        transport.loop.deferToEndOfIteration { [self] in selfRetain = nil }
+        if selfRetain != nil {
+            transport.loop.releaseAtEndOfIteration(self)   // a caller up the stack may still be in one of our methods
+            selfRetain = nil
+        }
     }
 }

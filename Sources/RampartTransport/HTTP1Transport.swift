@@ -11,11 +11,11 @@ import RampartHTTP
 /// for `https://` and HTTP/2.
 public final class HTTP1Transport: UpstreamTransport {
     let loop: EventLoop
-    private var idle: [String: IdlePool] = [:]
+    @exclusivity(unchecked) private var idle: [String: IdlePool] = [:]
     /// The last pool used: a gateway mostly talks to one or two upstreams, and comparing the same
     /// key String again is a pointer comparison where a dictionary lookup hashes every byte.
-    private var lastKey = ""
-    private var lastPool: IdlePool?
+    @exclusivity(unchecked) private var lastKey = ""
+    @exclusivity(unchecked) private var lastPool: IdlePool?
     private var hosts = HostCache<HTTP1Call>()
     static let maxIdlePerUpstream = 256
     static let idleTimeoutNs: UInt64 = 60_000_000_000
@@ -84,7 +84,7 @@ public final class HTTP1Transport: UpstreamTransport {
     // MARK: Pool
 
     /// The idle connections to one upstream address, most recently used last.
-    final class IdlePool { var sockets: [UpstreamSocket] = [] }
+    final class IdlePool { @exclusivity(unchecked) var sockets: [UpstreamSocket] = [] }
 
     private func pool(_ key: String, create: Bool) -> IdlePool? {
         if let lastPool, key == lastKey { return lastPool }

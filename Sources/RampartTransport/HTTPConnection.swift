@@ -16,28 +16,22 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream, Se
     let host: ConnectionHost
     private let service: RequestService
 
-    /// The protocol state machine, kept at an address this object allocates once: a mutating call
-    /// on a stored struct property costs a runtime exclusivity check (about 90 instructions, a dozen
-    /// times per request), and the machine's methods never call back into the shell, so that check
-    /// could never fire. Only this class touches the pointer; it frees it in `deinit`.
-    private let machineAt: UnsafeMutablePointer<HTTP1ServerMachine>
-    var machine: HTTP1ServerMachine {
-        unsafeAddress { UnsafePointer(machineAt) }
-        unsafeMutableAddress { machineAt }
-    }
+    /// The protocol state machine. Its methods never call back into the shell, so a mutating call
+    /// can never overlap another access: no runtime exclusivity check (see `EventLoop`).
+    @exclusivity(unchecked) var machine: HTTP1ServerMachine
     var state: HTTP1ServerMachine.State { machine.state }
     let readBuffer = ByteBuffer(capacity: 16 * 1024)
     let writeBuffer = ByteBuffer(capacity: 16 * 1024)
     /// Scratch for chunk headers (ByteBuffer takes bytes, not inout arrays).
-    private var scratch = [UInt8]()
+    @exclusivity(unchecked) private var scratch = [UInt8]()
     /// Edge-triggered readiness, remembered between events: the socket may hold unread bytes (set
     /// by an input event, cleared when a read drains it), and the peer's FIN, a reset or an error
     /// has been announced (a short read is then not proof of a drained socket).
-    var readReady = false
-    var hangupSeen = false
-    var flushScheduled = false
-    var exchange: ServerExchange?
-    var closedByPeer = false
+    @exclusivity(unchecked) var readReady = false
+    @exclusivity(unchecked) var hangupSeen = false
+    @exclusivity(unchecked) var flushScheduled = false
+    @exclusivity(unchecked) var exchange: ServerExchange?
+    @exclusivity(unchecked) var closedByPeer = false
 
     // unowned(unsafe): the connection disarms the timer in close(), and it is retained by its
     // ServerContext until then, so the timer never outlives it (and no weak side table is made).
@@ -47,19 +41,13 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream, Se
     public let clientFacing: Bool
     /// HTTP/2 may still take this connection over (ALPN `h2`, or the `h2c` preface); nil once it is
     /// HTTP/1.1 for good.
-    private var http2: HTTP2Settings?
+    @exclusivity(unchecked) private var http2: HTTP2Settings?
 
     package init(fd: Int32, peerIP: [UInt8], peerText: String, host: ConnectionHost, service: RequestService,
          settings: HTTP1ServerMachine.Settings, tls: TLSSession? = nil, clientFacing: Bool = true, http2: HTTP2Settings? = nil) {
         self.fd = fd; self.peerIP = peerIP; self.peerText = peerText; self.loop = host.loop; self.tls = tls
         self.host = host; self.service = service; self.clientFacing = clientFacing; self.http2 = http2
-        machineAt = .allocate(capacity: 1)
-        machineAt.initialize(to: HTTP1ServerMachine(settings: settings, now: host.loop.now))
-    }
-
-    deinit {
-        machineAt.deinitialize(count: 1)
-        machineAt.deallocate()
+        machine = HTTP1ServerMachine(settings: settings, now: host.loop.now)
     }
 
     package func start() {

@@ -15,10 +15,17 @@ final class RawUpstream: @unchecked Sendable {
     /// Close each connection after its first response (a body cut short, or one ended by the close).
     private let closeAfterResponse: Bool
 
+    /// Says, for a connection and a request on it (both counted from 0), to close the connection
+    /// once the whole request arrived without answering it: a keep-alive connection the server
+    /// dropped as the client reused it.
+    private let closeWithoutAnswer: @Sendable (_ connection: Int, _ request: Int) -> Bool
+
     /// `response` gets the request head bytes and returns the full response to write.
-    init(closeAfterResponse: Bool = false, response: @escaping @Sendable ([UInt8]) -> [UInt8]) throws {
+    init(closeAfterResponse: Bool = false, closeWithoutAnswer: @escaping @Sendable (Int, Int) -> Bool = { _, _ in false },
+         response: @escaping @Sendable ([UInt8]) -> [UInt8]) throws {
         self.response = response
         self.closeAfterResponse = closeAfterResponse
+        self.closeWithoutAnswer = closeWithoutAnswer
         let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
         setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -64,6 +71,7 @@ final class RawUpstream: @unchecked Sendable {
             received.withLock { $0[index] += chunk[0..<n] }
             return true
         }
+        var requests = 0
         outer: while true {
             var headEnd = RawUpstream.find([13, 10, 13, 10], in: buffer)
             while headEnd == nil {
@@ -89,6 +97,8 @@ final class RawUpstream: @unchecked Sendable {
                 guard let at = last else { break }
                 buffer.removeFirst(min(at - 2 + 7, buffer.count))
             }
+            requests += 1
+            if closeWithoutAnswer(index, requests - 1) { break }
             let out = response(head)
             // An empty answer is a hang on purpose (a save endpoint that never replies).
             if !out.isEmpty { _ = out.withUnsafeBytes { send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }

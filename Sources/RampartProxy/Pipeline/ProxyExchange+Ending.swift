@@ -83,13 +83,14 @@ extension ProxyExchange {
         completed = true
         if clientGone { context.reattachEnded(self) }
         attempts?.close()
-        responseFilters.end(error == nil ? .complete : clientGone || error == "client_closed" ? .clientGone : .cut(error!))
+        let plain = responseFilters.isEmpty
+        if !plain { responseFilters.end(error == nil ? .complete : clientGone || error == "client_closed" ? .clientGone : .cut(error!)) }
         ctx.ended = true
         for f in filters.end { f.exchangeEnded(ctx) }   // a key no response stored is freed
         context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
         if isEventStream { context.state.metrics.activeStreams.subtract(1, ordering: .relaxed) }
         facts.report(ctx, status: status, error: error, started: started, upstream: attempts,
-                     save: (responseFilters.endHolder ?? responseFilters.interceptor)?.accessLogSave, peer: connection.peerText)
+                     save: plain ? nil : (responseFilters.endHolder ?? responseFilters.interceptor)?.accessLogSave, peer: connection.peerText)
     }
 }
 

@@ -19,22 +19,22 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     let started: UInt64
 
     enum Stage { case requestHead, bufferingBody, requestBody, proxying, intercepted, saving, tunnel, done }
-    var stage = Stage.requestHead
+    @exclusivity(unchecked) var stage = Stage.requestHead
     /// The upstream side: breaker, in-flight cap, attempts, deadlines. Kept after it ended (its retries are logged).
-    var attempts: UpstreamAttempts?
-    var bodyEnded = false
-    var bufferedBody: [UInt8] = []
+    @exclusivity(unchecked) var attempts: UpstreamAttempts?
+    @exclusivity(unchecked) var bodyEnded = false
+    @exclusivity(unchecked) var bufferedBody: [UInt8] = []
     /// What the access line will say.
-    var facts = ExchangeFacts()
-    var responseStarted = false
-    var isEventStream = false
+    @exclusivity(unchecked) var facts = ExchangeFacts()
+    @exclusivity(unchecked) var responseStarted = false
+    @exclusivity(unchecked) var isEventStream = false
     /// This response's filters (usage, error scrubbing, a confirmed save), made when its head arrives.
     var responseFilters = ResponseFilters()
     /// `continue_on_disconnect`: the client left but the save goes on.
-    var clientGone = false
-    var completed = false
+    @exclusivity(unchecked) var clientGone = false
+    @exclusivity(unchecked) var completed = false
     /// After a WebSocket handshake's 101: the session that relays its frames.
-    var webSocket: WebSocketSession?
+    @exclusivity(unchecked) var webSocket: WebSocketSession?
 
     var hasBody: Bool { ctx.head.framing != .none }
 
@@ -132,7 +132,10 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
         // Response filters, in the route's order; one may intercept the response (error scrubbing:
         // a 5xx body with its stack traces never reaches the client).
-        if responseFilters.start(filters.response, ctx: ctx, head: upstreamHead, tail: self) { stage = .intercepted; return }
+        if !filters.response.isEmpty && responseFilters.start(filters.response, ctx: ctx, head: upstreamHead, tail: self) {
+            stage = .intercepted
+            return
+        }
         let (head, eventStream) = ResponseFinish.proxied(upstreamHead, ctx: ctx, tls: connection.isTLS)
         if eventStream {
             isEventStream = true
@@ -146,7 +149,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         switch stage {
         case .proxying:
-            let edited = responseFilters.body(bytes)   // a filter may change what the client gets
+            let edited = responseFilters.isEmpty ? nil : responseFilters.body(bytes)   // a filter may change what the client gets
             facts.bytesOut += edited?.count ?? bytes.count
             if clientGone { return .proceed }   // continue_on_disconnect: keep reading for the save
             return edited.map { connection.sendBody($0) } ?? connection.sendBody(bytes)
@@ -169,7 +172,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             responseFilters.interceptor?.interceptedBodyEnded(failure)
         case .proxying:
             if let failure { respondWithError(nil, cause: failure); return }
-            if responseFilters.endHolder != nil { handOverEnd(clean: true); return }
+            if !responseFilters.isEmpty && responseFilters.endHolder != nil { handOverEnd(clean: true); return }
             stage = .done
             connection.endResponse()
             complete(status: facts.upstreamStatus ?? 502, error: nil)

@@ -15,40 +15,40 @@ final class RequestContext {
     package let server: ServerContext
     /// The client's address: the peer, or the first untrusted hop of X-Forwarded-For when the
     /// peer is a trusted proxy.
-    var clientIP: String
+    @exclusivity(unchecked) var clientIP: String
     /// The verified user id (JWT or trusted header), nil for anonymous requests.
-    var user: String?
+    @exclusivity(unchecked) var user: String?
     /// Fields every response to this request carries (CORS, rate-limit headers), errors included.
-    var responseHeaders = HTTPHeaders()
+    @exclusivity(unchecked) var responseHeaders = HTTPHeaders()
     /// The smallest remaining quota, for the access log.
-    var quotaRemaining: Int?
+    @exclusivity(unchecked) var quotaRemaining: Int?
     /// The route template's `{name}` segments, for save templates.
-    var params: [(name: String, value: String)] = []
+    @exclusivity(unchecked) var params: [(name: String, value: String)] = []
     /// What truncation did (`dropped=N; tokens=A->B`), for the access log.
-    var truncated: String?
+    @exclusivity(unchecked) var truncated: String?
     /// Why a stage refused the request, in more detail than the client is told (the access log's `reason`).
-    var logReason: String?
+    @exclusivity(unchecked) var logReason: String?
     /// Request headers a stage decided the upstream must not see (a spoofed identity header).
-    var stripUpstreamHeaders: [String] = []
+    @exclusivity(unchecked) var stripUpstreamHeaders: [String] = []
     /// The exchange has ended: a filter answering late (a store round trip) lets go of what it took.
-    var ended = false
+    @exclusivity(unchecked) var ended = false
     /// The idempotency key this request holds while it runs (owned by `IdempotencyPolicy`: set when
     /// the store said proceed, then stored with the response or freed when the exchange ends).
-    var idempotencyHold: (key: String, fingerprint: String)?
+    @exclusivity(unchecked) var idempotencyHold: (key: String, fingerprint: String)?
     /// Rampart asked the provider for stream usage the client did not ask for (`UsageInjection`).
-    var usageInjected = false
+    @exclusivity(unchecked) var usageInjected = false
     /// What this call is charged when its response reports no usage (`UsageCounting`).
-    var usageEstimate: TokenUsage?
+    @exclusivity(unchecked) var usageEstimate: TokenUsage?
     /// The usage counted for this call, real or estimated, once its response ended (`UsageFilter`).
-    var countedUsage: TokenUsage?
+    @exclusivity(unchecked) var countedUsage: TokenUsage?
     /// The request's trace when `tracing` is on (its span goes to the collector at the end).
-    var trace: RequestTrace?
+    @exclusivity(unchecked) var trace: RequestTrace?
     /// The request came on an HTTP/2 stream (its metrics say `protocol="h2"`).
-    var http2 = false
+    @exclusivity(unchecked) var http2 = false
     /// A valid WebSocket handshake on a route that accepts them (`ProxyService` decides).
-    var isWebSocket = false
+    @exclusivity(unchecked) var isWebSocket = false
     /// The per-user socket slot this handshake holds (owned by `WebSocketSessions`).
-    var webSocketSlot: WebSocketSlot?
+    @exclusivity(unchecked) var webSocketSlot: WebSocketSlot?
 
     package init(head: HTTPRequestHead, plan: RoutePlan, config: GatewayConfig, requestID: String,
          peerIP: [UInt8], peerText: String, server: ServerContext) {

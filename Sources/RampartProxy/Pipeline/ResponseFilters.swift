@@ -14,6 +14,9 @@ struct ResponseFilters {
     private var editor: ResponseFilter?
     private var eventListeners: [any ResponseFilter] = []
     private var eventParser: SSEParser?
+    /// No filter took this response (a route without response filters): the exchange then skips
+    /// every call here, and the runtime exclusivity check each mutating call would cost.
+    var isEmpty: Bool { all.isEmpty }
 
     /// Makes each filter's per-response half for `head`, in the route's order. Answers true when
     /// one of them intercepts the response; the filters after it never see it.

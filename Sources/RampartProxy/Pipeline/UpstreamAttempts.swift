@@ -9,44 +9,44 @@ import RampartTransport
 /// call: the final response head and body, or one failure after the last attempt; the breaker and
 /// the retry budget see one request (`RequestAccounting`, SPEC §11.4).
 final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
-    private var handler: UpstreamResponseHandler?
+    @exclusivity(unchecked) private var handler: UpstreamResponseHandler?
     private let context: ServerContext
     private let plan: RoutePlan
     private let requestID: String
-    private var request: UpstreamRequest
+    @exclusivity(unchecked) private var request: UpstreamRequest
     /// When the client's request began: the total deadline counts from there.
     private let started: UInt64
     private let hasBody: Bool
     private let hasIdempotencyKey: Bool
 
-    private var call: UpstreamCall?
+    @exclusivity(unchecked) private var call: UpstreamCall?
     /// With several servers: the pool, the caller (for `hash_user`), the attempt's server and
     /// those already tried (a retry asks for another).
     private let pool: ServerPool?
     private let caller: String
-    private var server: Int?
-    private var serverReported = false
-    private var tried: [Int] = []
+    @exclusivity(unchecked) private var server: Int?
+    @exclusivity(unchecked) private var serverReported = false
+    @exclusivity(unchecked) private var tried: [Int] = []
     /// The pool server the latest attempt went to (host and port), for the span; nil without a pool.
-    private(set) var lastServer: (host: String, port: UInt16)?
+    @exclusivity(unchecked) private(set) var lastServer: (host: String, port: UInt16)?
     /// The request body kept for a retry or a save template's `{body.…}` (nil once it is too
     /// large to keep, and from the start on a route where nothing reads it again: no copy).
-    private(set) var replayBody: [UInt8]?
-    private var bodyEnded = false
-    private(set) var retries = 0
-    private var awaitingHead = true
-    private var lastActivity: UInt64 = 0
+    @exclusivity(unchecked) private(set) var replayBody: [UInt8]?
+    @exclusivity(unchecked) private var bodyEnded = false
+    @exclusivity(unchecked) private(set) var retries = 0
+    @exclusivity(unchecked) private var awaitingHead = true
+    @exclusivity(unchecked) private var lastActivity: UInt64 = 0
     /// The upstream stopped taking the request body (the transport said `.pause`): from then the
     /// idle limit applies to it, while the client's own pauses are the client's time.
-    private var uploadBlocked = false
-    private var accounting: RequestAccounting
+    @exclusivity(unchecked) private var uploadBlocked = false
+    @exclusivity(unchecked) private var accounting: RequestAccounting
     private let inFlight: InFlightCounter
     /// The request's breaker state now, for its access line.
     var breakerState: String? { accounting.breakerState }
-    private var inFlightSlot: InFlightCounter?
-    private var timer: LoopTimer?
-    private var retryTimer: LoopTimer?
-    private var finished = false
+    @exclusivity(unchecked) private var inFlightSlot: InFlightCounter?
+    @exclusivity(unchecked) private var timer: LoopTimer?
+    @exclusivity(unchecked) private var retryTimer: LoopTimer?
+    @exclusivity(unchecked) private var finished = false
 
     static let replayLimit = 1 << 20
 

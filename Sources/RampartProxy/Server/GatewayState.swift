@@ -193,10 +193,10 @@ public final class ServerContext: @unchecked Sendable {
     /// AI usage shared through Redis (nil with the memory store): `/admin/usage` reads the fleet's.
     public let sharedUsage: (any SharedUsage)?
     /// Refreshed by a task on this loop when the config is swapped; requests snapshot it.
-    public private(set) var active: ActiveConfig
+    @exclusivity(unchecked) public private(set) var active: ActiveConfig
     /// Per route of `active`, what its requests share with every loop, looked up once per config.
-    private var upstreamHandles: [UpstreamHandles] = []
-    private var connections: [ObjectIdentifier: any ServedConnection] = [:]
+    @exclusivity(unchecked) private var upstreamHandles: [UpstreamHandles] = []
+    @exclusivity(unchecked) private var connections: [ObjectIdentifier: any ServedConnection] = [:]
 
     package init(loop: EventLoop, state: GatewayState, transport: UpstreamTransport, quotas: LoopQuotas, idempotency: any IdempotencyStore,
          sharedBudgets: (any SharedBudgets)? = nil, sharedUsage: (any SharedUsage)? = nil) {
@@ -245,7 +245,7 @@ public final class ServerContext: @unchecked Sendable {
 
     /// Exchanges that outlive their client (`continue_on_disconnect` saves): still in flight, so
     /// the drain deadline must reach them too.
-    private var detached: [ObjectIdentifier: ServerExchange] = [:]
+    @exclusivity(unchecked) private var detached: [ObjectIdentifier: ServerExchange] = [:]
     func detach(_ e: ServerExchange) { detached[ObjectIdentifier(e)] = e }
     func reattachEnded(_ e: ServerExchange) { detached.removeValue(forKey: ObjectIdentifier(e)) }
 
