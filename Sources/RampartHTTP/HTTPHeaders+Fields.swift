@@ -87,6 +87,21 @@ public enum ASCIIBytes {
         return true
     }
 
+    /// `string` begins with `literal`, byte for byte (a path prefix: case matters).
+    @inlinable
+    public static func hasPrefix(_ string: String, _ literal: StaticString) -> Bool {
+        HTTPHeaders.withBytes(string) { b in
+            guard b.count >= literal.utf8CodeUnitCount else { return false }
+            let lit = literal.utf8Start
+            var i = 0
+            while i < literal.utf8CodeUnitCount {
+                if b[i] != lit[i] { return false }
+                i &+= 1
+            }
+            return true
+        }
+    }
+
     /// Two byte strings equal ignoring ASCII case.
     @inlinable
     public static func equalsIgnoringCase(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -14,6 +14,13 @@ public struct HTTPResponseHead: Sendable, Equatable {
         self.headers = headers
     }
 
+    /// Moves the fields out, leaving none: the caller edits them in place, with no copy.
+    public mutating func takeHeaders() -> HTTPHeaders {
+        var taken = HTTPHeaders()
+        swap(&taken, &headers)
+        return taken
+    }
+
     /// Appends "HTTP/1.x <status> <reason>\r\n", each field as "name: value\r\n", then "\r\n".
     /// Fields whose name is not a token are skipped; forbidden bytes in values become spaces.
     public func serialize(into out: inout [UInt8]) {

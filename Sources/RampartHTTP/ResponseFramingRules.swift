@@ -22,7 +22,14 @@ public enum ResponseFramingRules {
     /// RFC 9110 §6.4.1: 1xx, 204 and 304 never have content, and neither does an answer to HEAD.
     @inline(__always)
     public static func isBodiless(status: Int, requestMethod: String?) -> Bool {
-        status < 200 || status == 204 || status == 304 || requestMethod == "HEAD"
+        status < 200 || status == 204 || status == 304 || isHEAD(requestMethod)
+    }
+
+    /// The method is HEAD; a length check first spares most methods the String comparison.
+    @inline(__always)
+    public static func isHEAD(_ method: String?) -> Bool {
+        guard let method, method.utf8.count == 4 else { return false }
+        return method == "HEAD"
     }
 
     /// 1xx, 204 and 304 state no length either: a length there is read as a body by some clients.

@@ -66,6 +66,7 @@ public final class EventLoop: @unchecked Sendable {
     @exclusivity(unchecked) private var flushQueue: [DeferredFlush] = []
     @exclusivity(unchecked) private var flushBatch: [DeferredFlush] = []
     @exclusivity(unchecked) private var deferredBatch: [() -> Void] = []
+    @exclusivity(unchecked) private var spareTimers: [LoopTimer] = []
     /// Objects kept alive until the end of the iteration (`releaseAtEndOfIteration`).
     @exclusivity(unchecked) private var releaseQueue: [AnyObject] = []
     @exclusivity(unchecked) private var running = true
@@ -143,10 +144,22 @@ public final class EventLoop: @unchecked Sendable {
         return t
     }
 
-    /// A reusable timer; arm it with `arm(_:at:)`.
+    /// A reusable timer; arm it with `arm(_:at:)`. One given back with `recycle` is taken first:
+    /// a per-request deadline then allocates nothing.
     public func makeTimer(_ action: @escaping () -> Void) -> LoopTimer {
-        LoopTimer(deadline: 0, persistent: true, action: action)
+        if let t = spareTimers.popLast() { t.action = action; return t }
+        return LoopTimer(deadline: 0, persistent: true, action: action)
     }
+
+    /// Cancels a timer from `makeTimer` and keeps it for the next `makeTimer`. The caller drops
+    /// every reference it holds to it.
+    public func recycle(_ timer: LoopTimer) {
+        cancel(timer)
+        timer.action = nil
+        if spareTimers.count < Self.spareTimerLimit { spareTimers.append(timer) }
+    }
+
+    static let spareTimerLimit = 1024
 
     /// (Re)schedules a persistent timer, moving it within the heap if already scheduled.
     public func arm(_ timer: LoopTimer, at deadline: UInt64) {

@@ -57,7 +57,7 @@ package final class DeadlineCall: UpstreamCall, UpstreamResponseHandler {
 
     // MARK: UpstreamResponseHandler (from the transport)
 
-    package func upstreamHead(_ head: HTTPResponseHead) {
+    package func upstreamHead(_ head: consuming HTTPResponseHead) {
         guard !done else { return }
         awaitingHead = false
         lastActivity = loop.now

@@ -240,14 +240,15 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         // The socket's buffer (a pooled connection keeps its own: no allocation per request).
         guard let input = socket?.input else { return }
         while true {
-            let action = machine.readResponse(input.readable)
-            switch action {
+            // No binding of the action: the head moves on to the handler, which edits its fields
+            // without a copy.
+            switch machine.readResponse(input.readable) {
             case .needMore(let c):
                 input.consume(c); return
             case .head(let head, let c):
                 input.consume(c)
                 replay = []
-                handler?.upstreamHead(head)
+                handler?.upstreamHead(consume head)
                 if machine.isFinished { return }
             case .body(let range):
                 let more = (handler?.upstreamBody(UnsafeRawBufferPointer(rebasing: input.readable[range])) ?? .proceed) == .proceed
@@ -258,8 +259,10 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
                 input.consume(c); responseComplete(reusable: reusable); return
             case .upgraded(let head, let c):
                 input.consume(c); upgraded(head); return
-            case .retryOnFreshConnection, .fail:
-                connectionBroke(action); return
+            case .retryOnFreshConnection:
+                connectionBroke(.retryOnFreshConnection); return
+            case .fail(let failure):
+                connectionBroke(.fail(failure)); return
             }
         }
     }

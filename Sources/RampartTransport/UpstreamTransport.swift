@@ -110,8 +110,9 @@ public enum UpstreamFailure: Error, Equatable, CustomStringConvertible {
 
 /// Receives one exchange's response. All calls happen on the loop that started the exchange.
 public protocol UpstreamResponseHandler: AnyObject {
-    /// The final (non-1xx) response head.
-    func upstreamHead(_ head: HTTPResponseHead)
+    /// The final (non-1xx) response head, handed over: the exchange edits its fields in place
+    /// for the client (a borrowed head would be copied for the first edit).
+    func upstreamHead(_ head: consuming HTTPResponseHead)
     /// A run of decoded body bytes; `.pause` stops the transport until `resumeResponse()` (`Flow`).
     func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow
     /// The transport can take more request body (after `appendBody` answered `.pause`).

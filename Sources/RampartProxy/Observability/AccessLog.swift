@@ -41,8 +41,9 @@ public final class AccessLog {
     private let loop: EventLoop?
     private var buffer = [UInt8]()
     private var flushScheduled = false
-    public var enabled: Bool
-    public var level: LoggingConfig.Level
+    // Loop-confined, set by a config swap between requests (see `EventLoop` on the attribute).
+    @exclusivity(unchecked) public var enabled: Bool
+    @exclusivity(unchecked) public var level: LoggingConfig.Level
 
     public init(loop: EventLoop?, enabled: Bool, level: LoggingConfig.Level) {
         self.loop = loop; self.enabled = enabled; self.level = level

@@ -58,8 +58,9 @@ extension ResponseFinish {
     /// the finishing step (filters' fields, security headers last so they win). An event stream
     /// gets `X-Accel-Buffering: no` and is re-framed (chunked): Rampart may add events to it
     /// (`save_status`, an error event), never written past the upstream's Content-Length.
-    static func proxied(_ upstream: HTTPResponseHead, ctx: RequestContext, tls: Bool) -> (head: HTTPResponseHead, eventStream: Bool) {
-        var headers = ForwardingHeaders.clientResponseHeaders(upstream.headers, requestID: ctx.requestID)
+    static func proxied(_ upstream: consuming HTTPResponseHead, ctx: RequestContext, tls: Bool) -> (head: HTTPResponseHead, eventStream: Bool) {
+        let status = upstream.status
+        var headers = ForwardingHeaders.clientResponseHeaders(upstream.takeHeaders(), requestID: ctx.requestID)
         let eventStream = headers.firstIndex(lowercase: "content-type").map { i in
             headers.withField(at: i) { _, v in ASCIIBytes.hasPrefixLowercase(v, "text/event-stream") }
         } ?? false
@@ -68,7 +69,7 @@ extension ResponseFinish {
             headers.set("X-Accel-Buffering", "no")
         }
         apply(&headers, stageFields: ctx.responseHeaders, headersConfig: ctx.plan.headers, tls: tls)
-        return (HTTPResponseHead(status: upstream.status, headers: headers), eventStream)
+        return (HTTPResponseHead(status: status, headers: headers), eventStream)
     }
 
     /// An upstream's response held back whole by a filter and then let through (a provider's

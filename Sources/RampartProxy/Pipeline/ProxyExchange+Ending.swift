@@ -83,7 +83,7 @@ extension ProxyExchange {
         completed = true
         if clientGone { context.reattachEnded(self) }
         attempts?.close()
-        let plain = responseFilters.isEmpty
+        let plain = !responseFiltered
         if !plain { responseFilters.end(error == nil ? .complete : clientGone || error == "client_closed" ? .clientGone : .cut(error!)) }
         ctx.ended = true
         for f in filters.end { f.exchangeEnded(ctx) }   // a key no response stored is freed

@@ -30,6 +30,10 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     @exclusivity(unchecked) var isEventStream = false
     /// This response's filters (usage, error scrubbing, a confirmed save), made when its head arrives.
     var responseFilters = ResponseFilters()
+    /// A response filter took part in this response: without one, the exchange never touches
+    /// `responseFilters` again (each access costs a runtime exclusivity check, kept because a
+    /// filter may call back into the exchange).
+    @exclusivity(unchecked) var responseFiltered = false
     /// `continue_on_disconnect`: the client left but the save goes on.
     @exclusivity(unchecked) var clientGone = false
     @exclusivity(unchecked) var completed = false
@@ -125,18 +129,19 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
 
     // MARK: Upstream → client
 
-    func upstreamHead(_ upstreamHead: HTTPResponseHead) {
+    func upstreamHead(_ upstreamHead: consuming HTTPResponseHead) {
         guard stage == .proxying else { return }
         facts.upstreamHeadAt = context.loop.now
         facts.upstreamStatus = upstreamHead.status
 
         // Response filters, in the route's order; one may intercept the response (error scrubbing:
         // a 5xx body with its stack traces never reaches the client).
-        if !filters.response.isEmpty && responseFilters.start(filters.response, ctx: ctx, head: upstreamHead, tail: self) {
-            stage = .intercepted
-            return
+        if !filters.response.isEmpty {
+            let intercepted = responseFilters.start(filters.response, ctx: ctx, head: upstreamHead, tail: self)
+            responseFiltered = !responseFilters.isEmpty   // most take no part in a success (error scrubbing)
+            if intercepted { stage = .intercepted; return }
         }
-        let (head, eventStream) = ResponseFinish.proxied(upstreamHead, ctx: ctx, tls: connection.isTLS)
+        let (head, eventStream) = ResponseFinish.proxied(consume upstreamHead, ctx: ctx, tls: connection.isTLS)
         if eventStream {
             isEventStream = true
             context.state.metrics.activeStreams.add(1, ordering: .relaxed)   // subtracted in complete()
@@ -149,7 +154,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
     func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         switch stage {
         case .proxying:
-            let edited = responseFilters.isEmpty ? nil : responseFilters.body(bytes)   // a filter may change what the client gets
+            let edited = responseFiltered ? responseFilters.body(bytes) : nil   // a filter may change what the client gets
             facts.bytesOut += edited?.count ?? bytes.count
             if clientGone { return .proceed }   // continue_on_disconnect: keep reading for the save
             return edited.map { connection.sendBody($0) } ?? connection.sendBody(bytes)
@@ -172,7 +177,7 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             responseFilters.interceptor?.interceptedBodyEnded(failure)
         case .proxying:
             if let failure { respondWithError(nil, cause: failure); return }
-            if !responseFilters.isEmpty && responseFilters.endHolder != nil { handOverEnd(clean: true); return }
+            if responseFiltered && responseFilters.endHolder != nil { handOverEnd(clean: true); return }
             stage = .done
             connection.endResponse()
             complete(status: facts.upstreamStatus ?? 502, error: nil)

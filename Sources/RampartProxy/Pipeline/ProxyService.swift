@@ -16,7 +16,7 @@ package final class ProxyService: RequestService {
         let config = active.config
         let requestID = head.headers["X-Request-Id"].flatMap { RequestID.isSane($0) ? $0 : nil } ?? RequestIDs.make()
 
-        if head.path.hasPrefix("/_rampart/") {
+        if ASCIIBytes.hasPrefix(head.path, "/_rampart/") {
             if let local = RampartPaths.answer(head, connection: connection, context: context, requestID: requestID) {
                 return local
             }

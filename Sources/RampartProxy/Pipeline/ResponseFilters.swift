@@ -14,8 +14,7 @@ struct ResponseFilters {
     private var editor: ResponseFilter?
     private var eventListeners: [any ResponseFilter] = []
     private var eventParser: SSEParser?
-    /// No filter took this response (a route without response filters): the exchange then skips
-    /// every call here, and the runtime exclusivity check each mutating call would cost.
+    /// No filter took part in this response.
     var isEmpty: Bool { all.isEmpty }
 
     /// Makes each filter's per-response half for `head`, in the route's order. Answers true when

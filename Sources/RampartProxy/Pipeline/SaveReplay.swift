@@ -53,7 +53,7 @@ final class StatusOnly: UpstreamResponseHandler {
     private let onStatus: (Int) -> Void
     private let finished: (Bool) -> Void
     package init(_ onStatus: @escaping (Int) -> Void, finished: @escaping (Bool) -> Void) { self.onStatus = onStatus; self.finished = finished }
-    package func upstreamHead(_ head: HTTPResponseHead) { status = head.status; onStatus(head.status) }
+    package func upstreamHead(_ head: consuming HTTPResponseHead) { status = head.status; onStatus(head.status) }
     package func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow { .proceed }
     package func resumeRequestBody() {}
     package func upstreamFinished(_ failure: UpstreamFailure?) { finished(failure == nil && (200..<300).contains(status)) }

@@ -22,7 +22,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     @exclusivity(unchecked) private var call: UpstreamCall?
     /// With several servers: the pool, the caller (for `hash_user`), the attempt's server and
     /// those already tried (a retry asks for another).
-    private let pool: ServerPool?
+    private var pool: ServerPool? { handles.pool }
     private let caller: String
     @exclusivity(unchecked) private var server: Int?
     @exclusivity(unchecked) private var serverReported = false
@@ -40,7 +40,8 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     /// idle limit applies to it, while the client's own pauses are the client's time.
     @exclusivity(unchecked) private var uploadBlocked = false
     @exclusivity(unchecked) private var accounting: RequestAccounting
-    private let inFlight: InFlightCounter
+    private let handles: UpstreamHandles
+    private var inFlight: InFlightCounter { handles.inFlight }
     /// The request's breaker state now, for its access line.
     var breakerState: String? { accounting.breakerState }
     @exclusivity(unchecked) private var inFlightSlot: InFlightCounter?
@@ -65,8 +66,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         replayBody = (plan.route.retry?.attempts ?? 1) > 1 || plan.route.streamSave != nil ? [] : nil
         let handles = ctx.server.handles(for: ctx.plan)
         accounting = RequestAccounting(breakers: ctx.server.state.breakers, breaker: handles.breaker, budget: handles.retryBudget)
-        inFlight = handles.inFlight
-        pool = handles.pool
+        self.handles = handles
         // Built only where it is read: a plain request makes no String for it.
         caller = handles.pool?.config.balance == .hashUser ? ctx.identityKey : ""
     }
@@ -202,7 +202,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
 
     // MARK: UpstreamResponseHandler (from the transport)
 
-    func upstreamHead(_ head: HTTPResponseHead) {
+    func upstreamHead(_ head: consuming HTTPResponseHead) {
         let now = context.loop.now
         lastActivity = now
         awaitingHead = false
@@ -213,7 +213,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         accounting.attemptEnded(head.status >= 500 ? .failure : .success)
         if retryIfAllowed(.status(head.status), retryAfter: head.headers["Retry-After"]) { return }
         accounting.settle(clock: context.state.clock)
-        handler?.upstreamHead(head)
+        handler?.upstreamHead(consume head)
     }
 
     /// A WebSocket handshake succeeded: one successful request for the breaker, and the session
@@ -275,7 +275,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         guard !finished else { return }
         finished = true
         handler = nil
-        context.loop.cancel(timer); timer = nil
+        if let t = timer { timer = nil; context.loop.recycle(t) }   // the next request's deadline reuses it
         context.loop.cancel(retryTimer); retryTimer = nil
     }
 

@@ -106,7 +106,7 @@ public enum ForwardingHeaders {
     /// The upstream's response head made fit for the client.
     static let viaRampart = HTTPHeaders([HTTPField.checked(name: "Via", value: "1.1 rampart")])
 
-    public static func clientResponseHeaders(_ upstream: HTTPHeaders, requestID: String) -> HTTPHeaders {
+    public static func clientResponseHeaders(_ upstream: consuming HTTPHeaders, requestID: String) -> HTTPHeaders {
         let tokens = upstream.connectionFieldNames()
         var out = upstream
         var via: [String] = []

@@ -34,7 +34,6 @@ public enum SecurityHeaders {
 final class SecurityHeadersPlan: Sendable {
     static let defaultHSTS = HTTPField.checked(name: "Strict-Transport-Security", value: "max-age=31536000; includeSubDomains")
     static let defaultHSTSHeaders = HTTPHeaders([defaultHSTS])
-    static let hstsName = Array("strict-transport-security".utf8)
 
     /// Lowercased names to drop (the `remove` list, and an enforcing CSP a report-only one displaces).
     let removed: [[UInt8]]
@@ -121,7 +120,7 @@ final class SecurityHeadersPlan: Sendable {
     private func match(_ n: UnsafeBufferPointer<UInt8>) -> Match {
         for r in removed where ASCIIBytes.equalsLowercased(n, r) { return .removed }
         for j in setNames.indices where ASCIIBytes.equalsLowercased(n, setNames[j]) { return .set(j) }
-        return ASCIIBytes.equalsLowercased(n, Self.hstsName) ? .hsts : .other
+        return ASCIIBytes.equalsLowercase(n, "strict-transport-security") ? .hsts : .other
     }
 
     private static func lower(_ s: String) -> [UInt8] {

@@ -1,7 +1,8 @@
 /// What the requests of one route share with every loop about its upstream: the breaker, the
 /// retry budget and the in-flight counter. Each lives in `GatewayState` under its name; a loop
-/// looks them up once per config (`ServerContext.handles`), not by name for every request.
-struct UpstreamHandles {
+/// looks them up once per config (`ServerContext.handles`), not by name for every request. A class:
+/// a request holds it with one reference, not one per handle.
+final class UpstreamHandles {
     let breaker: BreakerCell?
     let retryBudget: RetryBudget
     let inFlight: InFlightCounter

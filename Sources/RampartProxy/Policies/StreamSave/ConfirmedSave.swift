@@ -344,7 +344,7 @@ final class BodyCollector: UpstreamResponseHandler {
     private let limit: Int
     private let done: (Int, [UInt8]) -> Void
     package init(limit: Int, _ done: @escaping (Int, [UInt8]) -> Void) { self.limit = limit; self.done = done }
-    package func upstreamHead(_ head: HTTPResponseHead) { status = head.status }
+    package func upstreamHead(_ head: consuming HTTPResponseHead) { status = head.status }
     package func upstreamBody(_ bytes: UnsafeRawBufferPointer) -> Flow {
         if body.count + bytes.count <= limit { body.append(contentsOf: bytes) }
         return .proceed
