@@ -95,11 +95,12 @@ wait_http() {
 # valgrind's callgrind, warms it up with wrk for 3 s, zeroes the counters, runs wrk -t1 -c10 for DUR
 # seconds, dumps, and stops COMMAND. Sets CG_REQUESTS (what wrk completed), CG_INSTRUCTIONS and
 # CG_PROFILE (DIR/NAME.out.N). wrk also gets the array WRK_EXTRA (e.g. -H "Authorization: ..."),
-# if set. The valgrind pid is added to the caller's array `pids`, for its EXIT trap.
+# if set, and valgrind the words in CALLGRIND_EXTRA (e.g. --dump-instr=yes for a per-instruction
+# profile). The valgrind pid is added to the caller's array `pids`, for its EXIT trap.
 callgrind_count() {
   local dir=$1 name=$2 port=$3 dur=$4; shift 4
   local extra=("${WRK_EXTRA[@]+"${WRK_EXTRA[@]}"}") vg
-  valgrind --tool=callgrind --callgrind-out-file=$dir/$name.out "$@" > $dir/$name.log 2>&1 &
+  valgrind --tool=callgrind ${CALLGRIND_EXTRA:-} --callgrind-out-file=$dir/$name.out "$@" > $dir/$name.log 2>&1 &
   vg=$!; pids+=($vg)
   wait_http http://127.0.0.1:$port/ 1200 || { cat $dir/$name.log >&2; return 1; }
   wrk -t1 -c10 -d3s "${extra[@]}" http://127.0.0.1:$port/ >/dev/null   # warm-up: pools, caches, first allocations

@@ -30,7 +30,7 @@ enum HeaderFieldsParser {
             if ByteClass.isOWS(first) { return .badRequest("Obsolete line folding in header") }
 
             let nameStart = i
-            while ByteClass.isTChar(b[i]) { i += 1 }
+            while ByteClass.isTChar(b[i]) { i &+= 1 }
             let nameEnd = i
             let stop = b[i]
             if stop != COLON {
@@ -40,7 +40,7 @@ enum HeaderFieldsParser {
             if nameEnd == nameStart { return .badRequest("Empty header name") }
             i += 1
 
-            while ByteClass.isOWS(b[i]) { i += 1 }
+            while ByteClass.isOWS(b[i]) { i &+= 1 }
             let valueStart = i
             var sawHighBit = false
             while true {
@@ -49,7 +49,7 @@ enum HeaderFieldsParser {
                 if c == CR { break }
                 if !ByteClass.isFieldValueByte(c) { return .badRequest("Invalid character in header value") }
                 if c >= 0x80 { sawHighBit = true }
-                i += 1
+                i &+= 1
             }
             if b[i + 1] != LF { return .badRequest("Bare CR in header") }
             var valueEnd = i
