@@ -9,6 +9,20 @@ public enum HeadParseResult: Sendable, Equatable {
 }
 
 public enum HTTPRequestParser {
+    /// The method as a String: the common ones are literals, so a request makes no String for it.
+    static func method(_ b: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> String {
+        switch end - start {
+        case 3 where b.equalsExact(start, end, "GET"): return "GET"
+        case 3 where b.equalsExact(start, end, "PUT"): return "PUT"
+        case 4 where b.equalsExact(start, end, "POST"): return "POST"
+        case 4 where b.equalsExact(start, end, "HEAD"): return "HEAD"
+        case 5 where b.equalsExact(start, end, "PATCH"): return "PATCH"
+        case 6 where b.equalsExact(start, end, "DELETE"): return "DELETE"
+        case 7 where b.equalsExact(start, end, "OPTIONS"): return "OPTIONS"
+        default: return b.string(start, end)
+        }
+    }
+
     /// Parses one request head from the start of `bytes`. `.incomplete` when no full head yet (but `.failure` 431 as
     /// soon as the bytes seen exceed maxHeaderBytes without a terminator, and 414 as soon as the request line exceeds
     /// maxURLBytes). `consumed` counts leading CRLFs and the final empty line; body bytes follow it.
@@ -113,7 +127,7 @@ public enum HTTPRequestParser {
         }
         let target = b.string(line.targetStart, line.targetEnd)
         let head = HTTPRequestHead(
-            method: b.string(start, line.methodEnd), target: target,
+            method: Self.method(b, start, line.methodEnd), target: target,
             path: pathEnd == line.targetEnd ? target : b.string(line.targetStart, pathEnd), query: query,
             versionMinor: line.versionMinor, headers: fields, decision: decision,
             connectionTokens: facts.connectionTokens

@@ -18,6 +18,12 @@ public enum ResponseParseResult: Sendable, Equatable {
 }
 
 public enum HTTPResponseParser {
+    static func isStandardReason(_ b: UnsafeRawBufferPointer, _ start: Int, _ end: Int, status: Int) -> Bool {
+        HTTPHeaders.withBytes(HTTPResponseHead.reasonPhrase(status)) { phrase in
+            phrase.count == end - start && phrase.elementsEqual(UnsafeRawBufferPointer(rebasing: b[start..<end]))
+        }
+    }
+
     /// Parses one response head at the start of `bytes`. `requestMethod` decides HEAD semantics.
     public static func parseHead(_ bytes: UnsafeRawBufferPointer, requestMethod: String, maxHeaderBytes: Int = 65536,
                                  maxHeaderCount: Int = 200) -> ResponseParseResult {
@@ -47,7 +53,9 @@ public enum HTTPResponseParser {
             status = status * 10 + Int(d)
         }
         guard status >= 100, lineEnd == 12 || b[12] == SP else { return .failure(UpstreamResponseError("invalid status line")) }
-        let reason: String? = lineEnd > 13 ? b.string(13, lineEnd) : nil
+        // nil when it is the standard phrase (what nearly every upstream sends): the same bytes on
+        // the wire, without a String made for each response.
+        let reason: String? = lineEnd > 13 && !Self.isStandardReason(b, 13, lineEnd, status: status) ? b.string(13, lineEnd) : nil
 
         var fields = HTTPHeaders()
         var facts = HeadFacts()
@@ -68,7 +76,7 @@ public enum HTTPResponseParser {
         }
         let framing = ResponseFramingRules.framing(status: status, requestMethod: requestMethod, declared: declared)
         let tokens = facts.connectionTokens
-        let keepAlive = !tokens.contains("close") && (versionMinor >= 1 || tokens.contains("keep-alive"))
+        let keepAlive = !tokens.containsToken("close") && (versionMinor >= 1 || tokens.containsToken("keep-alive"))
             && framing != .untilClose
             && !ResponseFramingRules.leavesBodyBehind(status: status, requestMethod: requestMethod, declared: declared)
         var head = HTTPResponseHead(status: status, reason: reason, headers: fields)

@@ -40,10 +40,10 @@ enum HeadSemantics {
 
         let tokens = f.connectionTokens
         let keepAlive: Bool
-        if tokens.contains("close") {
+        if tokens.containsToken("close") {
             keepAlive = false
         } else {
-            keepAlive = versionMinor >= 1 || tokens.contains("keep-alive")
+            keepAlive = versionMinor >= 1 || tokens.containsToken("keep-alive")
         }
         return .success(HeadDecision(framing: framing, keepAlive: keepAlive, expectsContinue: f.expectPresent && versionMinor >= 1))
     }

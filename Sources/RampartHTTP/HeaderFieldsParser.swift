@@ -130,3 +130,11 @@ enum HeaderFieldsParser {
         return nil
     }
 }
+
+extension Array where Element == String {
+    /// Whether a list of lowercased tokens (the parser's Connection tokens) holds `token`: the
+    /// lengths first, so the usual one-token list costs no String comparison.
+    public func containsToken(_ token: StaticString) -> Bool {
+        contains { $0.utf8.count == token.utf8CodeUnitCount && HTTPHeaders.withBytes($0) { ASCIIBytes.equalsLowercase($0, token) } }
+    }
+}

@@ -80,7 +80,7 @@ public enum ResponseFramingRules {
     /// A 204 or 304 that announces chunks, or a 204 with a non-zero length, may still send that
     /// body after its head: the connection is not trusted with another request.
     public static func leavesBodyBehind(status: Int, requestMethod: String, declared: Declared) -> Bool {
-        guard requestMethod != "HEAD" else { return false }
+        guard !isHEAD(requestMethod) else { return false }
         switch declared {
         case .none, .length(0): return false
         case .chunked: return status == 204 || status == 304

@@ -51,7 +51,7 @@ public enum WebSocketHandshake {
     /// `Upgrade` field means nothing, RFC 9110 §7.8) and an `Upgrade` field lists `websocket`.
     /// The first test is all a plain request pays: its connection tokens are already parsed.
     public static func asksForWebSocket(_ head: HTTPRequestHead) -> Bool {
-        guard !head.connectionTokens.isEmpty, head.connectionTokens.contains("upgrade") else { return false }
+        guard !head.connectionTokens.isEmpty, head.connectionTokens.containsToken("upgrade") else { return false }
         return head.headers.values("Upgrade").contains { hasToken($0, "websocket") }
     }
 
@@ -60,7 +60,7 @@ public enum WebSocketHandshake {
         if head.method != "GET" { return "a WebSocket handshake must be a GET" }
         if head.versionMinor < 1 { return "a WebSocket handshake needs HTTP/1.1" }
         if head.framing != .none { return "a WebSocket handshake carries no body" }
-        if !head.connectionTokens.contains("upgrade") { return "Connection must list upgrade" }
+        if !head.connectionTokens.containsToken("upgrade") { return "Connection must list upgrade" }
         let versions = head.headers.values("Sec-WebSocket-Version")
         if versions.count != 1 || versions[0] != "13" { return "Sec-WebSocket-Version must be 13" }
         let keys = head.headers.values("Sec-WebSocket-Key")

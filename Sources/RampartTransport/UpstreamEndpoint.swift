@@ -3,17 +3,18 @@ import RampartLoop
 
 /// Where and how the transports reach one upstream, made once when the config loads (never per
 /// request): the gateway's `UpstreamConfig` carries one, so this layer needs no config at all.
-public struct UpstreamEndpoint: Sendable {
-    public var scheme: String
-    public var host: String
-    public var port: UInt16
-    public var tlsVerify: Bool
+/// Immutable and shared: a request holds it with one reference, not a copy of its strings.
+public final class UpstreamEndpoint: Sendable {
+    public let scheme: String
+    public let host: String
+    public let port: UInt16
+    public let tlsVerify: Bool
     /// Rampart's own HTTP/1.1 client (plain http); libcurl for https or when asked for.
-    public var usesNativeClient: Bool
+    public let usesNativeClient: Bool
     /// The host as a socket address when it is an IP literal; nil for a name, resolved off the loop.
-    var numericAddress: SocketAddressBytes?
+    let numericAddress: SocketAddressBytes?
     /// `host:port`: the native client's pool and DNS cache key.
-    public var hostPort: String
+    public let hostPort: String
 
     public init(scheme: String, host: String, port: UInt16, tlsVerify: Bool = true, usesNativeClient: Bool) {
         self.scheme = scheme; self.host = host; self.port = port; self.tlsVerify = tlsVerify

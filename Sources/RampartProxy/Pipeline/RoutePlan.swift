@@ -23,6 +23,8 @@ public final class RoutePlan: Sendable {
     /// Rampart reads this route's response bodies (usage, terminal events, saves), so the upstream
     /// is asked not to compress them (`Accept-Encoding: identity`).
     let readsResponseBodies: Bool
+    /// A request's body is kept for a retry or a save template's `{body.…}` (else it is never copied).
+    let keepsRequestBody: Bool
     package let saveTarget: SaveTarget?
     package let verifyTarget: SaveTarget?
 
@@ -34,6 +36,7 @@ public final class RoutePlan: Sendable {
         breakerName = route.breakerName
         deadlines = CallDeadlines(route.timeouts)
         readsResponseBodies = route.format != nil || route.streamSave != nil || route.quotas.contains { $0.unit == .tokens }
+        keepsRequestBody = (route.retry?.attempts ?? 1) > 1 || route.streamSave != nil
         let saves = route.streamSave != nil
         saveTarget = saves ? SaveTarget(upstream: route.saveUpstream, route: route, config: config) : nil
         verifyTarget = saves ? SaveTarget(upstream: route.verifyUpstream, route: route, config: config) : nil

@@ -10,14 +10,15 @@ import RampartTransport
 /// the retry budget see one request (`RequestAccounting`, SPEC §11.4).
 final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     @exclusivity(unchecked) private var handler: UpstreamResponseHandler?
-    private let context: ServerContext
-    private let plan: RoutePlan
-    private let requestID: String
+    /// The request's context: its plan, loop and id are read through it (one reference held).
+    private let ctx: RequestContext
+    private var context: ServerContext { ctx.server }
+    private var plan: RoutePlan { ctx.plan }
+    private var requestID: String { ctx.requestID }
     @exclusivity(unchecked) private var request: UpstreamRequest
     /// When the client's request began: the total deadline counts from there.
     private let started: UInt64
     private let hasBody: Bool
-    private let hasIdempotencyKey: Bool
 
     @exclusivity(unchecked) private var call: UpstreamCall?
     /// With several servers: the pool, the caller (for `hash_user`), the attempt's server and
@@ -60,10 +61,9 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
 
     init(for ctx: RequestContext, client: any ClientStream, started: UInt64, handler: UpstreamResponseHandler) {
         request = UpstreamRequest(for: ctx, connection: client)
-        plan = ctx.plan; context = ctx.server; requestID = ctx.requestID; self.started = started; self.handler = handler
+        self.ctx = ctx; self.started = started; self.handler = handler
         hasBody = ctx.head.framing != .none
-        hasIdempotencyKey = ctx.head.headers.contains("Idempotency-Key")
-        replayBody = (plan.route.retry?.attempts ?? 1) > 1 || plan.route.streamSave != nil ? [] : nil
+        replayBody = ctx.plan.keepsRequestBody ? [] : nil
         let handles = ctx.server.handles(for: ctx.plan)
         accounting = RequestAccounting(breakers: ctx.server.state.breakers, breaker: handles.breaker, budget: handles.retryBudget)
         self.handles = handles
@@ -297,7 +297,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     private func retryIfAllowed(_ outcome: AttemptOutcome, retryAfter: @autoclosure () -> String?) -> Bool {
         guard let retry = plan.route.retry, retry.attempts > 1 else { return false }
         let remaining = Double(Int64(totalDeadline) - Int64(context.loop.now)) / 1e9
-        let attempt = FailedAttempt(method: request.method, hasIdempotencyKey: hasIdempotencyKey, outcome: outcome,
+        let attempt = FailedAttempt(method: request.method, hasIdempotencyKey: ctx.head.headers.contains("Idempotency-Key"), outcome: outcome,
                                     responseStarted: false, bodyReplayable: !hasBody || (bodyEnded && replayBody != nil),
                                     attemptsSoFar: retries + 1, remainingTotal: remaining, retryAfter: retryAfter())
         // Read only here, when a retry is in question: most requests never pay for the lookup.
