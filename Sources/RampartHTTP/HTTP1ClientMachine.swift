@@ -245,7 +245,7 @@ public struct HTTP1ClientMachine: Sendable {
 
     @inline(__always)
     static func put(_ s: StaticString, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
-        p.update(from: s.utf8Start, count: s.utf8CodeUnitCount)
+        copyShortBytes(p, s.utf8Start, s.utf8CodeUnitCount)
         return p + s.utf8CodeUnitCount
     }
 
@@ -262,7 +262,7 @@ public struct HTTP1ClientMachine: Sendable {
     @inline(__always)
     static func put(_ s: String, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         HTTPHeaders.withBytes(s) { b in
-            if let src = b.baseAddress { p.update(from: src, count: b.count) }
+            if let src = b.baseAddress { copyShortBytes(p, src, b.count) }
             return p + b.count
         }
     }

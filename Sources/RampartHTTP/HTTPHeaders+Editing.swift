@@ -35,8 +35,8 @@ extension HTTPHeaders {
         makeRoom(entries: 1, bytes: name.count + value.count)
         storage.unsafelyUnwrapped.withPointers { c, entries, bytes in
             let start = c.pointee.byteCount
-            if let n = name.baseAddress { (bytes + start).update(from: n, count: name.count) }
-            if let v = value.baseAddress { (bytes + start + name.count).update(from: v, count: value.count) }
+            if let n = name.baseAddress { copyShortBytes(bytes + start, n, name.count) }
+            if let v = value.baseAddress { copyShortBytes(bytes + start + name.count, v, value.count) }
             c.pointee.byteCount = start + name.count + value.count
             (entries + c.pointee.entryCount).initialize(to: HeaderEntry(
                 nameStart: start, nameCount: name.count, valueStart: start + name.count, valueCount: value.count, checked: checked))
@@ -118,7 +118,7 @@ extension HTTPHeaders {
         makeRoom(entries: 0, bytes: value.count)
         storage.unsafelyUnwrapped.withPointers { c, entries, bytes in
             let start = c.pointee.byteCount
-            if let v = value.baseAddress { (bytes + start).update(from: v, count: value.count) }
+            if let v = value.baseAddress { copyShortBytes(bytes + start, v, value.count) }
             c.pointee.byteCount = start + value.count
             entries[i].setValue(start: start, count: value.count, checked: entries[i].checked && checked)
         }

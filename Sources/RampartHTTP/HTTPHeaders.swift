@@ -117,10 +117,10 @@ public struct HTTPHeaders: @unchecked Sendable {
             var p = p
             for i in 0..<count {
                 let n = name(i), v = value(i)
-                if let b = n.baseAddress { p.update(from: b, count: n.count) }
+                if let b = n.baseAddress { copyShortBytes(p, b, n.count) }
                 p += n.count
                 p[0] = 0x3A; p[1] = 0x20; p += 2
-                if let b = v.baseAddress { p.update(from: b, count: v.count) }
+                if let b = v.baseAddress { copyShortBytes(p, b, v.count) }
                 p += v.count
                 p[0] = 0x0D; p[1] = 0x0A; p += 2
             }

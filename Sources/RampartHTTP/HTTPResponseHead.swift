@@ -83,7 +83,7 @@ public struct HTTPResponseHead: Sendable, Equatable {
     /// Copies bytes already known to be safe on the wire.
     @inline(__always)
     static func put(_ buf: UnsafeBufferPointer<UInt8>, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
-        if let src = buf.baseAddress { p.update(from: src, count: buf.count) }
+        if let src = buf.baseAddress { copyShortBytes(p, src, buf.count) }
         return p + buf.count
     }
 
@@ -104,7 +104,7 @@ public struct HTTPResponseHead: Sendable, Equatable {
         // Values are nearly always clean: find how far, 8 bytes at a time, and copy that much whole.
         var highBit = false
         let clean = UnsafeRawBufferPointer(buf).skipPlainFieldBytes(from: 0, sawHighBit: &highBit)
-        if clean > 0 { p.update(from: buf.baseAddress!, count: clean) }
+        if clean > 0 { copyShortBytes(p, buf.baseAddress!, clean) }
         for i in clean..<buf.count {
             let b = buf[i]
             p[i] = ByteClass.isFieldValueByte(b) ? b : SP

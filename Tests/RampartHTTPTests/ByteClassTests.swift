@@ -37,4 +37,16 @@ import Testing
         _ = bytes.withUnsafeBytes { $0.skipPlainFieldBytes(from: 0, sawHighBit: &high) }
         #expect(high)
     }
+
+    /// The inline copy used for header names and values moves every length whole, the word
+    /// boundaries (4, 8, 16, 32) included, and writes nothing past the end.
+    @Test func theShortCopyCopiesEveryLength() {
+        let source = (0..<64).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
+        for n in 0...48 {
+            var out = [UInt8](repeating: 0xEE, count: 64)
+            source.withUnsafeBufferPointer { src in out.withUnsafeMutableBufferPointer { copyShortBytes($0.baseAddress!, src.baseAddress!, n) } }
+            #expect(Array(out[0..<n]) == Array(source[0..<n]), "length \(n)")
+            #expect(out[n...].allSatisfy { $0 == 0xEE }, "length \(n) wrote past its end")
+        }
+    }
 }

@@ -60,10 +60,8 @@ extension ResponseFinish {
     /// (`save_status`, an error event), never written past the upstream's Content-Length.
     static func proxied(_ upstream: consuming HTTPResponseHead, ctx: RequestContext, tls: Bool) -> (head: HTTPResponseHead, eventStream: Bool) {
         let status = upstream.status
-        var headers = ForwardingHeaders.clientResponseHeaders(upstream.takeHeaders(), requestID: ctx.requestID)
-        let eventStream = headers.firstIndex(lowercase: "content-type").map { i in
-            headers.withField(at: i) { _, v in ASCIIBytes.hasPrefixLowercase(v, "text/event-stream") }
-        } ?? false
+        var eventStream = false
+        var headers = ForwardingHeaders.clientResponseHeaders(upstream.takeHeaders(), requestID: ctx.requestID, eventStream: &eventStream)
         if eventStream {
             headers.remove("Content-Length")
             headers.set("X-Accel-Buffering", "no")

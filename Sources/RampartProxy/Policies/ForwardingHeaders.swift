@@ -8,7 +8,7 @@ public enum ForwardingHeaders {
     /// What a proxy hop does with a field, told from the name's bytes: every request and response
     /// passes each field through here, so no lowercased copy, hashing or string switch.
     enum Role: Equatable {
-        case hopByHop, contentLength, requestID, via, expect, forwardedFor, forwardedProto, forwardedHost, host, other
+        case hopByHop, contentLength, requestID, via, expect, forwardedFor, forwardedProto, forwardedHost, host, contentType, other
     }
 
     static func role(_ name: UnsafeBufferPointer<UInt8>) -> Role {
@@ -35,7 +35,7 @@ public enum ForwardingHeaders {
         case 6: return named("expect") ? .expect : .other
         case 7: return named("trailer") || named("upgrade") ? .hopByHop : .other
         case 10: return named("connection") || named("keep-alive") ? .hopByHop : .other
-        case 12: return named("x-request-id") ? .requestID : .other
+        case 12: return named("x-request-id") ? .requestID : named("content-type") ? .contentType : .other
         case 14: return named("content-length") ? .contentLength : .other
         case 15: return named("x-forwarded-for") ? .forwardedFor : .other
         case 16: return named("proxy-connection") ? .hopByHop : named("x-forwarded-host") ? .forwardedHost : .other
@@ -62,6 +62,9 @@ public enum ForwardingHeaders {
         var priorProto: String?
         var priorVia: [String] = []
         let tokens = head.connectionTokens
+        // The client's first Host, found in the same pass: its place once the others are gone.
+        var host: Int?
+        var kept = 0
         out.removeFields { name, value in
             let r = role(name)
             if r == .via { priorVia.append(String(decoding: value, as: UTF8.self)) }
@@ -75,12 +78,16 @@ public enum ForwardingHeaders {
             case .forwardedProto:
                 if peerTrusted { priorProto = String(decoding: value, as: UTF8.self) }
                 return true
-            case .host, .other:
+            case .host:
+                if host == nil { host = kept }
+                kept += 1
+                return false
+            case .contentType, .other:
+                kept += 1
                 return false
             }
         }
         // The client's first Host stays where it was (the parser admits one; HTTP/2's is mapped to one).
-        let host = out.firstIndex(lowercase: "host")
         if host == nil { out.add(literal: "Host", upstream.authority) }
         out.add(literal: "X-Forwarded-For", priorForwardedFor.isEmpty ? peerText : (priorForwardedFor + [peerText]).joined(separator: ", "))
         if let priorProto { out.add(literal: "X-Forwarded-Proto", priorProto) }
@@ -107,15 +114,29 @@ public enum ForwardingHeaders {
     static let viaRampart = HTTPHeaders([HTTPField.checked(name: "Via", value: "1.1 rampart")])
 
     public static func clientResponseHeaders(_ upstream: consuming HTTPHeaders, requestID: String) -> HTTPHeaders {
+        var eventStream = false
+        return clientResponseHeaders(upstream, requestID: requestID, eventStream: &eventStream)
+    }
+
+    /// The same, saying in the same pass whether the response is an event stream (its kept
+    /// Content-Type is `text/event-stream`).
+    public static func clientResponseHeaders(_ upstream: consuming HTTPHeaders, requestID: String, eventStream: inout Bool) -> HTTPHeaders {
         let tokens = upstream.connectionFieldNames()
         var out = upstream
         var via: [String] = []
+        var sawContentType = false
+        var stream = false
         out.removeFields { name, value in
             let r = role(name)
             if r == .hopByHop || r == .requestID || namedBy(tokens, name) { return true }
             if r == .via { via.append(String(decoding: value, as: UTF8.self)); return true }
+            if r == .contentType && !sawContentType {
+                sawContentType = true
+                stream = ASCIIBytes.hasPrefixLowercase(value, "text/event-stream")
+            }
             return false
         }
+        eventStream = stream
         if via.isEmpty { out.append(contentsOf: viaRampart) } else { out.add("Via", (via + ["1.1 rampart"]).joined(separator: ", ")) }
         out.add(literal: "X-Request-Id", requestID)
         return out
