@@ -7,7 +7,8 @@ extension HTTPHeaders {
     @inlinable
     mutating func makeRoom(entries: Int, bytes: Int) {
         guard storage != nil else {
-            storage = HeaderStorage.make(entryCapacity: Swift.max(entries, 8), byteCapacity: Swift.max(bytes, 128))
+            // Room for what a stage adds in one go (five RateLimit fields come to about 200 bytes).
+            storage = HeaderStorage.make(entryCapacity: Swift.max(entries, 8), byteCapacity: Swift.max(bytes, 256))
             return
         }
         let unique = isKnownUniquelyReferenced(&storage)
@@ -82,6 +83,15 @@ extension HTTPHeaders {
         assert(!n.isEmpty && n.allSatisfy(ByteClass.isTChar), "header name literal is not a token")
         add(name: n, value: value, checked: false)
         markLastNameChecked()
+    }
+
+    /// The same for a value Rampart wrote itself from bytes safe on the wire (digits, and names it
+    /// checked once): the serialiser copies the field without looking at its bytes again.
+    public mutating func add(literal name: StaticString, checkedBytes value: UnsafeBufferPointer<UInt8>) {
+        let n = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        assert(!n.isEmpty && n.allSatisfy(ByteClass.isTChar), "header name literal is not a token")
+        assert(value.allSatisfy { ByteClass.isFieldValueByte($0) && $0 != CR && $0 != LF }, "value not safe on the wire")
+        add(name: n, value: value, checked: true)
     }
 
     private mutating func markLastNameChecked() {

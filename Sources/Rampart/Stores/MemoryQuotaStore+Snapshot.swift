@@ -65,7 +65,7 @@ extension MemoryQuotaStore {
             var key = record.key
             if let known = routes[key.route] { key.route = known } else { routes[key.route] = key.route }
             let amounts = record.amounts.map { a in live.map { $0 < a.count ? a[$0] : 1 } }
-            byShard[shardIndex(key.identity)].append((key, QuotaLog(windowMs: record.windowMs, stamps: live.map { record.stamps[$0] },
+            byShard[shardIndex(hash: key.identityHash)].append((key, QuotaLog(windowMs: record.windowMs, stamps: live.map { record.stamps[$0] },
                                                                     amounts: amounts)))
         }
         for (index, logs) in byShard.enumerated() where !logs.isEmpty {

@@ -30,7 +30,8 @@ public final class MemoryQuotaStore: QuotaStore {
     }
 
     /// All of one identity's keys share a shard (per-process hash seed: never persisted).
-    func shardIndex(_ identity: String) -> Int { identity.hashValue & (Self.shardCount - 1) }
+    func shardIndex(_ identity: String) -> Int { shardIndex(hash: identity.hashValue) }
+    func shardIndex(hash: Int) -> Int { hash & (Self.shardCount - 1) }
 
     public func acquire(_ rules: [QuotaRule], now: Double) -> QuotaDecision {
         let nowMs = QuotaSlidingWindow.milliseconds(now)
@@ -102,7 +103,7 @@ public final class MemoryQuotaStore: QuotaStore {
         if rules.count == 1 {
             // One quota on the route (the usual case): one shard, no lock-ordering bookkeeping.
             let key = rules[0].key
-            return shards[shardIndex(key.identity)].state.withLock { shard in
+            return shards[shardIndex(hash: key.identityHash)].state.withLock { shard in
                 var logs = [shard.take(key)]
                 let result = body(rules, &logs)
                 shard.put(key, logs[0])
@@ -110,7 +111,7 @@ public final class MemoryQuotaStore: QuotaStore {
                 return result
             }
         }
-        let shardOf = rules.map { shardIndex($0.key.identity) }
+        let shardOf = rules.map { shardIndex(hash: $0.key.identityHash) }
         let first = shardOf.first ?? 0
         let ids = shardOf.allSatisfy { $0 == first } ? [first] : Array(Set(shardOf)).sorted()
         return withShards(ids[...], held: []) { held in

@@ -32,7 +32,7 @@ struct QuotaPolicy: RouteFilter {
 
     package func requestHead(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
         let route = ctx.route.name
-        let rules = QuotaRule.rules(for: quotas, route: route, user: ctx.user, ip: ctx.clientIP)
+        let rules = QuotaRule.rules(for: quotas, windows: policy.windows, route: route, user: ctx.user, ip: ctx.clientIP)
         let server = ctx.server
         let policy = self.policy
         server.quotas.acquire(rules, now: server.state.clock.now()) { result in

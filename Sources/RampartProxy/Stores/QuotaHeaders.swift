@@ -61,7 +61,7 @@ public enum RateLimitHeaders {
             for (name, value) in fields(policy: policy, statuses: statuses) { headers.add(name, value) }
             return
         }
-        headers.add(literal: "RateLimit-Policy", policyValue)
+        HTTPHeaders.withBytes(policyValue) { headers.add(literal: "RateLimit-Policy", checkedBytes: $0) }   // checked in Policy.init
         let names = policy.names
         let listBytes = zip(names, statuses).reduce(0) { $0 + $1.0.utf8.count + 3 * 2 + 2 * 20 + 2 }
         ASCIIWriter.withBytes(capacity: listBytes, { out in
@@ -69,10 +69,10 @@ public enum RateLimitHeaders {
                 if i > 0 { out.write(", ") }
                 out.write(names[i]); out.write(";r="); out.write(s.remaining); out.write(";t="); out.write(seconds(s.resetAfter))
             }
-        }) { headers.add(literal: "RateLimit", bytes: $0) }
-        ASCIIWriter.withBytes(capacity: 20, { $0.write(tightest.limit) }) { headers.add(literal: "X-RateLimit-Limit", bytes: $0) }
-        ASCIIWriter.withBytes(capacity: 20, { $0.write(tightest.remaining) }) { headers.add(literal: "X-RateLimit-Remaining", bytes: $0) }
-        ASCIIWriter.withBytes(capacity: 20, { $0.write(seconds(tightest.resetAfter)) }) { headers.add(literal: "X-RateLimit-Reset", bytes: $0) }
+        }) { headers.add(literal: "RateLimit", checkedBytes: $0) }   // names checked in Policy.init, digits
+        ASCIIWriter.withBytes(capacity: 20, { $0.write(tightest.limit) }) { headers.add(literal: "X-RateLimit-Limit", checkedBytes: $0) }
+        ASCIIWriter.withBytes(capacity: 20, { $0.write(tightest.remaining) }) { headers.add(literal: "X-RateLimit-Remaining", checkedBytes: $0) }
+        ASCIIWriter.withBytes(capacity: 20, { $0.write(seconds(tightest.resetAfter)) }) { headers.add(literal: "X-RateLimit-Reset", checkedBytes: $0) }
     }
 
     /// A route's policy names and `RateLimit-Policy` value, made once from its quotas' limits
@@ -89,6 +89,10 @@ public enum RateLimitHeaders {
             self.windows = windows
             let statuses = zip(limits, windows).map { QuotaStatus(limit: $0, remaining: 0, resetAfter: 0, window: $1) }
             value = RateLimitHeaders.fields(policyNames: names, statuses: statuses).first?.1 ?? ""
+            // `add` marks the values it writes from these names checked: printable ASCII only
+            // (`policyName` makes them so; a caller's own names are held to it here).
+            precondition((names + [value]).allSatisfy { $0.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F } },
+                         "RateLimit policy names must be printable ASCII")
         }
 
         /// The value, when `statuses` are of the quotas it was made for (always, unless a caller
@@ -167,16 +171,20 @@ struct ASCIIWriter {
         text.withUTF8 { copy(UnsafeRawBufferPointer($0)) }
     }
 
+    /// `n` in decimal: the digits are made once, last first, into a word-sized scratch, then copied.
     mutating func write(_ n: Int) {
         if n < 0 { write("-") }
         var m = n.magnitude
-        var end = count
-        repeat { m /= 10; end += 1 } while m > 0
-        precondition(end <= capacity, "ASCIIWriter: capacity \(capacity) exceeded")
-        m = n.magnitude
-        var i = end
-        repeat { i -= 1; base[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10); m /= 10 } while m > 0
-        count = end
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var i = 20
+            repeat {
+                let q = m / 10
+                i &-= 1
+                digits[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m &- q &* 10)
+                m = q
+            } while m > 0
+            copy(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: digits[i..<20])))
+        }
     }
 
     private mutating func copy(_ bytes: UnsafeRawBufferPointer) {
