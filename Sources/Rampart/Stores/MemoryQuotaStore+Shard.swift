@@ -35,6 +35,20 @@ struct QuotaShardState {
         sweepAtCount = min(Self.minSweepCount, self.capacity)
     }
 
+    /// Runs `body` on a key's log in place (one hash lookup for a known key, and no copy-on-write),
+    /// then keeps it as `put` would: an empty log is dropped.
+    mutating func withLog<R>(_ key: QuotaKey, _ body: (inout QuotaLog) -> R) -> R {
+        guard let i = map.index(forKey: key) else {
+            var log = QuotaLog()
+            let result = body(&log)
+            put(key, log)
+            return result
+        }
+        let result = body(&map.values[i])
+        if map.values[i].isEmpty { map.remove(at: i) } else { earliestExpiry = min(earliestExpiry, map.values[i].expiresAt) }
+        return result
+    }
+
     /// Moves a key's log out (no copy-on-write while the decision mutates it); empty if absent.
     mutating func take(_ key: QuotaKey) -> QuotaLog { map.removeValue(forKey: key) ?? QuotaLog() }
 

@@ -35,6 +35,15 @@ public final class MemoryQuotaStore: QuotaStore {
 
     public func acquire(_ rules: [QuotaRule], now: Double) -> QuotaDecision {
         let nowMs = QuotaSlidingWindow.milliseconds(now)
+        if rules.count == 1 {
+            // One quota on the route (the usual case): its log decided where it lies.
+            let rule = rules[0]
+            return shards[shardIndex(hash: rule.key.identityHash)].state.withLock { shard in
+                let decision = shard.withLog(rule.key) { QuotaSlidingWindow.decide(rule, log: &$0, nowMs: nowMs) }
+                shard.maintain(nowMs: nowMs)
+                return decision
+            }
+        }
         return withLogs(distinct(rules), nowMs: nowMs) { rules, logs in
             QuotaSlidingWindow.decide(rules, logs: &logs, nowMs: nowMs)
         }

@@ -34,6 +34,17 @@ public enum QuotaSlidingWindow {
         return limited ? .limited(retryAfter: retryAfter(ms: waitMs), statuses) : .allowed(statuses)
     }
 
+    /// `decide` for one rule, on its log where it lies (the memory store's usual case).
+    public static func decide(_ rule: QuotaRule, log: inout QuotaLog, nowMs: Int64) -> QuotaDecision {
+        log.prune(nowMs: nowMs, windowMs: windowMs(rule))
+        if log.used(rule.unit) >= rule.limit {
+            let waitMs = log.roomAt(limit: rule.limit, nowMs: nowMs, unit: rule.unit) - nowMs
+            return .limited(retryAfter: retryAfter(ms: max(0, waitMs)), [log.status(limit: rule.limit, nowMs: nowMs, unit: rule.unit)])
+        }
+        if rule.unit == .requests { log.record(nowMs, limit: rule.limit) }
+        return .allowed([log.status(limit: rule.limit, nowMs: nowMs, unit: rule.unit)])
+    }
+
     /// The statuses without recording (pruning only forgets what no longer counts).
     public static func peek(_ rules: [QuotaRule], logs: inout [QuotaLog], nowMs: Int64) -> [QuotaStatus] {
         rules.indices.map { i in

@@ -12,7 +12,9 @@ import RampartHTTP
 /// exchange ends, the usage `UsageFilter` counted (real, or the estimate) is charged to them; a call
 /// that got no response counted nothing and is charged nothing. Routes without token quotas skip
 /// the end phase entirely.
-struct QuotaPolicy: RouteFilter {
+/// A class: the store's answer comes back in a closure, which then holds one reference to the
+/// policy instead of a copy of its arrays.
+final class QuotaPolicy: RouteFilter {
     let phases: FilterPhases
 
     package let quotas: [QuotaConfig]
@@ -31,11 +33,9 @@ struct QuotaPolicy: RouteFilter {
     }
 
     package func requestHead(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
-        let route = ctx.route.name
-        let rules = QuotaRule.rules(for: quotas, windows: policy.windows, route: route, user: ctx.user, ip: ctx.clientIP)
-        let server = ctx.server
-        let policy = self.policy
-        server.quotas.acquire(rules, now: server.state.clock.now()) { result in
+        let rules = QuotaRule.rules(for: quotas, windows: policy.windows, route: ctx.route.name, user: ctx.user, ip: ctx.clientIP)
+        ctx.server.quotas.acquire(rules, now: ctx.server.state.clock.now()) { [self] result in
+            let server = ctx.server, route = ctx.route.name
             switch result {
             case .success(let decision):
                 let statuses = decision.statuses
