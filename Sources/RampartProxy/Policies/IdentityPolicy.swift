@@ -16,8 +16,7 @@ struct IdentityPolicy: RouteFilter {
 
     package func requestHead(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
         if let verifier, let jwt = identity.jwt,
-           let token = JWTVerifier.token(fromAuthorization: ctx.head.headers[jwt.header],
-                                         cookieHeader: ctx.head.headers["Cookie"], cookieName: jwt.cookie) {
+           let token = JWTVerifier.token(in: ctx.head.headers, header: jwt.header, cookieName: jwt.cookie) {
             switch verifier.verify(token, now: ctx.server.state.clock.now()) {
             case .success(let verified):
                 ctx.user = verified.user

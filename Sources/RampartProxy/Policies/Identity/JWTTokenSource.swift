@@ -16,7 +16,12 @@ extension JWTVerifier {
     /// Read as bytes: it runs on every request of a JWT route, and the scheme and token are ASCII.
     package static func bearer(_ value: String) -> String? {
         var value = value
-        return value.withUTF8 { b -> String? in
+        return value.withUTF8 { bearer($0) }
+    }
+
+    /// The same from the field's bytes where they lie: the token is the only String made.
+    package static func bearer(_ b: UnsafeBufferPointer<UInt8>) -> String? {
+        do {
             func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
             var start = 0, end = b.count
             while start < end, isSpace(b[start]) { start += 1 }
@@ -30,6 +35,18 @@ extension JWTVerifier {
             if memchr(token.baseAddress!, 0x20, token.count) != nil { return nil }
             return String(decoding: token, as: UTF8.self)
         }
+    }
+
+    /// The token of the first `header` field's bearer value, else of the cookie `cookieName`
+    /// (`token(fromAuthorization:cookieHeader:cookieName:)` on the head's fields, reading the
+    /// header's bytes in place and the Cookie field only when a cookie may carry the token).
+    package static func token(in headers: HTTPHeaders, header: String, cookieName: String?) -> String? {
+        let fromHeader = HTTPHeaders.withBytes(header) { name in
+            headers.withFieldBytes { f in f.firstIndex(of: name).flatMap { bearer(f.value($0)) } }
+        }
+        if let fromHeader { return fromHeader }
+        guard let cookieName, let cookieHeader = headers["Cookie"] else { return nil }
+        return cookie(cookieName, in: cookieHeader)
     }
 
     /// RFC 6265 §5.2 `name=value; name2=value2`; the first cookie with the exact name wins and a
