@@ -7,8 +7,17 @@ import Testing
 
 /// Where the token comes from: the Bearer header first, then the configured cookie.
 @Suite struct JWTTokenSourceTests {
+    /// Both ways in: from the values as Strings, and from a head's fields (the filter's way, which
+    /// reads the header's bytes in place); they must agree on every case.
     static func token(_ authorization: String?, _ cookies: String? = nil, _ name: String? = "__session") -> String? {
-        JWTVerifier.token(fromAuthorization: authorization, cookieHeader: cookies, cookieName: name)
+        let fromValues = JWTVerifier.token(fromAuthorization: authorization, cookieHeader: cookies, cookieName: name)
+        var headers = HTTPHeaders()
+        headers.add("Host", "app")
+        if let cookies { headers.add("Cookie", cookies) }
+        if let authorization { headers.add("authorization", authorization) }
+        let fromHead = JWTVerifier.token(in: headers, header: "Authorization", cookieName: name)
+        #expect(fromHead == fromValues, "\(String(describing: authorization)) \(String(describing: cookies))")
+        return fromValues
     }
 
     @Test func bearerSchemeIsCaseInsensitive() {
