@@ -14,7 +14,10 @@ package final class ProxyService: RequestService {
         let started = context.loop.now
         let active = context.active
         let config = active.config
-        let requestID = head.headers["X-Request-Id"].flatMap { RequestID.isSane($0) ? $0 : nil } ?? RequestIDs.make()
+        // The client's id when it sent a sane one (looked up by a lowercase literal: no String
+        // unless the field is there), else a fresh one.
+        let sent = head.headers.firstIndex(lowercase: "x-request-id").map { head.headers.value(at: $0) }
+        let requestID = sent.flatMap { RequestID.isSane($0) ? $0 : nil } ?? RequestIDs.make()
 
         if ASCIIBytes.hasPrefix(head.path, "/_rampart/") {
             if let local = RampartPaths.answer(head, connection: connection, context: context, requestID: requestID) {

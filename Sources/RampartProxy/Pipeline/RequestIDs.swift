@@ -15,7 +15,7 @@ public enum RequestIDs {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let ms = UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
-        let r1 = ThreadRandom.next(), r2 = ThreadRandom.next()
+        let (r1, r2) = ThreadRandom.next2()
         let digits = alphabet.utf8Start
         return String(unsafeUninitializedCapacity: 26) { buf in
             let out = buf.baseAddress!
@@ -39,19 +39,33 @@ public enum ThreadRandom {
     }()
 
     public static func next() -> UInt64 {
-        var p = pthread_getspecific(key)?.assumingMemoryBound(to: UInt64.self)
-        if p == nil {
-            let m = malloc(8)!.assumingMemoryBound(to: UInt64.self)
-            var seed: UInt64 = 0
-            while seed == 0 { rampart_getrandom(&seed, 8) }
-            m.pointee = seed
-            pthread_setspecific(key, m)
-            p = m
-        }
-        var x = p!.pointee
+        let p = state()
+        var x = p.pointee
         x ^= x << 13; x ^= x >> 7; x ^= x << 17
-        p!.pointee = x
+        p.pointee = x
         return x
+    }
+
+    /// The thread's generator state, seeded by getrandom on first use.
+    private static func state() -> UnsafeMutablePointer<UInt64> {
+        if let p = pthread_getspecific(key) { return p.assumingMemoryBound(to: UInt64.self) }
+        let m = malloc(8)!.assumingMemoryBound(to: UInt64.self)
+        var seed: UInt64 = 0
+        while seed == 0 { rampart_getrandom(&seed, 8) }
+        m.pointee = seed
+        pthread_setspecific(key, m)
+        return m
+    }
+
+    /// Two draws with one look-up of the thread's state.
+    public static func next2() -> (UInt64, UInt64) {
+        let p = state()
+        var x = p.pointee
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17
+        let first = x
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17
+        p.pointee = x
+        return (first, x)
     }
 
     /// Uniform in [0, 1).
