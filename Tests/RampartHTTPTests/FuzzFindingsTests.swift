@@ -139,4 +139,25 @@ import Testing
         #expect(whole.head == nil && whole.body == 0 && whole.failure == failure, "at hand: a 502 before any head")
         #expect(bytewise.head == 200 && bytewise.body == 0 && bytewise.failure == failure, "later: the relayed head is cut")
     }
+
+    /// response-head (2026-12-07): a reason with a control byte ("Request\x19Header Fields Too
+    /// Large") is written with a space for it, which is the standard phrase of 431; parsed again,
+    /// the head keeps no copy of a standard phrase (`reason` nil stands for it). The phrase the
+    /// head carries is still the sanitised one, and the bytes on the wire are the same.
+    @Test func aSanitisedReasonThatBecomesTheStandardPhraseRoundTrips() throws {
+        let input = Array("HTTP/1.1 431 Request\u{19}Header Fields Too Large\r\n\r\n".utf8)
+        let first = input.withUnsafeBytes { HTTPResponseParser.parseHead($0, requestMethod: "GET") }
+        guard case .complete(let head, _, _, _) = first else { Issue.record("\(first)"); return }
+        #expect(head.reason == "Request\u{19}Header Fields Too Large")
+        var wire: [UInt8] = []
+        head.serialize(into: &wire)
+        #expect(String(decoding: wire, as: UTF8.self).hasPrefix("HTTP/1.1 431 Request Header Fields Too Large\r\n"))
+        let again = wire.withUnsafeBytes { HTTPResponseParser.parseHead($0, requestMethod: "GET") }
+        guard case .complete(let head2, _, _, _) = again else { Issue.record("\(again)"); return }
+        #expect(head2.reason == nil)
+        #expect((head2.reason ?? HTTPResponseHead.reasonPhrase(head2.status)) == "Request Header Fields Too Large")
+        var wire2: [UInt8] = []
+        head2.serialize(into: &wire2)
+        #expect(wire2 == wire)
+    }
 }
