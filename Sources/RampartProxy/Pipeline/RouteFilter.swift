@@ -104,9 +104,11 @@ final class FilterChain: Sendable {
 extension FilterChain {
     /// Asks the request-head filters in order; `done` hears the first verdict other than
     /// `.proceed`, or `.proceed` when all passed. A filter answering after the exchange ended
-    /// (a store round trip outlived the client) stops the run.
+    /// (a store round trip outlived the client) stops the run. The last filter answers `done`
+    /// itself, which ignores an exchange that has ended (no closure made for that step).
     func runRequestHead(_ ctx: RequestContext, from i: Int = 0, _ done: @escaping (PolicyVerdict) -> Void) {
         if i == requestHead.count { done(.proceed); return }
+        if i == requestHead.count - 1 { requestHead[i].requestHead(ctx, done); return }
         requestHead[i].requestHead(ctx) { [self] verdict in
             if ctx.ended { return }
             if case .proceed = verdict { runRequestHead(ctx, from: i + 1, done) } else { done(verdict) }
