@@ -31,3 +31,28 @@ public func copyShortBytes(_ dst: UnsafeMutablePointer<UInt8>, _ src: UnsafePoin
         while i < count { dst[i] = src[i]; i &+= 1 }
     }
 }
+
+/// How many decimal digits `n` has (1 for 0).
+@inlinable
+public func decimalDigitCount(_ n: UInt) -> Int {
+    var digits = 1
+    var rest = n / 10
+    while rest > 0 { digits &+= 1; rest /= 10 }
+    return digits
+}
+
+/// Writes `n` in decimal at `p`, which has room for `decimalDigitCount(n)` bytes, and returns the
+/// end: the one digit writer behind the heads' lengths, the RateLimit values and the access line.
+@inlinable
+public func writeDecimal(_ n: UInt, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+    let end = p + decimalDigitCount(n)
+    var v = n
+    var i = end
+    repeat {
+        let q = v / 10
+        i -= 1
+        i.pointee = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v &- q &* 10)
+        v = q
+    } while v > 0
+    return end
+}

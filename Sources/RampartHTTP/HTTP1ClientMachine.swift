@@ -233,7 +233,7 @@ public struct HTTP1ClientMachine: Sendable {
         case .none: break
         case .known(let n):
             p = Self.put("Content-Length: ", at: p)
-            p = Self.putDecimal(n, at: p)
+            p = writeDecimal(UInt(n), at: p)
             p[0] = CR; p[1] = LF; p += 2
         case .streamed: p = Self.put("Transfer-Encoding: chunked\r\n", at: p)
         }
@@ -247,16 +247,6 @@ public struct HTTP1ClientMachine: Sendable {
     static func put(_ s: StaticString, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         copyShortBytes(p, s.utf8Start, s.utf8CodeUnitCount)
         return p + s.utf8CodeUnitCount
-    }
-
-    /// A non-negative length in decimal (a body length never exceeds 20 digits).
-    static func putDecimal(_ n: Int, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
-        var digits = 1
-        var rest = n / 10
-        while rest > 0 { digits += 1; rest /= 10 }
-        var v = n
-        for i in stride(from: digits - 1, through: 0, by: -1) { p[i] = UInt8(truncatingIfNeeded: 0x30 + v % 10); v /= 10 }
-        return p + digits
     }
 
     @inline(__always)

@@ -49,4 +49,18 @@ import Testing
             #expect(out[n...].allSatisfy { $0 == 0xEE }, "length \(n) wrote past its end")
         }
     }
+
+    /// The one decimal writer says what `String(n)` says, at every digit count.
+    @Test func decimalsAreWrittenAsStringDoes() {
+        var values: [UInt] = [0, 9, 10, 99, 100, UInt.max]
+        var p: UInt = 1
+        for _ in 0..<19 { values.append(p - 1); values.append(p); p &*= 10 }
+        for n in values {
+            var out = [UInt8](repeating: 0xEE, count: 24)
+            let written = out.withUnsafeMutableBufferPointer { writeDecimal(n, at: $0.baseAddress!) - $0.baseAddress! }
+            #expect(written == decimalDigitCount(n))
+            #expect(Array(out[0..<written]) == Array(String(n).utf8), "\(n)")
+            #expect(out[written...].allSatisfy { $0 == 0xEE })
+        }
+    }
 }

@@ -34,14 +34,7 @@ struct AccessLineWriter {
     mutating func int(_ v: Int?) {
         guard let v else { lit("null"); return }
         if v < 0 { byte(UInt8(ascii: "-")) }
-        var m = v.magnitude
-        var end = p
-        repeat { m /= 10; end += 1 } while m > 0
-        m = v.magnitude
-        let count = end - p
-        var i = end
-        repeat { i -= 1; i.pointee = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10); m /= 10 } while m > 0
-        p += count
+        p = writeDecimal(v.magnitude, at: p)
     }
 
     /// Milliseconds rounded to the microsecond, as `AccessLog.ms` prints them ("1.5", "12.0",

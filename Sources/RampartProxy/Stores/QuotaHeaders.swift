@@ -171,20 +171,11 @@ struct ASCIIWriter {
         text.withUTF8 { copy(UnsafeRawBufferPointer($0)) }
     }
 
-    /// `n` in decimal: the digits are made once, last first, into a word-sized scratch, then copied.
     mutating func write(_ n: Int) {
         if n < 0 { write("-") }
-        var m = n.magnitude
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var i = 20
-            repeat {
-                let q = m / 10
-                i &-= 1
-                digits[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m &- q &* 10)
-                m = q
-            } while m > 0
-            copy(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: digits[i..<20])))
-        }
+        let digits = decimalDigitCount(n.magnitude)
+        precondition(count + digits <= capacity, "ASCIIWriter: capacity \(capacity) exceeded")
+        count = writeDecimal(n.magnitude, at: base + count) - base
     }
 
     private mutating func copy(_ bytes: UnsafeRawBufferPointer) {
