@@ -188,6 +188,27 @@ extension HTTPHeaders {
         }
     }
 
+    /// The same, telling each field's name class (`KnownHeaderName`, noted by the parser).
+    public mutating func removeFields(
+        whereKnown shouldRemove: (KnownHeaderName, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) throws -> Bool
+    ) rethrows {
+        guard count > 0 else { return }
+        makeRoom(entries: 0, bytes: 0)
+        try storage.unsafelyUnwrapped.withPointers { c, entries, bytes in
+            var kept = 0
+            for i in 0..<c.pointee.entryCount {
+                let e = entries[i]
+                let name = UnsafeBufferPointer(start: UnsafePointer(bytes) + Int(e.nameStart), count: e.nameCount)
+                let value = UnsafeBufferPointer(start: UnsafePointer(bytes) + Int(e.valueStart), count: e.valueCount)
+                let k = e.known
+                if try shouldRemove(k != .unclassified ? k : KnownHeaderName.classify(name), name, value) { continue }
+                if kept != i { entries[kept] = e }
+                kept += 1
+            }
+            c.pointee.entryCount = kept
+        }
+    }
+
     public mutating func removeAll(where shouldRemove: (HTTPField) throws -> Bool) rethrows {
         try removeFields { n, v in try shouldRemove(HTTPField(name: String(decoding: n, as: UTF8.self), value: String(decoding: v, as: UTF8.self))) }
     }

@@ -33,9 +33,9 @@ public struct HTTPHeaders: @unchecked Sendable {
     /// Records a parsed field whose bytes are already in the block (offsets into it).
     /// Only the parser calls it, on storage it made: no uniqueness check while the room lasts.
     @inline(__always)
-    mutating func appendParsed(name: Range<Int>, value: Range<Int>) {
+    mutating func appendParsed(name: Range<Int>, value: Range<Int>, known: KnownHeaderName) {
         let e = HeaderEntry(nameStart: name.lowerBound, nameCount: name.count, valueStart: value.lowerBound,
-                            valueCount: value.count, checked: true)
+                            valueCount: value.count, checked: true, known: known)
         let added = storage.unsafelyUnwrapped.withPointers { c, entries, _ in
             guard c.pointee.entryCount < c.pointee.entryCapacity else { return false }
             (entries + c.pointee.entryCount).initialize(to: e)
@@ -87,6 +87,11 @@ public struct HTTPHeaders: @unchecked Sendable {
         }
 
         @inlinable public func isChecked(_ i: Int) -> Bool { entry(i).checked }
+        /// Field `i`'s name class: as the parser noted it, or told from its bytes now.
+        @inlinable public func knownName(_ i: Int) -> KnownHeaderName {
+            let k = entry(i).known
+            return k != .unclassified ? k : KnownHeaderName.classify(name(i))
+        }
         /// The name alone is known to be a token (a literal of Rampart's code).
         @inlinable public func isNameChecked(_ i: Int) -> Bool { entry(i).nameChecked }
 

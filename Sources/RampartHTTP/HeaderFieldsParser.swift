@@ -61,8 +61,9 @@ enum HeaderFieldsParser {
             if sawHighBit && !Self.isValidUTF8(UnsafeRawBufferPointer(rebasing: b[valueStart..<valueEnd])) {
                 return .badRequest("Header value is not valid UTF-8")
             }
-            headers.appendParsed(name: nameStart - start..<nameEnd - start, value: valueStart - start..<valueEnd - start)
-            if let e = note(b, nameStart, nameEnd, valueStart..<valueEnd, &facts) { return e }
+            let known = KnownHeaderName.classify(UnsafeRawBufferPointer(rebasing: b[nameStart..<nameEnd]).assumingMemoryBound(to: UInt8.self))
+            headers.appendParsed(name: nameStart - start..<nameEnd - start, value: valueStart - start..<valueEnd - start, known: known)
+            if let e = note(b, known, valueStart..<valueEnd, &facts) { return e }
         }
         return nil
     }
@@ -90,20 +91,20 @@ enum HeaderFieldsParser {
 
     /// Records the fields that decide framing, routing and connection handling.
     @inline(__always)
-    static func note(_ b: UnsafeRawBufferPointer, _ ns: Int, _ ne: Int, _ value: Range<Int>, _ facts: inout HeadFacts) -> HTTPParseError? {
-        switch ne - ns {
-        case 4 where b.equalsLowercase(ns, ne, "host"):
+    static func note(_ b: UnsafeRawBufferPointer, _ known: KnownHeaderName, _ value: Range<Int>, _ facts: inout HeadFacts) -> HTTPParseError? {
+        switch known {
+        case .host:
             facts.hostCount += 1
             facts.host = value
-        case 6 where b.equalsLowercase(ns, ne, "expect"):
+        case .expect:
             facts.expectPresent = true
             if !b.equalsLowercase(value.lowerBound, value.upperBound, "100-continue") { facts.expectOther = true }
-        case 10 where b.equalsLowercase(ns, ne, "connection"):
+        case .connection:
             return appendTokens(b, value, &facts.connectionTokens)
-        case 14 where b.equalsLowercase(ns, ne, "content-length"):
+        case .contentLength:
             facts.contentLengthCount += 1
             facts.contentLength = value
-        case 17 where b.equalsLowercase(ns, ne, "transfer-encoding"):
+        case .transferEncoding:
             facts.transferEncodingCount += 1
             facts.transferEncoding = value
         default:

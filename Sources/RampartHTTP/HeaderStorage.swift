@@ -5,7 +5,8 @@
 /// Where one field's bytes are. The top bit of `valueWord` says the name and value are known safe
 /// on the wire (the parsers checked every byte, or `HTTPField.checked` did): serialisers copy them
 /// as is. The top bit of `nameWord` says the name alone is (a literal of Rampart's own code): the
-/// value is still checked as it is copied.
+/// value is still checked as it is copied. Bits 24...30 of `nameWord` hold the name's
+/// `KnownHeaderName` when a parser classed it (0: not classed); names are far shorter than 2^24.
 @usableFromInline struct HeaderEntry: Sendable {
     @usableFromInline var nameStart: UInt32
     @usableFromInline var nameWord: UInt32
@@ -13,16 +14,25 @@
     @usableFromInline var valueWord: UInt32
 
     @usableFromInline static let checkedBit: UInt32 = 1 << 31
+    @usableFromInline static let countMask: UInt32 = (1 << 24) - 1
+    @usableFromInline static let classShift: UInt32 = 24
 
-    @inlinable init(nameStart: Int, nameCount: Int, valueStart: Int, valueCount: Int, checked: Bool) {
+    @inlinable init(nameStart: Int, nameCount: Int, valueStart: Int, valueCount: Int, checked: Bool,
+                    known: KnownHeaderName = .unclassified) {
         self.nameStart = UInt32(truncatingIfNeeded: nameStart)
-        nameWord = UInt32(truncatingIfNeeded: nameCount) | (checked ? Self.checkedBit : 0)
+        nameWord = UInt32(truncatingIfNeeded: nameCount) & Self.countMask | UInt32(known.rawValue) << Self.classShift
+            | (checked ? Self.checkedBit : 0)
         self.valueStart = UInt32(truncatingIfNeeded: valueStart)
         valueWord = UInt32(truncatingIfNeeded: valueCount) | (checked ? Self.checkedBit : 0)
     }
 
-    @inlinable var nameCount: Int { Int(nameWord & ~Self.checkedBit) }
+    @inlinable var nameCount: Int { Int(nameWord & Self.countMask) }
     @inlinable var nameChecked: Bool { nameWord & Self.checkedBit != 0 }
+    /// The class a parser gave the name; `.unclassified` for a field added later.
+    @inlinable var known: KnownHeaderName {
+        // Only `KnownHeaderName` raw values are ever stored in these bits.
+        unsafeBitCast(UInt8(truncatingIfNeeded: (nameWord >> Self.classShift) & 0x7F), to: KnownHeaderName.self)
+    }
     @inlinable var valueCount: Int { Int(valueWord & ~Self.checkedBit) }
     @inlinable var checked: Bool { valueWord & Self.checkedBit != 0 }
 

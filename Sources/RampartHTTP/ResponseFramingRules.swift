@@ -106,13 +106,12 @@ public struct FramingFields: Sendable {
     public init(_ headers: HTTPHeaders) {
         headers.withFieldBytes { f in
             for i in 0..<f.count {
-                let name = f.name(i)
-                switch name.count {
-                case 14 where ASCIIBytes.equalsLowercase(name, "content-length"):
+                switch f.knownName(i) {
+                case .contentLength:
                     contentLengthCount += 1
                     let v = f.value(i)
                     length = contentLengthCount == 1 ? HeadSemantics.parseContentLength(UnsafeRawBufferPointer(v), 0..<v.count) : nil
-                case 17 where ASCIIBytes.equalsLowercase(name, "transfer-encoding"):
+                case .transferEncoding:
                     transferEncodingCount += 1
                     chunkedOnly = transferEncodingCount == 1 && ASCIIBytes.equalsLowercase(f.value(i), "chunked")
                 default: break

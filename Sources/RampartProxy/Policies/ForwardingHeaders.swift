@@ -11,39 +11,27 @@ public enum ForwardingHeaders {
         case hopByHop, contentLength, requestID, via, expect, forwardedFor, forwardedProto, forwardedHost, host, contentType, other
     }
 
-    static func role(_ name: UnsafeBufferPointer<UInt8>) -> Role {
-        let r = knownRole(name)
-        return r == .other && isProxyField(name) ? .hopByHop : r
+    /// A field's role from its name class (noted by the parser, or told from the bytes now).
+    static func role(_ known: KnownHeaderName) -> Role {
+        if known.isHopByHop { return .hopByHop }
+        switch known {
+        case .via: return .via
+        case .host: return .host
+        case .expect: return .expect
+        case .requestID: return .requestID
+        case .contentType: return .contentType
+        case .contentLength: return .contentLength
+        case .forwardedFor: return .forwardedFor
+        case .forwardedHost: return .forwardedHost
+        case .forwardedProto: return .forwardedProto
+        default: return .other
+        }
     }
+
+    static func role(_ name: UnsafeBufferPointer<UInt8>) -> Role { role(KnownHeaderName.classify(name)) }
 
     static func role(_ name: String) -> Role {
         HTTPHeaders.withBytes(name) { role($0) }
-    }
-
-    /// `Proxy-*` fields speak to or about a proxy on one hop (Proxy-Authenticate,
-    /// Proxy-Authentication-Info, Proxy-Connection…): none travels further.
-    private static func isProxyField(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
-        name.count > 6 && ASCIIBytes.hasPrefixLowercase(name, "proxy-")
-    }
-
-    private static func knownRole(_ name: UnsafeBufferPointer<UInt8>) -> Role {
-        func named(_ n: StaticString) -> Bool { ASCIIBytes.equalsLowercase(name, n) }
-        switch name.count {
-        case 2: return named("te") ? .hopByHop : .other
-        case 3: return named("via") ? .via : .other
-        case 4: return named("host") ? .host : .other
-        case 6: return named("expect") ? .expect : .other
-        case 7: return named("trailer") || named("upgrade") ? .hopByHop : .other
-        case 10: return named("connection") || named("keep-alive") ? .hopByHop : .other
-        case 12: return named("x-request-id") ? .requestID : named("content-type") ? .contentType : .other
-        case 14: return named("content-length") ? .contentLength : .other
-        case 15: return named("x-forwarded-for") ? .forwardedFor : .other
-        case 16: return named("proxy-connection") ? .hopByHop : named("x-forwarded-host") ? .forwardedHost : .other
-        case 17: return named("transfer-encoding") ? .hopByHop : named("x-forwarded-proto") ? .forwardedProto : .other
-        case 18: return named("proxy-authenticate") ? .hopByHop : .other
-        case 19: return named("proxy-authorization") ? .hopByHop : .other
-        default: return .other
-        }
     }
 
     /// A field named by the Connection header (tokens are lowercased) is hop-by-hop too.
@@ -65,8 +53,8 @@ public enum ForwardingHeaders {
         // The client's first Host, found in the same pass: its place once the others are gone.
         var host: Int?
         var kept = 0
-        out.removeFields { name, value in
-            let r = role(name)
+        out.removeFields { known, name, value in
+            let r = role(known)
             if r == .via { priorVia.append(String(decoding: value, as: UTF8.self)) }
             if r == .hopByHop || namedBy(tokens, name) { return true }
             switch r {
@@ -126,8 +114,8 @@ public enum ForwardingHeaders {
         var via: [String] = []
         var sawContentType = false
         var stream = false
-        out.removeFields { name, value in
-            let r = role(name)
+        out.removeFields { known, name, value in
+            let r = role(known)
             if r == .hopByHop || r == .requestID || namedBy(tokens, name) { return true }
             if r == .via { via.append(String(decoding: value, as: UTF8.self)); return true }
             if r == .contentType && !sawContentType {

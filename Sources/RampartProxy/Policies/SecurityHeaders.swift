@@ -47,6 +47,9 @@ final class SecurityHeadersPlan: Sendable {
     let values: [[UInt8]]
     let checked: [Bool]
     let override: Bool
+    /// Bit n set: some removed or set name is n bytes long (names of 64 bytes or more set bit 63).
+    /// Most of a response's fields match no length, and are passed over without a compare.
+    let lengths: UInt64
 
     init?(_ config: HeadersConfig) {
         var removed = config.remove.map(Self.lower)
@@ -62,7 +65,10 @@ final class SecurityHeadersPlan: Sendable {
         values = fields.map { Array($0.value.utf8) }
         checked = fields.map(\.isWireChecked)
         override = config.mode == .override
+        lengths = (removed + setNames).reduce(0) { $0 | Self.lengthBit($1.count) }
     }
+
+    @inline(__always) private static func lengthBit(_ count: Int) -> UInt64 { 1 << UInt64(Swift.min(count, 63)) }
 
     func apply(to headers: inout HTTPHeaders, hsts: Bool) {
         var seen: UInt64 = 0
@@ -96,7 +102,7 @@ final class SecurityHeadersPlan: Sendable {
         var seen: UInt64 = 0
         var i = 0
         while i < headers.count {
-            switch headers.withField(at: i, { name, _ in match(name) }) {
+            switch headers.withFieldBytes({ f in match(f.name(i)) }) {
             case .removed:
                 headers.remove(at: i)
                 continue
@@ -118,9 +124,11 @@ final class SecurityHeadersPlan: Sendable {
     private enum Match { case removed, set(Int), hsts, other }
 
     private func match(_ n: UnsafeBufferPointer<UInt8>) -> Match {
-        for r in removed where ASCIIBytes.equalsLowercased(n, r) { return .removed }
-        for j in setNames.indices where ASCIIBytes.equalsLowercased(n, setNames[j]) { return .set(j) }
-        return ASCIIBytes.equalsLowercase(n, "strict-transport-security") ? .hsts : .other
+        if lengths & Self.lengthBit(n.count) != 0 {
+            for r in removed where ASCIIBytes.equalsLowercased(n, r) { return .removed }
+            for j in setNames.indices where ASCIIBytes.equalsLowercased(n, setNames[j]) { return .set(j) }
+        }
+        return ASCIIBytes.equalsLowercase(n, "strict-transport-security") ? .hsts : .other   // compares only at length 25
     }
 
     private static func lower(_ s: String) -> [UInt8] {
