@@ -42,9 +42,34 @@ public struct ChunkedDecoder: Sendable {
     var digits = 0
     var lineBytes = 0
     var trailerBytes = 0
-    var error: HTTPParseError? = nil
+    /// Why decoding stopped, as a plain value: a decoder lives inside connection states that are
+    /// copied and replaced on every response, and a String here would make each of those a
+    /// reference-counted copy.
+    var failure: Failure? = nil
     /// Payload bytes delivered so far, for the caller's body-size limit (413).
     public private(set) var payloadBytes = 0
+
+    enum Failure: UInt8, Sendable {
+        case bareCRAfterLastChunk, bareCRInSizeLine, bareCRInTrailer, dataNotFollowedByCRLF, sizeLineTooLong, sizeTooLarge
+        case invalidTrailerValue, invalidExtension, invalidSize, invalidTrailerField, trailerLineFolding, trailerTooLarge
+
+        var error: HTTPParseError {
+            switch self {
+        case .bareCRAfterLastChunk: return .badRequest("Bare CR after last chunk")
+        case .bareCRInSizeLine: return .badRequest("Bare CR in chunk size line")
+        case .bareCRInTrailer: return .badRequest("Bare CR in trailer")
+        case .dataNotFollowedByCRLF: return .badRequest("Chunk data not followed by CRLF")
+        case .sizeLineTooLong: return .badRequest("Chunk size line too long")
+        case .sizeTooLarge: return .badRequest("Chunk size too large")
+        case .invalidTrailerValue: return .badRequest("Invalid character in trailer value")
+        case .invalidExtension: return .badRequest("Invalid chunk extension")
+        case .invalidSize: return .badRequest("Invalid chunk size")
+        case .invalidTrailerField: return .badRequest("Invalid trailer field")
+        case .trailerLineFolding: return .badRequest("Obsolete line folding in trailer")
+        case .trailerTooLarge: return .headersTooLarge("Trailer section too large")
+            }
+        }
+    }
 
     public init(maxChunkSize: Int = Int(Int32.max), maxTrailerBytes: Int = 8192) {
         self.maxChunkSize = maxChunkSize
@@ -76,7 +101,7 @@ public struct ChunkedDecoder: Sendable {
     /// After `.data(r)` the caller consumes through `r.upperBound` and calls again.
     public mutating func next(_ input: UnsafeRawBufferPointer) -> ChunkedStep {
         if case .finished = state { return .finished(consumed: 0) }
-        if let error { return .failure(error) }
+        if let failure { return .failure(failure.error) }
         let n = input.count
         var i = 0
         while i < n {
@@ -87,7 +112,7 @@ public struct ChunkedDecoder: Sendable {
                 if remaining == 0 { state = .dataCR }
                 return .data(i..<(i + take))
             }
-            if let e = step(input[i]) { state = .failed; error = e; return .failure(e) }
+            if let e = step(input[i]) { state = .failed; failure = e; return .failure(e.error) }
             i += 1
             if case .finished = state { return .finished(consumed: i) }
         }
@@ -95,15 +120,15 @@ public struct ChunkedDecoder: Sendable {
     }
 
     /// Advances the framing state by one byte (everything but payload).
-    private mutating func step(_ c: UInt8) -> HTTPParseError? {
+    private mutating func step(_ c: UInt8) -> Failure? {
         switch state {
         case .sizeStart, .sizeDigits, .sizeBWS, .extBeforeName, .extName, .extAfterName, .extBeforeValue,
             .extToken, .extQuoted, .extQuotedEscape, .extAfterQuoted, .extAfterValueBWS:
             lineBytes += 1
-            if lineBytes > Self.maxSizeLineBytes { return .badRequest("Chunk size line too long") }
+            if lineBytes > Self.maxSizeLineBytes { return .sizeLineTooLong }
             return stepSizeLine(c)
         case .sizeLF:
-            guard c == LF else { return .badRequest("Bare CR in chunk size line") }
+            guard c == LF else { return .bareCRInSizeLine }
             lineBytes = 0
             if chunkSize == 0 {
                 state = .trailerStart
@@ -114,16 +139,16 @@ public struct ChunkedDecoder: Sendable {
         case .data:
             break
         case .dataCR:
-            guard c == CR else { return .badRequest("Chunk data not followed by CRLF") }
+            guard c == CR else { return .dataNotFollowedByCRLF }
             state = .dataLF
         case .dataLF:
-            guard c == LF else { return .badRequest("Chunk data not followed by CRLF") }
+            guard c == LF else { return .dataNotFollowedByCRLF }
             state = .sizeStart
             chunkSize = 0
             digits = 0
         case .trailerStart, .trailerName, .trailerValue, .trailerLF, .finalLF:
             trailerBytes += 1
-            if trailerBytes > maxTrailerBytes { return .headersTooLarge("Trailer section too large") }
+            if trailerBytes > maxTrailerBytes { return .trailerTooLarge }
             return stepTrailer(c)
         case .finished, .failed:
             break
@@ -132,31 +157,31 @@ public struct ChunkedDecoder: Sendable {
     }
 
     /// chunk-size [ chunk-ext ] CRLF, with chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ).
-    private mutating func stepSizeLine(_ c: UInt8) -> HTTPParseError? {
+    private mutating func stepSizeLine(_ c: UInt8) -> Failure? {
         switch state {
         case .sizeStart, .sizeDigits:
             if let v = ByteClass.hexValue(c) {
                 digits += 1
-                if digits > Self.maxSizeDigits { return .badRequest("Chunk size too large") }
+                if digits > Self.maxSizeDigits { return .sizeTooLarge }
                 chunkSize = chunkSize << 4 | v
-                if chunkSize > maxChunkSize { return .badRequest("Chunk size too large") }
+                if chunkSize > maxChunkSize { return .sizeTooLarge }
                 state = .sizeDigits
                 return nil
             }
-            guard case .sizeDigits = state else { return .badRequest("Invalid chunk size") }
+            guard case .sizeDigits = state else { return .invalidSize }
             switch c {
             case CR: state = .sizeLF
             case UInt8(ascii: ";"): state = .extBeforeName
             case SP, HTAB: state = .sizeBWS
-            default: return .badRequest("Invalid chunk size")
+            default: return .invalidSize
             }
         case .sizeBWS:
             if ByteClass.isOWS(c) { return nil }
-            guard c == UInt8(ascii: ";") else { return .badRequest("Invalid chunk size") }
+            guard c == UInt8(ascii: ";") else { return .invalidSize }
             state = .extBeforeName
         case .extBeforeName:
             if ByteClass.isOWS(c) { return nil }
-            guard ByteClass.isTChar(c) else { return .badRequest("Invalid chunk extension") }
+            guard ByteClass.isTChar(c) else { return .invalidExtension }
             state = .extName
         case .extName, .extToken:
             if ByteClass.isTChar(c) { return nil }
@@ -166,14 +191,14 @@ public struct ChunkedDecoder: Sendable {
             case UInt8(ascii: ";"): state = .extBeforeName
             case UInt8(ascii: "=") where state == .extName: state = .extBeforeValue
             case SP, HTAB: state = afterWS
-            default: return .badRequest("Invalid chunk extension")
+            default: return .invalidExtension
             }
         case .extAfterName:
             switch c {
             case SP, HTAB: break
             case UInt8(ascii: "="): state = .extBeforeValue
             case UInt8(ascii: ";"): state = .extBeforeName
-            default: return .badRequest("Invalid chunk extension")
+            default: return .invalidExtension
             }
         case .extBeforeValue:
             if ByteClass.isOWS(c) { return nil }
@@ -182,28 +207,28 @@ public struct ChunkedDecoder: Sendable {
             } else if ByteClass.isTChar(c) {
                 state = .extToken
             } else {
-                return .badRequest("Invalid chunk extension")
+                return .invalidExtension
             }
         case .extQuoted:
             switch c {
             case UInt8(ascii: "\""): state = .extAfterQuoted
             case UInt8(ascii: "\\"): state = .extQuotedEscape
             default:
-                guard ByteClass.isFieldValueByte(c) else { return .badRequest("Invalid chunk extension") }
+                guard ByteClass.isFieldValueByte(c) else { return .invalidExtension }
             }
         case .extQuotedEscape:
-            guard ByteClass.isFieldValueByte(c) else { return .badRequest("Invalid chunk extension") }
+            guard ByteClass.isFieldValueByte(c) else { return .invalidExtension }
             state = .extQuoted
         case .extAfterQuoted:
             switch c {
             case CR: state = .sizeLF
             case UInt8(ascii: ";"): state = .extBeforeName
             case SP, HTAB: state = .extAfterValueBWS
-            default: return .badRequest("Invalid chunk extension")
+            default: return .invalidExtension
             }
         case .extAfterValueBWS:
             if ByteClass.isOWS(c) { return nil }
-            guard c == UInt8(ascii: ";") else { return .badRequest("Invalid chunk extension") }
+            guard c == UInt8(ascii: ";") else { return .invalidExtension }
             state = .extBeforeName
         default:
             break
@@ -212,7 +237,7 @@ public struct ChunkedDecoder: Sendable {
     }
 
     /// trailer-section = *( field-line CRLF ) CRLF, checked like headers and discarded.
-    private mutating func stepTrailer(_ c: UInt8) -> HTTPParseError? {
+    private mutating func stepTrailer(_ c: UInt8) -> Failure? {
         switch state {
         case .trailerStart:
             if c == CR {
@@ -220,23 +245,23 @@ public struct ChunkedDecoder: Sendable {
             } else if ByteClass.isTChar(c) {
                 state = .trailerName
             } else {
-                return .badRequest(ByteClass.isOWS(c) ? "Obsolete line folding in trailer" : "Invalid trailer field")
+                return ByteClass.isOWS(c) ? .trailerLineFolding : .invalidTrailerField
             }
         case .trailerName:
             if ByteClass.isTChar(c) { return nil }
-            guard c == COLON else { return .badRequest("Invalid trailer field") }
+            guard c == COLON else { return .invalidTrailerField }
             state = .trailerValue
         case .trailerValue:
             if c == CR {
                 state = .trailerLF
             } else if !ByteClass.isFieldValueByte(c) {
-                return .badRequest("Invalid character in trailer value")
+                return .invalidTrailerValue
             }
         case .trailerLF:
-            guard c == LF else { return .badRequest("Bare CR in trailer") }
+            guard c == LF else { return .bareCRInTrailer }
             state = .trailerStart
         case .finalLF:
-            guard c == LF else { return .badRequest("Bare CR after last chunk") }
+            guard c == LF else { return .bareCRAfterLastChunk }
             state = .finished
         default:
             break

@@ -210,6 +210,12 @@ public struct HTTP1ClientMachine: Sendable {
 
     /// The most bytes `encodeHead(target:headers:at:)` writes for this request.
     public func headSizeBound(target: String, headers: HTTPHeaders) -> Int {
+        Self.headSizeBound(method: method, target: target, headers: headers)
+    }
+
+    /// The same, for a shell that keeps the machine in a class: reading the machine there to call
+    /// a method on it would copy it whole.
+    public static func headSizeBound(method: String, target: String, headers: HTTPHeaders) -> Int {
         method.utf8.count + 1 + target.utf8.count + Self.versionCRLF.utf8CodeUnitCount + headers.withFieldBytes { $0.lineBytes }
             + Self.longestFraming + 20 + 4
     }

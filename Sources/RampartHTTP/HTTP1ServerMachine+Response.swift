@@ -16,47 +16,62 @@ extension HTTP1ServerMachine {
             deadline = .none
             return true
         }
-        frame(&head)
+        connectionEdits(status: head.status, fields: FramingFields(head.headers), shuttingDown: shuttingDown).apply(to: &head.headers)
+        head.versionMinor = 1
+        return true
+    }
+
+    /// The same for a proxied head the connection writes in one pass (`ForwardedResponseHead`,
+    /// never a 1xx): the edits come back to be made as it is written. nil: nothing may be sent.
+    public mutating func forwardedHead(status: Int, fields: FramingFields, shuttingDown: Bool) -> HeadEdits? {
+        guard state != .closed, !responseStarted else { return nil }
+        responseStarted = true
+        return connectionEdits(status: status, fields: fields, shuttingDown: shuttingDown)
+    }
+
+    /// What a response head's framing and connection fields become: the framing rules below,
+    /// then `Connection: close` when the connection will not be reused (and `keep-alive` for an
+    /// HTTP/1.0 client when it will).
+    mutating func connectionEdits(status: Int, fields: FramingFields, shuttingDown: Bool) -> HeadEdits {
+        var edits = frame(status: status, fields: fields)
         // Answering before the body arrived (an early error) is only safe if the connection is not reused.
         if state == .readingBody && !closeAfterFlush { keepAlive = false }
         if draining || shuttingDown { keepAlive = false }
-        if !keepAlive { head.headers.set("Connection", "close") }
-        else if request?.versionMinor == 0 { head.headers.set("Connection", "keep-alive") }
-        head.versionMinor = 1
-        return true
+        if !keepAlive { edits.connection = .close }
+        else if request?.versionMinor == 0 { edits.connection = .keepAlive }
+        return edits
     }
 
     /// The framing rules for what the client is sent, whoever made the head: no body on 1xx, 204,
     /// 304 or HEAD, and no length on 1xx, 204 or 304; one valid Content-Length is honoured byte for
     /// byte; anything else (none, several, malformed) is dropped and the body re-framed: chunked
     /// for HTTP/1.1, ended by the close for HTTP/1.0. A Transfer-Encoding is always Rampart's own.
-    mutating func frame(_ head: inout HTTPResponseHead) {
-        let fields = FramingFields(head.headers)
+    mutating func frame(status: Int, fields: FramingFields) -> HeadEdits {
         let method = request?.method
+        var edits = HeadEdits()
         bodyRemaining = 0
-        if ResponseFramingRules.isBodiless(status: head.status, requestMethod: method) {
+        if ResponseFramingRules.isBodiless(status: status, requestMethod: method) {
             responseFraming = .none
-            guard !fields.isEmpty else { return }
-            head.headers.remove("Transfer-Encoding")
-            if ResponseFramingRules.forbidsLength(status: head.status) || fields.length == nil {
-                head.headers.remove("Content-Length")
-            }
-            return
+            guard !fields.isEmpty else { return edits }
+            edits.dropTransferEncoding = true
+            edits.dropContentLength = ResponseFramingRules.forbidsLength(status: status) || fields.length == nil
+            return edits
         }
-        if fields.transferEncodingCount > 0 { head.headers.remove("Transfer-Encoding") }
+        edits.dropTransferEncoding = fields.transferEncodingCount > 0
         if fields.contentLengthCount == 1, let n = fields.length {
             responseFraming = .identity
             bodyRemaining = n
-            return
+            return edits
         }
-        if fields.contentLengthCount > 0 { head.headers.remove("Content-Length") }
+        edits.dropContentLength = fields.contentLengthCount > 0
         if (request?.versionMinor ?? 1) >= 1 {
-            head.headers.add("Transfer-Encoding", "chunked")
+            edits.addChunked = true
             responseFraming = .chunked
         } else {
             responseFraming = .closeDelimited
             keepAlive = false
         }
+        return edits
     }
 
     /// How many of `count` body bytes go out: none on a bodiless response, and never more than a

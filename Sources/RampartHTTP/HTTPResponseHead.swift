@@ -41,14 +41,25 @@ public struct HTTPResponseHead: Sendable, Equatable {
     /// At least the bytes `serialize(to:)` writes (exactly that unless a field is skipped), so the
     /// caller reserves once and the head is written with no growth checks.
     public var serializedSizeBound: Int {
-        let n = 9 + 4 + (reason ?? Self.reasonPhrase(status)).utf8.count + 2 + 2
-        return n &+ headers.withFieldBytes { $0.lineBytes }
+        Self.statusLineBound(status: status, reason: reason) + 2 &+ headers.withFieldBytes { $0.lineBytes }
     }
 
     /// Writes the head at `base`, which has room for `serializedSizeBound` bytes; returns the
     /// count written. Every byte is checked as it is copied: one pass, no intermediate buffer.
     public func serialize(to base: UnsafeMutablePointer<UInt8>) -> Int {
-        var p = base
+        var p = Self.putStatusLine(status: status, reason: reason, versionMinor: versionMinor, at: base)
+        p = headers.withFieldBytes { f in
+            var p = p
+            for i in 0..<f.count { p = Self.putField(f, i, at: p) }
+            return p
+        }
+        p[0] = CR; p[1] = LF; p += 2
+        return p - base
+    }
+
+    /// Writes "HTTP/1.x <status> <reason>\r\n" at `p` (room for `statusLineBound`).
+    static func putStatusLine(status: Int, reason: String?, versionMinor: Int, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        var p = p
         (versionMinor == 0 ? Self.http10 : Self.http11).withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: 9) }
         p += 9
         let code = min(max(status, 0), 999)
@@ -57,27 +68,32 @@ public struct HTTPResponseHead: Sendable, Equatable {
         p[2] = 0x30 + UInt8(code % 10)
         p[3] = SP
         p = Self.putSanitized(reason ?? Self.reasonPhrase(status), at: p + 4)
-        p[0] = CR; p[1] = LF; p += 2
-        p = headers.withFieldBytes { f in
-            var p = p
-            for i in 0..<f.count {
-                if f.isChecked(i) {
-                    p = Self.put(f.name(i), at: p)
-                    p[0] = COLON; p[1] = SP
-                    p = Self.put(f.value(i), at: p + 2)
-                    p[0] = CR; p[1] = LF; p += 2
-                    continue
-                }
-                let name = f.name(i)
-                guard let q = f.isNameChecked(i) ? Self.put(name, at: p) : Self.putToken(name, at: p) else { continue }
-                q[0] = COLON; q[1] = SP
-                p = Self.putSanitized(f.value(i), at: q + 2)
-                p[0] = CR; p[1] = LF; p += 2
-            }
-            return p
+        p[0] = CR; p[1] = LF
+        return p + 2
+    }
+
+    static func statusLineBound(status: Int, reason: String?) -> Int {
+        9 + 4 + (reason ?? Self.reasonPhrase(status)).utf8.count + 2
+    }
+
+    /// Writes field `i` as "name: value\r\n": checked bytes as they are, others checked as they
+    /// are copied (a name that is not a token is skipped, forbidden value bytes become spaces).
+    @inline(__always)
+    static func putField(_ f: HTTPHeaders.FieldBytes, _ i: Int, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        var p = p
+        if f.isChecked(i) {
+            p = Self.put(f.name(i), at: p)
+            p[0] = COLON; p[1] = SP
+            p = Self.put(f.value(i), at: p + 2)
+            p[0] = CR; p[1] = LF
+            return p + 2
         }
-        p[0] = CR; p[1] = LF; p += 2
-        return p - base
+        let name = f.name(i)
+        guard let q = f.isNameChecked(i) ? Self.put(name, at: p) : Self.putToken(name, at: p) else { return p }
+        q[0] = COLON; q[1] = SP
+        p = Self.putSanitized(f.value(i), at: q + 2)
+        p[0] = CR; p[1] = LF
+        return p + 2
     }
 
     /// Copies bytes already known to be safe on the wire.

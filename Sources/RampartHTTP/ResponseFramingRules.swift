@@ -103,9 +103,10 @@ public struct FramingFields: Sendable {
     public var transferEncodingCount = 0
     public var chunkedOnly = false
 
-    public init(_ headers: HTTPHeaders) {
+    /// `skipping`: bit i set leaves field i out (a field a proxy hop does not forward).
+    public init(_ headers: HTTPHeaders, skipping: UInt64 = 0) {
         headers.withFieldBytes { f in
-            for i in 0..<f.count {
+            for i in 0..<f.count where i >= 64 || skipping & (1 << UInt64(i)) == 0 {
                 switch f.knownName(i) {
                 case .contentLength:
                     contentLengthCount += 1

@@ -75,7 +75,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
     }
 
     private func writeHead() {
-        out.reserveWritable(machine.headSizeBound(target: request.target, headers: request.headers))
+        out.reserveWritable(HTTP1ClientMachine.headSizeBound(method: request.method, target: request.target, headers: request.headers))
         out.didWrite(machine.encodeHead(target: request.target, headers: request.headers, at: out.writableTail.assumingMemoryBound(to: UInt8.self)))
     }
 

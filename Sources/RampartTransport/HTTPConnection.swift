@@ -236,6 +236,16 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream, Se
         }
     }
 
+    /// A proxied head, written in one pass from the upstream's fields and the hop's additions.
+    public var acceptsForwardedHead: Bool { true }
+
+    public func sendForwardedHead(_ head: ForwardedResponseHead) {
+        guard let edits = machine.forwardedHead(status: head.status, fields: head.framingFields, shuttingDown: host.isShuttingDown) else { return }
+        writeBuffer.reserveWritable(head.serializedSizeBound)
+        writeBuffer.didWrite(head.serialize(to: writeBuffer.writableTail.assumingMemoryBound(to: UInt8.self), edits: edits))
+        scheduleFlush()
+    }
+
     /// Queues body bytes; `.pause` when the client is slow: stop producing until `resumeResponse`.
     @discardableResult
     public func sendBody(_ bytes: UnsafeRawBufferPointer) -> Flow {

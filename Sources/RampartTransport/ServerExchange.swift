@@ -59,10 +59,16 @@ public protocol ClientStream: AnyObject {
     func sendContinueIfExpected()
     /// A stream of an HTTP/2 connection (metrics tell the protocols apart).
     var isHTTP2: Bool { get }
+    /// The stream writes a `ForwardedResponseHead` in one pass (HTTP/1); others are sent the
+    /// same head as a field list.
+    var acceptsForwardedHead: Bool { get }
+    func sendForwardedHead(_ head: ForwardedResponseHead)
 }
 
 extension ClientStream {
     public var isHTTP2: Bool { false }
+    public var acceptsForwardedHead: Bool { false }
+    public func sendForwardedHead(_ head: ForwardedResponseHead) { sendHead(head.materialized()) }
 
     @discardableResult
     public func sendBody(_ bytes: [UInt8]) -> Flow { bytes.withUnsafeBytes { sendBody($0) } }

@@ -141,7 +141,13 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             responseFiltered = !responseFilters.isEmpty   // most take no part in a success (error scrubbing)
             if intercepted { stage = .intercepted; return }
         }
-        let (head, eventStream) = ResponseFinish.proxied(consume upstreamHead, ctx: ctx, tls: connection.isTLS)
+        let tls = connection.isTLS
+        if connection.acceptsForwardedHead, let forwarded = ResponseFinish.forwarded(&upstreamHead, ctx: ctx, tls: tls) {
+            responseStarted = true
+            connection.sendForwardedHead(forwarded)
+            return
+        }
+        let (head, eventStream) = ResponseFinish.proxied(consume upstreamHead, ctx: ctx, tls: tls)
         if eventStream {
             isEventStream = true
             context.state.metrics.activeStreams.add(1, ordering: .relaxed)   // subtracted in complete()

@@ -47,6 +47,11 @@ final class SecurityHeadersPlan: Sendable {
     let values: [[UInt8]]
     let checked: [Bool]
     let override: Bool
+    /// `allFields` after the default HSTS field: what a head over TLS gets when it has neither.
+    let allFieldsWithHSTS: HTTPHeaders
+    /// No rule names a field a proxy hop handles itself (framing, Connection, Via, the request
+    /// id…): a proxied head may then be written in one pass (`ResponseFinish.forwarded`).
+    let forwardsFast: Bool
     /// Bit n set: some removed or set name is n bytes long (names of 64 bytes or more set bit 63).
     /// Most of a response's fields match no length, and are passed over without a compare.
     let lengths: UInt64
@@ -66,6 +71,26 @@ final class SecurityHeadersPlan: Sendable {
         checked = fields.map(\.isWireChecked)
         override = config.mode == .override
         lengths = (removed + setNames).reduce(0) { $0 | Self.lengthBit($1.count) }
+        var withHSTS = Self.defaultHSTSHeaders
+        withHSTS.append(contentsOf: allFields)
+        allFieldsWithHSTS = withHSTS
+        forwardsFast = (removed + setNames).allSatisfy { name in
+            let k = name.withUnsafeBufferPointer { KnownHeaderName.classify($0) }
+            return k == .other || k == .strictTransportSecurity
+        }
+    }
+
+    /// What the rules do to one field of a head written in one pass.
+    enum ForwardedMatch { case keep, drop, fallBack }
+
+    /// A removed name is dropped; a set name or HSTS needs the rule-by-rule edit (its place, or
+    /// whether the configured field is added, depends on it): the head takes `apply` instead.
+    func forwardedMatch(_ name: UnsafeBufferPointer<UInt8>) -> ForwardedMatch {
+        switch match(name) {
+        case .other: return .keep
+        case .removed: return .drop
+        case .set, .hsts: return .fallBack
+        }
     }
 
     @inline(__always) private static func lengthBit(_ count: Int) -> UInt64 { 1 << UInt64(Swift.min(count, 63)) }

@@ -1,0 +1,132 @@
+/// What the connection's framing rules do to a response head's fields (`HTTP1ServerMachine`):
+/// made on a field list (`apply`), or as a forwarded head is written.
+public struct HeadEdits: Sendable, Equatable {
+    public enum ConnectionField: Sendable, Equatable { case close, keepAlive }
+    public var dropTransferEncoding = false
+    public var dropContentLength = false
+    /// `Transfer-Encoding: chunked` goes last but for the Connection field.
+    public var addChunked = false
+    public var connection: ConnectionField?
+
+    public init() {}
+
+    public func apply(to headers: inout HTTPHeaders) {
+        if dropTransferEncoding { headers.remove("Transfer-Encoding") }
+        if dropContentLength { headers.remove("Content-Length") }
+        if addChunked { headers.add("Transfer-Encoding", "chunked") }
+        switch connection {
+        case .close: headers.set("Connection", "close")
+        case .keepAlive: headers.set("Connection", "keep-alive")
+        case nil: break
+        }
+    }
+}
+
+/// A proxied response head as the hop forwards it, not edited into one list: the upstream's
+/// parsed fields with those left behind marked, then what the hop adds after them (Via, the
+/// request id, the route's fields, the config's fixed fields). An HTTP/1 connection writes it in
+/// one pass, as nginx's header filter writes its output from the upstream's list; anything else
+/// reads `materialized()`, the same fields as one list, in the same order.
+/// The caller guarantees the added fields hold no framing, Connection, Via or X-Request-Id field.
+public struct ForwardedResponseHead: Sendable {
+    /// A final status (200 or more).
+    public var status: Int
+    public var reason: String?
+    /// The upstream's fields, as its parser classed them (at most 64).
+    public var upstream: HTTPHeaders
+    /// Bit i set: upstream field i is not forwarded.
+    public var dropped: UInt64
+    public var requestID: String
+    /// The route's fields (CORS, RateLimit), then the config's fixed ones (security headers).
+    public var stage: HTTPHeaders
+    public var fixed: HTTPHeaders
+
+    /// Inlinable: made in another module, it would otherwise copy every field in and drop the originals.
+    @inlinable
+    public init(status: Int, reason: String?, upstream: consuming HTTPHeaders, dropped: UInt64, requestID: String,
+                stage: HTTPHeaders, fixed: HTTPHeaders) {
+        precondition(status >= 200, "a forwarded head is a final one")
+        self.status = status; self.reason = reason; self.upstream = upstream; self.dropped = dropped
+        self.requestID = requestID; self.stage = stage; self.fixed = fixed
+    }
+
+    static let via = HTTPHeaders([HTTPField.checked(name: "Via", value: "1.1 rampart")])
+
+    /// The framing fields of what is forwarded.
+    public var framingFields: FramingFields { FramingFields(upstream, skipping: dropped) }
+
+    /// The same head as one field list.
+    public func materialized() -> HTTPResponseHead {
+        var h = upstream
+        var i = 0
+        h.removeFields { _, _ in
+            defer { i += 1 }
+            return dropped & (1 << UInt64(i)) != 0
+        }
+        h.append(contentsOf: Self.via)
+        h.add(literal: "X-Request-Id", requestID)
+        h.append(contentsOf: stage)
+        h.append(contentsOf: fixed)
+        return HTTPResponseHead(status: status, reason: reason, headers: h)
+    }
+
+    /// At least the bytes `serialize(to:edits:)` writes.
+    public var serializedSizeBound: Int {
+        HTTPResponseHead.statusLineBound(status: status, reason: reason)
+            &+ upstream.withFieldBytes { $0.lineBytes } &+ 18 &+ 16 &+ requestID.utf8.count
+            &+ stage.withFieldBytes { $0.lineBytes } &+ fixed.withFieldBytes { $0.lineBytes }
+            &+ Self.chunkedLine.utf8CodeUnitCount &+ Self.keepAliveLine.utf8CodeUnitCount &+ 2
+    }
+
+    /// Writes the HTTP/1.1 head at `base` (room for `serializedSizeBound`) with the connection's
+    /// `edits`; returns the count written. The bytes are those `materialized()`, edited and
+    /// serialised, gives.
+    public func serialize(to base: UnsafeMutablePointer<UInt8>, edits: HeadEdits) -> Int {
+        var p = HTTPResponseHead.putStatusLine(status: status, reason: reason, versionMinor: 1, at: base)
+        p = upstream.withFieldBytes { f in
+            var p = p
+            for i in 0..<f.count where dropped & (1 << UInt64(i)) == 0 {
+                if edits.dropContentLength || edits.dropTransferEncoding {
+                    let k = f.knownName(i)
+                    if edits.dropContentLength && k == .contentLength || edits.dropTransferEncoding && k == .transferEncoding { continue }
+                }
+                p = HTTPResponseHead.putField(f, i, at: p)
+            }
+            return p
+        }
+        p = Self.put(Self.viaLine, at: p)
+        p = Self.put(Self.requestIDName, at: p)
+        p = HTTPResponseHead.putSanitized(requestID, at: p)
+        p[0] = CR; p[1] = LF; p += 2
+        p = stage.withFieldBytes { f in
+            var p = p
+            for i in 0..<f.count { p = HTTPResponseHead.putField(f, i, at: p) }
+            return p
+        }
+        p = fixed.withFieldBytes { f in
+            var p = p
+            for i in 0..<f.count { p = HTTPResponseHead.putField(f, i, at: p) }
+            return p
+        }
+        if edits.addChunked { p = Self.put(Self.chunkedLine, at: p) }
+        switch edits.connection {
+        case .close: p = Self.put(Self.closeLine, at: p)
+        case .keepAlive: p = Self.put(Self.keepAliveLine, at: p)
+        case nil: break
+        }
+        p[0] = CR; p[1] = LF; p += 2
+        return p - base
+    }
+
+    @inline(__always)
+    private static func put(_ line: StaticString, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        copyShortBytes(p, line.utf8Start, line.utf8CodeUnitCount)
+        return p + line.utf8CodeUnitCount
+    }
+
+    static let viaLine: StaticString = "Via: 1.1 rampart\r\n"
+    static let requestIDName: StaticString = "X-Request-Id: "
+    static let chunkedLine: StaticString = "Transfer-Encoding: chunked\r\n"
+    static let closeLine: StaticString = "Connection: close\r\n"
+    static let keepAliveLine: StaticString = "Connection: keep-alive\r\n"
+}

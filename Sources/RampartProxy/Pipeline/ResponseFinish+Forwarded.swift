@@ -1,0 +1,53 @@
+import RampartHTTP
+import RampartTransport
+
+extension ResponseFinish {
+    /// `proxied` for the usual head, whose finishing step only leaves upstream fields behind and
+    /// adds fields after them: the connection then writes it in one pass, with no list edited
+    /// first (`ForwardedResponseHead`). The bytes are those `proxied` gives.
+    /// nil, with `upstream` untouched, when the head needs the full step: a 1xx, an event stream,
+    /// an upstream Via, a field the security headers set (or HSTS), route fields the rules touch,
+    /// a config whose rules name a field the hop handles, or more than 64 fields.
+    static func forwarded(_ upstream: inout HTTPResponseHead, ctx: RequestContext, tls: Bool) -> ForwardedResponseHead? {
+        guard upstream.status >= 200, upstream.headers.count <= 64,
+              let plan = ctx.plan.headers.plan, plan.forwardsFast else { return nil }
+        let stage = ctx.responseHeaders
+        if !stage.isEmpty {
+            let plain = stage.withFieldBytes { f in
+                (0..<f.count).allSatisfy { f.knownName($0) == .other && plan.forwardedMatch(f.name($0)) == .keep }
+            }
+            guard plain else { return nil }
+        }
+        let tokens = upstream.headers.connectionFieldNames()
+        var dropped: UInt64 = 0
+        let fits = upstream.headers.withFieldBytes { f -> Bool in
+            for i in 0..<f.count {
+                let bit: UInt64 = 1 << UInt64(i)
+                let name = f.name(i)
+                switch ForwardingHeaders.role(f.knownName(i)) {
+                case .hopByHop, .requestID:
+                    dropped |= bit
+                    continue
+                case .via:
+                    return false
+                case .contentType where ASCIIBytes.hasPrefixLowercase(f.value(i), "text/event-stream"):
+                    return false   // re-framed, and told apart by its filters
+                default:
+                    break
+                }
+                if ForwardingHeaders.namedBy(tokens, name) { dropped |= bit; continue }
+                switch plan.forwardedMatch(name) {
+                case .keep: break
+                case .drop: dropped |= bit
+                case .fallBack: return false
+                }
+            }
+            return true
+        }
+        guard fits else { return nil }
+        let fixed = tls && !ctx.plan.headers.setsHSTS ? plan.allFieldsWithHSTS : plan.allFields
+        // The reason phrase is the standard one, as `proxied` writes it.
+        return ForwardedResponseHead(status: upstream.status, reason: nil, upstream: upstream.takeHeaders(), dropped: dropped,
+                                     requestID: ctx.requestID, stage: stage, fixed: fixed)
+    }
+}
