@@ -201,40 +201,41 @@ public struct HTTP1ClientMachine: Sendable {
 
     /// Appends the request head, with the framing header for the body, to `h`.
     public mutating func encodeHead(target: String, headers: HTTPHeaders, into h: inout [UInt8]) {
-        let bound = headSizeBound(target: target, headers: headers)
+        let fields = ForwardedRequestFields(headers)
+        let bound = headSizeBound(target: target, fields: fields)
         let start = h.count
         h.append(contentsOf: repeatElement(0, count: bound))
-        let n = h.withUnsafeMutableBufferPointer { encodeHead(target: target, headers: headers, at: $0.baseAddress! + start) }
+        let n = h.withUnsafeMutableBufferPointer { encodeHead(target: target, fields: fields, at: $0.baseAddress! + start) }
         h.removeLast(bound - n)
     }
 
-    /// The most bytes `encodeHead(target:headers:at:)` writes for this request.
-    public func headSizeBound(target: String, headers: HTTPHeaders) -> Int {
-        Self.headSizeBound(method: method, target: target, headers: headers)
+    /// The most bytes `encodeHead(target:fields:at:)` writes for this request.
+    public func headSizeBound(target: String, fields: ForwardedRequestFields) -> Int {
+        Self.headSizeBound(method: method, target: target, fields: fields)
     }
 
     /// The same, for a shell that keeps the machine in a class: reading the machine there to call
     /// a method on it would copy it whole.
-    public static func headSizeBound(method: String, target: String, headers: HTTPHeaders) -> Int {
-        method.utf8.count + 1 + target.utf8.count + Self.versionCRLF.utf8CodeUnitCount + headers.withFieldBytes { $0.lineBytes }
+    public static func headSizeBound(method: String, target: String, fields: ForwardedRequestFields) -> Int {
+        method.utf8.count + 1 + target.utf8.count + Self.versionCRLF.utf8CodeUnitCount + fields.lineBytes
             + Self.longestFraming + 20 + 4
     }
 
     /// Writes the request head, with the framing header for the body, at `start`, which has room
     /// for `headSizeBound`: straight into the socket's buffer, no array on the way. Returns its size.
-    public mutating func encodeHead(target: String, headers: HTTPHeaders, at start: UnsafeMutablePointer<UInt8>) -> Int {
-        let n = writeHead(target: target, headers: headers, at: start)
+    public mutating func encodeHead(target: String, fields: ForwardedRequestFields, at start: UnsafeMutablePointer<UInt8>) -> Int {
+        let n = writeHead(target: target, fields: fields, at: start)
         queued(n)
         return n
     }
 
     /// The same head again, not counted: a replay on a fresh connection re-encodes the head
     /// instead of keeping a copy of it (`retryOnFreshConnection` counts the replay).
-    public func writeHead(target: String, headers: HTTPHeaders, at start: UnsafeMutablePointer<UInt8>) -> Int {
+    public func writeHead(target: String, fields: ForwardedRequestFields, at start: UnsafeMutablePointer<UInt8>) -> Int {
         var p = Self.put(method, at: start); p[0] = SP; p += 1
         p = Self.put(target, at: p)
         p = Self.put(Self.versionCRLF, at: p)
-        p = headers.withFieldBytes { $0.writeLines(to: p) }
+        p = fields.writeLines(to: p)
         switch body {
         case .none: break
         case .known(let n):

@@ -69,8 +69,9 @@ final class CurlCall: UpstreamCall {
         }
         // Headers exactly as the pipeline decided; blank entries suppress the ones curl adds itself.
         var list: UnsafeMutablePointer<curl_slist>?
-        for field in request.headers.fields { list = curl_slist_append(list, "\(field.name): \(field.value)") }
-        for suppressed in ["Accept", "Expect", "Content-Type", "User-Agent"] where !request.headers.contains(suppressed) {
+        let headers = request.headers
+        for field in headers.fields { list = curl_slist_append(list, "\(field.name): \(field.value)") }
+        for suppressed in ["Accept", "Expect", "Content-Type", "User-Agent"] where !headers.contains(suppressed) {
             list = curl_slist_append(list, "\(suppressed):")
         }
         headerList = list

@@ -75,8 +75,10 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
     }
 
     private func writeHead() {
-        out.reserveWritable(HTTP1ClientMachine.headSizeBound(method: request.method, target: request.target, headers: request.headers))
-        out.didWrite(machine.encodeHead(target: request.target, headers: request.headers, at: out.writableTail.assumingMemoryBound(to: UInt8.self)))
+        request.withFields { fields in
+            out.reserveWritable(HTTP1ClientMachine.headSizeBound(method: request.method, target: request.target, fields: fields))
+            out.didWrite(machine.encodeHead(target: request.target, fields: fields, at: out.writableTail.assumingMemoryBound(to: UInt8.self)))
+        }
     }
 
     /// A pooled connection, except for a handshake (its connection becomes a tunnel) or TLS (the
@@ -282,8 +284,8 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         case .retryOnFreshConnection:
             socket?.close(); socket = nil
             out.consume(out.readableCount)
-            out.reserveWritable(machine.headSizeBound(target: request.target, headers: request.headers))
-            out.didWrite(machine.writeHead(target: request.target, headers: request.headers, at: out.writableTail.assumingMemoryBound(to: UInt8.self)))
+            out.reserveWritable(machine.headSizeBound(target: request.target, fields: request.fields))
+            out.didWrite(machine.writeHead(target: request.target, fields: request.fields, at: out.writableTail.assumingMemoryBound(to: UInt8.self)))
             out.append(replay)
             attach(nil)
         case .fail(let f): fail(f)

@@ -13,7 +13,7 @@ public struct UpstreamRequest {
         var endpoint: UpstreamEndpoint
         var method: String
         var target: String
-        var headers: HTTPHeaders
+        var fields: ForwardedRequestFields
         var body: BodyLength
         var connectTimeoutMs: Int
         var upgrade = false
@@ -47,9 +47,19 @@ public struct UpstreamRequest {
     }
     /// End-to-end headers only; the transport adds framing (Content-Length / chunked) itself.
     public var headers: HTTPHeaders {
-        get { box.v.headers }
-        set { change { $0.headers = newValue } }
+        get { box.v.fields.materialized() }
+        set { change { $0.fields = ForwardedRequestFields(newValue) } }
     }
+    /// The same fields as the client's list plus the hop's additions, which the HTTP/1 client
+    /// writes without making the list (`ForwardedRequestFields`).
+    public var fields: ForwardedRequestFields {
+        get { box.v.fields }
+        set { change { $0.fields = newValue } }
+    }
+
+    /// Lends the fields where they lie: reading `fields` copies the value out (a retain per
+    /// String it holds).
+    public func withFields<R>(_ body: (borrowing ForwardedRequestFields) -> R) -> R { body(box.v.fields) }
     public var body: BodyLength {
         get { box.v.body }
         set { change { $0.body = newValue } }
@@ -67,7 +77,13 @@ public struct UpstreamRequest {
 
     public init(endpoint: UpstreamEndpoint, method: String, target: String, headers: HTTPHeaders, body: BodyLength, connectTimeoutMs: Int,
                 upgrade: Bool = false) {
-        box = Box(Values(endpoint: endpoint, method: method, target: target, headers: headers, body: body,
+        self.init(endpoint: endpoint, method: method, target: target, fields: ForwardedRequestFields(headers), body: body,
+                  connectTimeoutMs: connectTimeoutMs, upgrade: upgrade)
+    }
+
+    public init(endpoint: UpstreamEndpoint, method: String, target: String, fields: ForwardedRequestFields, body: BodyLength,
+                connectTimeoutMs: Int, upgrade: Bool = false) {
+        box = Box(Values(endpoint: endpoint, method: method, target: target, fields: fields, body: body,
                          connectTimeoutMs: connectTimeoutMs, upgrade: upgrade))
     }
 

@@ -39,27 +39,61 @@ public enum ForwardingHeaders {
         !connectionTokens.isEmpty && connectionTokens.contains { t in HTTPHeaders.withBytes(t) { ASCIIBytes.equalsIgnoringCase(name, $0) } }
     }
 
-    /// The headers sent upstream for a client request: the client's fields, filtered in place
-    /// (no field is copied), then the forwarding fields.
-    public static func upstreamRequestHeaders(_ head: HTTPRequestHead, peerIP: [UInt8], peerText: String,
-                                              trustedProxies: [CIDR], requestID: String,
-                                              upstream: borrowing UpstreamConfig, tls: Bool) -> HTTPHeaders {
-        var out = head.headers
-        let peerTrusted = !trustedProxies.isEmpty && trustedProxies.contains { $0.contains(peerIP) }
+    /// The fields sent upstream for a client request: the client's list with the fields left
+    /// behind marked (hop-by-hop, framing, Expect, the forwarding family it may not set), then
+    /// the forwarding fields (Host when it sent none, X-Forwarded-*, Via, the request id). No
+    /// field is copied (`ForwardedRequestFields`; the HTTP/1 client writes it as it is); a head
+    /// of more than 64 fields is filtered into a list of its own.
+    /// `authority`: the upstream's host[:port]; `https`: the upstream speaks TLS.
+    public static func upstreamRequestFields(_ head: HTTPRequestHead, peerIP: [UInt8], peerText: String,
+                                             trustedProxies: [CIDR], requestID: String,
+                                             authority: @autoclosure () -> String, https: Bool, tls: Bool) -> ForwardedRequestFields {
+        var scan = RequestFieldScan(peerTrusted: !trustedProxies.isEmpty && trustedProxies.contains { $0.contains(peerIP) },
+                                    tokens: head.connectionTokens)
+        var base = head.headers
+        var dropped: UInt64 = 0
+        if base.count <= 64 {
+            base.withFieldBytes { f in
+                for i in 0..<f.count where scan.leaves(f.knownName(i), f.name(i), f.value(i), at: i) { dropped |= 1 << UInt64(i) }
+            }
+        } else {
+            base.removeFields { known, name, value in scan.leaves(known, name, value, at: scan.kept) }
+        }
+        // The client's first Host stays where it was (the parser admits one; HTTP/2's is mapped to one).
+        let ours = head.versionMinor == 0 ? "1.0 rampart" : "1.1 rampart"
+        return ForwardedRequestFields(
+            base: base, dropped: dropped,
+            // Apps next door expect the public host; a TLS provider needs its own name (SNI, routing).
+            replacedHost: https ? scan.host : nil, replacedHostValue: https && scan.host != nil ? authority() : "",
+            host: scan.host == nil ? authority() : nil,
+            forwardedFor: scan.priorForwardedFor.isEmpty ? peerText : (scan.priorForwardedFor + [peerText]).joined(separator: ", "),
+            forwardedProto: scan.priorProto ?? (tls ? "https" : "http"),
+            forwardedHostOf: scan.host,
+            via: scan.priorVia.isEmpty ? ours : (scan.priorVia + [ours]).joined(separator: ", "),
+            requestID: requestID)
+    }
+
+    /// What one pass over a client's fields finds for the upstream request.
+    struct RequestFieldScan {
+        let peerTrusted: Bool
+        let tokens: [String]
         var priorForwardedFor: [String] = []
         var priorProto: String?
         var priorVia: [String] = []
-        let tokens = head.connectionTokens
-        // The client's first Host, found in the same pass: its place once the others are gone.
+        /// The client's first Host: its place in the list sent.
         var host: Int?
         var kept = 0
-        out.removeFields { known, name, value in
-            let r = role(known)
+
+        init(peerTrusted: Bool, tokens: [String]) { self.peerTrusted = peerTrusted; self.tokens = tokens }
+
+        /// True: field `i` is not forwarded.
+        mutating func leaves(_ known: KnownHeaderName, _ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>, at i: Int) -> Bool {
+            let r = ForwardingHeaders.role(known)
             if r == .via { priorVia.append(String(decoding: value, as: UTF8.self)) }
-            if r == .hopByHop || namedBy(tokens, name) { return true }
+            if r == .hopByHop || ForwardingHeaders.namedBy(tokens, name) { return true }
             switch r {
             case .hopByHop, .contentLength, .requestID, .expect, .forwardedHost, .via:
-                return true  // framing and Expect are the transport's; id, Via and X-Forwarded-Host are set below
+                return true  // framing and Expect are the transport's; id, Via and X-Forwarded-Host are set after
             case .forwardedFor:
                 if peerTrusted { priorForwardedFor.append(String(decoding: value, as: UTF8.self)) }
                 return true
@@ -67,7 +101,7 @@ public enum ForwardingHeaders {
                 if peerTrusted { priorProto = String(decoding: value, as: UTF8.self) }
                 return true
             case .host:
-                if host == nil { host = kept }
+                if host == nil { host = i }
                 kept += 1
                 return false
             case .contentType, .other:
@@ -75,28 +109,7 @@ public enum ForwardingHeaders {
                 return false
             }
         }
-        // The client's first Host stays where it was (the parser admits one; HTTP/2's is mapped to one).
-        if host == nil { out.add(literal: "Host", upstream.authority) }
-        out.add(literal: "X-Forwarded-For", priorForwardedFor.isEmpty ? peerText : (priorForwardedFor + [peerText]).joined(separator: ", "))
-        if let priorProto { out.add(literal: "X-Forwarded-Proto", priorProto) }
-        else if tls { out.add(literal: "X-Forwarded-Proto", literal: "https") }
-        else { out.add(literal: "X-Forwarded-Proto", literal: "http") }
-        if let host {
-            out.add(name: Self.forwardedHostName, valueOf: host)
-            // Apps next door expect the public host; a TLS provider needs its own name (SNI, routing).
-            if upstream.scheme == "https" { out.replaceValue(at: host, with: upstream.authority) }
-        }
-        let ours = head.versionMinor == 0 ? "1.0 rampart" : "1.1 rampart"
-        if priorVia.isEmpty {
-            if head.versionMinor == 0 { out.add(literal: "Via", literal: "1.0 rampart") } else { out.add(literal: "Via", literal: "1.1 rampart") }
-        } else {
-            out.add(literal: "Via", (priorVia + [ours]).joined(separator: ", "))
-        }
-        out.add(literal: "X-Request-Id", requestID)
-        return out
     }
-
-    static let forwardedHostName: [UInt8] = Array("X-Forwarded-Host".utf8)
 
     /// The upstream's response head made fit for the client.
     static let viaRampart = HTTPHeaders([HTTPField.checked(name: "Via", value: "1.1 rampart")])
