@@ -81,7 +81,7 @@ public struct UpstreamRequest {
                   connectTimeoutMs: connectTimeoutMs, upgrade: upgrade)
     }
 
-    public init(endpoint: UpstreamEndpoint, method: String, target: String, fields: ForwardedRequestFields, body: BodyLength,
+    public init(endpoint: UpstreamEndpoint, method: String, target: String, fields: consuming ForwardedRequestFields, body: BodyLength,
                 connectTimeoutMs: Int, upgrade: Bool = false) {
         box = Box(Values(endpoint: endpoint, method: method, target: target, fields: fields, body: body,
                          connectTimeoutMs: connectTimeoutMs, upgrade: upgrade))

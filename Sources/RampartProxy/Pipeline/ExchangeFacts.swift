@@ -48,24 +48,13 @@ extension UpstreamRequest {
     /// a filter decided it must not see, the route's base path, and the body's framing.
     init(for ctx: RequestContext, connection: any ClientStream) {
         let plan = ctx.plan
-        var fields = ForwardingHeaders.upstreamRequestFields(
-            ctx.head, peerIP: connection.peerIP, peerText: connection.peerText, trustedProxies: ctx.config.server.trustedProxies,
+        var fields = ForwardedRequestFields(ctx.head.headers)
+        ForwardingHeaders.forwardRequest(
+            ctx.head, into: &fields, peerIP: connection.peerIP, peerText: connection.peerText, trustedProxies: ctx.config.server.trustedProxies,
             requestID: ctx.requestID, authority: plan.upstream.authority, https: plan.upstream.scheme == "https", tls: connection.isTLS)
         // Edits beyond forwarding are made on the list itself (the usual request needs none).
         if !ctx.stripUpstreamHeaders.isEmpty || plan.readsResponseBodies || ctx.trace != nil || ctx.isWebSocket {
-            var headers = fields.materialized()
-            for name in ctx.stripUpstreamHeaders { headers.remove(name) }
-            if plan.readsResponseBodies { headers.set("Accept-Encoding", "identity") }
-            // The upstream's parent is Rampart's span; `tracestate` passes as an end-to-end field.
-            if let trace = ctx.trace { headers.set("traceparent", trace.own.header) }
-            if ctx.isWebSocket {
-                // Hop-by-hop fields the handshake itself needs (they were stripped with the others).
-                headers.add("Connection", "Upgrade")
-                headers.add("Upgrade", "websocket")
-                // A realtime route reads its usage events: no compression may hide them.
-                if ctx.route.realtime { headers.remove("Sec-WebSocket-Extensions") }
-            }
-            fields = ForwardedRequestFields(headers)
+            fields = ForwardedRequestFields(Self.edited(fields.materialized(), for: ctx))
         }
         let length: BodyLength
         switch ctx.head.framing {
@@ -75,6 +64,24 @@ extension UpstreamRequest {
         }
         let basePath = plan.upstream.basePath
         self.init(endpoint: plan.upstream.endpoint, method: ctx.head.method, target: basePath.isEmpty ? ctx.head.target : basePath + ctx.head.target,
-                  fields: fields, body: length, connectTimeoutMs: ctx.plan.deadlines.connectMs, upgrade: ctx.isWebSocket)
+                  fields: consume fields, body: length, connectTimeoutMs: ctx.plan.deadlines.connectMs, upgrade: ctx.isWebSocket)
+    }
+
+    /// A filter's removals, the identity encoding a route that reads response bodies asks for,
+    /// the trace context, and a WebSocket handshake's own hop-by-hop fields.
+    private static func edited(_ forwarded: HTTPHeaders, for ctx: RequestContext) -> HTTPHeaders {
+        var headers = forwarded
+        for name in ctx.stripUpstreamHeaders { headers.remove(name) }
+        if ctx.plan.readsResponseBodies { headers.set("Accept-Encoding", "identity") }
+        // The upstream's parent is Rampart's span; `tracestate` passes as an end-to-end field.
+        if let trace = ctx.trace { headers.set("traceparent", trace.own.header) }
+        if ctx.isWebSocket {
+            // Hop-by-hop fields the handshake itself needs (they were stripped with the others).
+            headers.add("Connection", "Upgrade")
+            headers.add("Upgrade", "websocket")
+            // A realtime route reads its usage events: no compression may hide them.
+            if ctx.route.realtime { headers.remove("Sec-WebSocket-Extensions") }
+        }
+        return headers
     }
 }

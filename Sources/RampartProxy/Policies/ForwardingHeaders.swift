@@ -44,33 +44,35 @@ public enum ForwardingHeaders {
     /// the forwarding fields (Host when it sent none, X-Forwarded-*, Via, the request id). No
     /// field is copied (`ForwardedRequestFields`; the HTTP/1 client writes it as it is); a head
     /// of more than 64 fields is filtered into a list of its own.
-    /// `authority`: the upstream's host[:port]; `https`: the upstream speaks TLS.
-    public static func upstreamRequestFields(_ head: HTTPRequestHead, peerIP: [UInt8], peerText: String,
-                                             trustedProxies: [CIDR], requestID: String,
-                                             authority: @autoclosure () -> String, https: Bool, tls: Bool) -> ForwardedRequestFields {
+    /// `authority`: the upstream's host[:port]; `https`: the upstream speaks TLS. Made in `fields`
+    /// (the client's list): a large value returned is copied once more than one filled in place.
+    public static func forwardRequest(_ head: HTTPRequestHead, into fields: inout ForwardedRequestFields, peerIP: [UInt8], peerText: String,
+                                      trustedProxies: [CIDR], requestID: String,
+                                      authority: @autoclosure () -> String, https: Bool, tls: Bool) {
         var scan = RequestFieldScan(peerTrusted: !trustedProxies.isEmpty && trustedProxies.contains { $0.contains(peerIP) },
                                     tokens: head.connectionTokens)
-        var base = head.headers
         var dropped: UInt64 = 0
-        if base.count <= 64 {
-            base.withFieldBytes { f in
+        if fields.base.count <= 64 {
+            fields.base.withFieldBytes { f in
                 for i in 0..<f.count where scan.leaves(f.knownName(i), f.name(i), f.value(i), at: i) { dropped |= 1 << UInt64(i) }
             }
         } else {
-            base.removeFields { known, name, value in scan.leaves(known, name, value, at: scan.kept) }
+            fields.base.removeFields { known, name, value in scan.leaves(known, name, value, at: scan.kept) }
         }
         // The client's first Host stays where it was (the parser admits one; HTTP/2's is mapped to one).
         let ours = head.versionMinor == 0 ? "1.0 rampart" : "1.1 rampart"
-        return ForwardedRequestFields(
-            base: base, dropped: dropped,
+        fields.dropped = dropped
+        if let host = scan.host {
+            fields.forwardedHostOf = host
             // Apps next door expect the public host; a TLS provider needs its own name (SNI, routing).
-            replacedHost: https ? scan.host : nil, replacedHostValue: https && scan.host != nil ? authority() : "",
-            host: scan.host == nil ? authority() : nil,
-            forwardedFor: scan.priorForwardedFor.isEmpty ? peerText : (scan.priorForwardedFor + [peerText]).joined(separator: ", "),
-            forwardedProto: scan.priorProto ?? (tls ? "https" : "http"),
-            forwardedHostOf: scan.host,
-            via: scan.priorVia.isEmpty ? ours : (scan.priorVia + [ours]).joined(separator: ", "),
-            requestID: requestID)
+            if https { fields.replacedHost = host; fields.replacedHostValue = authority() }
+        } else {
+            fields.host = authority()
+        }
+        fields.forwardedFor = scan.priorForwardedFor.isEmpty ? peerText : (scan.priorForwardedFor + [peerText]).joined(separator: ", ")
+        fields.forwardedProto = scan.priorProto ?? (tls ? "https" : "http")
+        fields.via = scan.priorVia.isEmpty ? ours : (scan.priorVia + [ours]).joined(separator: ", ")
+        fields.requestID = requestID
     }
 
     /// What one pass over a client's fields finds for the upstream request.
