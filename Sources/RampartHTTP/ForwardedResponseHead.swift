@@ -28,7 +28,9 @@ public struct HeadEdits: Sendable, Equatable {
 /// one pass, as nginx's header filter writes its output from the upstream's list; anything else
 /// reads `materialized()`, the same fields as one list, in the same order.
 /// The caller guarantees the added fields hold no framing, Connection, Via or X-Request-Id field.
-public struct ForwardedResponseHead: Sendable {
+/// Not copyable: it only ever moves from its maker to the writer, and a copy of a value this
+/// large (a retain per field list and String) is what the optimizer would otherwise add.
+public struct ForwardedResponseHead: ~Copyable, Sendable {
     /// A final status (200 or more).
     public var status: Int
     public var reason: String?

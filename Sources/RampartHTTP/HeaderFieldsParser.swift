@@ -21,9 +21,10 @@ enum HeaderFieldsParser {
     /// Every LF in range is already known to follow a CR; a CR not followed by LF is bare.
     static func parse(
         _ b: UnsafeRawBufferPointer, start: Int, end: Int, maxCount: Int,
-        headers: inout HTTPHeaders, facts: inout HeadFacts
+        headers: inout HTTPHeaders, facts: inout HeadFacts, reuse: HeaderStorageReuse? = nil
     ) -> HTTPParseError? {
-        headers = HTTPHeaders(block: UnsafeRawBufferPointer(rebasing: b[start..<end]), spare: spareBytes, fieldCapacity: spareFields)
+        headers = HTTPHeaders(block: UnsafeRawBufferPointer(rebasing: b[start..<end]), spare: spareBytes, fieldCapacity: spareFields,
+                              reuse: reuse)
         var i = start
         while i < end {
             let first = b[i]

@@ -239,7 +239,7 @@ public final class HTTPConnection: EventHandler, DeferredFlush, ClientStream, Se
     /// A proxied head, written in one pass from the upstream's fields and the hop's additions.
     public var acceptsForwardedHead: Bool { true }
 
-    public func sendForwardedHead(_ head: ForwardedResponseHead) {
+    public func sendForwardedHead(_ head: consuming ForwardedResponseHead) {
         guard let edits = machine.forwardedHead(status: head.status, fields: head.framingFields, shuttingDown: host.isShuttingDown) else { return }
         writeBuffer.reserveWritable(head.serializedSizeBound)
         writeBuffer.didWrite(head.serialize(to: writeBuffer.writableTail.assumingMemoryBound(to: UInt8.self), edits: edits))

@@ -62,13 +62,13 @@ public protocol ClientStream: AnyObject {
     /// The stream writes a `ForwardedResponseHead` in one pass (HTTP/1); others are sent the
     /// same head as a field list.
     var acceptsForwardedHead: Bool { get }
-    func sendForwardedHead(_ head: ForwardedResponseHead)
+    func sendForwardedHead(_ head: consuming ForwardedResponseHead)
 }
 
 extension ClientStream {
     public var isHTTP2: Bool { false }
     public var acceptsForwardedHead: Bool { false }
-    public func sendForwardedHead(_ head: ForwardedResponseHead) { sendHead(head.materialized()) }
+    public func sendForwardedHead(_ head: consuming ForwardedResponseHead) { sendHead(head.materialized()) }
 
     @discardableResult
     public func sendBody(_ bytes: [UInt8]) -> Flow { bytes.withUnsafeBytes { sendBody($0) } }

@@ -79,7 +79,8 @@ import Testing
                                 #expect(full.responseHead(&expected, shuttingDown: shuttingDown), "\(label)")
 
                                 var taken = upstream
-                                guard let forwarded = ResponseFinish.forwarded(&taken, ctx: ctx, tls: tls) else {
+                                let client = ForwardedHeadRecorder(tls: tls)
+                                guard ResponseFinish.sendForwarded(&taken, ctx: ctx, to: client), let forwarded = client.forwarded.take() else {
                                     fellBack += 1
                                     #expect(taken == upstream, "a head that falls back is untouched: \(label)")
                                     continue
@@ -112,8 +113,9 @@ import Testing
         defer { rig.stop() }
         var head = try Self.parse(Self.upstreamHeads[0], method: "GET")
         let ctx = try Self.context(rig, route: "/plain", requestID: "01ABC")
-        let answer = ResponseFinish.forwarded(&head, ctx: ctx, tls: false)
-        let forwarded = try #require(answer)
+        let client = ForwardedHeadRecorder(tls: false)
+        #expect(ResponseFinish.sendForwarded(&head, ctx: ctx, to: client))
+        guard let forwarded = client.forwarded.take() else { Issue.record("no head was sent"); return }
         #expect(forwarded.dropped == 1 << 4, "only Connection stays behind")
         #expect(head.headers.isEmpty, "the upstream's fields moved into the forwarded head")
     }
@@ -143,9 +145,28 @@ import Testing
         return m
     }
 
-    static func write(_ head: ForwardedResponseHead, edits: HeadEdits) -> [UInt8] {
+    static func write(_ head: borrowing ForwardedResponseHead, edits: HeadEdits) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: head.serializedSizeBound)
         let n = out.withUnsafeMutableBufferPointer { head.serialize(to: $0.baseAddress!, edits: edits) }
         return Array(out[..<n])
     }
+}
+
+/// A client stream that keeps the forwarded head it is sent.
+final class ForwardedHeadRecorder: ClientStream {
+    let isTLS: Bool
+    var forwarded: ForwardedResponseHead?
+    init(tls: Bool) { isTLS = tls }
+    var acceptsForwardedHead: Bool { true }
+    func sendForwardedHead(_ head: consuming ForwardedResponseHead) { forwarded = consume head }
+    var requestHead: HTTPRequestHead? { nil }
+    var peerIP: [UInt8] { [127, 0, 0, 1] }
+    var peerText: String { "127.0.0.1" }
+    func sendHead(_ head: HTTPResponseHead) { Issue.record("the one pass sends a forwarded head") }
+    func sendBody(_ bytes: UnsafeRawBufferPointer) -> Flow { .proceed }
+    func endResponse() {}
+    func abortResponse() {}
+    func pauseRequestBody() {}
+    func resumeRequestBody() {}
+    func sendContinueIfExpected() {}
 }

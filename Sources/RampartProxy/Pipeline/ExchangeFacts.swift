@@ -15,7 +15,9 @@ struct ExchangeFacts {
 
     /// The exchange that began at `started` is over: its request metric and its access line.
     /// The breaker's state comes from the request's upstream side when it had one (no lookup).
-    func report(_ ctx: RequestContext, status: Int, error: String?, started: UInt64, upstream: UpstreamAttempts?, save: String?, peer: String) {
+    /// Mutating only so the exchange's facts are read where they lie: a method called on a value
+    /// stored in a class works on a copy of it.
+    mutating func report(_ ctx: RequestContext, status: Int, error: String?, started: UInt64, upstream: UpstreamAttempts?, save: String?, peer: String) {
         let context = ctx.server
         let now = context.loop.clock.monotonicNanoseconds()
         context.metrics.recordRequest(route: ctx.route.name, status: status, seconds: Double(now &- started) / 1e9, http2: ctx.http2)

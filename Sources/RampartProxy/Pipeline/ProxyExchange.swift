@@ -141,13 +141,12 @@ final class ProxyExchange: ServerExchange, UpstreamResponseHandler {
             responseFiltered = !responseFilters.isEmpty   // most take no part in a success (error scrubbing)
             if intercepted { stage = .intercepted; return }
         }
-        let tls = connection.isTLS
-        if connection.acceptsForwardedHead, let forwarded = ResponseFinish.forwarded(&upstreamHead, ctx: ctx, tls: tls) {
+        if connection.acceptsForwardedHead {
             responseStarted = true
-            connection.sendForwardedHead(forwarded)
-            return
+            if ResponseFinish.sendForwarded(&upstreamHead, ctx: ctx, to: connection) { return }
+            responseStarted = false
         }
-        let (head, eventStream) = ResponseFinish.proxied(consume upstreamHead, ctx: ctx, tls: tls)
+        let (head, eventStream) = ResponseFinish.proxied(consume upstreamHead, ctx: ctx, tls: connection.isTLS)
         if eventStream {
             isEventStream = true
             context.state.metrics.activeStreams.add(1, ordering: .relaxed)   // subtracted in complete()

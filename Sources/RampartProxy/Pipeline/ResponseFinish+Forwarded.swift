@@ -5,18 +5,20 @@ extension ResponseFinish {
     /// `proxied` for the usual head, whose finishing step only leaves upstream fields behind and
     /// adds fields after them: the connection then writes it in one pass, with no list edited
     /// first (`ForwardedResponseHead`). The bytes are those `proxied` gives.
-    /// nil, with `upstream` untouched, when the head needs the full step: a 1xx, an event stream,
-    /// an upstream Via, a field the security headers set (or HSTS), route fields the rules touch,
-    /// a config whose rules name a field the hop handles, or more than 64 fields.
-    static func forwarded(_ upstream: inout HTTPResponseHead, ctx: RequestContext, tls: Bool) -> ForwardedResponseHead? {
+    /// False, with `upstream` untouched and nothing sent, when the head needs the full step: a 1xx,
+    /// an event stream, an upstream Via, a field the security headers set (or HSTS), route fields
+    /// the rules touch, a config whose rules name a field the hop handles, or more than 64 fields.
+    /// The head is made as the argument of the send: returned, a value this large would be copied
+    /// and destroyed once more.
+    static func sendForwarded(_ upstream: inout HTTPResponseHead, ctx: RequestContext, to client: any ClientStream) -> Bool {
         guard upstream.status >= 200, upstream.headers.count <= 64,
-              let plan = ctx.plan.headers.plan, plan.forwardsFast else { return nil }
+              let plan = ctx.plan.headers.plan, plan.forwardsFast else { return false }
         let stage = ctx.responseHeaders
         if !stage.isEmpty {
             let plain = stage.withFieldBytes { f in
                 (0..<f.count).allSatisfy { f.knownName($0) == .other && plan.forwardedMatch(f.name($0)) == .keep }
             }
-            guard plain else { return nil }
+            guard plain else { return false }
         }
         let tokens = upstream.headers.connectionFieldNames()
         var dropped: UInt64 = 0
@@ -44,10 +46,11 @@ extension ResponseFinish {
             }
             return true
         }
-        guard fits else { return nil }
-        let fixed = tls && !ctx.plan.headers.setsHSTS ? plan.allFieldsWithHSTS : plan.allFields
+        guard fits else { return false }
+        let fixed = client.isTLS && !ctx.plan.headers.setsHSTS ? plan.allFieldsWithHSTS : plan.allFields
         // The reason phrase is the standard one, as `proxied` writes it.
-        return ForwardedResponseHead(status: upstream.status, reason: nil, upstream: upstream.takeHeaders(), dropped: dropped,
-                                     requestID: ctx.requestID, stage: stage, fixed: fixed)
+        client.sendForwardedHead(ForwardedResponseHead(status: upstream.status, reason: nil, upstream: upstream.takeHeaders(),
+                                                       dropped: dropped, requestID: ctx.requestID, stage: stage, fixed: fixed))
+        return true
     }
 }

@@ -35,8 +35,13 @@ public enum ForwardingHeaders {
     }
 
     /// A field named by the Connection header (tokens are lowercased) is hop-by-hop too.
+    @inline(__always)
     static func namedBy(_ connectionTokens: [String], _ name: UnsafeBufferPointer<UInt8>) -> Bool {
-        !connectionTokens.isEmpty && connectionTokens.contains { t in HTTPHeaders.withBytes(t) { ASCIIBytes.equalsIgnoringCase(name, $0) } }
+        !connectionTokens.isEmpty && namedBy(nonEmpty: connectionTokens, name)
+    }
+
+    private static func namedBy(nonEmpty connectionTokens: [String], _ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        connectionTokens.contains { t in HTTPHeaders.withBytes(t) { ASCIIBytes.equalsIgnoringCase(name, $0) } }
     }
 
     /// The fields sent upstream for a client request: the client's list with the fields left
