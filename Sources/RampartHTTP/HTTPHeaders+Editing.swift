@@ -48,7 +48,8 @@ extension HTTPHeaders {
     /// Appends every field of `other` in order: one capacity check and two copies, so fields a
     /// config fixes once (security headers, Via) cost no per-field work on each response.
     public mutating func append(contentsOf other: HTTPHeaders) {
-        guard let o = other.storage else { return }
+        guard other.storage != nil else { return }
+        let o = other.storage.unsafelyUnwrapped
         let oc = o.counts
         makeRoom(entries: oc.entryCount, bytes: oc.byteCount)
         storage.unsafelyUnwrapped.withPointers { c, entries, bytes in

@@ -46,7 +46,7 @@ public struct HTTPHeaders: @unchecked Sendable {
         if !added { appendEntry(e) }
     }
 
-    public var count: Int { storage?.counts.entryCount ?? 0 }
+    public var count: Int { storage == nil ? 0 : storage.unsafelyUnwrapped.counts.entryCount }
     public var isEmpty: Bool { count == 0 }
 
     // MARK: Reading
@@ -54,8 +54,9 @@ public struct HTTPHeaders: @unchecked Sendable {
     /// Every field's bytes at once, for loops over the whole head (serialisers, forwarding rules).
     @inlinable
     public func withFieldBytes<R>(_ body: (FieldBytes) throws -> R) rethrows -> R {
-        guard let storage else { return try body(FieldBytes(bytes: nil, entries: nil, count: 0)) }
-        return try storage.withPointers { c, entries, bytes in
+        // Not `guard let`: binding the reference retains it, and `self` keeps it alive anyway.
+        guard storage != nil else { return try body(FieldBytes(bytes: nil, entries: nil, count: 0)) }
+        return try storage.unsafelyUnwrapped.withPointers { c, entries, bytes in
             try body(FieldBytes(bytes: UnsafePointer(bytes), entries: UnsafePointer(entries), count: c.pointee.entryCount))
         }
     }

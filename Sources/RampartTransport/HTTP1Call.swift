@@ -8,7 +8,10 @@ import RampartHTTP
 /// pooled connection found dead, the connect deadline). This class only performs its actions:
 /// sockets, buffers, timers and calls into the handler.
 final class HTTP1Call: UpstreamCall, DeferredFlush {
-    private unowned let transport: HTTP1Transport
+    /// The loop's transport, which lives as long as the loop and so outlives every call it
+    /// starts: `unowned(unsafe)` reads it as a plain pointer (a checked `unowned` read costs an
+    /// atomic retain and release each time).
+    private unowned(unsafe) let transport: HTTP1Transport
     private let request: UpstreamRequest
     /// nil once the call has ended (completed, failed or cancelled).
     @exclusivity(unchecked) private var handler: UpstreamResponseHandler?

@@ -351,10 +351,12 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
 
     private func armTimer(at deadline: UInt64) {
         guard !finished else { return }
-        if let t = timer, t.isScheduled, t.scheduledAt <= deadline { return }
+        // Read in place, not bound: a binding retains the timer and the loop.
+        if timer != nil && timer.unsafelyUnwrapped.isScheduled && timer.unsafelyUnwrapped.scheduledAt <= deadline { return }
+        let loop = context.loop
         // A strong capture: finish() cancels the timer, which drops the closure.
-        if timer == nil { timer = context.loop.makeTimer { [self] in checkTimeout() } }
-        context.loop.arm(timer!, at: deadline)
+        if timer == nil { timer = loop.makeTimer { [self] in checkTimeout() } }
+        loop.arm(timer.unsafelyUnwrapped, at: deadline)
     }
 
     private func checkTimeout() {
