@@ -16,27 +16,29 @@ public enum BodyFraming: Sendable, Equatable {
 public struct HTTPRequestHead: Sendable, Equatable {
     /// Every field of the head. The box holds it immutably: reading a field is a plain load (a
     /// class `var` would cost a dynamic exclusivity check per read), and a change makes a new box.
-    private struct Values: Sendable {
-        var method: String
-        var target: String
-        var path: String
-        var query: String?
-        var versionMinor: Int
-        var headers: HTTPHeaders
-        var framing: BodyFraming
-        var keepAlive: Bool
-        var expectsContinue: Bool
-        var connectionTokens: [String]
+    /// Inlinable reads: a field read from another module is a load where it is used (no call, and
+    /// no retain when the use is local), not a getter call returning a retained copy.
+    @usableFromInline struct Values: Sendable {
+        @usableFromInline var method: String
+        @usableFromInline var target: String
+        @usableFromInline var path: String
+        @usableFromInline var query: String?
+        @usableFromInline var versionMinor: Int
+        @usableFromInline var headers: HTTPHeaders
+        @usableFromInline var framing: BodyFraming
+        @usableFromInline var keepAlive: Bool
+        @usableFromInline var expectsContinue: Bool
+        @usableFromInline var connectionTokens: [String]
     }
 
-    private final class Box: Sendable {
-        let v: Values
-        init(_ v: Values) { self.v = v }
+    @usableFromInline final class Box: Sendable {
+        @usableFromInline let v: Values
+        @usableFromInline init(_ v: Values) { self.v = v }
         static let placeholder = Box(Values(method: "", target: "", path: "", query: nil, versionMinor: 1, headers: HTTPHeaders(),
                                             framing: .none, keepAlive: true, expectsContinue: false, connectionTokens: []))
     }
 
-    private var box: Box
+    @usableFromInline var box: Box
 
     private mutating func change(_ body: (inout Values) -> Void) {
         var v = box.v
@@ -47,31 +49,31 @@ public struct HTTPRequestHead: Sendable, Equatable {
     }
 
     public var method: String {
-        get { box.v.method }
+        @inlinable get { box.v.method }
         set { change { $0.method = newValue } }
     }
     /// Origin-form "/path?query" exactly as sent, or "*" for OPTIONS.
     public var target: String {
-        get { box.v.target }
+        @inlinable get { box.v.target }
         set { change { $0.target = newValue } }
     }
     /// Target before the first '?'.
     public var path: String {
-        get { box.v.path }
+        @inlinable get { box.v.path }
         set { change { $0.path = newValue } }
     }
     /// Target after the first '?', nil when there is no '?'.
     public var query: String? {
-        get { box.v.query }
+        @inlinable get { box.v.query }
         set { change { $0.query = newValue } }
     }
     /// HTTP/1.0 -> 0, HTTP/1.1 -> 1.
     public var versionMinor: Int {
-        get { box.v.versionMinor }
+        @inlinable get { box.v.versionMinor }
         set { change { $0.versionMinor = newValue } }
     }
     public var headers: HTTPHeaders {
-        get { box.v.headers }
+        @inlinable get { box.v.headers }
         _modify {
             var v = box.v
             box = Box.placeholder
@@ -80,22 +82,22 @@ public struct HTTPRequestHead: Sendable, Equatable {
         }
     }
     public var framing: BodyFraming {
-        get { box.v.framing }
+        @inlinable get { box.v.framing }
         set { change { $0.framing = newValue } }
     }
     /// Per-version default adjusted by Connection tokens (close / keep-alive).
     public var keepAlive: Bool {
-        get { box.v.keepAlive }
+        @inlinable get { box.v.keepAlive }
         set { change { $0.keepAlive = newValue } }
     }
     /// Expect: 100-continue on an HTTP/1.1 request (ignored for 1.0, RFC 9110 §10.1.1).
     public var expectsContinue: Bool {
-        get { box.v.expectsContinue }
+        @inlinable get { box.v.expectsContinue }
         set { change { $0.expectsContinue = newValue } }
     }
     /// Lowercased tokens of all Connection headers: hop-by-hop field names to strip when forwarding.
     public var connectionTokens: [String] {
-        get { box.v.connectionTokens }
+        @inlinable get { box.v.connectionTokens }
         set { change { $0.connectionTokens = newValue } }
     }
 
