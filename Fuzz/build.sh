@@ -68,8 +68,8 @@ target() {
 }
 LIB=(-L "$MOD" -lRampartHTTP)
 F=Fuzz
-target request-head RequestHeadFuzz $F/RequestHead/main.swift $F/Support.swift -- "${LIB[@]}"
-target response-head ResponseHeadFuzz $F/ResponseHead/main.swift $F/Support.swift -- "${LIB[@]}"
+target request-head RequestHeadFuzz $F/RequestHead/main.swift $F/Support.swift $F/Forwarding.swift -- "${LIB[@]}"
+target response-head ResponseHeadFuzz $F/ResponseHead/main.swift $F/Support.swift $F/Forwarding.swift -- "${LIB[@]}"
 target chunked ChunkedFuzz $F/Chunked/main.swift $F/Support.swift -- "${LIB[@]}"
 target sse SSEFuzz $F/SSE/main.swift $F/Support.swift -- "${LIB[@]}"
 target websocket WebSocketFuzz $F/WebSocket/main.swift $F/Support.swift -- "${LIB[@]}"

@@ -12,7 +12,9 @@ import RampartHTTP
 //  - the server machine yields the same outcomes (heads, body bytes, ends, error status and code)
 //    whether the bytes arrive at once, one at a time or in irregular pieces, with the default
 //    limits and with small ones (so 414/431 are reached), and a Content-Length body that ends
-//    has exactly that many bytes.
+//    has exactly that many bytes;
+//  - the upstream request's one-pass field writer agrees with the list it stands for
+//    (Forwarding.swift).
 
 let crlfcrlf: [UInt8] = [13, 10, 13, 10]
 let smallLimits = HTTPLimits(maxHeaderBytes: 300, maxURLBytes: 60, maxHeaderCount: 8)
@@ -31,6 +33,7 @@ func roomy(_ limits: HTTPLimits) -> HTTPLimits {
 func isDecimal(_ s: String) -> Bool { !s.isEmpty && s.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
 
 func checkHead(_ head: HTTPRequestHead, consumed: Int, _ input: [UInt8], _ limits: HTTPLimits) {
+    checkForwardedRequest(head)
     let context = "\(show(input)) -> \(head)"
     require(consumed >= 4 && consumed <= input.count && Array(input[(consumed - 4)..<consumed]) == crlfcrlf,
             "head does not end at an empty line: \(consumed) of \(context)")

@@ -14,7 +14,8 @@ import RampartHTTP
 //  - the client machine yields the same outcomes (final head, body bytes, completion or failure)
 //    whether the bytes arrive at once, one at a time or in irregular pieces, then the upstream's
 //    close; a bodiless response yields no body bytes, and a completed Content-Length body has
-//    exactly that many.
+//    exactly that many;
+//  - the one-pass head writer agrees with the field list it stands for (Forwarding.swift).
 
 let crlfcrlf: [UInt8] = [13, 10, 13, 10]
 
@@ -35,6 +36,7 @@ func parse(_ bytes: [UInt8], _ method: String) -> ResponseParseResult {
 
 func checkParse(_ bytes: [UInt8], method: String) {
     guard case .complete(let head, let framing, let keepAlive, let consumed) = parse(bytes, method) else { return }
+    checkForwardedResponse(head)
     let context = "\(method) -> \(show(bytes)) -> \(head), \(framing), keepAlive \(keepAlive)"
     require(consumed >= 4 && consumed <= bytes.count && Array(bytes[(consumed - 4)..<consumed]) == crlfcrlf,
             "head does not end at an empty line: \(consumed) of \(context)")
