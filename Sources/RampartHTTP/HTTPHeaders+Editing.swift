@@ -173,25 +173,22 @@ extension HTTPHeaders {
 
     /// Drops the fields for which `shouldRemove(name, value)` holds, keeping the others' order.
     public mutating func removeFields(where shouldRemove: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) throws -> Bool) rethrows {
-        guard count > 0 else { return }
-        makeRoom(entries: 0, bytes: 0)
-        try storage.unsafelyUnwrapped.withPointers { c, entries, bytes in
-            var kept = 0
-            for i in 0..<c.pointee.entryCount {
-                let e = entries[i]
-                let name = UnsafeBufferPointer(start: UnsafePointer(bytes) + Int(e.nameStart), count: e.nameCount)
-                let value = UnsafeBufferPointer(start: UnsafePointer(bytes) + Int(e.valueStart), count: e.valueCount)
-                if try shouldRemove(name, value) { continue }
-                if kept != i { entries[kept] = e }
-                kept += 1
-            }
-            c.pointee.entryCount = kept
-        }
+        try removeEntries { _, name, value in try shouldRemove(name, value) }
     }
 
     /// The same, telling each field's name class (`KnownHeaderName`, noted by the parser).
     public mutating func removeFields(
         whereKnown shouldRemove: (KnownHeaderName, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) throws -> Bool
+    ) rethrows {
+        try removeEntries { e, name, value in
+            let k = e.known
+            return try shouldRemove(k != .unclassified ? k : KnownHeaderName.classify(name), name, value)
+        }
+    }
+
+    @inline(__always)
+    private mutating func removeEntries(
+        _ shouldRemove: (HeaderEntry, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) throws -> Bool
     ) rethrows {
         guard count > 0 else { return }
         makeRoom(entries: 0, bytes: 0)
@@ -201,8 +198,7 @@ extension HTTPHeaders {
                 let e = entries[i]
                 let name = UnsafeBufferPointer(start: UnsafePointer(bytes) + Int(e.nameStart), count: e.nameCount)
                 let value = UnsafeBufferPointer(start: UnsafePointer(bytes) + Int(e.valueStart), count: e.valueCount)
-                let k = e.known
-                if try shouldRemove(k != .unclassified ? k : KnownHeaderName.classify(name), name, value) { continue }
+                if try shouldRemove(e, name, value) { continue }
                 if kept != i { entries[kept] = e }
                 kept += 1
             }

@@ -153,20 +153,12 @@ import Testing
 }
 
 /// A client stream that keeps the forwarded head it is sent.
-final class ForwardedHeadRecorder: ClientStream {
-    let isTLS: Bool
+final class ForwardedHeadRecorder: SilentClientStream {
+    let tls: Bool
     var forwarded: ForwardedResponseHead?
-    init(tls: Bool) { isTLS = tls }
-    var acceptsForwardedHead: Bool { true }
-    func sendForwardedHead(_ head: consuming ForwardedResponseHead) { forwarded = consume head }
-    var requestHead: HTTPRequestHead? { nil }
-    var peerIP: [UInt8] { [127, 0, 0, 1] }
-    var peerText: String { "127.0.0.1" }
-    func sendHead(_ head: HTTPResponseHead) { Issue.record("the one pass sends a forwarded head") }
-    func sendBody(_ bytes: UnsafeRawBufferPointer) -> Flow { .proceed }
-    func endResponse() {}
-    func abortResponse() {}
-    func pauseRequestBody() {}
-    func resumeRequestBody() {}
-    func sendContinueIfExpected() {}
+    init(tls: Bool) { self.tls = tls }
+    override var isTLS: Bool { tls }
+    override var acceptsForwardedHead: Bool { true }
+    override func sendForwardedHead(_ head: consuming ForwardedResponseHead) { forwarded = consume head }
+    override func sendHead(_ head: HTTPResponseHead) { Issue.record("the one pass sends a forwarded head") }
 }

@@ -188,9 +188,11 @@ final class RecordingUpstreamHandler: UpstreamResponseHandler, @unchecked Sendab
 /// The client side of a request as `UpstreamRequest(for:connection:)` reads it (the peer address
 /// and TLS, for the forwarding headers). Nothing is answered through it: the tests' handler
 /// stands where the exchange would.
-final class SilentClientStream: ClientStream {
+class SilentClientStream: ClientStream {
     var requestHead: HTTPRequestHead? { nil }
     var isTLS: Bool { false }
+    var acceptsForwardedHead: Bool { false }
+    func sendForwardedHead(_ head: consuming ForwardedResponseHead) {}
     var peerIP: [UInt8] { [127, 0, 0, 1] }
     var peerText: String { "127.0.0.1" }
     func sendHead(_ head: HTTPResponseHead) {}
