@@ -4,11 +4,10 @@
 extension HTTP1ClientMachine {
     /// Takes the next step over `input` (the unconsumed received bytes, starting where the last
     /// action's consumption left off).
-    /// `reuse`: where a head's field storage may come from (`HeaderStorageReuse`).
-    public mutating func readResponse(_ input: UnsafeRawBufferPointer, reuse: HeaderStorageReuse? = nil) -> ResponseAction {
+    public mutating func readResponse(_ input: UnsafeRawBufferPointer) -> ResponseAction {
         switch state {
         case .awaitingHead(let any):
-            return readHead(input, receivedAny: any || !input.isEmpty, reuse: reuse)
+            return readHead(input, receivedAny: any || !input.isEmpty)
         case .body(.contentLength(let remaining)):
             if remaining == 0 { return complete(consumed: 0, of: input) }
             if input.isEmpty { return peerClosed ? fail(.reset("upstream closed mid-body")) : .needMore(consumed: 0) }
@@ -30,7 +29,7 @@ extension HTTP1ClientMachine {
     /// Parses heads until the final one: 1xx interim responses (100 Continue, 103 Early Hints)
     /// are dropped; 101 ends the HTTP exchange when the request asked for an upgrade, and is
     /// refused otherwise.
-    mutating func readHead(_ input: UnsafeRawBufferPointer, receivedAny: Bool, reuse: HeaderStorageReuse? = nil) -> ResponseAction {
+    mutating func readHead(_ input: UnsafeRawBufferPointer, receivedAny: Bool) -> ResponseAction {
         state = .awaitingHead(receivedAny: receivedAny)
         var consumed = 0
         while true {
@@ -40,7 +39,7 @@ extension HTTP1ClientMachine {
                 if !receivedAny { return retryOrFail(.reset("connection closed before a response")) }
                 return fail(.reset("upstream closed mid-head"))
             }
-            switch HTTPResponseParser.parseHead(rest, requestMethod: method, reuse: reuse) {
+            switch HTTPResponseParser.parseHead(rest, requestMethod: method) {
             case .incomplete:
                 return peerClosed ? fail(.reset("upstream closed mid-head")) : .needMore(consumed: consumed)
             case .failure(let why):

@@ -21,9 +21,8 @@ public struct HTTPHeaders: @unchecked Sendable {
 
     /// A parsed head's header block, copied once with `spare` bytes of room for the fields a
     /// proxy adds (Via, the request id, security headers) so those do not regrow it.
-    init(block: UnsafeRawBufferPointer, spare: Int, fieldCapacity: Int, reuse: HeaderStorageReuse? = nil) {
-        let s = reuse?.take(entries: fieldCapacity, bytes: block.count + spare)
-            ?? HeaderStorage.make(entryCapacity: fieldCapacity, byteCapacity: block.count + spare)
+    init(block: UnsafeRawBufferPointer, spare: Int, fieldCapacity: Int) {
+        let s = HeaderStorage.make(entryCapacity: fieldCapacity, byteCapacity: block.count + spare)
         s.withPointers { c, _, bytes in
             if let src = block.baseAddress, block.count > 0 { bytes.update(from: src.assumingMemoryBound(to: UInt8.self), count: block.count) }
             c.pointee.byteCount = block.count

@@ -25,9 +25,8 @@ public enum HTTPResponseParser {
     }
 
     /// Parses one response head at the start of `bytes`. `requestMethod` decides HEAD semantics.
-    /// `reuse`: where the fields' storage may come from (`HeaderStorageReuse`).
     public static func parseHead(_ bytes: UnsafeRawBufferPointer, requestMethod: String, maxHeaderBytes: Int = 65536,
-                                 maxHeaderCount: Int = 200, reuse: HeaderStorageReuse? = nil) -> ResponseParseResult {
+                                 maxHeaderCount: Int = 200) -> ResponseParseResult {
         let b = bytes
         let n = b.count
         let scanEnd = min(n, maxHeaderBytes)
@@ -61,7 +60,7 @@ public enum HTTPResponseParser {
         var fields = HTTPHeaders()
         var facts = HeadFacts()
         if let e = HeaderFieldsParser.parse(b, start: statusLF + 1, end: headEnd - 2, maxCount: maxHeaderCount,
-                                            headers: &fields, facts: &facts, reuse: reuse) {
+                                            headers: &fields, facts: &facts) {
             return .failure(UpstreamResponseError(e.message))
         }
 

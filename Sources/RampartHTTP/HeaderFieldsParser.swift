@@ -21,10 +21,9 @@ enum HeaderFieldsParser {
     /// Every LF in range is already known to follow a CR; a CR not followed by LF is bare.
     static func parse(
         _ b: UnsafeRawBufferPointer, start: Int, end: Int, maxCount: Int,
-        headers: inout HTTPHeaders, facts: inout HeadFacts, reuse: HeaderStorageReuse? = nil
+        headers: inout HTTPHeaders, facts: inout HeadFacts
     ) -> HTTPParseError? {
-        headers = HTTPHeaders(block: UnsafeRawBufferPointer(rebasing: b[start..<end]), spare: spareBytes, fieldCapacity: spareFields,
-                              reuse: reuse)
+        headers = HTTPHeaders(block: UnsafeRawBufferPointer(rebasing: b[start..<end]), spare: spareBytes, fieldCapacity: spareFields)
         var i = start
         while i < end {
             let first = b[i]

@@ -97,29 +97,3 @@
     }
 }
 
-/// A parsed head's field storage, kept for the next head parsed by the same owner (a loop's
-/// upstream calls): once the last head is gone, its allocation takes the next one instead of a
-/// new one, as nginx reuses a connection's header buffer. A head still held elsewhere (a response
-/// filter keeps it) is left alone; the next one gets fresh storage. Confined to its owner's thread.
-public final class HeaderStorageReuse {
-    @exclusivity(unchecked) @usableFromInline var slot: HeaderStorage?
-
-    public init() {}
-
-    /// Empty storage with room for `entries` fields and `bytes` bytes.
-    @usableFromInline func take(entries: Int, bytes: Int) -> HeaderStorage {
-        if slot != nil && isKnownUniquelyReferenced(&slot) {
-            let s = slot.unsafelyUnwrapped
-            let fits = s.withPointers { c, _, _ -> Bool in
-                guard c.pointee.entryCapacity >= entries && c.pointee.byteCapacity >= bytes else { return false }
-                c.pointee.entryCount = 0
-                c.pointee.byteCount = 0
-                return true
-            }
-            if fits { return s }
-        }
-        let s = HeaderStorage.make(entryCapacity: entries, byteCapacity: bytes)
-        slot = s
-        return s
-    }
-}

@@ -20,7 +20,7 @@ public enum KnownHeaderName: UInt8, Sendable {
     /// can be, and one word compare or two settle it.
     public static func classify(_ name: UnsafeBufferPointer<UInt8>) -> KnownHeaderName {
         let n = name.count
-        guard n >= 2, n <= 25, let p = name.baseAddress else { return .other }
+        guard n >= 2, let p = name.baseAddress else { return .other }
         let first = p[0] | 0x20
         @inline(__always) func named(_ lit: StaticString) -> Bool {
             first == lit.utf8Start[0] && ASCIIBytes.equalsLowercase(p, lit.utf8Start, count: n)
@@ -42,6 +42,7 @@ public enum KnownHeaderName: UInt8, Sendable {
         case 25: if named("strict-transport-security") { return .strictTransportSecurity }
         default: break
         }
+        // Any length: a `Proxy-*` name longer than the known ones is still one hop's.
         return n > 6 && first == UInt8(ascii: "p") && ASCIIBytes.equalsLowercase(p, ("proxy-" as StaticString).utf8Start, count: 6)
             ? .proxyOther : .other
     }

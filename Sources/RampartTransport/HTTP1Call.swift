@@ -247,7 +247,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         while true {
             // No binding of the action: the head moves on to the handler, which edits its fields
             // without a copy.
-            switch machine.readResponse(input.readable, reuse: transport.headerReuse) {
+            switch machine.readResponse(input.readable) {
             case .needMore(let c):
                 input.consume(c); return
             case .head(let head, let c):

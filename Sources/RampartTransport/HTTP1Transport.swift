@@ -17,9 +17,6 @@ public final class HTTP1Transport: UpstreamTransport {
     @exclusivity(unchecked) private var lastKey = ""
     @exclusivity(unchecked) private var lastPool: IdlePool?
     private var hosts = HostCache<HTTP1Call>()
-    /// The response heads this loop's calls parse take their fields' storage from here: a head
-    /// is written to the client and gone before the next one arrives, so one allocation serves.
-    let headerReuse = HeaderStorageReuse()
     static let maxIdlePerUpstream = 256
     static let idleTimeoutNs: UInt64 = 60_000_000_000
     /// Idle connections are swept on one timer instead of one timer each: a request that returns

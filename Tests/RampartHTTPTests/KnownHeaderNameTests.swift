@@ -12,6 +12,7 @@ import Testing
         ("proxy-authenticate", .proxyAuthenticate), ("proxy-authorization", .proxyAuthorization),
         ("strict-transport-security", .strictTransportSecurity),
         ("proxy-authentication-info", .proxyOther), ("Proxy-Status", .proxyOther),
+        ("Proxy-Authorization-Override", .proxyOther), ("proxy-authentication-info-extra", .proxyOther),
         ("server", .other), ("date", .other), ("x-frame-options", .other), ("proxy-", .other), ("proxy", .other),
         ("content-lengthx", .other), ("contentlength", .other), ("", .other), ("t", .other),
         ("content_length", .other), ("hos\u{7F}", .other), ("x-forwarded-fo", .other),

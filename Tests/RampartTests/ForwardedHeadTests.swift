@@ -33,7 +33,7 @@ import Testing
 
     static let upstreamHeads: [String] = [
         "HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Mon, 07 Dec 2026 05:00:00 GMT\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\n",
-        "HTTP/1.1 200 OK\r\nX-Powered-By: php\r\nTransfer-Encoding: chunked\r\nKeep-Alive: timeout=5\r\nProxy-Status: x\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-Powered-By: php\r\nTransfer-Encoding: chunked\r\nKeep-Alive: timeout=5\r\nProxy-Status: x\r\nProxy-Authentication-Info-Extra: y\r\n\r\n",
         "HTTP/1.1 201 Created\r\nConnection: x-secret, close\r\nX-Secret: 1\r\nX-Request-Id: upstream-id\r\nContent-Length: 0\r\n\r\n",
         "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n",
         "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\nContent-Length: 12\r\n\r\n",
@@ -118,6 +118,29 @@ import Testing
         guard let forwarded = client.forwarded.take() else { Issue.record("no head was sent"); return }
         #expect(forwarded.dropped == 1 << 4, "only Connection stays behind")
         #expect(head.headers.isEmpty, "the upstream's fields moved into the forwarded head")
+    }
+
+    /// `Proxy-*` fields speak to one hop, whatever their length: none reaches the client or the
+    /// upstream (the known ones are at most 25 bytes; these are longer).
+    @Test func proxyFieldsOfAnyLengthStayBehind() throws {
+        let rig = try UpstreamDeadlineRig(config: Self.config)
+        defer { rig.stop() }
+        var head = try Self.parse(Self.upstreamHeads[1], method: "GET")
+        let ctx = try Self.context(rig, route: "/plain", requestID: "01ABC")
+        let client = ForwardedHeadRecorder(tls: false)
+        #expect(ResponseFinish.sendForwarded(&head, ctx: ctx, to: client))
+        guard let forwarded = client.forwarded.take() else { Issue.record("no head was sent"); return }
+        let written = String(decoding: Self.write(forwarded, edits: HeadEdits()), as: UTF8.self)
+        #expect(!written.lowercased().contains("proxy-"), "\(written)")
+        #expect(written.contains("X-Powered-By: php"))
+
+        let request = HTTPRequestHead(method: "GET", target: "/", headers: ["Host": "gw", "Proxy-Authorization-Override": "x",
+                                                                           "Proxy-Connection": "keep-alive", "Accept": "*/*"])
+        var fields = ForwardedRequestFields(request.headers)
+        ForwardingHeaders.forwardRequest(request, into: &fields, peerIP: [127, 0, 0, 1], peerText: "127.0.0.1", trustedProxies: [],
+                                         requestID: "01ABC", authority: "app:80", https: false, tls: false)
+        let sent = fields.materialized()
+        #expect(sent.fields.map(\.name) == ["Host", "Accept", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Via", "X-Request-Id"])
     }
 
     static func parse(_ raw: String, method: String) throws -> HTTPResponseHead {
