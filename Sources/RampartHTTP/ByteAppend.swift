@@ -32,6 +32,18 @@ public func copyShortBytes(_ dst: UnsafeMutablePointer<UInt8>, _ src: UnsafePoin
     }
 }
 
+/// Writes a literal at `p` and returns the end.
+@inline(__always)
+func putLiteral(_ s: StaticString, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+    copyShortBytes(p, s.utf8Start, s.utf8CodeUnitCount)
+    return p + s.utf8CodeUnitCount
+}
+
+extension StaticString {
+    /// The literal's UTF-8 bytes.
+    @inlinable var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: utf8Start, count: utf8CodeUnitCount) }
+}
+
 /// How many decimal digits `n` has (1 for 0).
 @inlinable
 public func decimalDigitCount(_ n: UInt) -> Int {

@@ -22,21 +22,13 @@ public struct ForwardedRequestFields: Sendable {
 
     public init(_ headers: HTTPHeaders) { base = headers }
 
-    @inlinable
-    public init(base: HTTPHeaders, dropped: UInt64, replacedHost: Int?, replacedHostValue: String, host: String?, forwardedFor: String?,
-                forwardedProto: String?, forwardedHostOf: Int?, via: String?, requestID: String?) {
-        self.base = base; self.dropped = dropped; self.replacedHost = replacedHost; self.replacedHostValue = replacedHostValue
-        self.host = host; self.forwardedFor = forwardedFor; self.forwardedProto = forwardedProto; self.forwardedHostOf = forwardedHostOf
-        self.via = via; self.requestID = requestID
-    }
-
     /// True when the list is the base as it is: no field left behind, replaced or added.
     public var isPlain: Bool {
         dropped == 0 && replacedHost == nil && host == nil && forwardedFor == nil && forwardedProto == nil
             && forwardedHostOf == nil && via == nil && requestID == nil
     }
 
-    static let forwardedHostName: [UInt8] = Array("X-Forwarded-Host".utf8)
+    static let forwardedHostName: StaticString = "X-Forwarded-Host"
 
     /// The same fields as one list.
     public func materialized() -> HTTPHeaders {
@@ -55,7 +47,7 @@ public struct ForwardedRequestFields: Sendable {
         if let host { h.add(literal: "Host", host) }
         if let forwardedFor { h.add(literal: "X-Forwarded-For", forwardedFor) }
         if let forwardedProto { h.add(literal: "X-Forwarded-Proto", forwardedProto) }
-        if let forwardedHostAt { h.add(name: Self.forwardedHostName, valueOf: forwardedHostAt) }
+        if let forwardedHostAt { h.add(name: Array(Self.forwardedHostName.bytes), valueOf: forwardedHostAt) }
         if let hostAt { h.replaceValue(at: hostAt, with: replacedHostValue) }
         if let via { h.add(literal: "Via", via) }
         if let requestID { h.add(literal: "X-Request-Id", requestID) }
@@ -91,7 +83,7 @@ public struct ForwardedRequestFields: Sendable {
             if let host { p = Self.line("Host", host, at: p) }
             if let forwardedFor { p = Self.line("X-Forwarded-For", forwardedFor, at: p) }
             if let forwardedProto { p = Self.line("X-Forwarded-Proto", forwardedProto, at: p) }
-            if let i = forwardedHostOf { p = Self.line(("X-Forwarded-Host" as StaticString).bytes, f.value(i), at: p) }
+            if let i = forwardedHostOf { p = Self.line(Self.forwardedHostName.bytes, f.value(i), at: p) }
             if let via { p = Self.line("Via", via, at: p) }
             if let requestID { p = Self.line("X-Request-Id", requestID, at: p) }
             return p
@@ -120,9 +112,4 @@ public struct ForwardedRequestFields: Sendable {
     private static func line(_ name: StaticString, _ value: String, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         line(name.bytes, value, at: p)
     }
-}
-
-extension StaticString {
-    /// The literal's UTF-8 bytes.
-    @inlinable var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: utf8Start, count: utf8CodeUnitCount) }
 }

@@ -52,7 +52,8 @@ public struct ForwardedResponseHead: ~Copyable, Sendable {
         self.requestID = requestID; self.stage = stage; self.fixed = fixed
     }
 
-    static let via = HTTPHeaders([HTTPField.checked(name: "Via", value: "1.1 rampart")])
+    /// `Via: 1.1 rampart`, the field the hop adds when the upstream sent none.
+    public static let via = HTTPHeaders([HTTPField.checked(name: "Via", value: "1.1 rampart")])
 
     /// The framing fields of what is forwarded.
     public var framingFields: FramingFields { FramingFields(upstream, skipping: dropped) }
@@ -96,34 +97,20 @@ public struct ForwardedResponseHead: ~Copyable, Sendable {
             }
             return p
         }
-        p = Self.put(Self.viaLine, at: p)
-        p = Self.put(Self.requestIDName, at: p)
+        p = putLiteral(Self.viaLine, at: p)
+        p = putLiteral(Self.requestIDName, at: p)
         p = HTTPResponseHead.putSanitized(requestID, at: p)
         p[0] = CR; p[1] = LF; p += 2
-        p = stage.withFieldBytes { f in
-            var p = p
-            for i in 0..<f.count { p = HTTPResponseHead.putField(f, i, at: p) }
-            return p
-        }
-        p = fixed.withFieldBytes { f in
-            var p = p
-            for i in 0..<f.count { p = HTTPResponseHead.putField(f, i, at: p) }
-            return p
-        }
-        if edits.addChunked { p = Self.put(Self.chunkedLine, at: p) }
+        p = HTTPResponseHead.putFields(stage, at: p)
+        p = HTTPResponseHead.putFields(fixed, at: p)
+        if edits.addChunked { p = putLiteral(Self.chunkedLine, at: p) }
         switch edits.connection {
-        case .close: p = Self.put(Self.closeLine, at: p)
-        case .keepAlive: p = Self.put(Self.keepAliveLine, at: p)
+        case .close: p = putLiteral(Self.closeLine, at: p)
+        case .keepAlive: p = putLiteral(Self.keepAliveLine, at: p)
         case nil: break
         }
         p[0] = CR; p[1] = LF; p += 2
         return p - base
-    }
-
-    @inline(__always)
-    private static func put(_ line: StaticString, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
-        copyShortBytes(p, line.utf8Start, line.utf8CodeUnitCount)
-        return p + line.utf8CodeUnitCount
     }
 
     static let viaLine: StaticString = "Via: 1.1 rampart\r\n"

@@ -234,27 +234,21 @@ public struct HTTP1ClientMachine: Sendable {
     public func writeHead(target: String, fields: ForwardedRequestFields, at start: UnsafeMutablePointer<UInt8>) -> Int {
         var p = Self.put(method, at: start); p[0] = SP; p += 1
         p = Self.put(target, at: p)
-        p = Self.put(Self.versionCRLF, at: p)
+        p = putLiteral(Self.versionCRLF, at: p)
         p = fields.writeLines(to: p)
         switch body {
         case .none: break
         case .known(let n):
-            p = Self.put("Content-Length: ", at: p)
+            p = putLiteral("Content-Length: ", at: p)
             p = writeDecimal(UInt(n), at: p)
             p[0] = CR; p[1] = LF; p += 2
-        case .streamed: p = Self.put("Transfer-Encoding: chunked\r\n", at: p)
+        case .streamed: p = putLiteral("Transfer-Encoding: chunked\r\n", at: p)
         }
         p[0] = CR; p[1] = LF; p += 2
         return p - start
     }
 
     static let longestFraming = "Transfer-Encoding: chunked\r\n".utf8.count
-
-    @inline(__always)
-    static func put(_ s: StaticString, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
-        copyShortBytes(p, s.utf8Start, s.utf8CodeUnitCount)
-        return p + s.utf8CodeUnitCount
-    }
 
     @inline(__always)
     static func put(_ s: String, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {

@@ -80,7 +80,7 @@ extension HTTPHeaders {
     /// The literal is Rampart's own, so its name is marked a token (checked in debug builds): the
     /// serialiser then copies the name and checks only the value.
     public mutating func add(literal name: StaticString, bytes value: UnsafeBufferPointer<UInt8>) {
-        let n = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        let n = name.bytes
         assert(!n.isEmpty && n.allSatisfy(ByteClass.isTChar), "header name literal is not a token")
         add(name: n, value: value, checked: false)
         markLastNameChecked()
@@ -89,7 +89,7 @@ extension HTTPHeaders {
     /// The same for a value Rampart wrote itself from bytes safe on the wire (digits, and names it
     /// checked once): the serialiser copies the field without looking at its bytes again.
     public mutating func add(literal name: StaticString, checkedBytes value: UnsafeBufferPointer<UInt8>) {
-        let n = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        let n = name.bytes
         assert(!n.isEmpty && n.allSatisfy(ByteClass.isTChar), "header name literal is not a token")
         assert(value.allSatisfy { ByteClass.isFieldValueByte($0) && $0 != CR && $0 != LF }, "value not safe on the wire")
         add(name: n, value: value, checked: true)
@@ -101,7 +101,7 @@ extension HTTPHeaders {
 
     /// The same with a literal value.
     public mutating func add(literal name: StaticString, literal value: StaticString) {
-        add(literal: name, bytes: UnsafeBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount))
+        add(literal: name, bytes: value.bytes)
     }
 
     /// Appends a field, keeping any existing ones with the same name.

@@ -48,11 +48,7 @@ public struct HTTPResponseHead: Sendable, Equatable {
     /// count written. Every byte is checked as it is copied: one pass, no intermediate buffer.
     public func serialize(to base: UnsafeMutablePointer<UInt8>) -> Int {
         var p = Self.putStatusLine(status: status, reason: reason, versionMinor: versionMinor, at: base)
-        p = headers.withFieldBytes { f in
-            var p = p
-            for i in 0..<f.count { p = Self.putField(f, i, at: p) }
-            return p
-        }
+        p = Self.putFields(headers, at: p)
         p[0] = CR; p[1] = LF; p += 2
         return p - base
     }
@@ -74,6 +70,15 @@ public struct HTTPResponseHead: Sendable, Equatable {
 
     static func statusLineBound(status: Int, reason: String?) -> Int {
         9 + 4 + (reason ?? Self.reasonPhrase(status)).utf8.count + 2
+    }
+
+    /// Writes every field of `headers` (`putField`).
+    static func putFields(_ headers: HTTPHeaders, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        headers.withFieldBytes { f in
+            var p = p
+            for i in 0..<f.count { p = putField(f, i, at: p) }
+            return p
+        }
     }
 
     /// Writes field `i` as "name: value\r\n": checked bytes as they are, others checked as they

@@ -112,9 +112,7 @@ import Testing
         let rig = try UpstreamDeadlineRig(config: Self.config)
         defer { rig.stop() }
         var head = try Self.parse(Self.upstreamHeads[0], method: "GET")
-        let ctx = try Self.context(rig, route: "/plain", requestID: "01ABC")
-        let client = ForwardedHeadRecorder(tls: false)
-        #expect(ResponseFinish.sendForwarded(&head, ctx: ctx, to: client))
+        let client = try Self.sendPlain(&head, rig)
         guard let forwarded = client.forwarded.take() else { Issue.record("no head was sent"); return }
         #expect(forwarded.dropped == 1 << 4, "only Connection stays behind")
         #expect(head.headers.isEmpty, "the upstream's fields moved into the forwarded head")
@@ -126,9 +124,7 @@ import Testing
         let rig = try UpstreamDeadlineRig(config: Self.config)
         defer { rig.stop() }
         var head = try Self.parse(Self.upstreamHeads[1], method: "GET")
-        let ctx = try Self.context(rig, route: "/plain", requestID: "01ABC")
-        let client = ForwardedHeadRecorder(tls: false)
-        #expect(ResponseFinish.sendForwarded(&head, ctx: ctx, to: client))
+        let client = try Self.sendPlain(&head, rig)
         guard let forwarded = client.forwarded.take() else { Issue.record("no head was sent"); return }
         let written = String(decoding: Self.write(forwarded, edits: HeadEdits()), as: UTF8.self)
         #expect(!written.lowercased().contains("proxy-"), "\(written)")
@@ -141,6 +137,15 @@ import Testing
                                          requestID: "01ABC", authority: "app:80", https: false, tls: false)
         let sent = fields.materialized()
         #expect(sent.fields.map(\.name) == ["Host", "Accept", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Via", "X-Request-Id"])
+    }
+
+    /// Sends `head` to a plain-HTTP client on `/plain` as the exchange does; the recorder holds
+    /// what was sent.
+    static func sendPlain(_ head: inout HTTPResponseHead, _ rig: UpstreamDeadlineRig) throws -> ForwardedHeadRecorder {
+        let ctx = try context(rig, route: "/plain", requestID: "01ABC")
+        let client = ForwardedHeadRecorder(tls: false)
+        #expect(ResponseFinish.sendForwarded(&head, ctx: ctx, to: client))
+        return client
     }
 
     static func parse(_ raw: String, method: String) throws -> HTTPResponseHead {

@@ -26,18 +26,17 @@ extension ResponseFinish {
             for i in 0..<f.count {
                 let bit: UInt64 = 1 << UInt64(i)
                 let name = f.name(i)
-                switch ForwardingHeaders.role(f.knownName(i)) {
-                case .hopByHop, .requestID:
+                switch ForwardingHeaders.responseField(f.knownName(i), name, tokens: tokens) {
+                case .leave:
                     dropped |= bit
                     continue
                 case .via:
-                    return false
+                    return false   // chained into Rampart's own
                 case .contentType where ASCIIBytes.hasPrefixLowercase(f.value(i), "text/event-stream"):
                     return false   // re-framed, and told apart by its filters
-                default:
+                case .contentType, .keep:
                     break
                 }
-                if ForwardingHeaders.namedBy(tokens, name) { dropped |= bit; continue }
                 switch plan.forwardedMatch(name) {
                 case .keep: break
                 case .drop: dropped |= bit

@@ -118,8 +118,19 @@ public enum ForwardingHeaders {
         }
     }
 
+    /// What a hop does with one of the upstream's response fields: leaves it behind (hop-by-hop,
+    /// named by Connection, the upstream's own request id), takes its Via into its own, or keeps
+    /// it (a Content-Type may say the response is an event stream).
+    enum ResponseField { case leave, via, contentType, keep }
+
+    static func responseField(_ known: KnownHeaderName, _ name: UnsafeBufferPointer<UInt8>, tokens: [String]) -> ResponseField {
+        let r = role(known)
+        if r == .hopByHop || r == .requestID || namedBy(tokens, name) { return .leave }
+        if r == .via { return .via }
+        return r == .contentType ? .contentType : .keep
+    }
+
     /// The upstream's response head made fit for the client.
-    static let viaRampart = HTTPHeaders([HTTPField.checked(name: "Via", value: "1.1 rampart")])
 
     public static func clientResponseHeaders(_ upstream: consuming HTTPHeaders, requestID: String) -> HTTPHeaders {
         var eventStream = false
@@ -135,17 +146,24 @@ public enum ForwardingHeaders {
         var sawContentType = false
         var stream = false
         out.removeFields { known, name, value in
-            let r = role(known)
-            if r == .hopByHop || r == .requestID || namedBy(tokens, name) { return true }
-            if r == .via { via.append(String(decoding: value, as: UTF8.self)); return true }
-            if r == .contentType && !sawContentType {
-                sawContentType = true
-                stream = ASCIIBytes.hasPrefixLowercase(value, "text/event-stream")
+            switch responseField(known, name, tokens: tokens) {
+            case .leave:
+                return true
+            case .via:
+                via.append(String(decoding: value, as: UTF8.self))
+                return true
+            case .contentType:
+                if !sawContentType {
+                    sawContentType = true
+                    stream = ASCIIBytes.hasPrefixLowercase(value, "text/event-stream")
+                }
+                return false
+            case .keep:
+                return false
             }
-            return false
         }
         eventStream = stream
-        if via.isEmpty { out.append(contentsOf: viaRampart) } else { out.add("Via", (via + ["1.1 rampart"]).joined(separator: ", ")) }
+        if via.isEmpty { out.append(contentsOf: ForwardedResponseHead.via) } else { out.add("Via", (via + ["1.1 rampart"]).joined(separator: ", ")) }
         out.add(literal: "X-Request-Id", requestID)
         return out
     }
