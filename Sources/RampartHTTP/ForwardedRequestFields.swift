@@ -18,7 +18,7 @@ public struct ForwardedRequestFields: Sendable {
     /// `X-Forwarded-Host` repeats the value base field i had (the client's Host).
     public var forwardedHostOf: Int?
     public var via: String?
-    public var requestID: String?
+    public var requestID: RequestID?
 
     public init(_ headers: HTTPHeaders) { base = headers }
 
@@ -29,6 +29,7 @@ public struct ForwardedRequestFields: Sendable {
     }
 
     static let forwardedHostName: StaticString = "X-Forwarded-Host"
+    static let requestIDName: StaticString = "X-Request-Id"
 
     /// The same fields as one list.
     public func materialized() -> HTTPHeaders {
@@ -50,7 +51,7 @@ public struct ForwardedRequestFields: Sendable {
         if let forwardedHostAt { h.add(name: Array(Self.forwardedHostName.bytes), valueOf: forwardedHostAt) }
         if let hostAt { h.replaceValue(at: hostAt, with: replacedHostValue) }
         if let via { h.add(literal: "Via", via) }
-        if let requestID { h.add(literal: "X-Request-Id", requestID) }
+        if let requestID { requestID.withUTF8 { h.add(literal: "X-Request-Id", bytes: $0) } }
         return h
     }
 
@@ -63,7 +64,7 @@ public struct ForwardedRequestFields: Sendable {
         if let forwardedProto { n &+= 19 &+ forwardedProto.utf8.count &+ 2 }
         if let i = forwardedHostOf { n &+= 18 &+ base.withFieldBytes { $0.value(i).count } &+ 2 }
         if let via { n &+= 5 &+ via.utf8.count &+ 2 }
-        if let requestID { n &+= 14 &+ requestID.utf8.count &+ 2 }
+        if let requestID { n &+= 14 &+ requestID.utf8Count &+ 2 }
         return n
     }
 
@@ -85,7 +86,7 @@ public struct ForwardedRequestFields: Sendable {
             if let forwardedProto { p = Self.line("X-Forwarded-Proto", forwardedProto, at: p) }
             if let i = forwardedHostOf { p = Self.line(Self.forwardedHostName.bytes, f.value(i), at: p) }
             if let via { p = Self.line("Via", via, at: p) }
-            if let requestID { p = Self.line("X-Request-Id", requestID, at: p) }
+            if let requestID { p = requestID.withUTF8 { Self.line(Self.requestIDName.bytes, $0, at: p) } }
             return p
         }
     }

@@ -38,14 +38,14 @@ public struct ForwardedResponseHead: ~Copyable, Sendable {
     public var upstream: HTTPHeaders
     /// Bit i set: upstream field i is not forwarded.
     public var dropped: UInt64
-    public var requestID: String
+    public var requestID: RequestID
     /// The route's fields (CORS, RateLimit), then the config's fixed ones (security headers).
     public var stage: HTTPHeaders
     public var fixed: HTTPHeaders
 
     /// Inlinable: made in another module, it would otherwise copy every field in and drop the originals.
     @inlinable
-    public init(status: Int, reason: String?, upstream: consuming HTTPHeaders, dropped: UInt64, requestID: String,
+    public init(status: Int, reason: String?, upstream: consuming HTTPHeaders, dropped: UInt64, requestID: RequestID,
                 stage: HTTPHeaders, fixed: HTTPHeaders) {
         precondition(status >= 200, "a forwarded head is a final one")
         self.status = status; self.reason = reason; self.upstream = upstream; self.dropped = dropped
@@ -67,7 +67,7 @@ public struct ForwardedResponseHead: ~Copyable, Sendable {
             return dropped & (1 << UInt64(i)) != 0
         }
         h.append(contentsOf: Self.via)
-        h.add(literal: "X-Request-Id", requestID)
+        requestID.withUTF8 { h.add(literal: "X-Request-Id", bytes: $0) }
         h.append(contentsOf: stage)
         h.append(contentsOf: fixed)
         return HTTPResponseHead(status: status, reason: reason, headers: h)
@@ -76,7 +76,7 @@ public struct ForwardedResponseHead: ~Copyable, Sendable {
     /// At least the bytes `serialize(to:edits:)` writes.
     public var serializedSizeBound: Int {
         HTTPResponseHead.statusLineBound(status: status, reason: reason)
-            &+ upstream.withFieldBytes { $0.lineBytes } &+ 18 &+ 16 &+ requestID.utf8.count
+            &+ upstream.withFieldBytes { $0.lineBytes } &+ 18 &+ 16 &+ requestID.utf8Count
             &+ stage.withFieldBytes { $0.lineBytes } &+ fixed.withFieldBytes { $0.lineBytes }
             &+ Self.chunkedLine.utf8CodeUnitCount &+ Self.keepAliveLine.utf8CodeUnitCount &+ 2
     }
@@ -99,7 +99,7 @@ public struct ForwardedResponseHead: ~Copyable, Sendable {
         }
         p = putLiteral(Self.viaLine, at: p)
         p = putLiteral(Self.requestIDName, at: p)
-        p = HTTPResponseHead.putSanitized(requestID, at: p)
+        p = requestID.withUTF8 { HTTPResponseHead.putSanitized($0, at: p) }
         p[0] = CR; p[1] = LF; p += 2
         p = HTTPResponseHead.putFields(stage, at: p)
         p = HTTPResponseHead.putFields(fixed, at: p)

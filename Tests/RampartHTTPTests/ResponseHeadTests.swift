@@ -81,5 +81,23 @@ import Testing
     ])
     func insane(id: String) {
         #expect(!RequestID.isSane(id))
+        #expect(RequestID(sent: id) == nil)
+    }
+
+    /// A made id keeps its bytes inline: the text, the bytes lent and the count agree, for ids
+    /// filled with every safe character at every position.
+    @Test func madeIDsLendTheirBytes() {
+        let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+        for shift in 0..<alphabet.count {
+            let bytes = (0..<RequestID.madeCount).map { alphabet[($0 &+ shift) % alphabet.count] }
+            let id = RequestID { out in for (i, b) in bytes.enumerated() { out[i] = b } }
+            #expect(id.description == String(decoding: bytes, as: UTF8.self))
+            #expect(id.withUTF8 { Array($0) } == bytes)
+            #expect(id.utf8Count == 26)
+        }
+        let sent = RequestID(sent: "req-123_abc.def:42")
+        #expect(sent?.description == "req-123_abc.def:42")
+        #expect(sent?.withUTF8 { Array($0) } == Array("req-123_abc.def:42".utf8))
+        #expect(sent?.utf8Count == 18)
     }
 }

@@ -160,7 +160,7 @@ import Testing
         let active = rig.context.active
         let hit = try #require(active.routes.match(method: "GET", path: path))
         return RequestContext(head: HTTPRequestHead(method: "GET", target: path, framing: .none), plan: active.plans[hit.index],
-                              config: active.config, requestID: requestID, peerIP: [127, 0, 0, 1], peerText: "127.0.0.1",
+                              config: active.config, requestID: RequestID(requestID), peerIP: [127, 0, 0, 1], peerText: "127.0.0.1",
                               server: rig.context)
     }
 

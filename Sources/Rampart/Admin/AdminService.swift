@@ -15,7 +15,7 @@ final class AdminService: RequestService {
     }
 
     func begin(_ head: HTTPRequestHead, on connection: any ClientStream) -> ServerExchange {
-        let requestID = RequestIDs.make()
+        let requestID = RequestIDs.make().description
         // The dashboard page holds no data, so it needs no token (its API calls do).
         if let page = AdminDashboard.answer(head, connection: connection, requestID: requestID) { return page }
         let caller: String
@@ -246,7 +246,7 @@ final class AdminExchange: ServerExchange {
 }
 
 extension GatewayError {
-    var bodyText: String { String(decoding: body(requestID: RequestIDs.make()), as: UTF8.self) }
+    var bodyText: String { String(decoding: body(requestID: RequestIDs.make().description), as: UTF8.self) }
 }
 
 extension JSONValue {

@@ -21,7 +21,7 @@ final class MetricsService: RequestService {
     }
 
     func begin(_ head: HTTPRequestHead, on connection: any ClientStream) -> ServerExchange {
-        let requestID = RequestIDs.make()
+        let requestID = RequestIDs.make().description
         guard head.path == "/metrics" else {
             return LocalExchange.error(connection, GatewayError(status: 404, code: "NOT_FOUND",
                                                                 message: "This listener serves only GET /metrics."), requestID: requestID, headers: nil)

@@ -61,7 +61,7 @@ extension ResponseFinish {
     static func proxied(_ upstream: consuming HTTPResponseHead, ctx: RequestContext, tls: Bool) -> (head: HTTPResponseHead, eventStream: Bool) {
         let status = upstream.status
         var eventStream = false
-        var headers = ForwardingHeaders.clientResponseHeaders(upstream.takeHeaders(), requestID: ctx.requestID, eventStream: &eventStream)
+        var headers = ForwardingHeaders.clientResponseHeaders(upstream.takeHeaders(), requestID: ctx.id, eventStream: &eventStream)
         if eventStream {
             headers.remove("Content-Length")
             headers.set("X-Accel-Buffering", "no")

@@ -17,34 +17,34 @@ package final class ProxyService: RequestService {
         // The client's id when it sent a sane one (looked up by a lowercase literal: no String
         // unless the field is there), else a fresh one.
         let sent = head.headers.firstIndex(lowercase: "x-request-id").map { head.headers.value(at: $0) }
-        let requestID = sent.flatMap { RequestID.isSane($0) ? $0 : nil } ?? RequestIDs.make()
+        let id = sent.flatMap(RequestID.init(sent:)) ?? RequestIDs.make()
 
         if ASCIIBytes.hasPrefix(head.path, "/_rampart/") {
-            if let local = RampartPaths.answer(head, connection: connection, context: context, requestID: requestID) {
+            if let local = RampartPaths.answer(head, connection: connection, context: context, requestID: id.description) {
                 return local
             }
         }
 
         guard let hit = active.routes.matchIndex(method: head.method, path: head.path) else {
-            return reject(.notFound(), head: head, connection: connection, requestID: requestID, route: nil, started: started)
+            return reject(.notFound(), head: head, connection: connection, requestID: id.description, route: nil, started: started)
         }
         let plan = active.plans[hit.index]
         let bodyLimit = plan.bodyLimit
         if case .contentLength(let n) = head.framing, n > bodyLimit {
             return reject(.payloadTooLarge(limit: bodyLimit),
-                          head: head, connection: connection, requestID: requestID, route: plan.route.name, started: started)
+                          head: head, connection: connection, requestID: id.description, route: plan.route.name, started: started)
         }
 
         // A WebSocket handshake: only on a route that accepts them, and only a valid one.
         let webSocket = WebSocketHandshake.asksForWebSocket(head)
         if webSocket, let problem = plan.route.websocket == nil ? "This route does not accept WebSocket connections." : WebSocketHandshake.problem(head) {
             return reject(GatewayError(status: 400, code: "BAD_REQUEST", message: problem),
-                          head: head, connection: connection, requestID: requestID, route: plan.route.name, started: started)
+                          head: head, connection: connection, requestID: id.description, route: plan.route.name, started: started)
         }
 
         // The route's filters (CORS, identity, quotas, validation, truncation…) run inside the
         // exchange, so a filter that waits (Redis) never blocks the loop.
-        let ctx = RequestContext(head: head, plan: plan, config: config, requestID: requestID,
+        let ctx = RequestContext(head: head, plan: plan, config: config, requestID: id,
                                  peerIP: connection.peerIP, peerText: connection.peerText, server: context)
         ctx.params = hit.params
         ctx.isWebSocket = webSocket

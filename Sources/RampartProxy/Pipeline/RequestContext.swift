@@ -9,7 +9,9 @@ final class RequestContext {
     let plan: RoutePlan
     var route: RouteConfig { _read { yield plan.route } }
     let config: GatewayConfig
-    let requestID: String
+    /// Inline when Rampart made it; `requestID` is its text, made on first use (errors, logs).
+    let id: RequestID
+    lazy var requestID: String = id.description
     let peerIP: [UInt8]
     let peerText: String
     package let server: ServerContext
@@ -50,9 +52,9 @@ final class RequestContext {
     /// The per-user socket slot this handshake holds (owned by `WebSocketSessions`).
     @exclusivity(unchecked) var webSocketSlot: WebSocketSlot?
 
-    package init(head: HTTPRequestHead, plan: RoutePlan, config: GatewayConfig, requestID: String,
+    package init(head: HTTPRequestHead, plan: RoutePlan, config: GatewayConfig, requestID: RequestID,
          peerIP: [UInt8], peerText: String, server: ServerContext) {
-        self.head = head; self.plan = plan; self.config = config; self.requestID = requestID
+        self.head = head; self.plan = plan; self.config = config; self.id = requestID
         self.peerIP = peerIP; self.peerText = peerText; self.server = server
         self.clientIP = ClientAddress.resolve(peerIP: peerIP, peerText: peerText, head: head,
                                               trustedProxies: config.server.trustedProxies)

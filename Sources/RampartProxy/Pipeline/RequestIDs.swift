@@ -11,21 +11,20 @@ public enum RequestIDs {
     /// (every index is masked to 0...31).
     private static let alphabet: StaticString = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-    public static func make() -> String {
+    /// A fresh id, kept inline (`RequestID`): no String is made for it.
+    public static func make() -> RequestID {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let ms = UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
         let (r1, r2) = ThreadRandom.next2()
         let digits = alphabet.utf8Start
-        return String(unsafeUninitializedCapacity: 26) { buf in
-            let out = buf.baseAddress!
+        return RequestID { out in
             var t = ms
             for i in stride(from: 9, through: 0, by: -1) { out[i] = digits[Int(t & 31)]; t >>= 5 }
             var r = r1
             for i in 10..<23 { out[i] = digits[Int(r & 31)]; r >>= 5 }
             var q = r2
             for i in 23..<26 { out[i] = digits[Int(q & 31)]; q >>= 5 }
-            return 26
         }
     }
 }

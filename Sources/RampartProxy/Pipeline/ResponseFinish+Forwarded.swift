@@ -49,7 +49,7 @@ extension ResponseFinish {
         let fixed = client.isTLS && !ctx.plan.headers.setsHSTS ? plan.allFieldsWithHSTS : plan.allFields
         // The reason phrase is the standard one, as `proxied` writes it.
         client.sendForwardedHead(ForwardedResponseHead(status: upstream.status, reason: nil, upstream: upstream.takeHeaders(),
-                                                       dropped: dropped, requestID: ctx.requestID, stage: stage, fixed: fixed))
+                                                       dropped: dropped, requestID: ctx.id, stage: stage, fixed: fixed))
         return true
     }
 }

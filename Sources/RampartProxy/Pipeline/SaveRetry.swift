@@ -32,7 +32,7 @@ enum SaveRetry {
         let active = context.active
         let headers = active.config.headers
         let notFound = GatewayError(status: 404, code: "NOT_FOUND", message: "There is no save \(id) for you.")
-        let ctx = RequestContext(head: head, plan: plan, config: active.config, requestID: requestID,
+        let ctx = RequestContext(head: head, plan: plan, config: active.config, requestID: RequestID(requestID),
                                  peerIP: connection.peerIP, peerText: connection.peerText, server: context)
         let identify = plan.filters.requestHead.first { $0 is IdentityPolicy }
         func proceed() {

@@ -52,7 +52,7 @@ public enum ForwardingHeaders {
     /// `authority`: the upstream's host[:port]; `https`: the upstream speaks TLS. Made in `fields`
     /// (the client's list): a large value returned is copied once more than one filled in place.
     public static func forwardRequest(_ head: HTTPRequestHead, into fields: inout ForwardedRequestFields, peerIP: [UInt8], peerText: String,
-                                      trustedProxies: [CIDR], requestID: String,
+                                      trustedProxies: [CIDR], requestID: RequestID,
                                       authority: @autoclosure () -> String, https: Bool, tls: Bool) {
         var scan = RequestFieldScan(peerTrusted: !trustedProxies.isEmpty && trustedProxies.contains { $0.contains(peerIP) },
                                     tokens: head.connectionTokens)
@@ -132,14 +132,14 @@ public enum ForwardingHeaders {
 
     /// The upstream's response head made fit for the client.
 
-    public static func clientResponseHeaders(_ upstream: consuming HTTPHeaders, requestID: String) -> HTTPHeaders {
+    public static func clientResponseHeaders(_ upstream: consuming HTTPHeaders, requestID: RequestID) -> HTTPHeaders {
         var eventStream = false
         return clientResponseHeaders(upstream, requestID: requestID, eventStream: &eventStream)
     }
 
     /// The same, saying in the same pass whether the response is an event stream (its kept
     /// Content-Type is `text/event-stream`).
-    public static func clientResponseHeaders(_ upstream: consuming HTTPHeaders, requestID: String, eventStream: inout Bool) -> HTTPHeaders {
+    public static func clientResponseHeaders(_ upstream: consuming HTTPHeaders, requestID: RequestID, eventStream: inout Bool) -> HTTPHeaders {
         let tokens = upstream.connectionFieldNames()
         var out = upstream
         var via: [String] = []
@@ -164,7 +164,7 @@ public enum ForwardingHeaders {
         }
         eventStream = stream
         if via.isEmpty { out.append(contentsOf: ForwardedResponseHead.via) } else { out.add("Via", (via + ["1.1 rampart"]).joined(separator: ", ")) }
-        out.add(literal: "X-Request-Id", requestID)
+        requestID.withUTF8 { out.add(literal: "X-Request-Id", bytes: $0) }
         return out
     }
 }

@@ -80,7 +80,7 @@ final class IdempotencyCapture: ResponseFilter {
 
     /// Stored without per-request fields; a replay adds fresh ones.
     package func responseHead(status: Int, headers: HTTPHeaders) -> HeadVerdict {
-        var kept = ForwardingHeaders.clientResponseHeaders(headers, requestID: ctx.requestID)
+        var kept = ForwardingHeaders.clientResponseHeaders(headers, requestID: ctx.id)
         for name in ["X-Request-Id", "Via", "Content-Length", "Transfer-Encoding", "Date"] { kept.remove(name) }
         response = StoredResponse(status: status, headers: kept.fields, body: [])
         return .pass

@@ -284,7 +284,7 @@ extension ServerContext: ConnectionHost {
             ? "The gateway is at its connection limit; try again shortly."
             : "The gateway has no file descriptor left for a new connection; try again shortly."
         let error = GatewayError(status: 503, code: "OVERLOADED", message: message, retryAfterSeconds: 1)
-        var reply = LocalReply.error(error, requestID: RequestIDs.make(), headersConfig: role == .main ? config.headers : nil, tls: false)
+        var reply = LocalReply.error(error, requestID: RequestIDs.make().description, headersConfig: role == .main ? config.headers : nil, tls: false)
         reply.head.headers.set("Connection", "close")
         return reply.head.serialized() + reply.body
     }
@@ -302,7 +302,7 @@ extension ServerContext: ConnectionHost {
         case .timeout(let kind): metrics.timeout(kind: kind)
         }
         // A request whose head arrived keeps the client's sane id, as every other answer does.
-        let requestID = request?.headers["X-Request-Id"].flatMap { RequestID.isSane($0) ? $0 : nil } ?? RequestIDs.make()
+        let requestID = request?.headers["X-Request-Id"].flatMap { RequestID.isSane($0) ? $0 : nil } ?? RequestIDs.make().description
         let reply = LocalReply.error(GatewayError(status: error.status, code: error.code, message: error.message),
                                      requestID: requestID, headersConfig: currentConfig.headers, tls: connection.isTLS)
         accessLog.logConnectionError(status: error.status, code: error.code, message: error.message, peer: connection.peerText,
