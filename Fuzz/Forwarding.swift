@@ -16,7 +16,7 @@ func checkForwardedResponse(_ head: HTTPResponseHead) {
     }
     var stage = HTTPHeaders()
     stage.add(literal: "RateLimit", literal: "\"default\";r=1;t=2")
-    let fixed = HTTPHeaders([HTTPField.checked(name: "X-Frame-Options", value: "DENY")])
+    let fixed = FixedFields(HTTPHeaders([HTTPField.checked(name: "X-Frame-Options", value: "DENY")]))
     var close = HeadEdits()
     close.dropContentLength = true; close.dropTransferEncoding = true; close.addChunked = true; close.connection = .close
     var keepAlive = HeadEdits()

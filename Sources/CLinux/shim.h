@@ -79,6 +79,24 @@ static inline int rampart_signalfd_poll(int fd, int timeout_ms) {
 
 static inline void rampart_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
 
+/// Per-thread state read in one instruction (initial-exec TLS), where pthread_getspecific costs a
+/// call and a lookup on every use. Each is a function-local static: Swift imports the function,
+/// and the state stays private to the one Swift file that calls it (BufferPool, ThreadRandom).
+
+/// ByteBuffer's per-thread free list: slot 0 holds the count, slots 1...limit the buffers.
+#define RAMPART_BUFFER_POOL_LIMIT 32
+static inline void **rampart_buffer_pool_slots(void) {
+    static __thread void *slots[RAMPART_BUFFER_POOL_LIMIT + 1];
+    return slots;
+}
+
+/// The per-thread xorshift state of ThreadRandom (0 until seeded).
+static inline uint64_t *rampart_thread_random_state(void) {
+    static __thread uint64_t state;
+    return &state;
+}
+
+
 static inline uint64_t rampart_monotonic_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

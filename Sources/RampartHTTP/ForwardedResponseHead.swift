@@ -41,12 +41,12 @@ public struct ForwardedResponseHead: ~Copyable, Sendable {
     public var requestID: RequestID
     /// The route's fields (CORS, RateLimit), then the config's fixed ones (security headers).
     public var stage: HTTPHeaders
-    public var fixed: HTTPHeaders
+    public var fixed: FixedFields
 
     /// Inlinable: made in another module, it would otherwise copy every field in and drop the originals.
     @inlinable
     public init(status: Int, reason: String?, upstream: consuming HTTPHeaders, dropped: UInt64, requestID: RequestID,
-                stage: HTTPHeaders, fixed: HTTPHeaders) {
+                stage: HTTPHeaders, fixed: FixedFields) {
         precondition(status >= 200, "a forwarded head is a final one")
         self.status = status; self.reason = reason; self.upstream = upstream; self.dropped = dropped
         self.requestID = requestID; self.stage = stage; self.fixed = fixed
@@ -69,7 +69,7 @@ public struct ForwardedResponseHead: ~Copyable, Sendable {
         h.append(contentsOf: Self.via)
         requestID.withUTF8 { h.add(literal: "X-Request-Id", bytes: $0) }
         h.append(contentsOf: stage)
-        h.append(contentsOf: fixed)
+        h.append(contentsOf: fixed.headers)
         return HTTPResponseHead(status: status, reason: reason, headers: h)
     }
 
@@ -77,7 +77,7 @@ public struct ForwardedResponseHead: ~Copyable, Sendable {
     public var serializedSizeBound: Int {
         HTTPResponseHead.statusLineBound(status: status, reason: reason)
             &+ upstream.withFieldBytes { $0.lineBytes } &+ 18 &+ 16 &+ requestID.utf8Count
-            &+ stage.withFieldBytes { $0.lineBytes } &+ fixed.withFieldBytes { $0.lineBytes }
+            &+ stage.withFieldBytes { $0.lineBytes } &+ fixed.lines.count
             &+ Self.chunkedLine.utf8CodeUnitCount &+ Self.keepAliveLine.utf8CodeUnitCount &+ 2
     }
 
@@ -102,7 +102,10 @@ public struct ForwardedResponseHead: ~Copyable, Sendable {
         p = requestID.withUTF8 { HTTPResponseHead.putSanitized($0, at: p) }
         p[0] = CR; p[1] = LF; p += 2
         p = HTTPResponseHead.putFields(stage, at: p)
-        p = HTTPResponseHead.putFields(fixed, at: p)
+        p = fixed.lines.withUnsafeBufferPointer { lines in
+            if let b = lines.baseAddress { p.update(from: b, count: lines.count) }
+            return p + lines.count
+        }
         if edits.addChunked { p = putLiteral(Self.chunkedLine, at: p) }
         switch edits.connection {
         case .close: p = putLiteral(Self.closeLine, at: p)
@@ -118,4 +121,21 @@ public struct ForwardedResponseHead: ~Copyable, Sendable {
     static let chunkedLine: StaticString = "Transfer-Encoding: chunked\r\n"
     static let closeLine: StaticString = "Connection: close\r\n"
     static let keepAliveLine: StaticString = "Connection: keep-alive\r\n"
+}
+
+/// Fields a config adds to every response (the security headers), with their HTTP/1 lines
+/// written once, when the config loads: a forwarded head copies them in one move.
+public final class FixedFields: Sendable {
+    public let headers: HTTPHeaders
+    /// The lines `HTTPResponseHead.putFields` writes for `headers`.
+    public let lines: [UInt8]
+
+    public init(_ headers: HTTPHeaders) {
+        self.headers = headers
+        let bound = headers.withFieldBytes { $0.lineBytes }
+        var lines = [UInt8](repeating: 0, count: bound + 1)
+        let n = lines.withUnsafeMutableBufferPointer { HTTPResponseHead.putFields(headers, at: $0.baseAddress!) - $0.baseAddress! }
+        lines.removeLast(lines.count - n)
+        self.lines = lines
+    }
 }

@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 
 /// A growable byte queue with separate read and write indices, backed by malloc'd memory so the
@@ -11,7 +12,8 @@ public final class ByteBuffer {
     /// What storage starts at when it is allocated again after `release()`.
     private let initialCapacity: Int
     /// Stands in for storage while released: never written (capacity 0), never freed.
-    nonisolated(unsafe) private static let noStorage = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+    /// An address, not memory: a global would cost a `swift_once` check on every release.
+    @inline(__always) private static var noStorage: UnsafeMutablePointer<UInt8> { UnsafeMutablePointer(bitPattern: 0x10).unsafelyUnwrapped }
 
     public init(capacity: Int = ByteBuffer.pooledSize) {
         self.capacity = max(capacity, 64)
@@ -97,24 +99,15 @@ public final class ByteBuffer {
 /// A per-thread free list of `ByteBuffer.pooledSize` buffers: a connection gives its buffer back
 /// while it waits, and the next request on the same loop takes one from here instead of from
 /// malloc (hundreds of instructions for a block that size, each way). Bounded, so thousands of
-/// idle connections still hold no buffer memory. Plain memory behind a pthread key: no locks (one
-/// thread uses it) and no exclusivity checks.
+/// idle connections still hold no buffer memory. Plain thread-local memory (`CLinux`): no locks
+/// (one thread uses it), no exclusivity checks, and no pthread_getspecific call per use.
 enum BufferPool {
-    static let limit = 32
+    static let limit = Int(RAMPART_BUFFER_POOL_LIMIT)
 
     /// Slot 0 holds the count, slots 1...limit the buffers.
-    nonisolated(unsafe) private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create")
-        return key
-    }()
-
+    @inline(__always)
     private static var slots: UnsafeMutablePointer<UnsafeMutableRawPointer?> {
-        if let p = pthread_getspecific(key) { return p.assumingMemoryBound(to: UnsafeMutableRawPointer?.self) }
-        let p = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: limit + 1)
-        p.initialize(repeating: nil, count: limit + 1)
-        pthread_setspecific(key, p)
-        return p
+        UnsafeMutableRawPointer(rampart_buffer_pool_slots()!).assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
     }
 
     static func take() -> UnsafeMutablePointer<UInt8>? {

@@ -87,7 +87,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
     /// A pooled connection, except for a handshake (its connection becomes a tunnel) or TLS (the
     /// pool holds plain connections only).
     private func takeIdle() -> UpstreamSocket? {
-        request.upgrade || request.endpoint.scheme == "https" ? nil : transport.takeIdle(key)
+        request.upgrade || request.endpoint.isHTTPS ? nil : transport.takeIdle(key)
     }
 
     /// Uses a pooled connection, or opens a new one.
@@ -112,7 +112,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
         }
         socket = s
         s.owner = self
-        if request.endpoint.scheme == "https" {
+        if request.endpoint.isHTTPS {
             guard let tls = transport.tlsSession(fd: s.fd, endpoint: request.endpoint) else {
                 failConnectLater("TLS set-up failed"); return
             }

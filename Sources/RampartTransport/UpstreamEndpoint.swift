@@ -15,11 +15,14 @@ public final class UpstreamEndpoint: Sendable {
     let numericAddress: SocketAddressBytes?
     /// `host:port`: the native client's pool and DNS cache key.
     public let hostPort: String
+    /// The scheme is https: told once here, not by a String compare per request.
+    public let isHTTPS: Bool
 
     public init(scheme: String, host: String, port: UInt16, tlsVerify: Bool = true, usesNativeClient: Bool) {
         self.scheme = scheme; self.host = host; self.port = port; self.tlsVerify = tlsVerify
         self.usesNativeClient = usesNativeClient
         hostPort = "\(host):\(port)"
+        isHTTPS = scheme == "https"
         numericAddress = Socket.parseIP(host) != nil ? SocketAddressBytes.numeric(host: host, port: port) : nil
     }
 }

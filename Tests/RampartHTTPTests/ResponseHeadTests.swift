@@ -101,3 +101,18 @@ import Testing
         #expect(sent?.utf8Count == 18)
     }
 }
+
+@Suite struct FixedFieldsTests {
+    /// The lines written once are those a head's writer writes for the same fields: checked
+    /// fields as they are, a control byte in a value as a space, a name that is no token left out.
+    @Test func linesAreWhatTheHeadWriterWrites() {
+        var h = HTTPHeaders([HTTPField.checked(name: "X-Frame-Options", value: "DENY")])
+        h.add("Content-Security-Policy", "default-src 'self'")
+        h.add("X-Odd", "a\u{1}b")
+        h.add("Bad Name", "dropped")
+        let fixed = FixedFields(h)
+        #expect(String(decoding: fixed.lines, as: UTF8.self)
+                == "X-Frame-Options: DENY\r\nContent-Security-Policy: default-src 'self'\r\nX-Odd: a b\r\n")
+        #expect(FixedFields(HTTPHeaders()).lines.isEmpty)
+    }
+}

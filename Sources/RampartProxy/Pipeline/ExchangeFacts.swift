@@ -52,8 +52,8 @@ extension UpstreamRequest {
         let plan = ctx.plan
         var fields = ForwardedRequestFields(ctx.head.headers)
         ForwardingHeaders.forwardRequest(
-            ctx.head, into: &fields, peerIP: connection.peerIP, peerText: connection.peerText, trustedProxies: ctx.config.server.trustedProxies,
-            requestID: ctx.id, authority: plan.upstream.authority, https: plan.upstream.scheme == "https", tls: connection.isTLS)
+            ctx.head, into: &fields, peerIP: ctx.peerIP, peerText: ctx.peerText, trustedProxies: ctx.config.server.trustedProxies,
+            requestID: ctx.id, authority: plan.upstream.authority, https: plan.upstream.endpoint.isHTTPS, tls: connection.isTLS)
         // Edits beyond forwarding are made on the list itself (the usual request needs none).
         if !ctx.stripUpstreamHeaders.isEmpty || plan.readsResponseBodies || ctx.trace != nil || ctx.isWebSocket {
             fields = ForwardedRequestFields(Self.edited(fields.materialized(), for: ctx))

@@ -90,7 +90,7 @@ extension ProxyExchange {
         context.state.metrics.inFlight.subtract(1, ordering: .relaxed)
         if isEventStream { context.state.metrics.activeStreams.subtract(1, ordering: .relaxed) }
         facts.report(ctx, status: status, error: error, started: started, upstream: attempts,
-                     save: plain ? nil : (responseFilters.endHolder ?? responseFilters.interceptor)?.accessLogSave, peer: connection.peerText)
+                     save: plain ? nil : (responseFilters.endHolder ?? responseFilters.interceptor)?.accessLogSave, peer: ctx.peerText)
     }
 }
 

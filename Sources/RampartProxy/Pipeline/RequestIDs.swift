@@ -31,12 +31,6 @@ public enum RequestIDs {
 
 /// A fast non-cryptographic generator per thread (jitter, ids); never for secrets.
 public enum ThreadRandom {
-    private static let key: pthread_key_t = {
-        var k = pthread_key_t()
-        pthread_key_create(&k, { free($0) })
-        return k
-    }()
-
     public static func next() -> UInt64 {
         let p = state()
         var x = p.pointee
@@ -45,15 +39,18 @@ public enum ThreadRandom {
         return x
     }
 
-    /// The thread's generator state, seeded by getrandom on first use.
+    /// The thread's generator state (thread-local memory, `CLinux`), seeded by getrandom on first use.
+    @inline(__always)
     private static func state() -> UnsafeMutablePointer<UInt64> {
-        if let p = pthread_getspecific(key) { return p.assumingMemoryBound(to: UInt64.self) }
-        let m = malloc(8)!.assumingMemoryBound(to: UInt64.self)
+        let p = rampart_thread_random_state()!
+        if p.pointee == 0 { seed(p) }
+        return p
+    }
+
+    private static func seed(_ p: UnsafeMutablePointer<UInt64>) {
         var seed: UInt64 = 0
         while seed == 0 { rampart_getrandom(&seed, 8) }
-        m.pointee = seed
-        pthread_setspecific(key, m)
-        return m
+        p.pointee = seed
     }
 
     /// Two draws with one look-up of the thread's state.

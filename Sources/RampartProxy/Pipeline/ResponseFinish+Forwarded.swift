@@ -46,7 +46,7 @@ extension ResponseFinish {
             return true
         }
         guard fits else { return false }
-        let fixed = client.isTLS && !ctx.plan.headers.setsHSTS ? plan.allFieldsWithHSTS : plan.allFields
+        let fixed = client.isTLS && !ctx.plan.headers.setsHSTS ? plan.fixedWithHSTS : plan.fixed
         // The reason phrase is the standard one, as `proxied` writes it.
         client.sendForwardedHead(ForwardedResponseHead(status: upstream.status, reason: nil, upstream: upstream.takeHeaders(),
                                                        dropped: dropped, requestID: ctx.id, stage: stage, fixed: fixed))

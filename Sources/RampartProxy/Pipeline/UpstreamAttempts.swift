@@ -137,7 +137,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         let s = pool.servers[i]
         lastServer = (s.endpoint.host, s.endpoint.port)
         request.endpoint = s.endpoint
-        if s.endpoint.scheme == "https" { request.headers.set("Host", s.authority) }
+        if s.endpoint.isHTTPS { request.headers.set("Host", s.authority) }
         return true
     }
 

@@ -74,9 +74,9 @@ public enum ForwardingHeaders {
         } else {
             fields.host = authority()
         }
-        fields.forwardedFor = scan.priorForwardedFor.isEmpty ? peerText : (scan.priorForwardedFor + [peerText]).joined(separator: ", ")
+        fields.forwardedFor = scan.priorForwardedFor.map { ($0 + [peerText]).joined(separator: ", ") } ?? peerText
         fields.forwardedProto = scan.priorProto ?? (tls ? "https" : "http")
-        fields.via = scan.priorVia.isEmpty ? ours : (scan.priorVia + [ours]).joined(separator: ", ")
+        fields.via = scan.priorVia.map { ($0 + [ours]).joined(separator: ", ") } ?? ours
         fields.requestID = requestID
     }
 
@@ -84,9 +84,10 @@ public enum ForwardingHeaders {
     struct RequestFieldScan {
         let peerTrusted: Bool
         let tokens: [String]
-        var priorForwardedFor: [String] = []
+        /// nil until a field is seen (most requests carry none): nothing to release.
+        var priorForwardedFor: [String]?
         var priorProto: String?
-        var priorVia: [String] = []
+        var priorVia: [String]?
         /// The client's first Host: its place in the list sent.
         var host: Int?
         var kept = 0
@@ -96,13 +97,13 @@ public enum ForwardingHeaders {
         /// True: field `i` is not forwarded.
         mutating func leaves(_ known: KnownHeaderName, _ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>, at i: Int) -> Bool {
             let r = ForwardingHeaders.role(known)
-            if r == .via { priorVia.append(String(decoding: value, as: UTF8.self)) }
+            if r == .via { priorVia = (priorVia ?? []) + [String(decoding: value, as: UTF8.self)] }
             if r == .hopByHop || ForwardingHeaders.namedBy(tokens, name) { return true }
             switch r {
             case .hopByHop, .contentLength, .requestID, .expect, .forwardedHost, .via:
                 return true  // framing and Expect are the transport's; id, Via and X-Forwarded-Host are set after
             case .forwardedFor:
-                if peerTrusted { priorForwardedFor.append(String(decoding: value, as: UTF8.self)) }
+                if peerTrusted { priorForwardedFor = (priorForwardedFor ?? []) + [String(decoding: value, as: UTF8.self)] }
                 return true
             case .forwardedProto:
                 if peerTrusted { priorProto = String(decoding: value, as: UTF8.self) }

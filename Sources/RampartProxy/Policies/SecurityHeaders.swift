@@ -49,6 +49,9 @@ final class SecurityHeadersPlan: Sendable {
     let override: Bool
     /// `allFields` after the default HSTS field: what a head over TLS gets when it has neither.
     let allFieldsWithHSTS: HTTPHeaders
+    /// Both with their lines written once, for heads written in one pass.
+    let fixed: FixedFields
+    let fixedWithHSTS: FixedFields
     /// No rule names a field a proxy hop handles itself (framing, Connection, Via, the request
     /// id…): a proxied head may then be written in one pass (`ResponseFinish.forwarded`).
     let forwardsFast: Bool
@@ -74,6 +77,8 @@ final class SecurityHeadersPlan: Sendable {
         var withHSTS = Self.defaultHSTSHeaders
         withHSTS.append(contentsOf: allFields)
         allFieldsWithHSTS = withHSTS
+        fixed = FixedFields(allFields)
+        fixedWithHSTS = FixedFields(withHSTS)
         forwardsFast = (removed + setNames).allSatisfy { name in
             let k = name.withUnsafeBufferPointer { KnownHeaderName.classify($0) }
             return k == .other || k == .strictTransportSecurity
