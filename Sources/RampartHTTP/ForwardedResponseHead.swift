@@ -42,21 +42,22 @@ public struct ForwardedResponseHead: ~Copyable, Sendable {
     /// The route's fields (CORS, RateLimit), then the config's fixed ones (security headers).
     public var stage: HTTPHeaders
     public var fixed: FixedFields
+    /// The framing fields of what is forwarded (`FramingFields(upstream, skipping: dropped)`).
+    public var framingFields: FramingFields
 
     /// Inlinable: made in another module, it would otherwise copy every field in and drop the originals.
+    /// `framing`: the framing fields when the maker noted them in its own pass over the fields.
     @inlinable
     public init(status: Int, reason: String?, upstream: consuming HTTPHeaders, dropped: UInt64, requestID: RequestID,
-                stage: HTTPHeaders, fixed: FixedFields) {
+                stage: HTTPHeaders, fixed: FixedFields, framing: FramingFields? = nil) {
         precondition(status >= 200, "a forwarded head is a final one")
         self.status = status; self.reason = reason; self.upstream = upstream; self.dropped = dropped
         self.requestID = requestID; self.stage = stage; self.fixed = fixed
+        framingFields = framing ?? FramingFields(self.upstream, skipping: dropped)
     }
 
     /// `Via: 1.1 rampart`, the field the hop adds when the upstream sent none.
     public static let via = HTTPHeaders([HTTPField.checked(name: "Via", value: "1.1 rampart")])
-
-    /// The framing fields of what is forwarded.
-    public var framingFields: FramingFields { FramingFields(upstream, skipping: dropped) }
 
     /// The same head as one field list.
     public func materialized() -> HTTPResponseHead {

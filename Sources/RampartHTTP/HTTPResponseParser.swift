@@ -19,8 +19,11 @@ public enum ResponseParseResult: Sendable, Equatable {
 
 public enum HTTPResponseParser {
     static func isStandardReason(_ b: UnsafeRawBufferPointer, _ start: Int, _ end: Int, status: Int) -> Bool {
-        HTTPHeaders.withBytes(HTTPResponseHead.reasonPhrase(status)) { phrase in
-            phrase.count == end - start && phrase.elementsEqual(UnsafeRawBufferPointer(rebasing: b[start..<end]))
+        var phrase = HTTPResponseHead.reasonPhrase(status)   // a literal: its bytes are read in place
+        return phrase.withUTF8 { p in
+            guard p.count == end - start else { return false }
+            for k in 0..<p.count where p[k] != b[start &+ k] { return false }
+            return true
         }
     }
 

@@ -106,18 +106,23 @@ public struct FramingFields: Sendable {
     /// `skipping`: bit i set leaves field i out (a field a proxy hop does not forward).
     public init(_ headers: HTTPHeaders, skipping: UInt64 = 0) {
         headers.withFieldBytes { f in
-            for i in 0..<f.count where i >= 64 || skipping & (1 << UInt64(i)) == 0 {
-                switch f.knownName(i) {
-                case .contentLength:
-                    contentLengthCount += 1
-                    let v = f.value(i)
-                    length = contentLengthCount == 1 ? HeadSemantics.parseContentLength(UnsafeRawBufferPointer(v), 0..<v.count) : nil
-                case .transferEncoding:
-                    transferEncodingCount += 1
-                    chunkedOnly = transferEncodingCount == 1 && ASCIIBytes.equalsLowercase(f.value(i), "chunked")
-                default: break
-                }
-            }
+            for i in 0..<f.count where i >= 64 || skipping & (1 << UInt64(i)) == 0 { note(f.knownName(i), f.value(i)) }
+        }
+    }
+
+    public init() {}
+
+    /// Notes one field that is kept (a maker that passes over the fields anyway calls this).
+    @inline(__always)
+    public mutating func note(_ known: KnownHeaderName, _ value: UnsafeBufferPointer<UInt8>) {
+        switch known {
+        case .contentLength:
+            contentLengthCount += 1
+            length = contentLengthCount == 1 ? HeadSemantics.parseContentLength(UnsafeRawBufferPointer(value), 0..<value.count) : nil
+        case .transferEncoding:
+            transferEncodingCount += 1
+            chunkedOnly = transferEncodingCount == 1 && ASCIIBytes.equalsLowercase(value, "chunked")
+        default: break
         }
     }
 

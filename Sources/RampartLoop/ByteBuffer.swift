@@ -4,11 +4,14 @@ import Glibc
 /// A growable byte queue with separate read and write indices, backed by malloc'd memory so the
 /// socket can read straight into its tail without zero-filling or copying (SwiftNIO's ByteBuffer idea).
 public final class ByteBuffer {
-    private(set) var base: UnsafeMutablePointer<UInt8>
+    // The state is read by inlined accessors in the transports (a call per `isEmpty` or
+    // `readable` added up to hundreds of instructions a request). Loop-confined like its owner,
+    // so no runtime exclusivity checks (see `EventLoop`).
+    @usableFromInline @exclusivity(unchecked) var base: UnsafeMutablePointer<UInt8>
     /// 0 after `release()`: no storage until bytes are written again.
-    private(set) var capacity: Int
-    private(set) var readerIndex = 0
-    private(set) var writerIndex = 0
+    @usableFromInline @exclusivity(unchecked) var capacity: Int
+    @usableFromInline @exclusivity(unchecked) var readerIndex = 0
+    @usableFromInline @exclusivity(unchecked) var writerIndex = 0
     /// What storage starts at when it is allocated again after `release()`.
     private let initialCapacity: Int
     /// Stands in for storage while released: never written (capacity 0), never freed.
@@ -48,15 +51,21 @@ public final class ByteBuffer {
     }
 
     /// Whether storage is held (false after `release()` until the next write).
-    public var hasStorage: Bool { capacity > 0 }
+    @inlinable public var hasStorage: Bool { capacity > 0 }
 
-    public var readableCount: Int { writerIndex - readerIndex }
-    public var isEmpty: Bool { writerIndex == readerIndex }
-    public var readable: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base + readerIndex, count: writerIndex - readerIndex) }
+    @inlinable public var readableCount: Int { writerIndex &- readerIndex }
+    @inlinable public var isEmpty: Bool { writerIndex == readerIndex }
+    @inlinable public var readable: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + readerIndex, count: writerIndex &- readerIndex)
+    }
 
     /// Makes room for at least `n` bytes after the writer index, compacting before growing.
-    public func reserveWritable(_ n: Int) {
-        if capacity - writerIndex >= n { return }
+    @inlinable public func reserveWritable(_ n: Int) {
+        if capacity &- writerIndex >= n { return }
+        makeRoom(n)
+    }
+
+    @usableFromInline func makeRoom(_ n: Int) {
         if readerIndex > 0 {
             let count = readableCount
             if count > 0 { memmove(base, base + readerIndex, count) }
@@ -76,9 +85,9 @@ public final class ByteBuffer {
         base = fresh; capacity = newCapacity
     }
 
-    public var writableTail: UnsafeMutableRawPointer { UnsafeMutableRawPointer(base + writerIndex) }
-    public var writableCount: Int { capacity - writerIndex }
-    public func didWrite(_ n: Int) { writerIndex += n }
+    @inlinable public var writableTail: UnsafeMutableRawPointer { UnsafeMutableRawPointer(base + writerIndex) }
+    @inlinable public var writableCount: Int { capacity &- writerIndex }
+    @inlinable public func didWrite(_ n: Int) { writerIndex &+= n }
 
     public func append(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
@@ -89,11 +98,10 @@ public final class ByteBuffer {
 
     public func append(_ bytes: [UInt8]) { bytes.withUnsafeBytes { append($0) } }
 
-    public func consume(_ n: Int) {
-        readerIndex += n
+    @inlinable public func consume(_ n: Int) {
+        readerIndex &+= n
         if readerIndex == writerIndex { readerIndex = 0; writerIndex = 0 }
     }
-
 }
 
 /// A per-thread free list of `ByteBuffer.pooledSize` buffers: a connection gives its buffer back

@@ -19,17 +19,18 @@ public protocol DeferredFlush: AnyObject {
 /// cancelled; persistent ones (`makeTimer`) keep it and are re-armed without allocating, for the
 /// per-connection deadlines that move on every request.
 public final class LoopTimer {
-    @exclusivity(unchecked) fileprivate(set) var deadline: UInt64
-    @exclusivity(unchecked) fileprivate var action: (() -> Void)?
-    @exclusivity(unchecked) fileprivate var heapIndex = -1
-    fileprivate let persistent: Bool
+    // Read by inlined getters in the transports; loop-confined, so no runtime exclusivity checks.
+    @usableFromInline @exclusivity(unchecked) var deadline: UInt64
+    @usableFromInline @exclusivity(unchecked) var action: (() -> Void)?
+    @usableFromInline @exclusivity(unchecked) var heapIndex = -1
+    let persistent: Bool
     init(deadline: UInt64, persistent: Bool = false, action: @escaping () -> Void) {
         self.deadline = deadline; self.persistent = persistent; self.action = action
     }
-    public var isActive: Bool { action != nil }
+    @inlinable public var isActive: Bool { action != nil }
     /// In the heap, waiting to fire.
-    public var isScheduled: Bool { heapIndex >= 0 }
-    public var scheduledAt: UInt64 { deadline }
+    @inlinable public var isScheduled: Bool { heapIndex >= 0 }
+    @inlinable public var scheduledAt: UInt64 { deadline }
 }
 
 public enum Epoll {

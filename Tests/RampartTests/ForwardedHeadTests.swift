@@ -86,6 +86,11 @@ import Testing
                                     continue
                                 }
                                 onePass += 1
+                                // The framing noted in the one pass is what a count over the kept fields gives.
+                                let noted = forwarded.framingFields, counted = FramingFields(forwarded.upstream, skipping: forwarded.dropped)
+                                #expect(noted.contentLengthCount == counted.contentLengthCount && noted.length == counted.length
+                                        && noted.transferEncodingCount == counted.transferEncodingCount && noted.chunkedOnly == counted.chunkedOnly,
+                                        "\(label)")
                                 var fast = Self.machine(request)
                                 let answer = fast.forwardedHead(status: forwarded.status, fields: forwarded.framingFields, shuttingDown: shuttingDown)
                                 let edits = try #require(answer, "\(label)")

@@ -22,11 +22,13 @@ extension ResponseFinish {
         }
         let tokens = upstream.headers.connectionFieldNames()
         var dropped: UInt64 = 0
+        var framing = FramingFields()
         let fits = upstream.headers.withFieldBytes { f -> Bool in
             for i in 0..<f.count {
                 let bit: UInt64 = 1 << UInt64(i)
                 let name = f.name(i)
-                switch ForwardingHeaders.responseField(f.knownName(i), name, tokens: tokens) {
+                let known = f.knownName(i)
+                switch ForwardingHeaders.responseField(known, name, tokens: tokens) {
                 case .leave:
                     dropped |= bit
                     continue
@@ -38,7 +40,7 @@ extension ResponseFinish {
                     break
                 }
                 switch plan.forwardedMatch(name) {
-                case .keep: break
+                case .keep: if known == .contentLength || known == .transferEncoding { framing.note(known, f.value(i)) }
                 case .drop: dropped |= bit
                 case .fallBack: return false
                 }
@@ -49,7 +51,8 @@ extension ResponseFinish {
         let fixed = client.isTLS && !ctx.plan.headers.setsHSTS ? plan.fixedWithHSTS : plan.fixed
         // The reason phrase is the standard one, as `proxied` writes it.
         client.sendForwardedHead(ForwardedResponseHead(status: upstream.status, reason: nil, upstream: upstream.takeHeaders(),
-                                                       dropped: dropped, requestID: ctx.id, stage: stage, fixed: fixed))
+                                                       dropped: dropped, requestID: ctx.id, stage: stage, fixed: fixed,
+                                                       framing: framing))
         return true
     }
 }
