@@ -35,13 +35,11 @@ public enum HTTPResponseParser {
         let scanEnd = min(n, maxHeaderBytes)
         var statusLF = -1
         var headEnd = -1
-        var i = 0
-        while let lf = b.firstLF(from: i, to: scanEnd) {
-            if lf == 0 || b[lf - 1] != CR { return .failure(UpstreamResponseError("bare LF in response head")) }
-            if statusLF < 0 { statusLF = lf } else if b[lf - 2] == LF { headEnd = lf + 1; break }
-            i = lf + 1
+        switch b.responseHeadEnd(to: scanEnd) {
+        case .bareLF: return .failure(UpstreamResponseError("bare LF in response head"))
+        case .incomplete: return n >= maxHeaderBytes ? .failure(UpstreamResponseError("response head too large")) : .incomplete
+        case .end(let lf, let end): statusLF = lf; headEnd = end
         }
-        if headEnd < 0 { return n >= maxHeaderBytes ? .failure(UpstreamResponseError("response head too large")) : .incomplete }
 
         // "HTTP/1.x SP 3DIGIT [SP reason]"
         let lineEnd = statusLF - 1
@@ -85,5 +83,38 @@ public enum HTTPResponseParser {
         var head = HTTPResponseHead(status: status, reason: reason, headers: fields)
         head.versionMinor = versionMinor
         return .complete(head, framing: framing, keepAlive: keepAlive, consumed: headEnd)
+    }
+}
+
+enum ResponseHeadEnd { case end(statusLF: Int, headEnd: Int), bareLF, incomplete }
+
+extension UnsafeRawBufferPointer {
+    /// Where a response head ends (the index after its empty line), with its status line's LF;
+    /// `bareLF` at the first LF that follows no CR. Every LF of a word is taken in one step (an
+    /// exact zero-byte test, so no flag is false), where a search per LF started over each time.
+    @inline(__always)
+    func responseHeadEnd(to end: Int) -> ResponseHeadEnd {
+        var statusLF = -1
+        var i = 0
+        let low: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        while i &+ 8 <= end {
+            let w = UInt64(littleEndian: loadUnaligned(fromByteOffset: i, as: UInt64.self)) ^ 0x0A0A_0A0A_0A0A_0A0A
+            var found = ~(((w & low) &+ low) | w | low)
+            while found != 0 {
+                let lf = i &+ (found.trailingZeroBitCount >> 3)
+                if lf == 0 || self[lf &- 1] != CR { return .bareLF }
+                if statusLF < 0 { statusLF = lf } else if self[lf &- 2] == LF { return .end(statusLF: statusLF, headEnd: lf &+ 1) }
+                found &= found &- 1
+            }
+            i &+= 8
+        }
+        while i < end {
+            if self[i] == LF {
+                if i == 0 || self[i &- 1] != CR { return .bareLF }
+                if statusLF < 0 { statusLF = i } else if self[i &- 2] == LF { return .end(statusLF: statusLF, headEnd: i &+ 1) }
+            }
+            i &+= 1
+        }
+        return .incomplete
     }
 }

@@ -64,3 +64,45 @@ import Testing
         }
     }
 }
+
+/// The word-at-a-time search for a response head's end against a byte-by-byte one, over heads
+/// made of CR, LF, bytes next to LF (0x09, 0x0B: the false flags of a loose zero-byte test) and
+/// letters, at every length up to 40.
+@Suite struct ResponseHeadEndTests {
+    static func naive(_ b: [UInt8]) -> String {
+        var statusLF = -1
+        for i in b.indices where b[i] == LF {
+            if i == 0 || b[i - 1] != CR { return "bareLF" }
+            if statusLF < 0 { statusLF = i } else if b[i - 2] == LF { return "end \(statusLF) \(i + 1)" }
+        }
+        return "incomplete"
+    }
+
+    static func scanned(_ b: [UInt8]) -> String {
+        b.withUnsafeBytes { raw in
+            switch raw.responseHeadEnd(to: raw.count) {
+            case .bareLF: return "bareLF"
+            case .incomplete: return "incomplete"
+            case .end(let lf, let end): return "end \(lf) \(end)"
+            }
+        }
+    }
+
+    @Test func agreesWithAByteByByteSearch() {
+        let alphabet: [UInt8] = [CR, LF, 0x09, 0x0B, 0x41, 0x20]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for length in 0...40 {
+            for _ in 0..<400 {
+                var bytes: [UInt8] = []
+                for _ in 0..<length {
+                    state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                    bytes.append(alphabet[Int(state % UInt64(alphabet.count))])
+                }
+                #expect(Self.scanned(bytes) == Self.naive(bytes), "\(bytes)")
+            }
+            // Well-formed heads end where their empty line does, at every offset within a word.
+            let head = Array(repeating: UInt8(0x41), count: length) + Array("\r\nA: b\r\n\r\nbody\n".utf8)
+            #expect(Self.scanned(head) == Self.naive(head))
+        }
+    }
+}
