@@ -61,7 +61,7 @@ public final class EventLoop: @unchecked Sendable {
     // its other loop-confined objects (connections, calls, exchanges) the same way, never state
     // whose mutation runs a filter or handler that could reach it again.
     @exclusivity(unchecked) private var handlers: [EventHandler?] = []
-    @exclusivity(unchecked) private var timerHeap: [LoopTimer] = []
+    private let timers = TimerHeap()
     private let inbox = Lock<[@Sendable () -> Void]>([])
     @exclusivity(unchecked) private var deferred: [() -> Void] = []
     @exclusivity(unchecked) private var flushQueue: [DeferredFlush] = []
@@ -139,9 +139,7 @@ public final class EventLoop: @unchecked Sendable {
     public func schedule(at deadline: UInt64, _ action: @escaping () -> Void) -> LoopTimer {
         assertInLoop()
         let t = LoopTimer(deadline: deadline, action: action)
-        t.heapIndex = timerHeap.count
-        timerHeap.append(t)
-        siftUp(timerHeap.count - 1)
+        timers.insert(t)
         return t
     }
 
@@ -168,22 +166,20 @@ public final class EventLoop: @unchecked Sendable {
         if timer.heapIndex >= 0 {
             let earlier = deadline < timer.deadline
             timer.deadline = deadline
-            if earlier { siftUp(timer.heapIndex) } else { siftDown(timer.heapIndex) }
+            timers.update(timer, earlier: earlier)
         } else {
             timer.deadline = deadline
-            timer.heapIndex = timerHeap.count
-            timerHeap.append(timer)
-            siftUp(timerHeap.count - 1)
+            timers.insert(timer)
         }
     }
 
-    public func disarm(_ timer: LoopTimer) { assertInLoop(); removeFromHeap(timer) }
+    public func disarm(_ timer: LoopTimer) { assertInLoop(); timers.remove(timer) }
 
     public func cancel(_ timer: LoopTimer?) {
         guard let timer, timer.action != nil else { return }
         assertInLoop()
         timer.action = nil
-        removeFromHeap(timer)
+        timers.remove(timer)
     }
 
     /// Runs `work` at the end of this iteration, after all ready events.
@@ -277,10 +273,10 @@ public final class EventLoop: @unchecked Sendable {
 
     private func nextTimeoutMs() -> Int32 {
         if !deferred.isEmpty || !flushQueue.isEmpty || !releaseQueue.isEmpty { return 0 }
-        guard let first = timerHeap.first else { return 1000 }
+        guard let first = timers.firstDeadline else { return 1000 }
         let t = clock.monotonicNanoseconds()
-        if first.deadline <= t { return 0 }
-        let ms = (first.deadline - t + 999_999) / 1_000_000
+        if first <= t { return 0 }
+        let ms = (first - t + 999_999) / 1_000_000
         return Int32(min(ms, 1000))
     }
 
@@ -290,52 +286,12 @@ public final class EventLoop: @unchecked Sendable {
         // timer due between epoll_wait's return and here would re-arm itself at the same
         // deadline and fire again forever.
         nowStorage = t
-        while let first = timerHeap.first, first.deadline <= t {
-            removeFromHeap(first)
+        while let deadline = timers.firstDeadline, deadline <= t, let first = timers.first {
+            timers.remove(first)
             if let action = first.action {
                 if !first.persistent { first.action = nil }
                 action()
             }
-        }
-    }
-
-    // MARK: Binary heap
-
-    private func removeFromHeap(_ timer: LoopTimer) {
-        let i = timer.heapIndex
-        guard i >= 0, i < timerHeap.count, timerHeap[i] === timer else { return }
-        let last = timerHeap.count - 1
-        if i != last { swapAt(i, last) }
-        timerHeap.removeLast()
-        timer.heapIndex = -1
-        if i < timerHeap.count { siftDown(i); siftUp(i) }
-    }
-
-    private func swapAt(_ a: Int, _ b: Int) {
-        timerHeap.swapAt(a, b)
-        timerHeap[a].heapIndex = a
-        timerHeap[b].heapIndex = b
-    }
-
-    private func siftUp(_ start: Int) {
-        var i = start
-        while i > 0 {
-            let p = (i - 1) / 2
-            if timerHeap[p].deadline <= timerHeap[i].deadline { break }
-            swapAt(i, p); i = p
-        }
-    }
-
-    private func siftDown(_ start: Int) {
-        var i = start
-        let n = timerHeap.count
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var m = i
-            if l < n && timerHeap[l].deadline < timerHeap[m].deadline { m = l }
-            if r < n && timerHeap[r].deadline < timerHeap[m].deadline { m = r }
-            if m == i { break }
-            swapAt(i, m); i = m
         }
     }
 }
