@@ -24,33 +24,82 @@ final class RequestContext {
     @exclusivity(unchecked) var responseHeaders = HTTPHeaders()
     /// The smallest remaining quota, for the access log.
     @exclusivity(unchecked) var quotaRemaining: Int?
-    /// The route template's `{name}` segments, for save templates.
-    @exclusivity(unchecked) var params: [(name: String, value: String)] = []
-    /// What truncation did (`dropped=N; tokens=A->B`), for the access log.
-    @exclusivity(unchecked) var truncated: String?
-    /// Why a stage refused the request, in more detail than the client is told (the access log's `reason`).
-    @exclusivity(unchecked) var logReason: String?
-    /// Request headers a stage decided the upstream must not see (a spoofed identity header).
-    @exclusivity(unchecked) var stripUpstreamHeaders: [String] = []
     /// The exchange has ended: a filter answering late (a store round trip) lets go of what it took.
     @exclusivity(unchecked) var ended = false
-    /// The idempotency key this request holds while it runs (owned by `IdempotencyPolicy`: set when
-    /// the store said proceed, then stored with the response or freed when the exchange ends).
-    @exclusivity(unchecked) var idempotencyHold: (key: String, fingerprint: String)?
     /// Rampart asked the provider for stream usage the client did not ask for (`UsageInjection`).
     @exclusivity(unchecked) var usageInjected = false
-    /// What this call is charged when its response reports no usage (`UsageCounting`).
-    @exclusivity(unchecked) var usageEstimate: TokenUsage?
-    /// The usage counted for this call, real or estimated, once its response ended (`UsageFilter`).
-    @exclusivity(unchecked) var countedUsage: TokenUsage?
-    /// The request's trace when `tracing` is on (its span goes to the collector at the end).
-    @exclusivity(unchecked) var trace: RequestTrace?
     /// The request came on an HTTP/2 stream (its metrics say `protocol="h2"`).
     @exclusivity(unchecked) var http2 = false
     /// A valid WebSocket handshake on a route that accepts them (`ProxyService` decides).
     @exclusivity(unchecked) var isWebSocket = false
+
+    /// What only some requests have, kept in one box made on the first fact written: a plain
+    /// request then lets go of one empty reference instead of one per fact.
+    private final class Extras {
+        var params: [(name: String, value: String)] = []
+        var truncated: String?
+        var logReason: String?
+        var stripUpstreamHeaders: [String] = []
+        var idempotencyHold: (key: String, fingerprint: String)?
+        var usageEstimate: TokenUsage?
+        var countedUsage: TokenUsage?
+        var trace: RequestTrace?
+        var webSocketSlot: WebSocketSlot?
+    }
+    @exclusivity(unchecked) private var extras: Extras?
+    private var written: Extras {
+        if let extras { return extras }
+        let made = Extras()
+        extras = made
+        return made
+    }
+
+    /// The route template's `{name}` segments, for save templates.
+    var params: [(name: String, value: String)] {
+        get { extras?.params ?? [] }
+        set { if extras != nil || !newValue.isEmpty { written.params = newValue } }
+    }
+    /// What truncation did (`dropped=N; tokens=A->B`), for the access log.
+    var truncated: String? {
+        get { extras?.truncated }
+        set { if extras != nil || newValue != nil { written.truncated = newValue } }
+    }
+    /// Why a stage refused the request, in more detail than the client is told (the access log's `reason`).
+    var logReason: String? {
+        get { extras?.logReason }
+        set { if extras != nil || newValue != nil { written.logReason = newValue } }
+    }
+    /// Request headers a stage decided the upstream must not see (a spoofed identity header).
+    var stripUpstreamHeaders: [String] {
+        get { extras?.stripUpstreamHeaders ?? [] }
+        set { if extras != nil || !newValue.isEmpty { written.stripUpstreamHeaders = newValue } }
+    }
+    /// The idempotency key this request holds while it runs (owned by `IdempotencyPolicy`: set when
+    /// the store said proceed, then stored with the response or freed when the exchange ends).
+    var idempotencyHold: (key: String, fingerprint: String)? {
+        get { extras?.idempotencyHold }
+        set { if extras != nil || newValue != nil { written.idempotencyHold = newValue } }
+    }
+    /// What this call is charged when its response reports no usage (`UsageCounting`).
+    var usageEstimate: TokenUsage? {
+        get { extras?.usageEstimate }
+        set { if extras != nil || newValue != nil { written.usageEstimate = newValue } }
+    }
+    /// The usage counted for this call, real or estimated, once its response ended (`UsageFilter`).
+    var countedUsage: TokenUsage? {
+        get { extras?.countedUsage }
+        set { if extras != nil || newValue != nil { written.countedUsage = newValue } }
+    }
+    /// The request's trace when `tracing` is on (its span goes to the collector at the end).
+    var trace: RequestTrace? {
+        get { extras?.trace }
+        set { if extras != nil || newValue != nil { written.trace = newValue } }
+    }
     /// The per-user socket slot this handshake holds (owned by `WebSocketSessions`).
-    @exclusivity(unchecked) var webSocketSlot: WebSocketSlot?
+    var webSocketSlot: WebSocketSlot? {
+        get { extras?.webSocketSlot }
+        set { if extras != nil || newValue != nil { written.webSocketSlot = newValue } }
+    }
 
     package init(head: HTTPRequestHead, plan: RoutePlan, config: GatewayConfig, requestID: RequestID,
          peerIP: [UInt8], peerText: String, server: ServerContext) {
