@@ -73,6 +73,9 @@ public final class EventLoop: @unchecked Sendable {
     @exclusivity(unchecked) private var running = true
     /// The clock every deadline on this loop is measured with (injected: tests drive it by hand).
     public let clock: any Clock
+    /// `clock.monotonicNanoseconds()` read in place: called on `clock` from outside, the
+    /// existential is copied first.
+    public func monotonicNow() -> UInt64 { clock.monotonicNanoseconds() }
     /// Cached monotonic time of the current iteration; good enough for timeouts and logs.
     /// Read through an inlinable getter: a stored property read from another module is inlined
     /// with its exclusivity check, whatever the attribute says.

@@ -131,7 +131,7 @@ final class HTTP1Call: UpstreamCall, DeferredFlush {
 
     private func startConnecting() {
         let timeout = UInt64(max(0, request.connectTimeoutMs)) &* 1_000_000
-        armConnectTimer(machine.startConnecting(now: transport.loop.clock.monotonicNanoseconds(), timeoutNs: timeout))
+        armConnectTimer(machine.startConnecting(now: transport.loop.monotonicNow(), timeoutNs: timeout))
     }
 
     private func armConnectTimer(_ deadline: UInt64) {

@@ -32,8 +32,8 @@ import Testing
             guard case .retry(let delay) = last else { break }
             clock.advance(by: delay)
         }
-        accounting.settle(clock: clock)
-        accounting.finish(clock: clock)
+        accounting.settle(now: clock.now())
+        accounting.finish(now: clock.now())
         return (attempts, last)
     }
 
@@ -95,7 +95,7 @@ import Testing
         posting.on.append("529")
         #expect(accounting.retry(after: failed, config: posting, sdkRetryCount: 1, random: 0.5, now: clock.now()) == .refused(.sdkRetrying))
         #expect(accounting.retry(after: failed, config: posting, sdkRetryCount: 0, random: 0.5, now: clock.now()) == .retry(after: 1))
-        accounting.finish(clock: clock)
+        accounting.finish(now: clock.now())
         let s = try snapshot(breakers)
         #expect(s.windowFailures == 4, "three SDK tries and one more request: four failures, not six")
     }
@@ -118,7 +118,7 @@ import Testing
         breakers.forceOpen(upstream: "app", now: clock.now())
         let failed = FailedAttempt(method: "GET", outcome: .status(503), attemptsSoFar: 1, remainingTotal: 100)
         #expect(accounting.retry(after: failed, config: retry, sdkRetryCount: 0, random: 0.5, now: clock.now()) == .refused(.breakerNotClosed))
-        accounting.finish(clock: clock)
+        accounting.finish(now: clock.now())
     }
 
     @Test func aProbeIsOneAttemptAndItsFailureReopens() throws {
@@ -141,7 +141,7 @@ import Testing
         #expect(accounting.retry(after: failed, config: retry, sdkRetryCount: 0, random: 0.5, now: clock.now()) == .refused(.breakerNotClosed))
         s = try snapshot(breakers)
         #expect(s.state == "half_open" && s.probesInFlight == 1)
-        accounting.finish(clock: clock)
+        accounting.finish(now: clock.now())
         #expect(try snapshot(breakers).state == "open")
     }
 
@@ -154,13 +154,13 @@ import Testing
         let failed = FailedAttempt(method: "GET", outcome: .status(503), attemptsSoFar: 1, remainingTotal: 100)
         #expect(accounting.retry(after: failed, config: retry, sdkRetryCount: 0, random: 0.5, now: clock.now()) == .retry(after: 1))
         #expect(budget.activeRetries == 1)
-        accounting.finish(clock: clock)   // the client hung up during the backoff
+        accounting.finish(now: clock.now())   // the client hung up during the backoff
         #expect(try snapshot(breakers).windowFailures == 1)
         #expect(budget.activeRetries == 0)
         // A request that ends with no outcome at all (cancelled mid-attempt) tells the breaker nothing.
         var cancelled = RequestAccounting(breakers: breakers, breakerName: "app", budget: budget)
         _ = cancelled.admit(now: clock.now())
-        cancelled.finish(clock: clock)
+        cancelled.finish(now: clock.now())
         let s = try snapshot(breakers)
         #expect(s.windowFailures == 1 && s.windowSuccesses == 0)
     }

@@ -7,7 +7,7 @@ import RampartHTTP
 /// `GET /admin/breakers` and `POST /admin/breakers/{upstream}/open|close|reset` (SPEC §7.3, §9).
 enum AdminBreakers {
     static func handle(_ head: HTTPRequestHead, state: GatewayState) -> AdminService.Answer? {
-        let now = state.clock.now()
+        let now = state.wallNow()
         if head.path == "/admin/breakers" {
             guard head.method == "GET" else { return nil }
             let items = state.breakers.snapshots(now: now).map { name, s in (name, render(s)) }
@@ -47,7 +47,7 @@ enum AdminBreakers {
     /// Prometheus gauge lines: 0 closed, 1 half-open, 2 open.
     static func gauge(state: GatewayState) -> String {
         var out = "# HELP rampart_breaker_state Circuit breaker state per upstream (0 closed, 1 half-open, 2 open).\n# TYPE rampart_breaker_state gauge\n"
-        for (name, s) in state.breakers.snapshots(now: state.clock.now()) {
+        for (name, s) in state.breakers.snapshots(now: state.wallNow()) {
             let v = s.state == "open" ? 2 : s.state == "half_open" ? 1 : 0
             out += "rampart_breaker_state{upstream=\"\(Metrics.labelValue(name))\"} \(v)\n"
         }

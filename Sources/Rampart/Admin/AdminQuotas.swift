@@ -44,7 +44,7 @@ struct AdminQuotas {
                 names.append((r.name, i, formatDuration(q.per), q.unit == .tokens ? "tokens:" + q.tokens.rawValue : "requests"))
             }
         }
-        context.quotas.peek(rules, now: context.state.clock.now()) { result in
+        context.quotas.peek(rules, now: context.state.wallNow()) { result in
             switch result {
             case .success(let statuses):
                 let items = zip(names, statuses).map { n, s in

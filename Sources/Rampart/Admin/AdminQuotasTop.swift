@@ -24,7 +24,7 @@ enum AdminQuotasTop {
         let route = query["route"].flatMap { $0.isEmpty ? nil : $0 }
         var quotas: [String: [QuotaConfig]] = [:]
         for r in context.active.config.routes where quotas[r.name] == nil { quotas[r.name] = r.quotas }
-        context.quotas.top(limit: limit, route: route, now: context.state.clock.now()) { result in
+        context.quotas.top(limit: limit, route: route, now: context.state.wallNow()) { result in
             switch result {
             case .success(let top):
                 let items = top.uses.map { use in render(use, quota: quotas[use.route].flatMap { $0.indices.contains(use.index) ? $0[use.index] : nil }) }

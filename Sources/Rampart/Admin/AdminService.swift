@@ -154,7 +154,7 @@ final class AdminService: RequestService {
         let requests = state.metrics.requestCounts()
         let upstreams = config.upstreams.keys.sorted().map { name -> (String, String) in
             let u = config.upstreams[name]!
-            let breaker = context.state.breakers.snapshot(upstream: name, now: context.state.clock.now())?.state
+            let breaker = context.state.breakers.snapshot(upstream: name, now: context.state.wallNow())?.state
             return (name, JSONText.object([("url", JSONText.quote(u.url)),
                                            ("transport", JSONText.quote(u.usesNativeClient ? "http1" : "curl")),
                                            ("breaker", breaker.map(JSONText.quote) ?? "null"),

@@ -24,7 +24,7 @@ enum AdminUpstreams {
             return error(404, "NOT_FOUND", "Upstream \(name) has no server \(i) in a pool (servers are numbered from 0).")
         }
         pool.setDrained(i, action == "drain")
-        let s = pool.statuses(now: state.clock.now())[i]
+        let s = pool.statuses(now: state.wallNow())[i]
         return (200, JSONText.object([("upstream", JSONText.quote(name)), ("server", String(i)), ("url", JSONText.quote(s.server.url)),
                                       ("state", JSONText.quote(s.state.rawValue))]), "application/json")
     }
@@ -35,7 +35,7 @@ enum AdminUpstreams {
             return JSONText.object([("balance", "null"), ("servers", JSONText.array([JSONText.object([
                 ("index", "0"), ("url", JSONText.quote(u.url)), ("weight", "1"), ("state", JSONText.quote("up"))])]))])
         }
-        let servers = pool.statuses(now: state.clock.now()).enumerated().map { i, s in
+        let servers = pool.statuses(now: state.wallNow()).enumerated().map { i, s in
             JSONText.object([("index", String(i)), ("url", JSONText.quote(s.server.url)), ("weight", String(s.server.weight)),
                              ("state", JSONText.quote(s.state.rawValue)), ("in_flight", String(s.inFlight)),
                              ("requests", String(s.requests)), ("consecutive_failures", String(s.failures))])
@@ -46,7 +46,7 @@ enum AdminUpstreams {
     static func metrics(state: GatewayState) -> String {
         var out = "# HELP rampart_upstream_server_up Whether an upstream server takes requests (1) or is ejected, unhealthy or drained (0).\n# TYPE rampart_upstream_server_up gauge\n"
         var requests = "# HELP rampart_upstream_server_requests_total Attempts sent to each server of a pooled upstream.\n# TYPE rampart_upstream_server_requests_total counter\n"
-        let now = state.clock.now()
+        let now = state.wallNow()
         for pool in state.livePools() {
             for s in pool.statuses(now: now) {
                 let labels = "upstream=\"\(Metrics.labelValue(pool.upstream))\",server=\"\(Metrics.labelValue(s.server.url))\""

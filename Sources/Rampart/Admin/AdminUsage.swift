@@ -13,7 +13,7 @@ enum AdminUsage {
     static func handle(_ head: HTTPRequestHead, context: ServerContext, respond: @escaping (AdminService.Answer) -> Void) {
         let key = QueryString.parse(head.query ?? "")["key"]
         guard let shared = context.sharedUsage, key?.isEmpty != true else { respond(handle(head, state: context.state)); return }
-        shared.totals(key: key ?? "*", now: context.state.clock.now()) { result in
+        shared.totals(key: key ?? "*", now: context.state.wallNow()) { result in
             switch result {
             case .failure(let e):
                 context.metrics.storeError(kind: "usage")
@@ -43,7 +43,7 @@ enum AdminUsage {
         let config = state.current.config
         var windows: [Double] = [3600, 86_400]
         for b in config.usage.budgets { let w = Double(b.per.configMilliseconds) / 1000; if !windows.contains(w) { windows.append(w) } }
-        let now = state.clock.now()
+        let now = state.wallNow()
         let totals = withFleet(state.usage.totals(key: key, windows: windows, now: now), fleet)
         let items = totals.map(renderWindow)
         let budgets = config.usage.budgets.map { b -> String in
@@ -57,7 +57,7 @@ enum AdminUsage {
 
     /// Usage by model of every caller in this process: the last hour and day, and since start.
     private static func everyone(state: GatewayState, fleet: [UsageWindowTotals]?) -> AdminService.Answer {
-        let totals = withFleet(state.usage.totalsForEveryone(windows: [3600, 86_400], now: state.clock.now()), fleet)
+        let totals = withFleet(state.usage.totalsForEveryone(windows: [3600, 86_400], now: state.wallNow()), fleet)
         var sinceStart: [String: UsageTotals] = [:]
         for c in state.usage.snapshotCounters() { sinceStart[c.model, default: UsageTotals()].add(c.totals) }
         let all = UsageWindowTotals(window: (ContinuousClock.now - state.startedAt).resilienceSeconds, perModel: sinceStart)

@@ -286,7 +286,7 @@ extension Gateway {
     /// are taken, each claimed first, so a save another live replica is running is left to it.
     fileprivate func resumePendingSaves() {
         let ctx = contexts[0]
-        let pending = state.journal.store.pendingToResume(now: state.clock.now())
+        let pending = state.journal.store.pendingToResume(now: state.wallNow())
         guard !pending.isEmpty else { return }
         ctx.loop.execute {
             for id in pending {

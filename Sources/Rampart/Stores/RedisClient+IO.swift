@@ -23,7 +23,7 @@ extension RedisClient {
 
     private func checkDeadlines() {
         guard pendingHead < pending.count else { return }
-        if pending[pendingHead].deadline > loop.clock.monotonicNanoseconds() { armDeadlineTimer(); return }
+        if pending[pendingHead].deadline > loop.monotonicNow() { armDeadlineTimer(); return }
         // The oldest command timed out: its reply may still come, so the FIFO can no longer be trusted.
         let head = pending[pendingHead]
         pendingHead += 1

@@ -140,7 +140,7 @@ public final class RedisClient: EventHandler, @unchecked Sendable {
             noteFailedCommand()
             completion(.failure(.unavailable("\(options.maxPending) commands pending"))); return
         }
-        enqueue(encoded, deadline: loop.clock.monotonicNanoseconds() &+ UInt64(options.commandTimeoutMs) &* 1_000_000, completion)
+        enqueue(encoded, deadline: loop.monotonicNow() &+ UInt64(options.commandTimeoutMs) &* 1_000_000, completion)
         if state == .handshaking || state == .ready { scheduleFlush() }
     }
 
@@ -215,7 +215,7 @@ public final class RedisClient: EventHandler, @unchecked Sendable {
         // Handshake first, in front of whatever was queued while connecting.
         var hello = [UInt8]()
         var handlers: [Pending] = []
-        let deadline = loop.clock.monotonicNanoseconds() &+ UInt64(options.commandTimeoutMs) &* 1_000_000
+        let deadline = loop.monotonicNow() &+ UInt64(options.commandTimeoutMs) &* 1_000_000
         let gen = generation
         if let password = url.password {
             RESPEncoder.appendCommand(url.username.map { ["AUTH", $0, password] } ?? ["AUTH", password], to: &hello)

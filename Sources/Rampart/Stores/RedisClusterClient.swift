@@ -181,7 +181,7 @@ public final class RedisClusterClient: RedisConnection, @unchecked Sendable {
     /// Asks for the map at most every 100 ms, however many failures call for it.
     private func refreshSoon() {
         guard !refreshing, !refreshQueued, !closed else { return }
-        let now = loop.clock.monotonicNanoseconds()
+        let now = loop.monotonicNow()
         let wait = lastRefresh &+ 100_000_000 > now ? Int((lastRefresh &+ 100_000_000 &- now) / 1_000_000) : 0
         refreshQueued = true
         loop.schedule(afterMs: wait) { [weak self] in
@@ -194,7 +194,7 @@ public final class RedisClusterClient: RedisConnection, @unchecked Sendable {
     private func refresh() {
         guard !refreshing, !closed else { return }
         refreshing = true
-        lastRefresh = loop.clock.monotonicNanoseconds()
+        lastRefresh = loop.monotonicNow()
         var candidates = masters.filter(\.isHealthy) + masters.filter { !$0.isHealthy }
         for seed in seeds {
             let c = client(host: seed.host, port: seed.port)

@@ -79,7 +79,7 @@ extension ExchangeFacts {
     /// OpenTelemetry's semantic conventions.
     func span(_ ctx: RequestContext, trace: RequestTrace, status: Int, error: String?, started: UInt64, now: UInt64,
               retries: Int, server: (host: String, port: UInt16)? = nil) -> SpanRecord {
-        let end = UInt64(max(0, ctx.server.state.clock.now() * 1e9))
+        let end = UInt64(max(0, ctx.server.state.wallNow() * 1e9))
         let upstream = server ?? (ctx.plan.upstream.host, ctx.plan.upstream.port)
         var attributes: [(String, SpanRecord.Value)] = [
             ("http.request.method", .string(ctx.head.method)), ("url.path", .string(ctx.head.path)),

@@ -19,7 +19,7 @@ struct ExchangeFacts {
     /// stored in a class works on a copy of it.
     mutating func report(_ ctx: RequestContext, status: Int, error: String?, started: UInt64, upstream: UpstreamAttempts?, save: String?, peer: String) {
         let context = ctx.server
-        let now = context.loop.clock.monotonicNanoseconds()
+        let now = context.loop.monotonicNow()
         context.metrics.recordRequest(route: ctx.route.name, status: status, seconds: Double(now &- started) / 1e9, http2: ctx.http2)
         if context.accessLog.enabled {
             let breaker = upstream.map { $0.breakerState } ?? context.state.breakers.cell(ctx.plan.breakerName)?.state.rawValue

@@ -59,7 +59,7 @@ package final class ProxyService: RequestService {
                         requestID: String, route: String?, started: UInt64) -> ServerExchange {
         let headers = context.active.config.headers
         let local = LocalExchange.error(connection, error, requestID: requestID, headers: headers)
-        let seconds = Double(context.loop.clock.monotonicNanoseconds() &- started) / 1e9
+        let seconds = Double(context.loop.monotonicNow() &- started) / 1e9
         context.metrics.recordRequest(route: route ?? "-", status: error.status, seconds: seconds, http2: connection.isHTTP2)
         context.accessLog.log(AccessRecord(requestID: requestID, method: head.method, path: head.path, query: head.query, route: route, user: nil,
                                            status: error.status, upstreamStatus: nil, bytesIn: 0, bytesOut: local.bytesOut,

@@ -73,7 +73,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
 
     /// Asks the breaker and the in-flight cap; nil = admitted (the first attempt may start).
     func admit() -> GatewayError? {
-        if case .rejected(let retryAfter) = accounting.admit(now: context.state.clock.now()) {
+        if case .rejected(let retryAfter) = accounting.admit(now: context.state.wallNow()) {
             return GatewayError(status: 503, code: "CIRCUIT_OPEN", message: "The upstream \(upstream.name) is failing; requests are paused.",
                                 retryAfterSeconds: max(1, Int(retryAfter.rounded(.up))))
         }
@@ -127,7 +127,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
 
     /// Points the attempt at the pool's pick; false (and the request ended) when none may take it.
     private func chooseServer(_ pool: ServerPool) -> Bool {
-        guard let i = pool.pick(caller: caller, excluding: tried, now: context.state.clock.now()) else {
+        guard let i = pool.pick(caller: caller, excluding: tried, now: context.state.wallNow()) else {
             context.metrics.upstreamError(upstream.name, kind: "no_server")
             end(.connectFailed("every server of \(upstream.name) is drained"))
             return false
@@ -145,7 +145,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     private func reportServer(ok: Bool) {
         guard let pool, let i = server, !serverReported else { return }
         serverReported = true
-        if pool.report(i, ok: ok, now: context.state.clock.now()) {
+        if pool.report(i, ok: ok, now: context.state.wallNow()) {
             context.accessLog.event(.warn, "upstream server ejected", [
                 ("upstream", JSONText.quote(upstream.name)), ("server", JSONText.quote(pool.servers[i].url)),
                 ("cooldown_seconds", String(pool.config.cooldown.components.seconds))])
@@ -212,7 +212,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         reportServer(ok: !(502...504).contains(head.status))
         accounting.attemptEnded(head.status >= 500 ? .failure : .success)
         if retryIfAllowed(.status(head.status), retryAfter: head.headers["Retry-After"]) { return }
-        accounting.settle(clock: context.state.clock)
+        accounting.settle(now: context.state.wallNow())
         handler?.upstreamHead(consume head)
     }
 
@@ -225,7 +225,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         guard !finished, let h = handler else { tunnel.close(); return }
         context.metrics.recordUpstream(upstream.name, seconds: Double(context.loop.now &- started) / 1e9)
         accounting.attemptEnded(.success)
-        accounting.settle(clock: context.state.clock)
+        accounting.settle(now: context.state.wallNow())
         finish()
         releaseSlots()
         h.upstreamUpgraded(head, tunnel: tunnel)
@@ -260,7 +260,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     /// The last word to the exchange, once; a failure is logged with the request it failed, and
     /// the breaker hears the last attempt's outcome if no head told it already.
     private func end(_ failure: UpstreamFailure?) {
-        accounting.settle(clock: context.state.clock)
+        accounting.settle(now: context.state.wallNow())
         let h = handler
         if let failure, h != nil {
             context.accessLog.event(.warn, "upstream exchange failed", [
@@ -284,7 +284,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
     /// when it completes, so a confirmed save that follows the stream still counts against
     /// `max_in_flight`.
     func releaseSlots() {
-        accounting.finish(clock: context.state.clock)
+        accounting.finish(now: context.state.wallNow())
         inFlightSlot?.release(); inFlightSlot = nil
     }
 
@@ -304,7 +304,7 @@ final class UpstreamAttempts: UpstreamCall, UpstreamResponseHandler {
         let sdkRetries = RequestAccounting.sdkRetryCount(request.headers[RequestAccounting.sdkRetryHeader])
         let delay: Double
         switch accounting.retry(after: attempt, config: retry, sdkRetryCount: sdkRetries, random: ThreadRandom.unit(),
-                                now: context.state.clock.now()) {
+                                now: context.state.wallNow()) {
         case .retry(let after): delay = after
         case .refused(.budgetExhausted):
             context.metrics.upstreamError(upstream.name, kind: "retry_budget_exhausted")

@@ -13,7 +13,7 @@ struct BudgetPolicy: RouteFilter {
     package let ledger: UsageLedger
 
     package func requestHead(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
-        let now = ctx.server.state.clock.now()
+        let now = ctx.server.state.wallNow()
         if let redis = ctx.server.sharedBudgets { checkShared(redis, index: 0, ctx: ctx, now: now, done); return }
         for budget in budgets {
             let key = Self.key(budget.key, ctx)

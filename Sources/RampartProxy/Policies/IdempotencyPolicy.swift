@@ -31,7 +31,7 @@ struct IdempotencyPolicy: RouteFilter {
         let fingerprint = IdempotencyFingerprint.of(method: ctx.head.method, path: ctx.head.target, body: body)
         let store = ctx.server.idempotency, identity = ctx.identityKey
         store.begin(identity: identity, key: key, fingerprint: fingerprint, ttl: Double(config.ttl.milliseconds) / 1000,
-                    now: ctx.server.state.clock.now()) { result in
+                    now: ctx.server.state.wallNow()) { result in
             switch result {
             case .success(.proceed):
                 // The exchange ended while the store answered (the client left): let the key go.
@@ -98,7 +98,7 @@ final class IdempotencyCapture: ResponseFilter {
         let store = ctx.server.idempotency, identity = ctx.identityKey
         if ending == .complete, let response, response.status < 500 {
             store.complete(identity: identity, key: hold.key, fingerprint: hold.fingerprint, response: response,
-                           ttl: Double(config.ttl.milliseconds) / 1000, now: ctx.server.state.clock.now())
+                           ttl: Double(config.ttl.milliseconds) / 1000, now: ctx.server.state.wallNow())
         } else {
             store.abandon(identity: identity, key: hold.key)
         }

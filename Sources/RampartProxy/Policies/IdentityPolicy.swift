@@ -17,7 +17,7 @@ struct IdentityPolicy: RouteFilter {
     package func requestHead(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
         if let verifier, let jwt = identity.jwt,
            let token = JWTVerifier.token(in: ctx.head.headers, header: jwt.header, cookieName: jwt.cookie) {
-            switch verifier.verify(token, now: ctx.server.state.clock.now()) {
+            switch verifier.verify(token, now: ctx.server.state.wallNow()) {
             case .success(let verified):
                 ctx.user = verified.user
                 done(.proceed)

@@ -34,7 +34,7 @@ final class QuotaPolicy: RouteFilter {
 
     package func requestHead(_ ctx: RequestContext, _ done: @escaping (PolicyVerdict) -> Void) {
         let rules = QuotaRule.rules(for: quotas, windows: policy.windows, route: ctx.route.name, user: ctx.user, ip: ctx.clientIP)
-        ctx.server.quotas.acquire(rules, now: ctx.server.state.clock.now()) { [self] result in
+        ctx.server.quotas.acquire(rules, now: ctx.server.state.wallNow()) { [self] result in
             let server = ctx.server, route = ctx.route.name
             switch result {
             case .success(let decision):
@@ -79,7 +79,7 @@ final class QuotaPolicy: RouteFilter {
             tokens.append(quota.tokens.count(usage))
         }
         let requestID = ctx.requestID
-        server.quotas.charge(rules, tokens: tokens, now: server.state.clock.now()) { result in
+        server.quotas.charge(rules, tokens: tokens, now: server.state.wallNow()) { result in
             guard case .failure(let unavailable) = result else { return }
             server.metrics.storeError(kind: "quota")
             server.accessLog.event(.warn, "token quota charge lost: quota store unavailable", [

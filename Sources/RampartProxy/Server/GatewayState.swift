@@ -135,6 +135,8 @@ public final class GatewayState: Sendable {
     /// Wall time for everything that is not a duration: quota windows, breakers, budgets, journal
     /// entries, token expiry. One injected source, so all of them can be driven by a test clock.
     public let clock: any Clock
+    /// `clock.now()` read in place: called on `clock` from outside, the existential is copied first.
+    public func wallNow() -> Double { clock.now() }
 
     /// Where request spans go when `tracing` is configured (the OTLP exporter).
     public let spans: (any SpanSink)?

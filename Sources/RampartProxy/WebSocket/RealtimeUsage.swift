@@ -49,7 +49,7 @@ final class RealtimeUsage {
         if !tokenQuotas.isEmpty {
             let rules = QuotaRule.rules(for: tokenQuotas, route: ctx.route.name, user: ctx.user, ip: ctx.clientIP)
             // Token rules are only checked by acquire, never spent: this records nothing.
-            server.quotas.acquire(rules, now: server.state.clock.now()) { [weak session] result in
+            server.quotas.acquire(rules, now: server.state.wallNow()) { [weak session] result in
                 guard case .success(.limited) = result else { return }
                 session?.close(.policyViolation, reason: "token quota exceeded")
             }

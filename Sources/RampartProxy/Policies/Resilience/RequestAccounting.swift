@@ -80,18 +80,19 @@ struct RequestAccounting {
     }
 
     /// No other attempt follows: the last outcome goes to the breaker, once.
-    mutating func settle(clock: any Clock) {
+    /// `now` is read only when there is an outcome to tell (callers pass `state.wallNow()`).
+    mutating func settle(now: @autoclosure () -> Double) {
         guard let outcome = pending else { return }
         pending = nil
-        breakers.record(breaker, outcome: outcome, probe: isProbe, now: clock.now())
+        breakers.record(breaker, outcome: outcome, probe: isProbe, now: now())
         isProbe = false
     }
 
     /// The request is over. An outcome still pending (the client left between attempts) is told;
     /// a probe that ended with none is given back, so it cannot wedge the breaker half-open; the
     /// budget slot returns.
-    mutating func finish(clock: any Clock) {
-        settle(clock: clock)
+    mutating func finish(now: @autoclosure () -> Double) {
+        settle(now: now())
         if isProbe { breakers.releaseProbe(breaker); isProbe = false }
         if holdsRetrySlot { budget.releaseRetry(); holdsRetrySlot = false }
     }

@@ -271,7 +271,7 @@ final class ConfirmedSave: ResponseFilter {
         server.state.journal.append(SaveJournalEntry(
             id: requestID, identity: ctx.identityKey, user: ctx.user, route: ctx.route.name, reason: reason, method: config.save.method,
             url: url, body: String(decoding: body, as: UTF8.self), content: content, upstream: ctx.route.saveUpstream, details: details),
-            now: server.state.clock.now(), on: server.loop, done: done)
+            now: server.state.wallNow(), on: server.loop, done: done)
     }
 
     /// `wait` ran out (or the drain deadline came): tell the client the save is pending and let it

@@ -70,7 +70,7 @@ final class UsageFilter: ResponseFilter {
     static func record(_ usage: TokenUsage, ctx: RequestContext) {
         let server = ctx.server, config = ctx.config
         let cost = UsageCost.cost(usage, prices: config.usage.prices)
-        let now = server.state.clock.now()
+        let now = server.state.wallNow()
         server.state.usage.record(key: ctx.identityKey, route: ctx.route.name, model: usage.model ?? "unknown",
                                   usage: usage, cost: cost, now: now)
         server.sharedUsage?.record(key: ctx.identityKey, model: usage.model ?? "unknown", usage: usage, cost: cost, now: now)
