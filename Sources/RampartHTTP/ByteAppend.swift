@@ -44,27 +44,39 @@ extension StaticString {
     @inlinable var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: utf8Start, count: utf8CodeUnitCount) }
 }
 
-/// How many decimal digits `n` has (1 for 0).
+/// How many decimal digits `n` has (1 for 0): four digits a step, then compares.
 @inlinable
 public func decimalDigitCount(_ n: UInt) -> Int {
-    var digits = 1
-    var rest = n / 10
-    while rest > 0 { digits &+= 1; rest /= 10 }
-    return digits
+    var digits = 0
+    var v = n
+    while v >= 10_000 { v /= 10_000; digits &+= 4 }
+    return digits &+ (v >= 1000 ? 4 : v >= 100 ? 3 : v >= 10 ? 2 : 1)
 }
 
 /// Writes `n` in decimal at `p`, which has room for `decimalDigitCount(n)` bytes, and returns the
 /// end: the one digit writer behind the heads' lengths, the RateLimit values and the access line.
+/// Two digits a step from a table of pairs (a division by 100 where there were two by 10).
 @inlinable
 public func writeDecimal(_ n: UInt, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+    let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+    let table = pairs.utf8Start
     let end = p + decimalDigitCount(n)
     var v = n
     var i = end
-    repeat {
-        let q = v / 10
-        i -= 1
-        i.pointee = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v &- q &* 10)
+    while v >= 100 {
+        let q = v / 100
+        let r = Int(truncatingIfNeeded: v &- q &* 100) &* 2
+        i -= 2
+        i[0] = table[r]; i[1] = table[r &+ 1]
         v = q
-    } while v > 0
+    }
+    if v >= 10 {
+        let r = Int(truncatingIfNeeded: v) &* 2
+        i -= 2
+        i[0] = table[r]; i[1] = table[r &+ 1]
+    } else {
+        i -= 1
+        i[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v)
+    }
     return end
 }

@@ -55,6 +55,11 @@ import Testing
         var values: [UInt] = [0, 9, 10, 99, 100, UInt.max]
         var p: UInt = 1
         for _ in 0..<19 { values.append(p - 1); values.append(p); p &*= 10 }
+        var state: UInt = 0x9E37_79B9_7F4A_7C15
+        for _ in 0..<2000 {   // and values of every width, odd and even digit counts alike
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            values.append(state >> (state % 64))
+        }
         for n in values {
             var out = [UInt8](repeating: 0xEE, count: 24)
             let written = out.withUnsafeMutableBufferPointer { writeDecimal(n, at: $0.baseAddress!) - $0.baseAddress! }

@@ -76,3 +76,28 @@ import Testing
         #expect(h["x-ä"] == nil)
     }
 }
+
+/// Fields appended in one go: in order after those there, written in place, marked checked, and
+/// never into a list another value still shares.
+@Suite struct FieldAppenderTests {
+    @Test func appendsInOrderAndCopiesSharedStorageFirst() {
+        var head = HTTPHeaders()
+        head.add("Content-Type", "text/plain")
+        let shared = head
+        head.appendFields(count: 2, bytes: 64) { out in
+            out.add(literal: "X-Count", valueAtMost: 20) { p in writeDecimal(1234, at: p) - p }
+            "a=1".utf8CString.withUnsafeBufferPointer { c in
+                c.withMemoryRebound(to: UInt8.self) { out.add(literal: "X-Pair", checkedBytes: UnsafeBufferPointer(rebasing: $0.dropLast())) }
+            }
+        }
+        #expect(head.fields.map(\.name) == ["Content-Type", "X-Count", "X-Pair"])
+        #expect(head.fields.map(\.value) == ["text/plain", "1234", "a=1"])
+        #expect(shared.fields.map(\.name) == ["Content-Type"], "the list shared before is untouched")
+        let wire = String(decoding: HTTPResponseHead(status: 200, reason: nil, headers: head).serialized(), as: UTF8.self)
+        #expect(wire.contains("X-Count: 1234\r\nX-Pair: a=1\r\n"))
+        // Into an empty list too, with a value shorter than its bound.
+        var fresh = HTTPHeaders()
+        fresh.appendFields(count: 1, bytes: 40) { out in out.add(literal: "X-Empty", valueAtMost: 20) { _ in 0 } }
+        #expect(fresh.fields.map(\.value) == [""])
+    }
+}

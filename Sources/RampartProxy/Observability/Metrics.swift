@@ -147,7 +147,8 @@ public final class MetricsShard: Sendable {
         var saveSanitized: [String: Int] = [:]
         /// Where the last request's counters are, so the next request of the same route and
         /// status (nearly every one) updates them without hashing its route name. Indices hold
-        /// until a key is inserted, which only `count` does, and it refreshes the memo then.
+        /// until a key is inserted into their dictionary, which only the counting method that
+        /// keeps that memo does (`count`, `countUpstream`, `countQuotaDecision`), refreshing it then.
         private var memo = Memo()
 
         private struct Memo {
@@ -158,6 +159,22 @@ public final class MetricsShard: Sendable {
             var latency: Dictionary<String, Histogram>.Index?
             var upstream = ""
             var upstreamLatency: Dictionary<String, Histogram>.Index?
+            var quotaRoute = ""
+            var quotaStatus = -1
+            var quotaDecision: Dictionary<RouteStatus, Int>.Index?
+        }
+
+        /// One quota decision, by route and outcome; the last key's slot is remembered, as for requests.
+        mutating func countQuotaDecision(route: String, allowed: Bool) {
+            let status = allowed ? 1 : 0
+            if let i = memo.quotaDecision, memo.quotaStatus == status, memo.quotaRoute == route {
+                quotaDecisions.values[i] += 1
+                return
+            }
+            let key = RouteStatus(route: route, status: status)
+            quotaDecisions[key, default: 0] += 1
+            memo.quotaRoute = route; memo.quotaStatus = status
+            memo.quotaDecision = quotaDecisions.index(forKey: key)
         }
 
         /// One request: its count by route and status, and its latency.
@@ -223,7 +240,7 @@ public final class MetricsShard: Sendable {
     public func timeout(kind: String) { state.withLock { $0.timeouts[kind, default: 0] += 1 } }
     public func parseError() { state.withLock { $0.parseErrors += 1 } }
     public func quotaDecision(route: String, allowed: Bool) {
-        state.withLock { $0.quotaDecisions[RouteStatus(route: route, status: allowed ? 1 : 0), default: 0] += 1 }
+        state.withLock { $0.countQuotaDecision(route: route, allowed: allowed) }
     }
     public func storeError(kind: String) { state.withLock { $0.storeErrors[kind, default: 0] += 1 } }
     public func retry(upstream: String) { state.withLock { $0.retries[upstream, default: 0] += 1 } }

@@ -40,7 +40,7 @@ final class QuotaPolicy: RouteFilter {
             case .success(let decision):
                 let statuses = decision.statuses
                 RateLimitHeaders.add(policy: policy, statuses: statuses, to: &ctx.responseHeaders)
-                ctx.quotaRemaining = statuses.map(\.remaining).min()
+                ctx.quotaRemaining = statuses.lazy.map(\.remaining).min()
                 server.metrics.quotaDecision(route: route, allowed: decision.isAllowed)
                 switch decision {
                 case .allowed:

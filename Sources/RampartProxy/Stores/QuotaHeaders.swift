@@ -53,26 +53,35 @@ public enum RateLimitHeaders {
         ]
     }
 
-    /// The same fields added to a head as bytes: each value is written into a stack buffer and
-    /// copied once, with no String made for it (every answer of a quota route pays this).
+    /// The same fields added to a head in one go: one capacity check for the five, and each value
+    /// written straight into the head's storage (every answer of a quota route pays this).
     package static func add(policy: Policy, statuses: [QuotaStatus], to headers: inout HTTPHeaders) {
         guard let tightest = statuses.min(by: { bindsFirst($0, $1) }) else { return }
         guard let policyValue = policy.value(for: statuses) else {
             for (name, value) in fields(policy: policy, statuses: statuses) { headers.add(name, value) }
             return
         }
-        HTTPHeaders.withBytes(policyValue) { headers.add(literal: "RateLimit-Policy", checkedBytes: $0) }   // checked in Policy.init
         let names = policy.names
         let listBytes = zip(names, statuses).reduce(0) { $0 + $1.0.utf8.count + 3 * 2 + 2 * 20 + 2 }
-        ASCIIWriter.withBytes(capacity: listBytes, { out in
-            for (i, s) in statuses.enumerated() where i < names.count {
-                if i > 0 { out.write(", ") }
-                out.write(names[i]); out.write(";r="); out.write(s.remaining); out.write(";t="); out.write(seconds(s.resetAfter))
+        let nameBytes = 16 + 9 + 17 + 21 + 17   // the five names
+        HTTPHeaders.withBytes(policyValue) { policyBytes in
+            headers.appendFields(count: 5, bytes: nameBytes + policyBytes.count + listBytes + 3 * 20) { out in
+                out.add(literal: "RateLimit-Policy", checkedBytes: policyBytes)   // checked in Policy.init
+                out.add(literal: "RateLimit", valueAtMost: listBytes) { p in      // names checked in Policy.init, digits
+                    ASCIIWriter.write(at: p, capacity: listBytes) { out in
+                        for (i, s) in statuses.enumerated() where i < names.count {
+                            if i > 0 { out.write(", ") }
+                            out.write(names[i]); out.write(";r="); out.write(s.remaining); out.write(";t="); out.write(seconds(s.resetAfter))
+                        }
+                    }
+                }
+                out.add(literal: "X-RateLimit-Limit", valueAtMost: 20) { ASCIIWriter.write(at: $0, capacity: 20) { $0.write(tightest.limit) } }
+                out.add(literal: "X-RateLimit-Remaining", valueAtMost: 20) { ASCIIWriter.write(at: $0, capacity: 20) { $0.write(tightest.remaining) } }
+                out.add(literal: "X-RateLimit-Reset", valueAtMost: 20) {
+                    ASCIIWriter.write(at: $0, capacity: 20) { $0.write(seconds(tightest.resetAfter)) }
+                }
             }
-        }) { headers.add(literal: "RateLimit", checkedBytes: $0) }   // names checked in Policy.init, digits
-        ASCIIWriter.withBytes(capacity: 20, { $0.write(tightest.limit) }) { headers.add(literal: "X-RateLimit-Limit", checkedBytes: $0) }
-        ASCIIWriter.withBytes(capacity: 20, { $0.write(tightest.remaining) }) { headers.add(literal: "X-RateLimit-Remaining", checkedBytes: $0) }
-        ASCIIWriter.withBytes(capacity: 20, { $0.write(seconds(tightest.resetAfter)) }) { headers.add(literal: "X-RateLimit-Reset", checkedBytes: $0) }
+        }
     }
 
     /// A route's policy names and `RateLimit-Policy` value, made once from its quotas' limits
@@ -149,13 +158,11 @@ struct ASCIIWriter {
         }
     }
 
-    /// Bytes written by `write` into a stack buffer of `capacity` bytes, handed to `use`.
-    static func withBytes<R>(capacity: Int, _ write: (inout ASCIIWriter) -> Void, _ use: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(capacity, 1)) { buffer in
-            var out = ASCIIWriter(base: buffer.baseAddress!, capacity: max(capacity, 1))
-            write(&out)
-            return use(UnsafeBufferPointer(start: buffer.baseAddress!, count: out.count))
-        }
+    /// Writes at `p` (room for `capacity` bytes); returns the count written.
+    static func write(at p: UnsafeMutablePointer<UInt8>, capacity: Int, _ write: (inout ASCIIWriter) -> Void) -> Int {
+        var out = ASCIIWriter(base: p, capacity: capacity)
+        write(&out)
+        return out.count
     }
 
     private init(base: UnsafeMutablePointer<UInt8>, capacity: Int) { self.base = base; self.capacity = capacity }
