@@ -107,8 +107,8 @@ for i, (l, v) in enumerate(zip(labels, vals)):
     step = (v - vals[i - 1]) if inst else (vals[i - 1] - v)      # more instructions, or fewer req/s
     total = (v - vals[0]) if inst else (vals[0] - v)
     print(f"{l:<30} {v:>10.0f} {100 * step / vals[0]:>9.1f}% {100 * total / vals[0]:>8.1f}%")
-total = (vals[-1] - vals[0]) if inst else (vals[0] - vals[-1])
-print(f"\nfull pipeline (e) vs plain proxy (a): {'+' if inst else '-'}{100 * total / vals[0]:.1f}% "
+change = 100 * (vals[-1] - vals[0]) / vals[0]   # signed: more instructions, or more/fewer req/s
+print(f"\nfull pipeline (e) vs plain proxy (a): {change:+.1f}% "
       f"({'instructions per request' if inst else 'req/s'}), e/a {vals[-1] / vals[0]:.2f}x")
 PY
 }

@@ -5,6 +5,7 @@ extension HTTPHeaders {
     /// Makes room for `count` fields of at most `bytes` bytes in all (names and values), then lets
     /// `write` append them through `FieldAppender` with no other check or copy. Every field is
     /// marked checked: the caller writes only bytes safe on the wire (digits, names it checked).
+    @inlinable
     public mutating func appendFields(count: Int, bytes: Int, _ write: (inout FieldAppender) -> Void) {
         makeRoom(entries: count, bytes: bytes)
         storage.unsafelyUnwrapped.withPointers { c, entries, base in
@@ -17,24 +18,32 @@ extension HTTPHeaders {
 
 /// Appends fields into room `HTTPHeaders.appendFields` made; past that room it traps rather
 /// than write out of bounds.
+/// Inlinable, so the callers' value writers inline into it (no closure context per field).
 public struct FieldAppender {
-    let counts: UnsafeMutablePointer<HeaderCounts>
-    let entries: UnsafeMutablePointer<HeaderEntry>
-    let bytes: UnsafeMutablePointer<UInt8>
-    let entryLimit: Int
-    let byteLimit: Int
+    @usableFromInline let counts: UnsafeMutablePointer<HeaderCounts>
+    @usableFromInline let entries: UnsafeMutablePointer<HeaderEntry>
+    @usableFromInline let bytes: UnsafeMutablePointer<UInt8>
+    @usableFromInline let entryLimit: Int
+    @usableFromInline let byteLimit: Int
+
+    @inlinable
+    init(counts: UnsafeMutablePointer<HeaderCounts>, entries: UnsafeMutablePointer<HeaderEntry>, bytes: UnsafeMutablePointer<UInt8>,
+         entryLimit: Int, byteLimit: Int) {
+        self.counts = counts; self.entries = entries; self.bytes = bytes; self.entryLimit = entryLimit; self.byteLimit = byteLimit
+    }
 
     /// A field named by a literal (a token), with a value of at most `atMost` bytes that `value`
     /// writes at the pointer it gets, returning how many it wrote.
+    @inlinable
     public mutating func add(literal name: StaticString, valueAtMost atMost: Int, _ value: (UnsafeMutablePointer<UInt8>) -> Int) {
         let start = counts.pointee.byteCount
         let n = name.utf8CodeUnitCount
         precondition(counts.pointee.entryCount < entryLimit && start + n + atMost <= byteLimit, "FieldAppender: no room left")
-        assert((0..<n).allSatisfy { ByteClass.isTChar(name.utf8Start[$0]) }, "header name literal is not a token")
+        assert(Self.isToken(name), "header name literal is not a token")
         copyShortBytes(bytes + start, name.utf8Start, n)
         let written = value(bytes + start + n)
         precondition(written >= 0 && written <= atMost, "FieldAppender: the value overran its bound")
-        assert((0..<written).allSatisfy { ByteClass.isFieldValueByte(bytes[start + n + $0]) }, "value not safe on the wire")
+        assert(Self.isSafeValue(UnsafeBufferPointer(start: bytes + start + n, count: written)), "value not safe on the wire")
         counts.pointee.byteCount = start + n + written
         (entries + counts.pointee.entryCount).initialize(to: HeaderEntry(
             nameStart: start, nameCount: n, valueStart: start + n, valueCount: written, checked: true))
@@ -42,10 +51,20 @@ public struct FieldAppender {
     }
 
     /// The same with a value already in bytes.
+    @inlinable
     public mutating func add(literal name: StaticString, checkedBytes value: UnsafeBufferPointer<UInt8>) {
         add(literal: name, valueAtMost: value.count) { p in
             if let v = value.baseAddress { copyShortBytes(p, v, value.count) }
             return value.count
         }
+    }
+
+    // Debug-build checks of what the callers promise.
+    @usableFromInline static func isToken(_ name: StaticString) -> Bool {
+        name.utf8CodeUnitCount > 0 && (0..<name.utf8CodeUnitCount).allSatisfy { ByteClass.isTChar(name.utf8Start[$0]) }
+    }
+
+    @usableFromInline static func isSafeValue(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
+        value.allSatisfy { ByteClass.isFieldValueByte($0) && $0 != CR && $0 != LF }
     }
 }
