@@ -80,8 +80,9 @@ static inline int rampart_signalfd_poll(int fd, int timeout_ms) {
 static inline void rampart_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
 
 /// Per-thread state read in one instruction (initial-exec TLS), where pthread_getspecific costs a
-/// call and a lookup on every use. Each is a function-local static: Swift imports the function,
-/// and the state stays private to the one Swift file that calls it (BufferPool, ThreadRandom).
+/// call and a lookup on every use. Each is a function-local static: every object file that calls
+/// one has its own copy, so each is called from one Swift function kept out of line
+/// (BufferPool.take/give, ThreadRandom.state).
 
 /// ByteBuffer's per-thread free list: slot 0 holds the count, slots 1...limit the buffers.
 #define RAMPART_BUFFER_POOL_LIMIT 32

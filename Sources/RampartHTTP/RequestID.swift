@@ -27,8 +27,9 @@ public struct RequestID: Sendable, CustomStringConvertible, ExpressibleByStringL
         storage = .text(value)
     }
 
-    /// An id already checked or made (a save's id read back, a test's literal).
-    public init(_ text: String) { storage = .text(text) }
+    /// An id already checked or made (the request's own id, handed on as text). Its bytes go into
+    /// heads as they are, so the text must be sane (`isSane`).
+    package init(_ text: String) { storage = .text(text) }
     public init(stringLiteral value: String) { storage = .text(value) }
 
     /// Lends the id's bytes.

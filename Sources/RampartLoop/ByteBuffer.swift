@@ -109,6 +109,8 @@ public final class ByteBuffer {
 /// malloc (hundreds of instructions for a block that size, each way). Bounded, so thousands of
 /// idle connections still hold no buffer memory. Plain thread-local memory (`CLinux`): no locks
 /// (one thread uses it), no exclusivity checks, and no pthread_getspecific call per use.
+/// `take` and `give` are never inlined: each object file gets its own copy of the C helper and of
+/// its thread-local, so the pool is the one only while the helper is called from this file.
 enum BufferPool {
     static let limit = Int(RAMPART_BUFFER_POOL_LIMIT)
 
@@ -118,6 +120,7 @@ enum BufferPool {
         UnsafeMutableRawPointer(rampart_buffer_pool_slots()!).assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
     }
 
+    @inline(never)
     static func take() -> UnsafeMutablePointer<UInt8>? {
         let s = slots
         let count = Int(bitPattern: s[0])
@@ -127,6 +130,7 @@ enum BufferPool {
     }
 
     /// False when the pool is full: the caller frees the buffer.
+    @inline(never)
     static func give(_ p: UnsafeMutablePointer<UInt8>) -> Bool {
         let s = slots
         let count = Int(bitPattern: s[0])

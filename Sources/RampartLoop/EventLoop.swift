@@ -157,7 +157,6 @@ public final class EventLoop: @unchecked Sendable {
     /// every reference it holds to it.
     public func recycle(_ timer: LoopTimer) {
         cancel(timer)
-        timer.action = nil
         if spareTimers.count < Self.spareTimerLimit { spareTimers.append(timer) }
     }
 
@@ -178,8 +177,10 @@ public final class EventLoop: @unchecked Sendable {
 
     public func disarm(_ timer: LoopTimer) { assertInLoop(); timers.remove(timer) }
 
+    /// Drops the timer's action and takes it out of the heap: also one that was cancelled and
+    /// armed again (its action already gone), so a recycled timer never fires at an old deadline.
     public func cancel(_ timer: LoopTimer?) {
-        guard let timer, timer.action != nil else { return }
+        guard let timer else { return }
         assertInLoop()
         timer.action = nil
         timers.remove(timer)

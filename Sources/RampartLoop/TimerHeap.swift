@@ -18,7 +18,10 @@ final class TimerHeap {
     }
 
     deinit {
-        for i in 0..<count { slots[i].timer.release() }
+        for i in 0..<count {
+            slots[i].timer._withUnsafeGuaranteedRef { $0.heapIndex = -1 }
+            slots[i].timer.release()
+        }
         slots.deallocate()
     }
 
@@ -33,7 +36,7 @@ final class TimerHeap {
     /// Adds `timer` (not in the heap) at its deadline.
     func insert(_ timer: LoopTimer) {
         if count == capacity { grow() }
-        slots[count] = Slot(deadline: timer.deadline, timer: .passRetained(timer))
+        (slots + count).initialize(to: Slot(deadline: timer.deadline, timer: .passRetained(timer)))
         timer.heapIndex = count
         count &+= 1
         siftUp(count &- 1)
@@ -42,6 +45,7 @@ final class TimerHeap {
     /// Moves `timer` (in the heap) to its new deadline.
     func update(_ timer: LoopTimer, earlier: Bool) {
         let i = timer.heapIndex
+        precondition(i >= 0 && i < count && holds(timer, at: i), "TimerHeap: the timer is not in this heap")
         slots[i].deadline = timer.deadline
         if earlier { siftUp(i) } else { siftDown(i) }
     }
@@ -49,7 +53,7 @@ final class TimerHeap {
     /// Takes `timer` out when it is in this heap; its reference goes with it.
     func remove(_ timer: LoopTimer) {
         let i = timer.heapIndex
-        guard i >= 0, i < count, slots[i].timer.toOpaque() == Unmanaged.passUnretained(timer).toOpaque() else { return }
+        guard i >= 0, i < count, holds(timer, at: i) else { return }
         let taken = slots[i].timer
         count &-= 1
         if i != count {
@@ -60,6 +64,10 @@ final class TimerHeap {
         }
         timer.heapIndex = -1
         taken.release()
+    }
+
+    @inline(__always) private func holds(_ timer: LoopTimer, at i: Int) -> Bool {
+        slots[i].timer.toOpaque() == Unmanaged.passUnretained(timer).toOpaque()
     }
 
     private func grow() {

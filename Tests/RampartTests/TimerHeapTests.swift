@@ -47,3 +47,29 @@ import Testing
         }
     }
 }
+
+@Suite struct LoopTimerRecycleTests {
+    /// A timer cancelled, armed again (it has no action then) and recycled leaves the heap: the
+    /// next `makeTimer` that reuses it never fires at the old deadline.
+    @Test func aRecycledTimerNeverFiresAtItsOldDeadline() {
+        let clock = ManualClock()
+        let loop = EventLoop(index: 0, clock: clock)
+        let t = loop.makeTimer {}
+        loop.arm(t, at: loop.now + 1_000_000)
+        loop.cancel(t)
+        loop.arm(t, at: loop.now + 1_000_000)
+        #expect(t.isScheduled)
+        loop.recycle(t)
+        #expect(!t.isScheduled, "a recycled timer is out of the heap")
+        final class Fired: @unchecked Sendable { var count = 0 }
+        let fired = Fired()
+        let reused = loop.makeTimer { fired.count += 1 }
+        #expect(reused === t && !reused.isScheduled)
+        clock.advance(by: 2)
+        loop.turn(timeoutMs: 0)
+        #expect(fired.count == 0)
+        loop.arm(reused, at: loop.monotonicNow())
+        loop.turn(timeoutMs: 0)
+        #expect(fired.count == 1, "armed again, it fires once")
+    }
+}

@@ -39,8 +39,9 @@ public enum ThreadRandom {
         return x
     }
 
-    /// The thread's generator state (thread-local memory, `CLinux`), seeded by getrandom on first use.
-    @inline(__always)
+    /// The thread's generator state (thread-local memory, `CLinux`), seeded by getrandom on first
+    /// use. Never inlined: each object file gets its own copy of the C helper and its thread-local.
+    @inline(never)
     private static func state() -> UnsafeMutablePointer<UInt64> {
         let p = rampart_thread_random_state()!
         if p.pointee == 0 { seed(p) }

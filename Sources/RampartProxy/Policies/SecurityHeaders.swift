@@ -47,9 +47,8 @@ final class SecurityHeadersPlan: Sendable {
     let values: [[UInt8]]
     let checked: [Bool]
     let override: Bool
-    /// `allFields` after the default HSTS field: what a head over TLS gets when it has neither.
-    let allFieldsWithHSTS: HTTPHeaders
-    /// Both with their lines written once, for heads written in one pass.
+    /// `allFields` with their lines written once, for heads written in one pass; and after the
+    /// default HSTS field, what such a head over TLS gets when it has neither.
     let fixed: FixedFields
     let fixedWithHSTS: FixedFields
     /// No rule names a field a proxy hop handles itself (framing, Connection, Via, the request
@@ -76,7 +75,6 @@ final class SecurityHeadersPlan: Sendable {
         lengths = (removed + setNames).reduce(0) { $0 | Self.lengthBit($1.count) }
         var withHSTS = Self.defaultHSTSHeaders
         withHSTS.append(contentsOf: allFields)
-        allFieldsWithHSTS = withHSTS
         fixed = FixedFields(allFields)
         fixedWithHSTS = FixedFields(withHSTS)
         forwardsFast = (removed + setNames).allSatisfy { name in

@@ -304,7 +304,7 @@ extension ServerContext: ConnectionHost {
         case .timeout(let kind): metrics.timeout(kind: kind)
         }
         // A request whose head arrived keeps the client's sane id, as every other answer does.
-        let requestID = request?.headers["X-Request-Id"].flatMap { RequestID.isSane($0) ? $0 : nil } ?? RequestIDs.make().description
+        let requestID = (request?.headers["X-Request-Id"].flatMap(RequestID.init(sent:)) ?? RequestIDs.make()).description
         let reply = LocalReply.error(GatewayError(status: error.status, code: error.code, message: error.message),
                                      requestID: requestID, headersConfig: currentConfig.headers, tls: connection.isTLS)
         accessLog.logConnectionError(status: error.status, code: error.code, message: error.message, peer: connection.peerText,

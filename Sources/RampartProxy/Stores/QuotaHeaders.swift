@@ -38,12 +38,7 @@ public enum RateLimitHeaders {
                 out.write(names[i]); out.write(";q="); out.write(s.limit); out.write(";w="); out.write(seconds(s.window, atLeast: 1))
             }
         }
-        let state = ASCIIWriter.string(capacity: listBytes) { out in
-            for (i, s) in statuses.enumerated() where i < names.count {
-                if i > 0 { out.write(", ") }
-                out.write(names[i]); out.write(";r="); out.write(s.remaining); out.write(";t="); out.write(seconds(s.resetAfter))
-            }
-        }
+        let state = ASCIIWriter.string(capacity: listBytes) { writeState(names, statuses, to: &$0) }
         return [
             ("RateLimit-Policy", policy),
             ("RateLimit", state),
@@ -51,6 +46,15 @@ public enum RateLimitHeaders {
             ("X-RateLimit-Remaining", decimal(tightest.remaining)),
             ("X-RateLimit-Reset", decimal(seconds(tightest.resetAfter))),
         ]
+    }
+
+    /// The `RateLimit` value: each quota's name, remaining and seconds to reset.
+    @inline(__always)
+    private static func writeState(_ names: [String], _ statuses: [QuotaStatus], to out: inout ASCIIWriter) {
+        for (i, s) in statuses.enumerated() where i < names.count {
+            if i > 0 { out.write(", ") }
+            out.write(names[i]); out.write(";r="); out.write(s.remaining); out.write(";t="); out.write(seconds(s.resetAfter))
+        }
     }
 
     /// The same fields added to a head in one go: one capacity check for the five, and each value
@@ -68,12 +72,7 @@ public enum RateLimitHeaders {
             headers.appendFields(count: 5, bytes: nameBytes + policyBytes.count + listBytes + 3 * 20) { out in
                 out.add(literal: "RateLimit-Policy", checkedBytes: policyBytes)   // checked in Policy.init
                 out.add(literal: "RateLimit", valueAtMost: listBytes) { p in      // names checked in Policy.init, digits
-                    ASCIIWriter.write(at: p, capacity: listBytes) { out in
-                        for (i, s) in statuses.enumerated() where i < names.count {
-                            if i > 0 { out.write(", ") }
-                            out.write(names[i]); out.write(";r="); out.write(s.remaining); out.write(";t="); out.write(seconds(s.resetAfter))
-                        }
-                    }
+                    ASCIIWriter.write(at: p, capacity: listBytes) { writeState(names, statuses, to: &$0) }
                 }
                 out.add(literal: "X-RateLimit-Limit", valueAtMost: 20) { ASCIIWriter.write(at: $0, capacity: 20) { $0.write(tightest.limit) } }
                 out.add(literal: "X-RateLimit-Remaining", valueAtMost: 20) { ASCIIWriter.write(at: $0, capacity: 20) { $0.write(tightest.remaining) } }
