@@ -8,7 +8,7 @@ let SP: UInt8 = 0x20
 let HTAB: UInt8 = 0x09
 let COLON: UInt8 = 0x3A
 
-enum ByteClass {
+@usableFromInline enum ByteClass {
     /// tchar: "!#$%&'*+-.^_`|~", DIGIT, ALPHA (RFC 9110 §5.6.2).
     static let tcharLow: UInt64 = 0x03ff_6cfa_0000_0000
     static let tcharHigh: UInt64 = 0x57ff_ffff_c7ff_fffe
@@ -37,6 +37,11 @@ enum ByteClass {
     @inline(__always) static func isFieldValueByte(_ b: UInt8) -> Bool {
         (b >= 0x20 && b != 0x7F) || b == HTAB
     }
+
+    /// A whole name is a token, a whole value safe on the wire (no CR, LF, other CTL or DEL): the
+    /// checks behind a field marked checked, whoever marks it.
+    @usableFromInline static func isToken(_ name: UnsafeBufferPointer<UInt8>) -> Bool { !name.isEmpty && name.allSatisfy(isTChar) }
+    @usableFromInline static func isFieldValue(_ value: UnsafeBufferPointer<UInt8>) -> Bool { value.allSatisfy(isFieldValueByte) }
 
     /// Visible ASCII except '#': what an origin-form target may contain unencoded.
     @inline(__always) static func isTargetByte(_ b: UInt8) -> Bool {

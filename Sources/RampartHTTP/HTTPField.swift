@@ -21,8 +21,7 @@ public struct HTTPField: Sendable {
     /// headers): later serialisations copy it without a per-byte pass.
     public static func checked(name: String, value: String) -> HTTPField {
         var f = HTTPField(name: name, value: value)
-        f.isWireChecked = HTTPHeaders.withBytes(name) { n in !n.isEmpty && n.allSatisfy(ByteClass.isTChar) }
-            && HTTPHeaders.withBytes(value) { $0.allSatisfy(ByteClass.isFieldValueByte) }
+        f.isWireChecked = HTTPHeaders.withBytes(name, ByteClass.isToken) && HTTPHeaders.withBytes(value, ByteClass.isFieldValue)
         return f
     }
 }

@@ -39,11 +39,11 @@ public struct FieldAppender {
         let start = counts.pointee.byteCount
         let n = name.utf8CodeUnitCount
         precondition(counts.pointee.entryCount < entryLimit && start + n + atMost <= byteLimit, "FieldAppender: no room left")
-        assert(Self.isToken(name), "header name literal is not a token")
+        assert(ByteClass.isToken(name.bytes), "header name literal is not a token")
         copyShortBytes(bytes + start, name.utf8Start, n)
         let written = value(bytes + start + n)
         precondition(written >= 0 && written <= atMost, "FieldAppender: the value overran its bound")
-        assert(Self.isSafeValue(UnsafeBufferPointer(start: bytes + start + n, count: written)), "value not safe on the wire")
+        assert(ByteClass.isFieldValue(UnsafeBufferPointer(start: bytes + start + n, count: written)), "value not safe on the wire")
         counts.pointee.byteCount = start + n + written
         (entries + counts.pointee.entryCount).initialize(to: HeaderEntry(
             nameStart: start, nameCount: n, valueStart: start + n, valueCount: written, checked: true))
@@ -57,14 +57,5 @@ public struct FieldAppender {
             if let v = value.baseAddress { copyShortBytes(p, v, value.count) }
             return value.count
         }
-    }
-
-    // Debug-build checks of what the callers promise.
-    @usableFromInline static func isToken(_ name: StaticString) -> Bool {
-        name.utf8CodeUnitCount > 0 && (0..<name.utf8CodeUnitCount).allSatisfy { ByteClass.isTChar(name.utf8Start[$0]) }
-    }
-
-    @usableFromInline static func isSafeValue(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
-        value.allSatisfy { ByteClass.isFieldValueByte($0) && $0 != CR && $0 != LF }
     }
 }

@@ -81,7 +81,7 @@ extension HTTPHeaders {
     /// serialiser then copies the name and checks only the value.
     public mutating func add(literal name: StaticString, bytes value: UnsafeBufferPointer<UInt8>) {
         let n = name.bytes
-        assert(!n.isEmpty && n.allSatisfy(ByteClass.isTChar), "header name literal is not a token")
+        assert(ByteClass.isToken(n), "header name literal is not a token")
         add(name: n, value: value, checked: false)
         markLastNameChecked()
     }
@@ -90,8 +90,8 @@ extension HTTPHeaders {
     /// checked once): the serialiser copies the field without looking at its bytes again.
     public mutating func add(literal name: StaticString, checkedBytes value: UnsafeBufferPointer<UInt8>) {
         let n = name.bytes
-        assert(!n.isEmpty && n.allSatisfy(ByteClass.isTChar), "header name literal is not a token")
-        assert(value.allSatisfy { ByteClass.isFieldValueByte($0) && $0 != CR && $0 != LF }, "value not safe on the wire")
+        assert(ByteClass.isToken(n), "header name literal is not a token")
+        assert(ByteClass.isFieldValue(value), "value not safe on the wire")
         add(name: n, value: value, checked: true)
     }
 

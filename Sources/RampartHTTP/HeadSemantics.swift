@@ -8,7 +8,7 @@ struct HeadDecision {
     var expectsContinue: Bool
 }
 
-enum HeadSemantics {
+@usableFromInline enum HeadSemantics {
     static let maxContentLengthDigits = 18
 
     static func decide(_ b: UnsafeRawBufferPointer, _ f: HeadFacts, versionMinor: Int) -> Result<HeadDecision, HTTPParseError> {
@@ -49,7 +49,7 @@ enum HeadSemantics {
     }
 
     /// 1 to 18 ASCII digits and nothing else: no sign, no list, no inner space, no hex.
-    static func parseContentLength(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> Int? {
+    @usableFromInline static func parseContentLength(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> Int? {
         guard !r.isEmpty, r.count <= maxContentLengthDigits else { return nil }
         var n = 0
         for i in r {

@@ -113,7 +113,8 @@ public struct FramingFields: Sendable {
     public init() {}
 
     /// Notes one field that is kept (a maker that passes over the fields anyway calls this).
-    @inline(__always)
+    /// Inlinable: most fields are neither, and cost a compare where they are passed over.
+    @inlinable
     public mutating func note(_ known: KnownHeaderName, _ value: UnsafeBufferPointer<UInt8>) {
         switch known {
         case .contentLength:

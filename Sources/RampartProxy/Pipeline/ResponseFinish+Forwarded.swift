@@ -40,7 +40,7 @@ extension ResponseFinish {
                     break
                 }
                 switch plan.forwardedMatch(name) {
-                case .keep: if known == .contentLength || known == .transferEncoding { framing.note(known, f.value(i)) }
+                case .keep: framing.note(known, f.value(i))
                 case .drop: dropped |= bit
                 case .fallBack: return false
                 }
